@@ -1,0 +1,177 @@
+/**
+ * The one interface every kernel goes through. Ops never touch raw arrays:
+ * they ask the current backend to allocate storage and to run kernels on it.
+ *
+ * Storage belongs to the backend. The reference backend keeps a Float32Array;
+ * a WebAssembly backend keeps an offset into its linear memory, which the
+ * garbage collector cannot see, so every storage must be released with
+ * `free` (tensors do this on `dispose()` and at the end of a `tidy` scope).
+ *
+ * Kernels take sizes and strides explicitly (tensors are contiguous, but
+ * broadcasting and views are expressed with strides) and write into an
+ * output the caller allocated, so a backend never has to guess a layout.
+ */
+
+export type FloatArray = Float32Array | Float64Array;
+
+/** An opaque handle to a block of floats owned by a backend. */
+export interface Storage {
+  readonly size: number;
+}
+
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'square';
+
+/**
+ * Derivatives of unary ops, `gx = gy * f'(x)`. Each names which value the
+ * derivative is computed from: tanh/sigmoid/exp/sqrt from the output y,
+ * log/relu/abs/square from the input x (the kernel receives both).
+ */
+export type UnaryGradOp = 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'square';
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'eq' | 'gt' | 'lt';
+
+export type ReduceOp = 'sum' | 'max';
+
+export interface MatmulArgs {
+  /** Number of independent products (1 for a plain 2-D matmul). */
+  batch: number;
+  /** C is m x n; A is m x k (k x m if transA); B is k x n (n x k if transB). */
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  /** Element strides between consecutive batch items (0 broadcasts one matrix over the batch). */
+  strideA: number;
+  strideB: number;
+  strideC: number;
+  /** Add into C instead of overwriting it. */
+  accumulate: boolean;
+}
+
+export interface SgdArgs {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+  /** First step with momentum: the buffer is initialised to the gradient (as PyTorch does). */
+  firstStep: boolean;
+}
+
+export interface AdagradArgs {
+  /** Learning rate after lr-decay for this step. */
+  lr: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export interface RmspropArgs {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  centered: boolean;
+}
+
+export interface AdamArgs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: decay the weights directly instead of adding wd * p to the gradient. */
+  decoupled: boolean;
+  amsgrad: boolean;
+  /** 1-based step count, for bias correction. */
+  step: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** 'f32' for real backends; the reference backend also comes in 'f64' for gradchecks. */
+  readonly precision: 'f32' | 'f64';
+
+  // ---- memory ----
+  /** A zero-filled block of `size` floats. */
+  alloc(size: number): Storage;
+  /** A block holding a copy of `values`. */
+  fromValues(values: ArrayLike<number>): Storage;
+  /**
+   * A typed-array view of the storage. It is only valid until the next call
+   * into the backend (a WebAssembly memory may grow and move); copy it to keep it.
+   */
+  read(s: Storage): FloatArray;
+  /** Copy `values` into the storage starting at `offset`. */
+  write(s: Storage, values: ArrayLike<number>, offset?: number): void;
+  free(s: Storage): void;
+  fill(s: Storage, value: number, offset?: number, length?: number): void;
+  /** Release pooled memory that no live storage uses. */
+  flush?(): void;
+
+  // ---- elementwise ----
+  unary(op: UnaryOp, x: Storage, out: Storage, n: number): void;
+  unaryGrad(op: UnaryGradOp, x: Storage, y: Storage, gy: Storage, gx: Storage, n: number): void;
+  /** out = x * scale + shift */
+  affine(x: Storage, out: Storage, n: number, scale: number, shift: number): void;
+  /** out = x ** p */
+  powScalar(x: Storage, out: Storage, n: number, p: number): void;
+  /** gx = gy * p * x ** (p - 1) */
+  powScalarGrad(x: Storage, gy: Storage, gx: Storage, n: number, p: number): void;
+  clamp(x: Storage, out: Storage, n: number, lo: number, hi: number): void;
+  /** out[i] = a[ia] op b[ib], iterating `shape` with the given strides (0 = broadcast). */
+  binary(op: BinaryOp, a: Storage, aStrides: readonly number[], b: Storage, bStrides: readonly number[], out: Storage, shape: readonly number[]): void;
+  /** out = cond != 0 ? a : b, all broadcast to `shape` through their strides. */
+  where(
+    cond: Storage, cStrides: readonly number[],
+    a: Storage, aStrides: readonly number[],
+    b: Storage, bStrides: readonly number[],
+    out: Storage, shape: readonly number[],
+  ): void;
+
+  // ---- layout ----
+  /**
+   * Walk `shape`, copying src[srcOffset + sum(i*srcStrides)] to dst[dstOffset + sum(i*dstStrides)]
+   * (adding instead when `accumulate`). Permute, slice, concat, expand and their backwards are all this.
+   */
+  stridedCopy(
+    src: Storage, srcOffset: number, srcStrides: readonly number[],
+    dst: Storage, dstOffset: number, dstStrides: readonly number[],
+    shape: readonly number[], accumulate: boolean,
+  ): void;
+
+  // ---- reductions: x viewed as [outer, n, inner], reduced over n ----
+  reduce(op: ReduceOp, x: Storage, out: Storage, outer: number, n: number, inner: number, argOut?: Int32Array): void;
+  /** gx[o, arg[o,i], i] = gy[o, i] (gx is overwritten, zeros elsewhere). */
+  reduceMaxGrad(gy: Storage, arg: Int32Array, gx: Storage, outer: number, n: number, inner: number): void;
+  /** Sum of squares of the first n elements, in double precision. */
+  sumSquares(x: Storage, n: number): number;
+
+  // ---- linear algebra ----
+  matmul(a: Storage, b: Storage, c: Storage, args: MatmulArgs): void;
+
+  // ---- indexing: x viewed as [outer, n, inner], indices pick along n ----
+  /** out[o, j, i] = x[o, idx[j], i] */
+  gather(x: Storage, idx: Int32Array, out: Storage, outer: number, n: number, inner: number): void;
+  /** gx[o, idx[j], i] += gy[o, j, i] */
+  scatterAdd(gy: Storage, idx: Int32Array, gx: Storage, outer: number, n: number, inner: number): void;
+
+  // ---- softmax family, over rows of length cols ----
+  softmax(x: Storage, out: Storage, rows: number, cols: number, log: boolean): void;
+  /** Backward of softmax (log=false, y = softmax) or logSoftmax (log=true, y = log-probabilities). */
+  softmaxGrad(y: Storage, gy: Storage, gx: Storage, rows: number, cols: number, log: boolean): void;
+  /**
+   * Cross-entropy of each row's logits against its target class: loss[r] = logsumexp(x[r]) - x[r, t[r]],
+   * 0 for rows whose target is `ignoreIndex`. Writes the softmax probabilities for the backward.
+   */
+  crossEntropy(logits: Storage, targets: Int32Array, loss: Storage, probs: Storage, rows: number, cols: number, ignoreIndex: number): void;
+  /** gx[r] = gyRow[r] * (probs[r] - onehot(t[r])), 0 for ignored rows. */
+  crossEntropyGrad(probs: Storage, targets: Int32Array, gyRow: Storage, gx: Storage, rows: number, cols: number, ignoreIndex: number): void;
+
+  // ---- optimizer updates, in place over n elements ----
+  sgdStep(p: Storage, g: Storage, buf: Storage | null, n: number, args: SgdArgs): void;
+  adagradStep(p: Storage, g: Storage, sum: Storage, n: number, args: AdagradArgs): void;
+  rmspropStep(p: Storage, g: Storage, sq: Storage, avg: Storage | null, buf: Storage | null, n: number, args: RmspropArgs): void;
+  adamStep(p: Storage, g: Storage, m: Storage, v: Storage, vmax: Storage | null, n: number, args: AdamArgs): void;
+}

@@ -1,0 +1,448 @@
+/**
+ * The reference backend: plain TypeScript loops over typed arrays. It is the
+ * ground truth other backends are tested against, so every loop here is the
+ * obvious one; sums accumulate in double precision.
+ *
+ * `createJsBackend('f64')` gives the same kernels on Float64Array, which
+ * gradcheck uses so finite differences are not drowned in float32 rounding.
+ */
+import type {
+  AdagradArgs, AdamArgs, Backend, BinaryOp, FloatArray, MatmulArgs, ReduceOp, RmspropArgs,
+  SgdArgs, Storage, UnaryGradOp, UnaryOp,
+} from '../backend.js';
+
+class JsStorage implements Storage {
+  freed = false;
+  constructor(readonly data: FloatArray) {}
+  get size(): number {
+    return this.data.length;
+  }
+}
+
+const st = (s: Storage): FloatArray => {
+  const js = s as JsStorage;
+  if (js.freed) throw new Error('js backend: storage used after it was freed');
+  return js.data;
+};
+
+/** Iterate an N-d index space, calling `inner(offsets..., count)` for each run of the last dimension. */
+function forEachRow(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  fn: (offsets: number[], len: number, innerStrides: number[]) => void,
+): void {
+  const rank = shape.length;
+  const k = strides.length;
+  if (rank === 0) {
+    fn(new Array(k).fill(0), 1, new Array(k).fill(0));
+    return;
+  }
+  for (const d of shape) if (d === 0) return;
+  const last = rank - 1;
+  const len = shape[last];
+  const innerStrides = strides.map((s) => s[last]);
+  const idx = new Array<number>(rank).fill(0);
+  const offsets = new Array<number>(k).fill(0);
+  for (;;) {
+    fn(offsets, len, innerStrides);
+    // increment the multi-index over dims [0, last)
+    let d = last - 1;
+    while (d >= 0) {
+      idx[d]++;
+      for (let j = 0; j < k; j++) offsets[j] += strides[j][d];
+      if (idx[d] < shape[d]) break;
+      for (let j = 0; j < k; j++) offsets[j] -= strides[j][d] * shape[d];
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) return;
+  }
+}
+
+const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  max: (a, b) => (a >= b || Number.isNaN(a) ? a : b),
+  min: (a, b) => (a <= b || Number.isNaN(a) ? a : b),
+  eq: (a, b) => (a === b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+};
+
+const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+const unaryFns: Record<UnaryOp, (x: number) => number> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  tanh: Math.tanh,
+  sigmoid,
+  relu: (x) => (x > 0 ? x : 0),
+  abs: Math.abs,
+  square: (x) => x * x,
+};
+
+/** d/dx of each unary op given input x and output y. */
+const unaryDerivs: Record<UnaryGradOp, (x: number, y: number) => number> = {
+  exp: (_x, y) => y,
+  log: (x) => 1 / x,
+  sqrt: (_x, y) => 0.5 / y,
+  tanh: (_x, y) => 1 - y * y,
+  sigmoid: (_x, y) => y * (1 - y),
+  relu: (x) => (x > 0 ? 1 : 0),
+  abs: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
+  square: (x) => 2 * x,
+};
+
+export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
+  const Arr = precision === 'f32' ? Float32Array : Float64Array;
+  // Freed arrays are kept by size and handed out again: allocation dominates
+  // small kernels, and training loops allocate the same sizes every step.
+  const pool = new Map<number, FloatArray[]>();
+  let pooledFloats = 0;
+  const maxPooledFloats = 64 * 1024 * 1024;
+  const maxPerSize = 64;
+
+  const take = (size: number): FloatArray => {
+    const list = pool.get(size);
+    if (list && list.length > 0) {
+      pooledFloats -= size;
+      const a = list.pop()!;
+      a.fill(0);
+      return a;
+    }
+    return new Arr(size);
+  };
+
+  const backend: Backend = {
+    name: precision === 'f32' ? 'js' : 'js-f64',
+    precision,
+
+    alloc: (size) => new JsStorage(take(size)),
+    fromValues(values) {
+      const a = take(values.length);
+      a.set(values as ArrayLike<number>);
+      return new JsStorage(a);
+    },
+    read: (s) => st(s),
+    write(s, values, offset = 0) {
+      st(s).set(values as ArrayLike<number>, offset);
+    },
+    free(s) {
+      const js = s as JsStorage;
+      if (js.freed) return;
+      js.freed = true;
+      const size = js.data.length;
+      if (size === 0 || pooledFloats + size > maxPooledFloats) return;
+      let list = pool.get(size);
+      if (!list) pool.set(size, (list = []));
+      if (list.length >= maxPerSize) return;
+      list.push(js.data);
+      pooledFloats += size;
+    },
+    flush() {
+      pool.clear();
+      pooledFloats = 0;
+    },
+    fill(s, value, offset = 0, length) {
+      const a = st(s);
+      a.fill(value, offset, length === undefined ? a.length : offset + length);
+    },
+
+    unary(op, x, out, n) {
+      const a = st(x), o = st(out);
+      switch (op) {
+        case 'neg': for (let i = 0; i < n; i++) o[i] = -a[i]; return;
+        case 'exp': for (let i = 0; i < n; i++) o[i] = Math.exp(a[i]); return;
+        case 'tanh': for (let i = 0; i < n; i++) o[i] = Math.tanh(a[i]); return;
+        case 'sigmoid': for (let i = 0; i < n; i++) o[i] = sigmoid(a[i]); return;
+        case 'relu': for (let i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0; return;
+        default: {
+          const f = unaryFns[op];
+          for (let i = 0; i < n; i++) o[i] = f(a[i]);
+        }
+      }
+    },
+    unaryGrad(op, x, y, gy, gx, n) {
+      const xa = st(x), ya = st(y), g = st(gy), o = st(gx);
+      const f = unaryDerivs[op];
+      for (let i = 0; i < n; i++) o[i] = g[i] * f(xa[i], ya[i]);
+    },
+    affine(x, out, n, scale, shift) {
+      const a = st(x), o = st(out);
+      for (let i = 0; i < n; i++) o[i] = a[i] * scale + shift;
+    },
+    powScalar(x, out, n, p) {
+      const a = st(x), o = st(out);
+      for (let i = 0; i < n; i++) o[i] = Math.pow(a[i], p);
+    },
+    powScalarGrad(x, gy, gx, n, p) {
+      const a = st(x), g = st(gy), o = st(gx);
+      for (let i = 0; i < n; i++) o[i] = p === 0 ? 0 : g[i] * p * Math.pow(a[i], p - 1);
+    },
+    clamp(x, out, n, lo, hi) {
+      const a = st(x), o = st(out);
+      for (let i = 0; i < n; i++) o[i] = a[i] < lo ? lo : a[i] > hi ? hi : a[i];
+    },
+    binary(op, a, aStrides, b, bStrides, out, shape) {
+      const A = st(a), B = st(b), O = st(out);
+      const f = binaryFns[op];
+      let o = 0;
+      forEachRow(shape, [aStrides, bStrides], (off, len, [sa, sb]) => {
+        let ia = off[0], ib = off[1];
+        if (op === 'add') for (let i = 0; i < len; i++, ia += sa, ib += sb) O[o++] = A[ia] + B[ib];
+        else if (op === 'mul') for (let i = 0; i < len; i++, ia += sa, ib += sb) O[o++] = A[ia] * B[ib];
+        else if (op === 'sub') for (let i = 0; i < len; i++, ia += sa, ib += sb) O[o++] = A[ia] - B[ib];
+        else for (let i = 0; i < len; i++, ia += sa, ib += sb) O[o++] = f(A[ia], B[ib]);
+      });
+    },
+    where(cond, cStrides, a, aStrides, b, bStrides, out, shape) {
+      const C = st(cond), A = st(a), B = st(b), O = st(out);
+      let o = 0;
+      forEachRow(shape, [cStrides, aStrides, bStrides], (off, len, [sc, sa, sb]) => {
+        let ic = off[0], ia = off[1], ib = off[2];
+        for (let i = 0; i < len; i++, ic += sc, ia += sa, ib += sb) O[o++] = C[ic] !== 0 ? A[ia] : B[ib];
+      });
+    },
+
+    stridedCopy(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate) {
+      const S = st(src), D = st(dst);
+      forEachRow(shape, [srcStrides, dstStrides], (off, len, [ss, ds]) => {
+        let is = srcOffset + off[0], id = dstOffset + off[1];
+        if (accumulate) for (let i = 0; i < len; i++, is += ss, id += ds) D[id] += S[is];
+        else for (let i = 0; i < len; i++, is += ss, id += ds) D[id] = S[is];
+      });
+    },
+
+    reduce(op: ReduceOp, x, out, outer, n, inner, argOut) {
+      const X = st(x), O = st(out);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          const base = o * n * inner + i;
+          if (op === 'sum') {
+            let s = 0;
+            for (let j = 0; j < n; j++) s += X[base + j * inner];
+            O[o * inner + i] = s;
+          } else {
+            let best = -Infinity, arg = 0;
+            for (let j = 0; j < n; j++) {
+              const v = X[base + j * inner];
+              // NaN propagates, as in PyTorch's max
+              if (v > best || Number.isNaN(v)) {
+                best = v;
+                arg = j;
+                if (Number.isNaN(v)) break;
+              }
+            }
+            O[o * inner + i] = best;
+            if (argOut) argOut[o * inner + i] = arg;
+          }
+        }
+      }
+    },
+    reduceMaxGrad(gy, arg, gx, outer, n, inner) {
+      const G = st(gy), O = st(gx);
+      O.fill(0, 0, outer * n * inner);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) O[(o * n + arg[o * inner + i]) * inner + i] = G[o * inner + i];
+      }
+    },
+    sumSquares(x, n) {
+      const X = st(x);
+      let s = 0;
+      for (let i = 0; i < n; i++) s += X[i] * X[i];
+      return s;
+    },
+
+    matmul(a, b, c, args: MatmulArgs) {
+      const A = st(a), B = st(b), C = st(c);
+      const { batch, m, n, k, transA, transB, strideA, strideB, strideC, accumulate } = args;
+      // element (i, p) of A and (p, j) of B, whatever the layout
+      const aRow = transA ? 1 : k, aCol = transA ? m : 1;
+      const bRow = transB ? 1 : n, bCol = transB ? k : 1;
+      const acc = new Float64Array(n);
+      for (let t = 0; t < batch; t++) {
+        const oa = t * strideA, ob = t * strideB, oc = t * strideC;
+        for (let i = 0; i < m; i++) {
+          acc.fill(0);
+          if (!transB) {
+            // i-p-j order: the inner loop walks a row of B contiguously
+            for (let p = 0; p < k; p++) {
+              const av = A[oa + i * aRow + p * aCol];
+              if (av === 0) continue;
+              const bo = ob + p * bRow;
+              for (let j = 0; j < n; j++) acc[j] += av * B[bo + j];
+            }
+          } else {
+            for (let j = 0; j < n; j++) {
+              let s = 0;
+              const bo = ob + j * bCol;
+              for (let p = 0; p < k; p++) s += A[oa + i * aRow + p * aCol] * B[bo + p];
+              acc[j] = s;
+            }
+          }
+          const co = oc + i * n;
+          if (accumulate) for (let j = 0; j < n; j++) C[co + j] += acc[j];
+          else for (let j = 0; j < n; j++) C[co + j] = acc[j];
+        }
+      }
+    },
+
+    gather(x, idx, out, outer, n, inner) {
+      const X = st(x), O = st(out);
+      const m = idx.length;
+      for (let o = 0; o < outer; o++) {
+        for (let j = 0; j < m; j++) {
+          const r = idx[j];
+          if (r < 0 || r >= n) throw new Error(`gather: index ${r} is out of range for a dimension of size ${n}`);
+          const src = (o * n + r) * inner, dst = (o * m + j) * inner;
+          for (let i = 0; i < inner; i++) O[dst + i] = X[src + i];
+        }
+      }
+    },
+    scatterAdd(gy, idx, gx, outer, n, inner) {
+      const G = st(gy), O = st(gx);
+      const m = idx.length;
+      for (let o = 0; o < outer; o++) {
+        for (let j = 0; j < m; j++) {
+          const src = (o * m + j) * inner, dst = (o * n + idx[j]) * inner;
+          for (let i = 0; i < inner; i++) O[dst + i] += G[src + i];
+        }
+      }
+    },
+
+    softmax(x, out, rows, cols, log) {
+      const X = st(x), O = st(out);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        let mx = -Infinity;
+        for (let j = 0; j < cols; j++) if (X[o + j] > mx) mx = X[o + j];
+        let s = 0;
+        for (let j = 0; j < cols; j++) s += Math.exp(X[o + j] - mx);
+        if (log) {
+          const lse = mx + Math.log(s);
+          for (let j = 0; j < cols; j++) O[o + j] = X[o + j] - lse;
+        } else {
+          for (let j = 0; j < cols; j++) O[o + j] = Math.exp(X[o + j] - mx) / s;
+        }
+      }
+    },
+    softmaxGrad(y, gy, gx, rows, cols, log) {
+      const Y = st(y), G = st(gy), O = st(gx);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        if (log) {
+          // y = log p: gx = gy - p * sum(gy)
+          let s = 0;
+          for (let j = 0; j < cols; j++) s += G[o + j];
+          for (let j = 0; j < cols; j++) O[o + j] = G[o + j] - Math.exp(Y[o + j]) * s;
+        } else {
+          // y = p: gx = p * (gy - sum(gy * p))
+          let s = 0;
+          for (let j = 0; j < cols; j++) s += G[o + j] * Y[o + j];
+          for (let j = 0; j < cols; j++) O[o + j] = Y[o + j] * (G[o + j] - s);
+        }
+      }
+    },
+    crossEntropy(logits, targets, loss, probs, rows, cols, ignoreIndex) {
+      const X = st(logits), L = st(loss), P = st(probs);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        const t = targets[r];
+        let mx = -Infinity;
+        for (let j = 0; j < cols; j++) if (X[o + j] > mx) mx = X[o + j];
+        let s = 0;
+        for (let j = 0; j < cols; j++) s += Math.exp(X[o + j] - mx);
+        for (let j = 0; j < cols; j++) P[o + j] = Math.exp(X[o + j] - mx) / s;
+        if (t === ignoreIndex) {
+          L[r] = 0;
+          continue;
+        }
+        if (t < 0 || t >= cols || !Number.isInteger(t)) {
+          throw new Error(`crossEntropy: target ${t} is out of range for ${cols} classes`);
+        }
+        L[r] = mx + Math.log(s) - X[o + t];
+      }
+    },
+    crossEntropyGrad(probs, targets, gyRow, gx, rows, cols, ignoreIndex) {
+      const P = st(probs), G = st(gyRow), O = st(gx);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        const t = targets[r];
+        if (t === ignoreIndex) {
+          O.fill(0, o, o + cols);
+          continue;
+        }
+        const g = G[r];
+        for (let j = 0; j < cols; j++) O[o + j] = g * P[o + j];
+        O[o + t] -= g;
+      }
+    },
+
+    sgdStep(p, g, buf, n, a: SgdArgs) {
+      const P = st(p), G = st(g), Bf = buf ? st(buf) : null;
+      for (let i = 0; i < n; i++) {
+        let d = G[i] + a.weightDecay * P[i];
+        if (Bf && a.momentum !== 0) {
+          Bf[i] = a.firstStep ? d : a.momentum * Bf[i] + (1 - a.dampening) * d;
+          d = a.nesterov ? d + a.momentum * Bf[i] : Bf[i];
+        }
+        P[i] -= a.lr * d;
+      }
+    },
+    adagradStep(p, g, sum, n, a: AdagradArgs) {
+      const P = st(p), G = st(g), S = st(sum);
+      for (let i = 0; i < n; i++) {
+        const d = G[i] + a.weightDecay * P[i];
+        S[i] += d * d;
+        P[i] -= (a.lr * d) / (Math.sqrt(S[i]) + a.eps);
+      }
+    },
+    rmspropStep(p, g, sq, avg, buf, n, a: RmspropArgs) {
+      const P = st(p), G = st(g), Q = st(sq), M = avg ? st(avg) : null, Bf = buf ? st(buf) : null;
+      for (let i = 0; i < n; i++) {
+        const d = G[i] + a.weightDecay * P[i];
+        Q[i] = a.alpha * Q[i] + (1 - a.alpha) * d * d;
+        let denom: number;
+        if (a.centered && M) {
+          M[i] = a.alpha * M[i] + (1 - a.alpha) * d;
+          denom = Math.sqrt(Q[i] - M[i] * M[i]) + a.eps;
+        } else {
+          denom = Math.sqrt(Q[i]) + a.eps;
+        }
+        if (Bf && a.momentum > 0) {
+          Bf[i] = a.momentum * Bf[i] + d / denom;
+          P[i] -= a.lr * Bf[i];
+        } else {
+          P[i] -= (a.lr * d) / denom;
+        }
+      }
+    },
+    adamStep(p, g, m, v, vmax, n, a: AdamArgs) {
+      const P = st(p), G = st(g), M = st(m), V = st(v), VM = vmax ? st(vmax) : null;
+      const bc1 = 1 - Math.pow(a.beta1, a.step);
+      const bc2 = 1 - Math.pow(a.beta2, a.step);
+      const stepSize = a.lr / bc1;
+      const sqrtBc2 = Math.sqrt(bc2);
+      for (let i = 0; i < n; i++) {
+        let d = G[i];
+        if (a.weightDecay !== 0) {
+          if (a.decoupled) P[i] *= 1 - a.lr * a.weightDecay;
+          else d += a.weightDecay * P[i];
+        }
+        M[i] = a.beta1 * M[i] + (1 - a.beta1) * d;
+        V[i] = a.beta2 * V[i] + (1 - a.beta2) * d * d;
+        let vv = V[i];
+        if (VM) {
+          if (vv > VM[i]) VM[i] = vv;
+          vv = VM[i];
+        }
+        P[i] -= (stepSize * M[i]) / (Math.sqrt(vv) / sqrtBc2 + a.eps);
+      }
+    },
+  };
+  return backend;
+}

@@ -1,0 +1,59 @@
+/** Which backend new tensors are made on. One current backend at a time. */
+import type { Backend } from './backend.js';
+import { createJsBackend } from './js/index.js';
+
+const factories = new Map<string, () => Backend>();
+const instances = new Map<string, Backend>();
+let current: Backend | null = null;
+
+export function registerBackend(name: string, factory: () => Backend): void {
+  factories.set(name, factory);
+  instances.delete(name);
+}
+
+registerBackend('js', () => createJsBackend('f32'));
+registerBackend('js-f64', () => createJsBackend('f64'));
+
+export function availableBackends(): string[] {
+  return [...factories.keys()];
+}
+
+/** The backend registered under `name` (created once, then shared). */
+export function backendByName(name: string): Backend {
+  let b = instances.get(name);
+  if (!b) {
+    const f = factories.get(name);
+    if (!f) throw new Error(`unknown backend '${name}': choose one of ${availableBackends().join(', ')}`);
+    b = f();
+    instances.set(name, b);
+  }
+  return b;
+}
+
+function defaultBackendName(): string {
+  // Read without importing anything Node-specific, so this also runs in a browser.
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.RECUR_BACKEND || 'js';
+}
+
+export function getBackend(): Backend {
+  if (!current) current = backendByName(defaultBackendName());
+  return current;
+}
+
+/** Make `backend` (or the one registered under that name) current for new tensors. */
+export function setBackend(backend: string | Backend): Backend {
+  current = typeof backend === 'string' ? backendByName(backend) : backend;
+  return current;
+}
+
+/** Run `fn` with another backend current, restoring the previous one afterwards. */
+export function withBackend<T>(backend: string | Backend, fn: () => T): T {
+  const prev = getBackend();
+  setBackend(backend);
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
+}

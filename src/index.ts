@@ -1,0 +1,29 @@
+/**
+ * recur: recurrent neural networks in TypeScript. This entry point is the
+ * whole library; it imports nothing Node-specific, so it bundles for the browser.
+ */
+export { Tensor, StorageRef, isTensor, type NestedArray } from './tensor/tensor.js';
+export { tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, uniform, toBackend } from './tensor/create.js';
+export type { CreateOptions, RandomOptions } from './tensor/create.js';
+export { tidy, keep, dispose } from './tensor/scope.js';
+export { sizeOf, stridesOf, broadcastShapes, formatShape, type Shape } from './tensor/shape.js';
+export { Rng, globalRng, manualSeed, type RngState } from './random/rng.js';
+
+export { noGrad, enableGrad, isGradEnabled, record, type GradNode, type BackwardFn } from './autograd/graph.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+
+export type { Backend, Storage, FloatArray, MatmulArgs } from './backend/backend.js';
+export { getBackend, setBackend, withBackend, registerBackend, availableBackends, backendByName } from './backend/registry.js';
+export { createJsBackend } from './backend/js/index.js';
+
+export * from './ops/index.js';
+
+export { Module, parameter, type StateDict } from './nn/module.js';
+export { Linear, Embedding, Dropout, Sequential, Tanh, Sigmoid, ReLU, Softmax, LogSoftmax, type LinearOptions } from './nn/layers.js';
+export * as init from './nn/init.js';
+
+export { Optimizer, type OptimizerStateDict } from './optim/optimizer.js';
+export { SGD, Adagrad, RMSprop, Adam, AdamW } from './optim/optimizers.js';
+export type { SGDOptions, AdagradOptions, RMSpropOptions, AdamOptions } from './optim/optimizers.js';
+export { clipGradNorm, clipGradValue } from './optim/clip.js';
+export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR } from './optim/schedulers.js';

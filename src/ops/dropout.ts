@@ -1,0 +1,18 @@
+/** Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p); identity when not training. */
+import type { Tensor } from '../tensor/tensor.js';
+import { globalRng, type Rng } from '../random/rng.js';
+import { mul } from './arith.js';
+import { Tensor as T } from '../tensor/tensor.js';
+
+export function dropout(x: Tensor, p: number, opts: { training?: boolean; rng?: Rng } = {}): Tensor {
+  const { training = true, rng = globalRng } = opts;
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout: p must be between 0 and 1, got ${p}`);
+  if (!training || p === 0) return x;
+  const keep = 1 - p;
+  const mask = new Float64Array(x.size);
+  const scale = keep === 0 ? 0 : 1 / keep;
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.random() < keep ? scale : 0;
+  const m = T.fromStorage(x.backend.fromValues(mask), x.shape, x.backend);
+  const out = mul(x, m);
+  return out;
+}

@@ -1,0 +1,93 @@
+/** Losses: softmax cross-entropy from logits (class dim last), and mean squared error. */
+import { record } from '../autograd/graph.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { formatShape, sameShape } from '../tensor/shape.js';
+import { empty } from './util.js';
+import { toIndices, type Indices } from './indexing.js';
+import { sub } from './arith.js';
+import { square } from './unary.js';
+import { mean, sum } from './reduce.js';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+export interface CrossEntropyOptions {
+  /** Targets equal to this are skipped (padding): no loss, no gradient, not counted in the mean. */
+  ignoreIndex?: number;
+  reduction?: Reduction;
+}
+
+/**
+ * Cross-entropy of `logits` [..., C] against integer `targets` [...]
+ * (the class dimension is the last one, so [batch, time, vocab] logits take
+ * [batch, time] targets directly). Fused: softmax and log-likelihood in one
+ * kernel, gradient probs - onehot. With reduction 'mean' the sum is divided by
+ * the number of targets not ignored (NaN if all are, as in PyTorch).
+ */
+export function crossEntropy(logits: Tensor, targets: Indices, opts: CrossEntropyOptions = {}): Tensor {
+  const { ignoreIndex = -100, reduction = 'mean' } = opts;
+  if (!['mean', 'sum', 'none'].includes(reduction)) {
+    throw new Error(`crossEntropy: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+  }
+  if (logits.rank < 1) throw new Error('crossEntropy: logits must have a class dimension');
+  const cols = logits.shape[logits.rank - 1];
+  const rowShape = logits.shape.slice(0, -1);
+  const rows = logits.size / Math.max(cols, 1);
+  const t = toIndices('crossEntropy', targets);
+  if (t.data.length !== rows || (t.shape.length > 0 && !sameShape(t.shape, rowShape) && t.shape.length !== 1)) {
+    throw new Error(
+      `crossEntropy: logits ${formatShape(logits.shape)} need targets of shape ${formatShape(rowShape)}, got ${formatShape(t.shape)}`,
+    );
+  }
+  let count = 0;
+  for (let i = 0; i < rows; i++) {
+    const v = t.data[i];
+    if (v === ignoreIndex) continue;
+    if (v < 0 || v >= cols) throw new Error(`crossEntropy: target ${v} is out of range for ${cols} classes`);
+    count++;
+  }
+  const backend = logits.backend;
+  const losses = empty(backend, rowShape);
+  const probs = empty(backend, logits.shape);
+  backend.crossEntropy(logits.storage, t.data, losses.storage, probs.storage, rows, cols, ignoreIndex);
+
+  let out: Tensor;
+  if (reduction === 'none') {
+    out = losses;
+  } else {
+    out = empty(backend, []);
+    backend.reduce('sum', losses.storage, out.storage, 1, rows, 1);
+    if (reduction === 'mean') backend.affine(out.storage, out.storage, 1, 1 / count, 0);
+    losses.dispose();
+  }
+  return record(
+    out, 'crossEntropy', [logits],
+    (gy) => {
+      let gyRow: Tensor;
+      if (reduction === 'none') {
+        gyRow = gy;
+      } else {
+        gyRow = empty(backend, [rows]);
+        const g = gy.item() * (reduction === 'mean' ? 1 / count : 1);
+        backend.fill(gyRow.storage, g);
+      }
+      const gx = empty(backend, logits.shape);
+      backend.crossEntropyGrad(probs.storage, t.data, gyRow.storage, gx.storage, rows, cols, ignoreIndex);
+      if (gyRow !== gy) gyRow.dispose();
+      return [gx];
+    },
+    [probs],
+  );
+}
+
+/** Mean squared error between same-shaped tensors. */
+export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  const { reduction = 'mean' } = opts;
+  if (!sameShape(input.shape, target.shape)) {
+    throw new Error(`mseLoss: input ${formatShape(input.shape)} and target ${formatShape(target.shape)} must have the same shape`);
+  }
+  const sq = square(sub(input, target));
+  if (reduction === 'none') return sq;
+  if (reduction === 'sum') return sum(sq);
+  if (reduction === 'mean') return mean(sq);
+  throw new Error(`mseLoss: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+}
