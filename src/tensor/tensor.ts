@@ -4,7 +4,7 @@
  * Always contiguous, row-major float32. Methods are thin wrappers over the ops
  * in src/ops, which hold each op's forward and backward side by side.
  */
-import type { Backend, FloatArray, Storage } from '../backend/backend.js';
+import type { Backend, Storage } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import type { GradNode } from '../autograd/graph.js';
 import { backward as runBackward } from '../autograd/backward.js';
@@ -110,12 +110,13 @@ export class Tensor {
   /**
    * A view of the data as a typed array (no copy on the reference backend).
    * Valid until the next op on a backend whose memory can move; use
-   * `toFloat32Array()` to keep a copy.
+   * `toFloat32Array()` to keep a copy. (Typed as Float32Array; on the
+   * float64 backend that gradcheck uses it is really a Float64Array.)
    */
-  get data(): FloatArray {
+  get data(): Float32Array {
     const r = this.liveRef();
     const a = r.backend.read(r.handle);
-    return a.length === this.size ? a : a.subarray(0, this.size);
+    return (a.length === this.size ? a : a.subarray(0, this.size)) as Float32Array;
   }
 
   toFloat32Array(): Float32Array {
