@@ -1,0 +1,286 @@
+/**
+ * The backend conformance suite: every kernel of the Backend interface against
+ * naive float64 loops written here, on seeded random inputs. A new backend
+ * (WebAssembly, later WebGPU) is done when `runBackendConformance` passes for it.
+ * Tolerance: |got - want| <= 1e-6 + 1e-5 |want|.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Backend, BinaryOp, Storage, UnaryGradOp, UnaryOp } from '../src/backend/backend.js';
+import { Rng } from '../src/random/rng.js';
+import { stridesOf, broadcastStrides, broadcastShapes, sizeOf } from '../src/tensor/shape.js';
+
+export function runBackendConformance(name: string, make: () => Backend): void {
+  describe(`backend conformance: ${name}`, () => {
+    const b = make();
+    const rng = new Rng(99);
+    const rand = (n: number, lo = -1, hi = 1): number[] => Array.from({ length: n }, () => rng.uniform(lo, hi));
+    const up = (v: ArrayLike<number>): Storage => b.fromValues(v);
+    const down = (s: Storage, n = s.size): number[] => Array.from(b.read(s).subarray(0, n));
+    const close = (got: number[], want: number[], what: string): void => {
+      assert.equal(got.length, want.length, `${what}: length`);
+      for (let i = 0; i < got.length; i++) {
+        const ok = Math.abs(got[i] - want[i]) <= 1e-6 + 1e-5 * Math.abs(want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i]));
+        assert.ok(ok, `${what}[${i}]: got ${got[i]}, want ${want[i]}`);
+      }
+    };
+    const round = (v: number[]): number[] => (b.precision === 'f32' ? v.map(Math.fround) : v);
+
+    it('memory: alloc is zeroed (also when reused), read/write/fill with offsets', () => {
+      const s = b.alloc(5);
+      assert.deepEqual(down(s), [0, 0, 0, 0, 0]);
+      b.write(s, [7, 8], 2);
+      b.fill(s, 3, 0, 1);
+      assert.deepEqual(down(s), [3, 0, 7, 8, 0]);
+      b.free(s);
+      b.free(s); // twice is harmless
+      assert.deepEqual(down(b.alloc(5)), [0, 0, 0, 0, 0]);
+      assert.deepEqual(down(up([1.5, -2])), [1.5, -2]);
+    });
+
+    const unaryRef: Record<UnaryOp, (x: number) => number> = {
+      neg: (x) => -x, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, tanh: Math.tanh,
+      sigmoid: (x) => 1 / (1 + Math.exp(-x)), relu: (x) => Math.max(0, x), abs: Math.abs, square: (x) => x * x,
+    };
+    const gradRef: Record<UnaryGradOp, (x: number, y: number) => number> = {
+      exp: (_x, y) => y, log: (x) => 1 / x, sqrt: (_x, y) => 0.5 / y, tanh: (_x, y) => 1 - y * y,
+      sigmoid: (_x, y) => y * (1 - y), relu: (x) => (x > 0 ? 1 : 0), abs: (x) => Math.sign(x), square: (x) => 2 * x,
+    };
+    it('unary and unaryGrad, every op', () => {
+      const n = 37;
+      for (const op of Object.keys(unaryRef) as UnaryOp[]) {
+        const positive = op === 'log' || op === 'sqrt';
+        const x = round(rand(n, positive ? 0.1 : -3, 3));
+        const out = b.alloc(n);
+        b.unary(op, up(x), out, n);
+        close(down(out), x.map(unaryRef[op]), op);
+        if (op === 'neg') continue;
+        const y = down(out);
+        const gy = round(rand(n));
+        const gx = b.alloc(n);
+        b.unaryGrad(op as UnaryGradOp, up(x), up(y), up(gy), gx, n);
+        close(down(gx), x.map((v, i) => gy[i] * gradRef[op as UnaryGradOp](v, y[i])), `${op}'`);
+      }
+    });
+    it('affine, powScalar, powScalarGrad, clamp', () => {
+      const n = 19;
+      const x = round(rand(n, 0.2, 2));
+      const gy = round(rand(n));
+      const out = b.alloc(n);
+      b.affine(up(x), out, n, 2.5, -1);
+      close(down(out), x.map((v) => v * 2.5 - 1), 'affine');
+      b.powScalar(up(x), out, n, -1.5);
+      close(down(out), x.map((v) => v ** -1.5), 'pow');
+      b.powScalarGrad(up(x), up(gy), out, n, 3);
+      close(down(out), x.map((v, i) => gy[i] * 3 * v * v), 'powGrad');
+      b.clamp(up(x), out, n, 0.5, 1.5);
+      close(down(out), x.map((v) => Math.min(1.5, Math.max(0.5, v))), 'clamp');
+    });
+
+    const binRef: Record<BinaryOp, (a: number, c: number) => number> = {
+      add: (a, c) => a + c, sub: (a, c) => a - c, mul: (a, c) => a * c, div: (a, c) => a / c,
+      max: Math.max, min: Math.min, eq: (a, c) => +(a === c), gt: (a, c) => +(a > c), lt: (a, c) => +(a < c),
+    };
+    /** Read x (shape xs) at a multi-index of the broadcast shape. */
+    const at = (x: number[], xs: number[], shape: number[], flat: number): number => {
+      const st = broadcastStrides(xs, shape);
+      let off = 0, rem = flat;
+      const os = stridesOf(shape);
+      for (let d = 0; d < shape.length; d++) {
+        const i = Math.floor(rem / os[d]);
+        rem -= i * os[d];
+        off += i * st[d];
+      }
+      return x[off];
+    };
+    it('binary and where with broadcasting (rank 0 to 4, size-1 and zero-size dims)', () => {
+      const pairs: [number[], number[]][] = [[[], [3]], [[4, 1], [1, 5]], [[2, 3, 4], [4]], [[2, 1, 3, 2], [1, 4, 1, 2]], [[0, 3], [3]], [[6], [6]]];
+      for (const [sa, sc] of pairs) {
+        const shape = broadcastShapes('test', sa, sc);
+        const n = sizeOf(shape);
+        const a = round(rand(sizeOf(sa)));
+        const c = round(rand(sizeOf(sc), 0.3, 1));
+        for (const op of Object.keys(binRef) as BinaryOp[]) {
+          const out = b.alloc(n);
+          b.binary(op, up(a), broadcastStrides(sa, shape), up(c), broadcastStrides(sc, shape), out, shape);
+          const want = Array.from({ length: n }, (_, i) => binRef[op](at(a, sa, shape, i), at(c, sc, shape, i)));
+          close(down(out, n), round(want), `${op} ${sa} ${sc}`);
+        }
+        const cond = a.map((v) => (v > 0 ? 1 : 0));
+        const out = b.alloc(n);
+        b.where(up(cond), broadcastStrides(sa, shape), up(a), broadcastStrides(sa, shape), up(c), broadcastStrides(sc, shape), out, shape);
+        const want = Array.from({ length: n }, (_, i) => (at(cond, sa, shape, i) ? at(a, sa, shape, i) : at(c, sc, shape, i)));
+        close(down(out, n), want, `where ${sa} ${sc}`);
+      }
+    });
+
+    it('stridedCopy: permute, strided slice into a region, accumulate', () => {
+      const x = round(rand(24));
+      const out = b.alloc(24);
+      // [2,3,4] permuted to [4,2,3]
+      b.stridedCopy(up(x), 0, [1, 12, 4], out, 0, stridesOf([4, 2, 3]), [4, 2, 3], false);
+      const want: number[] = [];
+      for (let k = 0; k < 4; k++) for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) want.push(x[i * 12 + j * 4 + k]);
+      close(down(out), want, 'permute');
+      // columns 1 and 3 of a [6,4] matrix, added into rows 1..6 of a [8,2] buffer
+      const dst = up(new Array(16).fill(1));
+      b.stridedCopy(up(x), 1, [4, 2], dst, 2, [2, 1], [6, 2], true);
+      const want2 = new Array(16).fill(1);
+      for (let i = 0; i < 6; i++) for (let j = 0; j < 2; j++) want2[2 + i * 2 + j] += x[i * 4 + 1 + j * 2];
+      close(down(dst), round(want2), 'slice+accumulate');
+    });
+
+    it('reduce sum and max with argmax (first wins on ties), reduceMaxGrad, sumSquares', () => {
+      const [outer, n, inner] = [3, 5, 2];
+      const x = round(rand(outer * n * inner)).map((v) => Math.round(v * 4) / 4); // ties likely
+      const sum = b.alloc(outer * inner), mx = b.alloc(outer * inner);
+      const arg = new Int32Array(outer * inner);
+      b.reduce('sum', up(x), sum, outer, n, inner);
+      b.reduce('max', up(x), mx, outer, n, inner, arg);
+      const ws: number[] = [], wm: number[] = [], wa: number[] = [];
+      for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) {
+        let s = 0, m = -Infinity, a = 0;
+        for (let j = 0; j < n; j++) {
+          const v = x[(o * n + j) * inner + i];
+          s += v;
+          if (v > m) { m = v; a = j; }
+        }
+        ws.push(s); wm.push(m); wa.push(a);
+      }
+      close(down(sum), ws, 'sum');
+      close(down(mx), wm, 'max');
+      assert.deepEqual(Array.from(arg), wa);
+      const gy = round(rand(outer * inner));
+      const gx = b.alloc(x.length);
+      b.reduceMaxGrad(up(gy), arg, gx, outer, n, inner);
+      const wg = new Array(x.length).fill(0);
+      for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) wg[(o * n + wa[o * inner + i]) * inner + i] = gy[o * inner + i];
+      close(down(gx), wg, 'maxGrad');
+      close([b.sumSquares(up(x), x.length)], [x.reduce((s, v) => s + v * v, 0)], 'sumSquares');
+    });
+
+    it('matmul: four layouts, batches with strides, broadcast batch, accumulate, odd sizes', () => {
+      for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [17, 33, 9], [2, 4, 64]]) {
+        for (const transA of [false, true]) for (const transB of [false, true]) {
+          for (const [batch, bcastB, accumulate] of [[1, false, false], [3, false, true], [2, true, false]] as const) {
+            const A = round(rand(batch * m * k));
+            const B = round(rand((bcastB ? 1 : batch) * k * n));
+            const C0 = round(rand(batch * m * n));
+            const c = up(C0);
+            b.matmul(up(A), up(B), c, { batch, m, n, k, transA, transB, strideA: m * k, strideB: bcastB ? 0 : k * n, strideC: m * n, accumulate });
+            const want: number[] = [];
+            for (let t = 0; t < batch; t++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+              let s = accumulate ? C0[t * m * n + i * n + j] : 0;
+              for (let p = 0; p < k; p++) {
+                const av = A[t * m * k + (transA ? p * m + i : i * k + p)];
+                const bv = B[(bcastB ? 0 : t * k * n) + (transB ? j * k + p : p * n + j)];
+                s += av * bv;
+              }
+              want.push(s);
+            }
+            close(down(c), want, `matmul ${m}x${n}x${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} batch ${batch}`);
+          }
+        }
+      }
+    });
+
+    it('gather and scatterAdd (repeated indices accumulate)', () => {
+      const [outer, n, inner] = [2, 4, 3];
+      const x = round(rand(outer * n * inner));
+      const idx = Int32Array.from([3, 0, 3, 1, 3]);
+      const out = b.alloc(outer * idx.length * inner);
+      b.gather(up(x), idx, out, outer, n, inner);
+      const want: number[] = [];
+      for (let o = 0; o < outer; o++) for (const r of idx) for (let i = 0; i < inner; i++) want.push(x[(o * n + r) * inner + i]);
+      close(down(out), want, 'gather');
+      const gy = round(rand(outer * idx.length * inner));
+      const gx = up(new Array(x.length).fill(0.5));
+      b.scatterAdd(up(gy), idx, gx, outer, n, inner);
+      const wg = new Array(x.length).fill(0.5);
+      for (let o = 0; o < outer; o++) idx.forEach((r, j) => { for (let i = 0; i < inner; i++) wg[(o * n + r) * inner + i] += gy[(o * idx.length + j) * inner + i]; });
+      close(down(gx), wg, 'scatterAdd');
+    });
+
+    it('softmax / logSoftmax (stable for logits of 1000), their grads, crossEntropy and its grad', () => {
+      const [rows, cols] = [4, 6];
+      const x = round(rand(rows * cols, -3, 3));
+      x[0] = 1000; x[1] = 999;
+      const ref = (r: number): number[] => {
+        const row = x.slice(r * cols, (r + 1) * cols);
+        const m = Math.max(...row);
+        const e = row.map((v) => Math.exp(v - m));
+        const s = e.reduce((a, c) => a + c, 0);
+        return e.map((v) => v / s);
+      };
+      const P = Array.from({ length: rows }, (_, r) => ref(r)).flat();
+      const sm = b.alloc(rows * cols), lsm = b.alloc(rows * cols);
+      b.softmax(up(x), sm, rows, cols, false);
+      b.softmax(up(x), lsm, rows, cols, true);
+      close(down(sm), P, 'softmax');
+      close(down(lsm), P.map(Math.log), 'logSoftmax');
+      const gy = round(rand(rows * cols));
+      const gx = b.alloc(rows * cols);
+      b.softmaxGrad(sm, up(gy), gx, rows, cols, false);
+      const want: number[] = [];
+      for (let r = 0; r < rows; r++) {
+        const dot = Array.from({ length: cols }, (_, j) => gy[r * cols + j] * P[r * cols + j]).reduce((a, c) => a + c, 0);
+        for (let j = 0; j < cols; j++) want.push(P[r * cols + j] * (gy[r * cols + j] - dot));
+      }
+      close(down(gx), want, 'softmaxGrad');
+      b.softmaxGrad(lsm, up(gy), gx, rows, cols, true);
+      const want2: number[] = [];
+      for (let r = 0; r < rows; r++) {
+        const s = gy.slice(r * cols, (r + 1) * cols).reduce((a, c) => a + c, 0);
+        for (let j = 0; j < cols; j++) want2.push(gy[r * cols + j] - P[r * cols + j] * s);
+      }
+      close(down(gx), want2, 'logSoftmaxGrad');
+      const t = Int32Array.from([0, 5, -1, 2]);
+      const loss = b.alloc(rows), probs = b.alloc(rows * cols);
+      b.crossEntropy(up(x), t, loss, probs, rows, cols, -1);
+      close(down(loss), Array.from(t, (c, r) => (c === -1 ? 0 : -Math.log(P[r * cols + c]))), 'crossEntropy');
+      close(down(probs), P, 'crossEntropy probs');
+      const gRow = round(rand(rows));
+      b.crossEntropyGrad(probs, t, up(gRow), gx, rows, cols, -1);
+      const want3: number[] = [];
+      for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) want3.push(t[r] === -1 ? 0 : gRow[r] * (P[r * cols + j] - (j === t[r] ? 1 : 0)));
+      close(down(gx), want3, 'crossEntropyGrad');
+    });
+
+    it('optimizer kernels follow PyTorch\'s rules', () => {
+      const n = 7;
+      const p0 = round(rand(n)), g = round(rand(n)), s0 = round(rand(n, 0.1, 1)), m0 = round(rand(n, -0.1, 0.1));
+      // SGD with momentum, dampening, Nesterov and weight decay (a later step)
+      const p = up(p0), buf = up(m0);
+      b.sgdStep(p, up(g), buf, n, { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0.01, firstStep: false });
+      const d = g.map((v, i) => v + 0.01 * p0[i]);
+      const nb = m0.map((v, i) => 0.9 * v + d[i]);
+      close(down(buf), nb, 'sgd buf');
+      close(down(p), p0.map((v, i) => v - 0.1 * (d[i] + 0.9 * nb[i])), 'sgd');
+      // Adagrad
+      const pa = up(p0), sa = up(s0);
+      b.adagradStep(pa, up(g), sa, n, { lr: 0.1, eps: 1e-10, weightDecay: 0 });
+      close(down(pa), p0.map((v, i) => v - (0.1 * g[i]) / (Math.sqrt(s0[i] + g[i] * g[i]) + 1e-10)), 'adagrad');
+      // RMSprop centered with momentum
+      const pr = up(p0), sq = up(s0), ga = up(m0), mb = up(m0);
+      b.rmspropStep(pr, up(g), sq, ga, mb, n, { lr: 0.01, alpha: 0.9, eps: 1e-8, weightDecay: 0, momentum: 0.5, centered: true });
+      const want = p0.map((v, i) => {
+        const q = 0.9 * s0[i] + 0.1 * g[i] * g[i];
+        const a = 0.9 * m0[i] + 0.1 * g[i];
+        const bb = 0.5 * m0[i] + g[i] / (Math.sqrt(q - a * a) + 1e-8);
+        return v - 0.01 * bb;
+      });
+      close(down(pr), want, 'rmsprop');
+      // AdamW at step 3 with amsgrad
+      const pw = up(p0), mm = up(m0), vv = up(s0), vmax = up(s0.map((v) => v * 1.5));
+      b.adamStep(pw, up(g), mm, vv, vmax, n, { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, decoupled: true, amsgrad: true, step: 3 });
+      const wantW = p0.map((v, i) => {
+        const pd = v * (1 - 0.01 * 0.1);
+        const m = 0.9 * m0[i] + 0.1 * g[i];
+        const vi = 0.99 * s0[i] + 0.01 * g[i] * g[i];
+        const vm = Math.max(s0[i] * 1.5, vi);
+        return pd - ((0.01 / (1 - 0.9 ** 3)) * m) / (Math.sqrt(vm) / Math.sqrt(1 - 0.99 ** 3) + 1e-8);
+      });
+      close(down(pw), wantW, 'adamw');
+    });
+  });
+}
