@@ -46,7 +46,10 @@ export abstract class Optimizer {
 
   /** Hyper-parameters, saved in the state dict and checked on load. */
   protected abstract options(): Record<string, number | boolean>;
-  protected abstract setOptions(o: Record<string, number | boolean>): void;
+  /** Restore hyper-parameters saved by `options()` (field names match). */
+  protected setOptions(o: Record<string, number | boolean>): void {
+    Object.assign(this, o);
+  }
 
   zeroGrad(): void {
     for (const p of this.params) p.zeroGrad();

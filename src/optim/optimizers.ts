@@ -38,9 +38,6 @@ export class SGD extends Optimizer {
   protected options() {
     return { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
   }
-  protected setOptions(o: Record<string, number | boolean>): void {
-    Object.assign(this, o);
-  }
 }
 
 export interface AdagradOptions {
@@ -75,9 +72,6 @@ export class Adagrad extends Optimizer {
   }
   protected options() {
     return { lrDecay: this.lrDecay, weightDecay: this.weightDecay, initialAccumulatorValue: this.initialAccumulatorValue, eps: this.eps };
-  }
-  protected setOptions(o: Record<string, number | boolean>): void {
-    Object.assign(this, o);
   }
 }
 
@@ -116,9 +110,6 @@ export class RMSprop extends Optimizer {
   }
   protected options() {
     return { alpha: this.alpha, eps: this.eps, weightDecay: this.weightDecay, momentum: this.momentum, centered: this.centered };
-  }
-  protected setOptions(o: Record<string, number | boolean>): void {
-    Object.assign(this, o);
   }
 }
 
@@ -159,9 +150,6 @@ export class Adam extends Optimizer {
   }
   protected options() {
     return { beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, amsgrad: this.amsgrad };
-  }
-  protected setOptions(o: Record<string, number | boolean>): void {
-    Object.assign(this, o);
   }
 }
 
