@@ -27,3 +27,5 @@ export { SGD, Adagrad, RMSprop, Adam, AdamW } from './optim/optimizers.js';
 export type { SGDOptions, AdagradOptions, RMSpropOptions, AdamOptions } from './optim/optimizers.js';
 export { clipGradNorm, clipGradValue } from './optim/clip.js';
 export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR } from './optim/schedulers.js';
+
+export { readSafetensors, readSafetensorsWithMetadata, readSafetensorsMetadata, writeSafetensors, type SafetensorsMetadata } from './io/safetensors.js';
