@@ -29,3 +29,7 @@ export { clipGradNorm, clipGradValue } from './optim/clip.js';
 export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR } from './optim/schedulers.js';
 
 export { readSafetensors, readSafetensorsWithMetadata, readSafetensorsMetadata, writeSafetensors, type SafetensorsMetadata } from './io/safetensors.js';
+export { RNNCell, LSTMCell, GRUCell, type CellOptions, type LSTMCellOptions } from './nn/rnn/cells.js';
+export { RNN, LSTM, GRU, RecurrentBase, type RecurrentOptions, type LSTMOptions, type RecurrentState, type RecurrentOutput, type RecurrentForwardOptions } from './nn/rnn/layers.js';
+export { unroll, type RecurrentCell, type UnrollOptions } from './nn/rnn/unroll.js';
+export { rnnStep, lstmStep, gruStep, type CellWeights, type Peepholes, type Nonlinearity } from './nn/rnn/steps.js';

@@ -1,0 +1,227 @@
+/**
+ * Multi-layer, optionally bidirectional sequence layers constructed like
+ * PyTorch's nn.RNN / nn.LSTM / nn.GRU, with the same parameter names, shapes,
+ * gate orders and state layout ([numLayers * directions, batch, hidden],
+ * index layer * D + direction), so state dicts move both ways.
+ */
+import { zeros } from '../../tensor/create.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { formatShape, sameShape } from '../../tensor/shape.js';
+import { globalRng, type Rng } from '../../random/rng.js';
+import { concat, narrow, squeeze, stack, transpose } from '../../ops/shape.js';
+import { dropout } from '../../ops/dropout.js';
+import { Module } from '../module.js';
+import { checkSizes, recurrentParam, setForgetBias } from './cells.js';
+import { gruStep, lstmStep, rnnStep, type CellWeights, type Nonlinearity, type Peepholes } from './steps.js';
+import { checkLengths, unroll, type RecurrentCell } from './unroll.js';
+
+export type RecurrentMode = 'RNN' | 'LSTM' | 'GRU';
+
+export interface RecurrentOptions {
+  inputSize: number;
+  hiddenSize: number;
+  numLayers?: number;
+  bidirectional?: boolean;
+  /** Dropout on the outputs of every layer but the last, in training mode. */
+  dropout?: number;
+  /** x is [batch, time, features] (default) rather than [time, batch, features]. */
+  batchFirst?: boolean;
+  bias?: boolean;
+  rng?: Rng;
+}
+
+export interface RecurrentState {
+  h: Tensor;
+  /** LSTM only. */
+  c?: Tensor;
+}
+
+export interface RecurrentForwardOptions {
+  state?: RecurrentState;
+  /** Valid length of each sequence (1..time). */
+  lengths?: readonly number[] | Int32Array;
+}
+
+export interface RecurrentOutput {
+  /** [batch, time, D * hidden] (time-major if batchFirst is false); zeros past each sequence's end. */
+  output: Tensor;
+  state: RecurrentState;
+}
+
+const GATES: Record<RecurrentMode, number> = { RNN: 1, LSTM: 4, GRU: 3 };
+
+export abstract class RecurrentBase extends Module {
+  readonly mode: RecurrentMode;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bidirectional: boolean;
+  readonly dropout: number;
+  readonly batchFirst: boolean;
+  readonly bias: boolean;
+  private readonly dropRng: Rng;
+
+  constructor(mode: RecurrentMode, o: RecurrentOptions) {
+    super();
+    const op = mode;
+    checkSizes(op, o);
+    this.mode = mode;
+    this.inputSize = o.inputSize;
+    this.hiddenSize = o.hiddenSize;
+    this.numLayers = o.numLayers ?? 1;
+    this.bidirectional = o.bidirectional ?? false;
+    this.dropout = o.dropout ?? 0;
+    this.batchFirst = o.batchFirst ?? true;
+    this.bias = o.bias ?? true;
+    this.dropRng = o.rng ?? globalRng;
+    if (!Number.isInteger(this.numLayers) || this.numLayers < 1) throw new Error(`${op}: numLayers must be a positive integer, got ${this.numLayers}`);
+    if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`${op}: dropout must be in [0, 1), got ${this.dropout}`);
+    const rng = o.rng ?? globalRng;
+    const H = this.hiddenSize;
+    const G = GATES[mode] * H;
+    const self = this as unknown as Record<string, Tensor | null>;
+    for (let l = 0; l < this.numLayers; l++) {
+      const inSize = l === 0 ? this.inputSize : H * this.directions;
+      for (let d = 0; d < this.directions; d++) {
+        const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        self[`weight_ih${sfx}`] = recurrentParam([G, inSize], H, rng);
+        self[`weight_hh${sfx}`] = recurrentParam([G, H], H, rng);
+        if (this.bias) {
+          self[`bias_ih${sfx}`] = recurrentParam([G], H, rng);
+          self[`bias_hh${sfx}`] = recurrentParam([G], H, rng);
+        }
+      }
+    }
+  }
+
+  get directions(): number {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  /** The weights of layer l, direction d. */
+  weights(l: number, d: number): CellWeights {
+    const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+    const self = this as unknown as Record<string, Tensor>;
+    return {
+      weightIh: self[`weight_ih${sfx}`],
+      weightHh: self[`weight_hh${sfx}`],
+      biasIh: this.bias ? self[`bias_ih${sfx}`] : null,
+      biasHh: this.bias ? self[`bias_hh${sfx}`] : null,
+    };
+  }
+
+  protected peepholes(_l: number, _d: number): Peepholes | null {
+    return null;
+  }
+
+  /** The cell of layer l, direction d, for the generic unroll. */
+  protected cell(l: number, d: number, batch: number): RecurrentCell {
+    const w = this.weights(l, d);
+    const H = this.hiddenSize;
+    const backend = w.weightIh.backend;
+    const zerosState = (n: number): Tensor[] => Array.from({ length: n }, () => zeros([batch, H], { backend }));
+    switch (this.mode) {
+      case 'LSTM': {
+        const peep = this.peepholes(l, d);
+        return { hiddenSize: H, initialState: () => zerosState(2), step: (x, [h, c]) => { const s = lstmStep(x, h, c, w, peep); return [s.h, s.c]; } };
+      }
+      case 'GRU':
+        return { hiddenSize: H, initialState: () => zerosState(1), step: (x, [h]) => [gruStep(x, h, w)] };
+      default: {
+        const nl = (this as unknown as { nonlinearity: Nonlinearity }).nonlinearity;
+        return { hiddenSize: H, initialState: () => zerosState(1), step: (x, [h]) => [rnnStep(x, h, w, nl)] };
+      }
+    }
+  }
+
+  forward(input: Tensor, opts: RecurrentForwardOptions = {}): RecurrentOutput {
+    const op = this.mode;
+    if (input.rank !== 3) {
+      throw new Error(`${op}: input must be 3-D (${this.batchFirst ? '[batch, time, features]' : '[time, batch, features]'}), got ${formatShape(input.shape)}`);
+    }
+    let x = this.batchFirst ? input : transpose(input, 0, 1);
+    const [B, T, I] = x.shape;
+    if (I !== this.inputSize) throw new Error(`${op}: input has ${I} features but the layer expects inputSize ${this.inputSize}`);
+    const lengths = opts.lengths ? checkLengths(op, opts.lengths, B, T) : undefined;
+    const L = this.numLayers, D = this.directions, H = this.hiddenSize;
+    const isLstm = this.mode === 'LSTM';
+    const expect = [L * D, B, H];
+    const given = opts.state;
+    for (const [k, t] of [['h', given?.h], ['c', given?.c]] as const) {
+      if (t && !sameShape(t.shape, expect)) {
+        throw new Error(`${op}: initial state ${k} has shape ${formatShape(t.shape)} but must be ${formatShape(expect)} [numLayers*directions, batch, hidden]`);
+      }
+    }
+    if (given?.c && !isLstm) throw new Error(`${op}: only an LSTM takes a cell state c`);
+    const finalH: Tensor[] = [], finalC: Tensor[] = [];
+    for (let l = 0; l < L; l++) {
+      const outs: Tensor[] = [];
+      for (let d = 0; d < D; d++) {
+        const idx = l * D + d;
+        const init = given
+          ? [squeeze(narrow(given.h, 0, idx, 1), 0), ...(isLstm ? [given.c ? squeeze(narrow(given.c, 0, idx, 1), 0) : zeros([B, H], { backend: x.backend })] : [])]
+          : undefined;
+        const res = unroll(this.cell(l, d, B), x, { state: init, lengths, reverse: d === 1 });
+        outs.push(res.output);
+        finalH.push(res.state[0]);
+        if (isLstm) finalC.push(res.state[1]);
+      }
+      x = D === 1 ? outs[0] : concat(outs, 2);
+      if (l < L - 1 && this.dropout > 0 && this.training) x = dropout(x, this.dropout, { rng: this.dropRng });
+    }
+    const output = this.batchFirst ? x : transpose(x, 0, 1);
+    const state: RecurrentState = { h: stack(finalH, 0) };
+    if (isLstm) state.c = stack(finalC, 0);
+    return { output, state };
+  }
+}
+
+export class RNN extends RecurrentBase {
+  readonly nonlinearity: Nonlinearity;
+  constructor(o: RecurrentOptions & { nonlinearity?: 'tanh' | 'relu' }) {
+    super('RNN', o);
+    this.nonlinearity = o.nonlinearity ?? 'tanh';
+    if (this.nonlinearity !== 'tanh' && this.nonlinearity !== 'relu') {
+      throw new Error(`RNN: nonlinearity must be 'tanh' or 'relu', got '${this.nonlinearity}'`);
+    }
+  }
+}
+
+export interface LSTMOptions extends RecurrentOptions {
+  forgetBias?: number;
+  /** Peephole weights weight_ci_l{k}, weight_cf_l{k}, weight_co_l{k} ([hidden] each, `_reverse` for the backward direction). */
+  peepholes?: boolean;
+}
+
+export class LSTM extends RecurrentBase {
+  readonly peepholesEnabled: boolean;
+  constructor(o: LSTMOptions) {
+    super('LSTM', o);
+    this.peepholesEnabled = o.peepholes ?? false;
+    const self = this as unknown as Record<string, Tensor>;
+    const H = this.hiddenSize;
+    for (let l = 0; l < this.numLayers; l++) {
+      for (let d = 0; d < this.directions; d++) {
+        const w = this.weights(l, d);
+        if (o.forgetBias !== undefined) setForgetBias(w.biasIh, w.biasHh, H, o.forgetBias);
+        if (this.peepholesEnabled) {
+          const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+          const rng = o.rng ?? globalRng;
+          for (const g of ['ci', 'cf', 'co']) self[`weight_${g}${sfx}`] = recurrentParam([H], H, rng);
+        }
+      }
+    }
+  }
+  protected override peepholes(l: number, d: number): Peepholes | null {
+    if (!this.peepholesEnabled) return null;
+    const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+    const self = this as unknown as Record<string, Tensor>;
+    return { weightCi: self[`weight_ci${sfx}`], weightCf: self[`weight_cf${sfx}`], weightCo: self[`weight_co${sfx}`] };
+  }
+}
+
+export class GRU extends RecurrentBase {
+  constructor(o: RecurrentOptions) {
+    super('GRU', o);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * One time step of each recurrent cell, composed from tensor ops. These are
+ * the reference definitions (PyTorch's equations and gate orders); the fused
+ * backend kernels of the built-in layers are tested against them.
+ *
+ *   RNN:  h' = act(W_ih x + b_ih + W_hh h + b_hh)
+ *   LSTM: i,f,g,o = chunks of W_ih x + b_ih + W_hh h + b_hh   (gate order i, f, g, o)
+ *         with peepholes (TensorFlow's use_peepholes): i += w_ci ⊙ c, f += w_cf ⊙ c, o += w_co ⊙ c'
+ *         c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g);  h' = σ(o) ⊙ tanh(c')
+ *   GRU:  r,z,n chunks (order r, z, n); r = σ(x_r + h_r), z = σ(x_z + h_z)
+ *         n = tanh(x_n + r ⊙ (W_hn h + b_hn));  h' = (1 - z) ⊙ n + z ⊙ h
+ */
+import type { Tensor } from '../../tensor/tensor.js';
+import { add, mul, sub } from '../../ops/arith.js';
+import { relu, sigmoid, tanh } from '../../ops/unary.js';
+import { linear } from '../../ops/linear.js';
+import { chunk } from '../../ops/shape.js';
+
+export type Nonlinearity = 'tanh' | 'relu' | 'sigmoid';
+
+export interface CellWeights {
+  weightIh: Tensor;
+  weightHh: Tensor;
+  biasIh: Tensor | null;
+  biasHh: Tensor | null;
+}
+
+export interface Peepholes {
+  weightCi: Tensor;
+  weightCf: Tensor;
+  weightCo: Tensor;
+}
+
+const act = (name: Nonlinearity, x: Tensor): Tensor => (name === 'tanh' ? tanh(x) : name === 'relu' ? relu(x) : sigmoid(x));
+
+export function rnnStep(x: Tensor, h: Tensor, w: CellWeights, nonlinearity: Nonlinearity = 'tanh'): Tensor {
+  return act(nonlinearity, add(linear(x, w.weightIh, w.biasIh), linear(h, w.weightHh, w.biasHh)));
+}
+
+export function lstmStep(x: Tensor, h: Tensor, c: Tensor, w: CellWeights, peep?: Peepholes | null): { h: Tensor; c: Tensor } {
+  const gates = add(linear(x, w.weightIh, w.biasIh), linear(h, w.weightHh, w.biasHh));
+  let [i, f, g, o] = chunk(gates, 4, 1);
+  if (peep) {
+    i = add(i, mul(peep.weightCi, c));
+    f = add(f, mul(peep.weightCf, c));
+  }
+  const c2 = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
+  if (peep) o = add(o, mul(peep.weightCo, c2));
+  return { h: mul(sigmoid(o), tanh(c2)), c: c2 };
+}
+
+export function gruStep(x: Tensor, h: Tensor, w: CellWeights): Tensor {
+  const [xr, xz, xn] = chunk(linear(x, w.weightIh, w.biasIh), 3, 1);
+  const [hr, hz, hn] = chunk(linear(h, w.weightHh, w.biasHh), 3, 1);
+  const r = sigmoid(add(xr, hr));
+  const z = sigmoid(add(xz, hz));
+  const n = tanh(add(xn, mul(r, hn)));
+  // (1 - z) n + z h  ==  n + z (h - n)
+  return add(n, mul(z, sub(h, n)));
+}
