@@ -45,7 +45,7 @@ function build(c: LayerCase): RecurrentBase {
   return c.mode === 'LSTM' ? new LSTM(o) : c.mode === 'GRU' ? new GRU(o) : new RNN({ ...o, nonlinearity: c.nonlinearity });
 }
 
-describe(`recurrent layers match PyTorch ${golden.torch}`, () => {
+for (const path of ['fused', 'composed'] as const) describe(`recurrent layers (${path} path) match PyTorch ${golden.torch}`, () => {
   for (const c of golden.layers) {
     it(describeCase(c), () => {
       const layer = build(c);
@@ -54,7 +54,7 @@ describe(`recurrent layers match PyTorch ${golden.torch}`, () => {
       const x = r.tensor(c.x.data, c.x.shape, { requiresGrad: true });
       const h0 = c.h0 ? r.tensor(c.h0, c.stateShape, { requiresGrad: true }) : undefined;
       const c0 = c.c0 ? r.tensor(c.c0, c.stateShape, { requiresGrad: true }) : undefined;
-      const { output, state } = layer.forward(x, { state: h0 ? { h: h0, c: c0 } : undefined, lengths: c.lengths ?? undefined });
+      const { output, state } = layer.forward(x, { state: h0 ? { h: h0, c: c0 } : undefined, lengths: c.lengths ?? undefined, path });
       assert.deepEqual(output.shape, c.outputShape);
       assert.deepEqual(state.h.shape, c.stateShape);
       close(output.data, c.output, 'output');

@@ -47,6 +47,10 @@ export interface MatmulArgs {
   strideC: number;
   /** Add into C instead of overwriting it. */
   accumulate: boolean;
+  /** Element offsets of the first matrix of A, B and C in their storages (default 0). */
+  offsetA?: number;
+  offsetB?: number;
+  offsetC?: number;
 }
 
 export interface SgdArgs {
@@ -86,6 +90,54 @@ export interface AdamArgs {
   amsgrad: boolean;
   /** 1-based step count, for bias correction. */
   step: number;
+}
+
+/** A position inside a storage: kernels that walk big per-sequence buffers take views. */
+export interface View {
+  s: Storage;
+  off: number;
+}
+
+/** Cell kinds with fused step kernels. */
+export type RecurrentKind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu' | 'rnn_sigmoid';
+
+/**
+ * One time step of a recurrent layer for the whole batch, after the GEMMs:
+ * gx = W_ih x_t + b_ih and gh = W_hh h + b_hh (each [B, G*H], gates in PyTorch order).
+ * Rows whose `valid` flag is 0 (past the end of their sequence) copy the previous state.
+ */
+export interface RecurrentStepArgs {
+  B: number;
+  H: number;
+  gx: View;
+  gh: View;
+  hPrev: View;
+  cPrev: View | null;
+  hOut: View;
+  cOut: View | null;
+  /** Saved for the backward: LSTM [B,4H] = σi, σf, tanh g, σo; GRU [B,4H] = r, z, n, gh_n; unused for RNN. */
+  act: View;
+  valid: Uint8Array | null;
+}
+
+export interface RecurrentStepGradArgs {
+  B: number;
+  H: number;
+  act: View;
+  hPrev: View;
+  hOut: View;
+  cPrev: View | null;
+  cOut: View | null;
+  /** Total gradient reaching h_t (and c_t for LSTM). */
+  dh: View;
+  dc: View | null;
+  /** Gradients of the pre-activations on the input side [B, G*H] and the recurrent side (differ only for GRU's n gate; may be the same view for LSTM/RNN). */
+  dGx: View;
+  dGh: View;
+  /** The part of dL/dh_{t-1} that does not go through W_hh (overwritten); GEMM adds the rest. */
+  dhPrev: View;
+  dcPrev: View | null;
+  valid: Uint8Array | null;
 }
 
 export interface Backend {
@@ -168,6 +220,10 @@ export interface Backend {
   crossEntropy(logits: Storage, targets: Int32Array, loss: Storage, probs: Storage, rows: number, cols: number, ignoreIndex: number): void;
   /** gx[r] = gyRow[r] * (probs[r] - onehot(t[r])), 0 for ignored rows. */
   crossEntropyGrad(probs: Storage, targets: Int32Array, gyRow: Storage, gx: Storage, rows: number, cols: number, ignoreIndex: number): void;
+
+  // ---- fused recurrent steps ----
+  recurrentStep(kind: RecurrentKind, a: RecurrentStepArgs): void;
+  recurrentStepGrad(kind: RecurrentKind, a: RecurrentStepGradArgs): void;
 
   // ---- optimizer updates, in place over n elements ----
   sgdStep(p: Storage, g: Storage, buf: Storage | null, n: number, args: SgdArgs): void;

@@ -7,6 +7,7 @@
  * gradcheck uses so finite differences are not drowned in float32 rounding.
  */
 import type {
+  RecurrentKind, RecurrentStepArgs, RecurrentStepGradArgs,
   AdagradArgs, AdamArgs, Backend, BinaryOp, FloatArray, MatmulArgs, ReduceOp, RmspropArgs,
   SgdArgs, Storage, UnaryGradOp, UnaryOp,
 } from '../backend.js';
@@ -317,12 +318,12 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
 
     matmul(a, b, c, args: MatmulArgs) {
       const A = st(a), B = st(b), C = st(c);
-      const { batch, m, n, k, transA, transB, strideA, strideB, strideC, accumulate } = args;
+      const { batch, m, n, k, transA, transB, strideA, strideB, strideC, accumulate, offsetA = 0, offsetB = 0, offsetC = 0 } = args;
       // element (i, p) of A is A[i*ars + p*acs]; (p, j) of B is B[p*brs + j*bcs]
       const ars = transA ? 1 : k, acs = transA ? m : 1;
       const brs = transB ? 1 : n, bcs = transB ? k : 1;
       for (let t = 0; t < batch; t++) {
-        gemmTile(A, t * strideA, ars, acs, B, t * strideB, brs, bcs, C, t * strideC, m, n, k, accumulate);
+        gemmTile(A, offsetA + t * strideA, ars, acs, B, offsetB + t * strideB, brs, bcs, C, offsetC + t * strideC, m, n, k, accumulate);
       }
     },
 
@@ -414,6 +415,107 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
         const g = G[r];
         for (let j = 0; j < cols; j++) O[o + j] = g * P[o + j];
         O[o + t] -= g;
+      }
+    },
+
+    recurrentStep(kind: RecurrentKind, a: RecurrentStepArgs) {
+      const { B, H, valid } = a;
+      const GX = st(a.gx.s), GH = st(a.gh.s), HP = st(a.hPrev.s), HO = st(a.hOut.s), ACT = st(a.act.s);
+      const CP = a.cPrev ? st(a.cPrev.s) : null, CO = a.cOut ? st(a.cOut.s) : null;
+      const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
+      const A = kind === 'rnn_tanh' || kind === 'rnn_relu' || kind === 'rnn_sigmoid' ? 0 : 4 * H;
+      for (let b = 0; b < B; b++) {
+        const gx = a.gx.off + b * G, gh = a.gh.off + b * G, hp = a.hPrev.off + b * H, ho = a.hOut.off + b * H, ac = a.act.off + b * A;
+        if (valid && !valid[b]) {
+          for (let j = 0; j < H; j++) HO[ho + j] = HP[hp + j];
+          if (CO && CP) for (let j = 0; j < H; j++) CO[a.cOut!.off + b * H + j] = CP[a.cPrev!.off + b * H + j];
+          continue;
+        }
+        if (kind === 'lstm') {
+          const cp = a.cPrev!.off + b * H, co = a.cOut!.off + b * H;
+          for (let j = 0; j < H; j++) {
+            const i = sigmoid(GX[gx + j] + GH[gh + j]);
+            const f = sigmoid(GX[gx + H + j] + GH[gh + H + j]);
+            const g = Math.tanh(GX[gx + 2 * H + j] + GH[gh + 2 * H + j]);
+            const o = sigmoid(GX[gx + 3 * H + j] + GH[gh + 3 * H + j]);
+            const c = f * CP![cp + j] + i * g;
+            CO![co + j] = c;
+            HO[ho + j] = o * Math.tanh(c);
+            ACT[ac + j] = i; ACT[ac + H + j] = f; ACT[ac + 2 * H + j] = g; ACT[ac + 3 * H + j] = o;
+          }
+        } else if (kind === 'gru') {
+          for (let j = 0; j < H; j++) {
+            const r = sigmoid(GX[gx + j] + GH[gh + j]);
+            const z = sigmoid(GX[gx + H + j] + GH[gh + H + j]);
+            const hn = GH[gh + 2 * H + j];
+            const n = Math.tanh(GX[gx + 2 * H + j] + r * hn);
+            HO[ho + j] = n + z * (HP[hp + j] - n);
+            ACT[ac + j] = r; ACT[ac + H + j] = z; ACT[ac + 2 * H + j] = n; ACT[ac + 3 * H + j] = hn;
+          }
+        } else {
+          for (let j = 0; j < H; j++) {
+            const v = GX[gx + j] + GH[gh + j];
+            HO[ho + j] = kind === 'rnn_tanh' ? Math.tanh(v) : kind === 'rnn_relu' ? (v > 0 ? v : 0) : sigmoid(v);
+          }
+        }
+      }
+    },
+    recurrentStepGrad(kind: RecurrentKind, a: RecurrentStepGradArgs) {
+      const { B, H, valid } = a;
+      const ACT = st(a.act.s), HP = st(a.hPrev.s), HO = st(a.hOut.s), DH = st(a.dh.s);
+      const DGX = st(a.dGx.s), DGH = st(a.dGh.s), DHP = st(a.dhPrev.s);
+      const CP = a.cPrev ? st(a.cPrev.s) : null, CO = a.cOut ? st(a.cOut.s) : null;
+      const DC = a.dc ? st(a.dc.s) : null, DCP = a.dcPrev ? st(a.dcPrev.s) : null;
+      const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
+      const A = kind === 'lstm' || kind === 'gru' ? 4 * H : 0;
+      for (let b = 0; b < B; b++) {
+        const dgx = a.dGx.off + b * G, dgh = a.dGh.off + b * G, dh = a.dh.off + b * H, dhp = a.dhPrev.off + b * H, ac = a.act.off + b * A;
+        if (valid && !valid[b]) {
+          // the state passed through unchanged: so do its gradients
+          for (let j = 0; j < G; j++) { DGX[dgx + j] = 0; DGH[dgh + j] = 0; }
+          for (let j = 0; j < H; j++) DHP[dhp + j] = DH[dh + j];
+          if (DCP && DC) for (let j = 0; j < H; j++) DCP[a.dcPrev!.off + b * H + j] = DC[a.dc!.off + b * H + j];
+          continue;
+        }
+        if (kind === 'lstm') {
+          const cp = a.cPrev!.off + b * H, co = a.cOut!.off + b * H, dc = a.dc!.off + b * H, dcp = a.dcPrev!.off + b * H;
+          for (let j = 0; j < H; j++) {
+            const i = ACT[ac + j], f = ACT[ac + H + j], g = ACT[ac + 2 * H + j], o = ACT[ac + 3 * H + j];
+            const tc = Math.tanh(CO![co + j]);
+            const dhv = DH[dh + j];
+            const dct = DC![dc + j] + dhv * o * (1 - tc * tc);
+            const di = dct * g * i * (1 - i);
+            const df = dct * CP![cp + j] * f * (1 - f);
+            const dg = dct * i * (1 - g * g);
+            const dO = dhv * tc * o * (1 - o);
+            DGX[dgx + j] = di; DGX[dgx + H + j] = df; DGX[dgx + 2 * H + j] = dg; DGX[dgx + 3 * H + j] = dO;
+            DGH[dgh + j] = di; DGH[dgh + H + j] = df; DGH[dgh + 2 * H + j] = dg; DGH[dgh + 3 * H + j] = dO;
+            DCP![dcp + j] = dct * f;
+            DHP[dhp + j] = 0;
+          }
+        } else if (kind === 'gru') {
+          const hp = a.hPrev.off + b * H;
+          for (let j = 0; j < H; j++) {
+            const r = ACT[ac + j], z = ACT[ac + H + j], n = ACT[ac + 2 * H + j], hn = ACT[ac + 3 * H + j];
+            const dhv = DH[dh + j];
+            const dnPre = dhv * (1 - z) * (1 - n * n);
+            const dzPre = dhv * (HP[hp + j] - n) * z * (1 - z);
+            const drPre = dnPre * hn * r * (1 - r);
+            DGX[dgx + j] = drPre; DGX[dgx + H + j] = dzPre; DGX[dgx + 2 * H + j] = dnPre;
+            DGH[dgh + j] = drPre; DGH[dgh + H + j] = dzPre; DGH[dgh + 2 * H + j] = dnPre * r;
+            DHP[dhp + j] = dhv * z;
+          }
+        } else {
+          const ho = a.hOut.off + b * H;
+          for (let j = 0; j < H; j++) {
+            const h = HO[ho + j];
+            const d = kind === 'rnn_tanh' ? 1 - h * h : kind === 'rnn_relu' ? (h > 0 ? 1 : 0) : h * (1 - h);
+            const v = DH[dh + j] * d;
+            DGX[dgx + j] = v;
+            DGH[dgh + j] = v;
+            DHP[dhp + j] = 0;
+          }
+        }
       }
     },
 

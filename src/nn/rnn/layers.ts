@@ -14,6 +14,8 @@ import { Module } from '../module.js';
 import { checkSizes, recurrentParam, setForgetBias } from './cells.js';
 import { gruStep, lstmStep, rnnStep, type CellWeights, type Nonlinearity, type Peepholes } from './steps.js';
 import { checkLengths, unroll, type RecurrentCell } from './unroll.js';
+import { recurrentLayer } from '../../ops/recurrent.js';
+import type { RecurrentKind } from '../../backend/backend.js';
 
 export type RecurrentMode = 'RNN' | 'LSTM' | 'GRU';
 
@@ -40,6 +42,12 @@ export interface RecurrentForwardOptions {
   state?: RecurrentState;
   /** Valid length of each sequence (1..time). */
   lengths?: readonly number[] | Int32Array;
+  /**
+   * 'fused' (default): one op per layer and direction with fused backend step
+   * kernels. 'composed': the reference path built from tensor ops, step by step.
+   * Peephole LSTMs always take the composed path.
+   */
+  path?: 'fused' | 'composed';
 }
 
 export interface RecurrentOutput {
@@ -114,6 +122,20 @@ export abstract class RecurrentBase extends Module {
     return null;
   }
 
+  /** The fused kernel kind of this layer. */
+  get kind(): RecurrentKind {
+    if (this.mode === 'LSTM') return 'lstm';
+    if (this.mode === 'GRU') return 'gru';
+    return (this as unknown as { nonlinearity: Nonlinearity }).nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh';
+  }
+
+  protected canFuse(path: 'fused' | 'composed' | undefined): boolean {
+    if (path !== undefined && path !== 'fused' && path !== 'composed') {
+      throw new Error(`${this.mode}: path must be 'fused' or 'composed', got '${path}'`);
+    }
+    return path !== 'composed' && this.peepholes(0, 0) === null;
+  }
+
   /** The cell of layer l, direction d, for the generic unroll. */
   protected cell(l: number, d: number, batch: number): RecurrentCell {
     const w = this.weights(l, d);
@@ -161,10 +183,21 @@ export abstract class RecurrentBase extends Module {
         const init = given
           ? [squeeze(narrow(given.h, 0, idx, 1), 0), ...(isLstm ? [given.c ? squeeze(narrow(given.c, 0, idx, 1), 0) : zeros([B, H], { backend: x.backend })] : [])]
           : undefined;
-        const res = unroll(this.cell(l, d, B), x, { state: init, lengths, reverse: d === 1 });
-        outs.push(res.output);
-        finalH.push(res.state[0]);
-        if (isLstm) finalC.push(res.state[1]);
+        if (this.canFuse(opts.path)) {
+          const res = recurrentLayer({
+            kind: this.kind, x, w: this.weights(l, d), lengths: lengths ?? null, reverse: d === 1,
+            h0: init ? init[0] : zeros([B, H], { backend: x.backend }),
+            c0: isLstm ? (init ? init[1] : zeros([B, H], { backend: x.backend })) : null,
+          });
+          outs.push(res.output);
+          finalH.push(res.h);
+          if (isLstm) finalC.push(res.c!);
+        } else {
+          const res = unroll(this.cell(l, d, B), x, { state: init, lengths, reverse: d === 1 });
+          outs.push(res.output);
+          finalH.push(res.state[0]);
+          if (isLstm) finalC.push(res.state[1]);
+        }
       }
       x = D === 1 ? outs[0] : concat(outs, 2);
       if (l < L - 1 && this.dropout > 0 && this.training) x = dropout(x, this.dropout, { rng: this.dropRng });

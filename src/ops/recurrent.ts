@@ -1,0 +1,191 @@
+/**
+ * A whole recurrent layer (one direction) as one autograd op, the way
+ * torch-rnn and cuDNN do it: the input projection of every time step is one
+ * GEMM, each step does one recurrent GEMM and one fused pointwise kernel, and
+ * the backward runs back through time once, then finishes the input-side
+ * weight gradients with one GEMM each. Buffers are laid out in processing
+ * order k (reversed time for the backward direction), so every step's data
+ * is contiguous.
+ *
+ * The op returns one packed tensor [B, T + S, H] (outputs, then final h, then
+ * final c for LSTM) so that a single graph node owns all results; the caller
+ * takes views of it with narrow.
+ */
+import type { Backend, RecurrentKind, Storage, View } from '../backend/backend.js';
+import { record } from '../autograd/graph.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { formatShape } from '../tensor/shape.js';
+import { backendOf, empty } from './util.js';
+import { narrow, squeeze } from './shape.js';
+import type { CellWeights } from '../nn/rnn/steps.js';
+
+export interface RecurrentLayerArgs {
+  kind: RecurrentKind;
+  /** [B, T, I] */
+  x: Tensor;
+  /** [B, H] */
+  h0: Tensor;
+  /** [B, H], LSTM only */
+  c0: Tensor | null;
+  w: CellWeights;
+  lengths: readonly number[] | null;
+  reverse: boolean;
+}
+
+const gatesOf = (kind: RecurrentKind): number => (kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1);
+
+/** Copy [B, T, I] (batch-major) into processing order [T, B, I] (reversed in time if `reverse`), or back. */
+function toProcessingOrder(bk: Backend, src: Storage, dst: Storage, B: number, T: number, I: number, reverse: boolean, back: boolean): void {
+  const major = [reverse ? -I : I, T * I, 1]; // (k, b, i) -> element of the [B, T, I] buffer
+  const majorOff = reverse ? (T - 1) * I : 0;
+  const proc = [B * I, I, 1];
+  if (!back) bk.stridedCopy(src, majorOff, major, dst, 0, proc, [T, B, I], false);
+  else bk.stridedCopy(src, 0, proc, dst, majorOff, major, [T, B, I], false);
+}
+
+/** Rows b with t < lengths[b], or null when every row is valid. */
+function validMask(lengths: readonly number[] | null, t: number, B: number): Uint8Array | null {
+  if (!lengths) return null;
+  const m = new Uint8Array(B);
+  let all = true;
+  for (let b = 0; b < B; b++) {
+    m[b] = t < lengths[b] ? 1 : 0;
+    if (!m[b]) all = false;
+  }
+  return all ? null : m;
+}
+
+export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tensor; c: Tensor | null } {
+  const { kind, x, h0, c0, w, lengths, reverse } = a;
+  const lstm = kind === 'lstm';
+  const params = [w.weightIh, w.weightHh, ...(w.biasIh ? [w.biasIh] : []), ...(w.biasHh ? [w.biasHh] : [])];
+  const inputs = [x, h0, ...(c0 ? [c0] : []), ...params];
+  const bk = backendOf('recurrentLayer', ...inputs);
+  const [B, T, I] = x.shape;
+  const H = h0.shape[1];
+  const G = gatesOf(kind) * H;
+  if (w.weightIh.shape[0] !== G || w.weightIh.shape[1] !== I || w.weightHh.shape[1] !== H) {
+    throw new Error(`recurrentLayer: weights ${formatShape(w.weightIh.shape)} / ${formatShape(w.weightHh.shape)} do not fit input ${I} and hidden ${H}`);
+  }
+  if (lstm && !c0) throw new Error('recurrentLayer: an LSTM needs an initial cell state');
+  const A = kind === 'lstm' || kind === 'gru' ? 4 * H : 0;
+  const S = lstm ? 2 : 1;
+  const rowBias = (bias: Tensor, dst: Storage, rows: number, off = 0): void =>
+    bk.stridedCopy(bias.storage, 0, [0, 1], dst, off, [G, 1], [rows, G], false);
+  const timeOf = (k: number): number => (reverse ? T - 1 - k : k);
+  const mm = (A_: Storage, B_: Storage, C_: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean, offsetA = 0, offsetB = 0, offsetC = 0): void =>
+    bk.matmul(A_, B_, C_, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0, strideC: 0, accumulate, offsetA, offsetB, offsetC });
+  const v = (s: Storage, off: number): View => ({ s, off });
+
+  // ---- forward ----
+  // buffers the backward needs are tensors saved on the graph node, so tidy and dispose manage them
+  const xkT = empty(bk, [T * B, I]);
+  const hsT = empty(bk, [T + 1, B, H]);
+  const csT = lstm ? empty(bk, [T + 1, B, H]) : null;
+  const actT = empty(bk, [Math.max(1, T * B * A)]);
+  const xk = xkT.storage, hs = hsT.storage, cs = csT ? csT.storage : null, act = actT.storage;
+  toProcessingOrder(bk, x.storage, xk, B, T, I, reverse, false);
+  const gx = bk.alloc(T * B * G);
+  if (w.biasIh) rowBias(w.biasIh, gx, T * B);
+  mm(xk, w.weightIh.storage, gx, T * B, G, I, false, true, !!w.biasIh);
+  bk.stridedCopy(h0.storage, 0, [1], hs, 0, [1], [B * H], false);
+  if (cs) bk.stridedCopy(c0!.storage, 0, [1], cs, 0, [1], [B * H], false);
+  const gh = bk.alloc(B * G);
+  const valid: (Uint8Array | null)[] = [];
+  for (let k = 0; k < T; k++) {
+    valid.push(validMask(lengths, timeOf(k), B));
+    if (w.biasHh) rowBias(w.biasHh, gh, B);
+    mm(hs, w.weightHh.storage, gh, B, G, H, false, true, !!w.biasHh, k * B * H);
+    bk.recurrentStep(kind, {
+      B, H, gx: v(gx, k * B * G), gh: v(gh, 0), hPrev: v(hs, k * B * H), hOut: v(hs, (k + 1) * B * H),
+      cPrev: cs ? v(cs, k * B * H) : null, cOut: cs ? v(cs, (k + 1) * B * H) : null, act: v(act, k * B * A), valid: valid[k],
+    });
+  }
+  bk.free(gh);
+  bk.free(gx);
+
+  const packed = empty(bk, [B, T + S, H]);
+  const pStride = [(T + S) * H, 1];
+  for (let k = 0; k < T; k++) {
+    const t = timeOf(k);
+    bk.stridedCopy(hs, (k + 1) * B * H, [H, 1], packed.storage, t * H, pStride, [B, H], false);
+    const m = valid[k];
+    if (m) for (let b = 0; b < B; b++) if (!m[b]) bk.fill(packed.storage, 0, b * (T + S) * H + t * H, H);
+  }
+  bk.stridedCopy(hs, T * B * H, [H, 1], packed.storage, T * H, pStride, [B, H], false);
+  if (cs) bk.stridedCopy(cs, T * B * H, [H, 1], packed.storage, (T + 1) * H, pStride, [B, H], false);
+
+  const savedTensors = [xkT, hsT, ...(csT ? [csT] : []), actT];
+  const saved = { xk, hs, cs, act };
+  record(packed, `${kind}Layer`, inputs, (gP) => {
+    // ---- backward through time ----
+    const dh = bk.alloc(B * H), dhPrev = bk.alloc(B * H);
+    const dc = lstm ? bk.alloc(B * H) : null, dcPrev = lstm ? bk.alloc(B * H) : null;
+    bk.stridedCopy(gP.storage, T * H, pStride, dh, 0, [H, 1], [B, H], false);
+    if (dc) bk.stridedCopy(gP.storage, (T + 1) * H, pStride, dc, 0, [H, 1], [B, H], false);
+    const dGx = bk.alloc(T * B * G);
+    const dGh = kind === 'gru' ? bk.alloc(T * B * G) : dGx;
+    let dhCur = dh, dhNext = dhPrev, dcCur = dc, dcNext = dcPrev;
+    for (let k = T - 1; k >= 0; k--) {
+      const t = timeOf(k);
+      const m = valid[k];
+      // the output y_t is h_t on valid rows (a constant zero elsewhere)
+      if (!m) bk.stridedCopy(gP.storage, t * H, pStride, dhCur, 0, [H, 1], [B, H], true);
+      else for (let b = 0; b < B; b++) if (m[b]) bk.stridedCopy(gP.storage, b * (T + S) * H + t * H, [1], dhCur, b * H, [1], [H], true);
+      bk.recurrentStepGrad(kind, {
+        B, H, act: v(saved.act, k * B * A), hPrev: v(saved.hs, k * B * H), hOut: v(saved.hs, (k + 1) * B * H),
+        cPrev: saved.cs ? v(saved.cs, k * B * H) : null, cOut: saved.cs ? v(saved.cs, (k + 1) * B * H) : null,
+        dh: v(dhCur, 0), dc: dcCur ? v(dcCur, 0) : null, dGx: v(dGx, k * B * G), dGh: v(dGh, k * B * G),
+        dhPrev: v(dhNext, 0), dcPrev: dcNext ? v(dcNext, 0) : null, valid: m,
+      });
+      // dL/dh_{k-1} += dGh_k · W_hh
+      mm(dGh, w.weightHh.storage, dhNext, B, H, G, false, false, true, k * B * G);
+      [dhCur, dhNext] = [dhNext, dhCur];
+      if (dcCur) [dcCur, dcNext] = [dcNext!, dcCur];
+    }
+    const grads: (Tensor | null)[] = [];
+    // x
+    if (x.requiresGrad) {
+      const dxk = bk.alloc(T * B * I);
+      mm(dGx, w.weightIh.storage, dxk, T * B, I, G, false, false, false);
+      const gxT = empty(bk, x.shape);
+      toProcessingOrder(bk, dxk, gxT.storage, B, T, I, reverse, true);
+      bk.free(dxk);
+      grads.push(gxT);
+    } else grads.push(null);
+    // h0, c0
+    const gh0 = empty(bk, h0.shape);
+    bk.stridedCopy(dhCur, 0, [1], gh0.storage, 0, [1], [B * H], false);
+    grads.push(gh0);
+    if (c0) {
+      const gc0 = empty(bk, c0.shape);
+      bk.stridedCopy(dcCur!, 0, [1], gc0.storage, 0, [1], [B * H], false);
+      grads.push(gc0);
+    }
+    // weights: one GEMM each over all steps
+    const gWih = empty(bk, w.weightIh.shape);
+    mm(dGx, saved.xk, gWih.storage, G, I, T * B, true, false, false);
+    const gWhh = empty(bk, w.weightHh.shape);
+    mm(dGh, saved.hs, gWhh.storage, G, H, T * B, true, false, false);
+    grads.push(gWih, gWhh);
+    if (w.biasIh) {
+      const g = empty(bk, [G]);
+      bk.reduce('sum', dGx, g.storage, 1, T * B, G);
+      grads.push(g);
+    }
+    if (w.biasHh) {
+      const g = empty(bk, [G]);
+      bk.reduce('sum', dGh, g.storage, 1, T * B, G);
+      grads.push(g);
+    }
+    for (const s of [dh, dhPrev, dGx, ...(dc ? [dc, dcPrev!] : []), ...(kind === 'gru' ? [dGh] : [])]) bk.free(s);
+    return grads;
+  }, savedTensors);
+  // without a graph (noGrad, or nothing requires grad) nobody needs the saved buffers
+  if (!packed.node) for (const t of savedTensors) t.dispose();
+  const output = narrow(packed, 1, 0, T);
+  const h = squeeze(narrow(packed, 1, T, 1), 1);
+  const c = lstm ? squeeze(narrow(packed, 1, T + 1, 1), 1) : null;
+  return { output, h, c };
+}
+
