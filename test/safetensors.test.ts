@@ -73,3 +73,18 @@ describe('safetensors', () => {
     assert.deepEqual(Array.from(b.weight.data), Array.from(a.weight.data));
   });
 });
+
+describe('weights saved from PyTorch', () => {
+  it('an nn.LSTM state dict in a .safetensors file loads with loadStateDict and gives PyTorch\'s outputs', async () => {
+    const { readFileSync } = await import('node:fs');
+    const bytes = readFileSync(new URL('./fixtures/torch_lstm.safetensors', import.meta.url));
+    const want = JSON.parse(readFileSync(new URL('./fixtures/torch_lstm_expected.json', import.meta.url), 'utf8'));
+    const lstm = new r.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true });
+    lstm.loadStateDict(readSafetensors(new Uint8Array(bytes)));
+    const { output, state } = lstm.forward(r.tensor(want.x, [2, 5, 3]));
+    const close = (got: ArrayLike<number>, exp: number[]) => exp.forEach((v, i) => assert.ok(Math.abs(got[i] - v) <= 1e-4 * Math.abs(v) + 1e-6, `${got[i]} vs ${v}`));
+    close(output.data, want.output);
+    close(state.h.data, want.h);
+    close(state.c!.data, want.c);
+  });
+});
