@@ -33,3 +33,5 @@ export { RNNCell, LSTMCell, GRUCell, type CellOptions, type LSTMCellOptions } fr
 export { RNN, LSTM, GRU, RecurrentBase, type RecurrentOptions, type LSTMOptions, type RecurrentState, type RecurrentOutput, type RecurrentForwardOptions } from './nn/rnn/layers.js';
 export { unroll, type RecurrentCell, type UnrollOptions } from './nn/rnn/unroll.js';
 export { rnnStep, lstmStep, gruStep, type CellWeights, type Peepholes, type Nonlinearity } from './nn/rnn/steps.js';
+export { decodeText, Vocab, splitIds, type Split } from './data/text.js';
+export { BpttBatcher, type BpttWindow } from './data/bptt.js';

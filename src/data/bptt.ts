@@ -1,0 +1,76 @@
+/**
+ * Stateful truncated-BPTT batching (char-rnn's layout): the stream is cut
+ * into `batch` parallel rows, each read left to right in windows of `seq`
+ * steps, so row b of window k+1 continues exactly where row b of window k
+ * stopped and the hidden state can carry over (detached). One epoch is one
+ * pass over all windows of the rows.
+ */
+
+export interface BpttWindow {
+  /** Inputs and next-character targets, [batch, seq] batch-major. */
+  x: Int32Array;
+  y: Int32Array;
+  epoch: number;
+  /** Index of this window within the epoch; 0 means the hidden state should be reset. */
+  window: number;
+}
+
+export class BpttBatcher {
+  readonly rowLength: number;
+  readonly windowsPerEpoch: number;
+  epoch = 0;
+  window = 0;
+
+  constructor(private readonly ids: Int32Array, readonly batch: number, readonly seq: number) {
+    for (const [k, v] of [['batch', batch], ['seq', seq]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`BpttBatcher: ${k} must be a positive integer, got ${v}`);
+    }
+    // each row needs seq + 1 characters for one window (inputs plus shifted targets)
+    this.rowLength = Math.floor((ids.length - 1) / batch);
+    this.windowsPerEpoch = Math.floor(this.rowLength / seq);
+    if (this.windowsPerEpoch < 1) {
+      throw new Error(
+        `the text is too short for batch ${batch} x seq ${seq}: it has ${ids.length} characters but needs at least ${batch * seq + 1}; use a smaller --batch or --seq`,
+      );
+    }
+  }
+
+  /** Characters consumed per window. */
+  get charsPerWindow(): number {
+    return this.batch * this.seq;
+  }
+
+  /** The next window (wrapping to the next epoch). */
+  next(): BpttWindow {
+    const { batch: B, seq: T } = this;
+    const x = new Int32Array(B * T), y = new Int32Array(B * T);
+    const start = this.window * T;
+    for (let b = 0; b < B; b++) {
+      const base = b * this.rowLength + start;
+      for (let t = 0; t < T; t++) {
+        x[b * T + t] = this.ids[base + t];
+        y[b * T + t] = this.ids[base + t + 1];
+      }
+    }
+    const w: BpttWindow = { x, y, epoch: this.epoch, window: this.window };
+    this.window++;
+    if (this.window === this.windowsPerEpoch) {
+      this.window = 0;
+      this.epoch++;
+    }
+    return w;
+  }
+
+  /** Position, for checkpoints. */
+  getState(): { epoch: number; window: number } {
+    return { epoch: this.epoch, window: this.window };
+  }
+
+  setState(s: { epoch: number; window: number }): void {
+    if (!(Number.isInteger(s.window) && s.window >= 0 && s.window < this.windowsPerEpoch)) {
+      throw new Error(`BpttBatcher: window ${s.window} is out of range for ${this.windowsPerEpoch} windows per epoch`);
+    }
+    this.epoch = s.epoch;
+    this.window = s.window;
+  }
+}
