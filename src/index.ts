@@ -35,3 +35,5 @@ export { unroll, type RecurrentCell, type UnrollOptions } from './nn/rnn/unroll.
 export { rnnStep, lstmStep, gruStep, type CellWeights, type Peepholes, type Nonlinearity } from './nn/rnn/steps.js';
 export { decodeText, Vocab, splitIds, type Split } from './data/text.js';
 export { BpttBatcher, type BpttWindow } from './data/bptt.js';
+export { CharLM, checkCharLMConfig, defaultCharLMConfig, type CharLMConfig, type CellType } from './models/charlm.js';
+export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickOptions } from './generate/sample.js';

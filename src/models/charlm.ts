@@ -1,0 +1,86 @@
+/**
+ * CharLM: a character-level language model. Embedding (or one-hot input, as
+ * in min-char-rnn) -> a stack of RNN / LSTM / GRU layers -> a linear layer to
+ * vocabulary logits. State-dict names: embedding.weight, rnn.weight_ih_l0, ...,
+ * head.weight, head.bias (the rnn part uses PyTorch's names).
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { tensor, zeros } from '../tensor/create.js';
+import { globalRng, type Rng } from '../random/rng.js';
+import { Module } from '../nn/module.js';
+import { Embedding, Linear } from '../nn/layers.js';
+import { GRU, LSTM, RNN, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
+import { dropout } from '../ops/dropout.js';
+
+export type CellType = 'lstm' | 'gru' | 'rnn';
+
+export interface CharLMConfig {
+  vocabSize: number;
+  model: CellType;
+  layers: number;
+  hidden: number;
+  /** Embedding size; 0 feeds one-hot vectors (min-char-rnn). */
+  embed: number;
+  dropout: number;
+}
+
+export const defaultCharLMConfig: Omit<CharLMConfig, 'vocabSize'> = { model: 'lstm', layers: 2, hidden: 128, embed: 64, dropout: 0 };
+
+export function checkCharLMConfig(c: CharLMConfig): CharLMConfig {
+  const int = (k: keyof CharLMConfig, min: number): void => {
+    const v = c[k] as number;
+    if (!Number.isInteger(v) || v < min) throw new Error(`${k} must be a whole number of at least ${min}, got ${v}`);
+  };
+  if (!['lstm', 'gru', 'rnn'].includes(c.model)) throw new Error(`model must be lstm, gru or rnn, got '${c.model}'`);
+  int('vocabSize', 1);
+  int('layers', 1);
+  int('hidden', 1);
+  int('embed', 0);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`dropout must be at least 0 and below 1, got ${c.dropout}`);
+  return c;
+}
+
+export class CharLM extends Module {
+  readonly config: CharLMConfig;
+  embedding: Embedding | null;
+  rnn: RecurrentBase;
+  head: Linear;
+  private readonly rng: Rng;
+
+  constructor(config: CharLMConfig, opts: { rng?: Rng } = {}) {
+    super();
+    this.config = checkCharLMConfig({ ...config });
+    const { vocabSize: V, model, layers, hidden, embed } = this.config;
+    this.rng = opts.rng ?? globalRng;
+    this.embedding = embed > 0 ? new Embedding(V, embed, { rng: this.rng }) : null;
+    const o = { inputSize: embed > 0 ? embed : V, hiddenSize: hidden, numLayers: layers, dropout: this.config.dropout, rng: this.rng };
+    this.rnn = model === 'lstm' ? new LSTM(o) : model === 'gru' ? new GRU(o) : new RNN(o);
+    this.head = new Linear(hidden, V, { rng: this.rng });
+  }
+
+  /** A zero state for `batch` sequences. */
+  initialState(batch: number): RecurrentState {
+    const { layers, hidden } = this.config;
+    const backend = this.head.weight.backend;
+    const s: RecurrentState = { h: zeros([layers, batch, hidden], { backend }) };
+    if (this.config.model === 'lstm') s.c = zeros([layers, batch, hidden], { backend });
+    return s;
+  }
+
+  /** Logits [B, T, V] for ids laid out [B, T] (batch-major), and the final state. */
+  forward(ids: Int32Array, batch: number, time: number, state?: RecurrentState): { logits: Tensor; state: RecurrentState } {
+    const V = this.config.vocabSize;
+    if (ids.length !== batch * time) throw new Error(`CharLM: ${ids.length} ids do not fill [${batch}, ${time}]`);
+    let x: Tensor;
+    if (this.embedding) {
+      x = this.embedding.forward(tensor(ids, [batch, time], { backend: this.head.weight.backend }));
+    } else {
+      const oneHot = new Float32Array(batch * time * V);
+      for (let i = 0; i < ids.length; i++) oneHot[i * V + ids[i]] = 1;
+      x = tensor(oneHot, [batch, time, V], { backend: this.head.weight.backend });
+    }
+    const { output, state: next } = this.rnn.forward(x, { state });
+    const h = this.training && this.config.dropout > 0 ? dropout(output, this.config.dropout, { rng: this.rng }) : output;
+    return { logits: this.head.forward(h), state: next };
+  }
+}
