@@ -37,3 +37,4 @@ export { decodeText, Vocab, splitIds, type Split } from './data/text.js';
 export { BpttBatcher, type BpttWindow } from './data/bptt.js';
 export { CharLM, checkCharLMConfig, defaultCharLMConfig, type CharLMConfig, type CellType } from './models/charlm.js';
 export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickOptions } from './generate/sample.js';
+export { encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type CheckpointMeta, type TrainingProgress } from './io/checkpoint.js';

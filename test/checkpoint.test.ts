@@ -1,0 +1,42 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as r from '../src/index.js';
+import { Adam, CharLM, Rng, Vocab, decodeCheckpoint, encodeCheckpoint, writeSafetensors } from '../src/index.js';
+
+const vocab = Vocab.fromText('to be or not to be 🎭');
+const make = (seed: number) => new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 6, embed: 4, dropout: 0.1 }, { rng: new Rng(seed) });
+
+describe('char-LM checkpoints', () => {
+  it('round-trip: config, vocabulary, progress, identical logits, optimizer state', () => {
+    const m = make(1);
+    const opt = new Adam(m.parameters(), { lr: 0.01 });
+    const ids = vocab.encode('to be or');
+    r.crossEntropy(m.forward(ids, 1, ids.length).logits, Array.from(ids)).backward();
+    opt.step();
+    const bytes = encodeCheckpoint(m, vocab, {
+      options: { batch: 32 }, progress: { step: 12, epoch: 1, window: 3, lastValLoss: 1.5, seconds: 9 },
+      optimizer: opt.stateDict(), rng: new Rng(4).getState(),
+    });
+    const ck = decodeCheckpoint(bytes);
+    assert.deepEqual(ck.vocab.chars, vocab.chars);
+    assert.deepEqual(ck.model.config, m.config);
+    assert.deepEqual(ck.meta.progress, { step: 12, epoch: 1, window: 3, lastValLoss: 1.5, seconds: 9 });
+    assert.equal(ck.meta.options.batch, 32);
+    m.eval(); ck.model.eval();
+    assert.deepEqual(Array.from(ck.model.forward(ids, 1, ids.length).logits.data), Array.from(m.forward(ids, 1, ids.length).logits.data));
+    const opt2 = new Adam(ck.model.parameters());
+    opt2.loadStateDict(ck.optimizer!);
+    assert.equal(opt2.stepCount, 1);
+    assert.equal(opt2.lr, 0.01);
+  });
+  it('files that are not recur checkpoints, or are damaged, give one sentence', () => {
+    assert.throws(() => decodeCheckpoint(new Uint8Array(5), 'model.safetensors'), /model\.safetensors is not a readable checkpoint: the data is 5 bytes, too short/);
+    assert.throws(() => decodeCheckpoint(writeSafetensors({ w: r.ones([2]) }), 'w.safetensors'), /w\.safetensors is a safetensors file but not a recur checkpoint/);
+    const good = encodeCheckpoint(make(2), vocab);
+    assert.throws(() => decodeCheckpoint(good.subarray(0, good.length - 10), 'cut.safetensors'), /cut\.safetensors is not a readable checkpoint: .*truncated/);
+    const other = encodeCheckpoint(new CharLM({ vocabSize: vocab.size, model: 'gru', layers: 1, hidden: 3, embed: 2, dropout: 0 }), vocab);
+    // graft a different model's weights under this model's metadata
+    const mixed = writeSafetensors(r.readSafetensors(other), { recur: r.readSafetensorsMetadata(good).recur });
+    assert.throws(() => decodeCheckpoint(mixed, 'mixed.safetensors'), /mixed\.safetensors does not match its own model description/);
+  });
+});
