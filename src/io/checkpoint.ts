@@ -12,6 +12,7 @@ import { CharLM, checkCharLMConfig, type CharLMConfig } from '../models/charlm.j
 import { Vocab } from '../data/text.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RngState } from '../random/rng.js';
+import type { RecurrentState } from '../nn/rnn/layers.js';
 import { readSafetensorsWithMetadata, writeSafetensors } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'recur-charlm';
@@ -46,13 +47,22 @@ export interface Checkpoint {
   meta: CheckpointMeta;
   /** Optimizer state ready for `optimizer.loadStateDict`, if the file has one. */
   optimizer: OptimizerStateDict | null;
+  /** The hidden state carried between BPTT windows when the checkpoint was written, if saved. */
+  state: RecurrentState | null;
 }
 
 export function encodeCheckpoint(
   model: CharLM, vocab: Vocab,
-  extra: { options?: Record<string, unknown>; progress?: Partial<TrainingProgress>; optimizer?: OptimizerStateDict | null; rng?: CheckpointMeta['rng'] } = {},
+  extra: {
+    options?: Record<string, unknown>; progress?: Partial<TrainingProgress>; optimizer?: OptimizerStateDict | null;
+    rng?: CheckpointMeta['rng']; state?: RecurrentState | null;
+  } = {},
 ): Uint8Array {
   const tensors: Record<string, Tensor> = { ...model.stateDict() };
+  if (extra.state) {
+    tensors['state.h'] = extra.state.h;
+    if (extra.state.c) tensors['state.c'] = extra.state.c;
+  }
   if (extra.optimizer) for (const [k, t] of Object.entries(extra.optimizer.state)) tensors[`optim.${k}`] = t;
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
@@ -96,7 +106,7 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Ch
     if (config.vocabSize !== vocab.size) throw new Error(`the model expects ${config.vocabSize} characters but the vocabulary has ${vocab.size}`);
     model = new CharLM(config);
     const weights: Record<string, Tensor> = {};
-    for (const [k, t] of Object.entries(tensors)) if (!k.startsWith('optim.')) weights[k] = t;
+    for (const [k, t] of Object.entries(tensors)) if (!k.startsWith('optim.') && !k.startsWith('state.')) weights[k] = t;
     model.loadStateDict(weights);
   } catch (e) {
     throw new Error(`${name} does not match its own model description: ${(e as Error).message}`);
@@ -107,5 +117,6 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Ch
     for (const [k, t] of Object.entries(tensors)) if (k.startsWith('optim.')) state[k.slice(6)] = t;
     optimizer = { type: meta.optimizer.type, step: meta.optimizer.step, options: meta.optimizer.options, state };
   }
-  return { model, vocab, meta, optimizer };
+  const state: RecurrentState | null = tensors['state.h'] ? { h: tensors['state.h'], c: tensors['state.c'] } : null;
+  return { model, vocab, meta, optimizer, state };
 }

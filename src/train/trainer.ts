@@ -1,0 +1,274 @@
+/**
+ * The one char-LM training loop, shared by the CLI and the playground. It
+ * reports through callbacks and yields to the event loop now and then, so a
+ * page stays responsive and Ctrl-C can be handled. No Node imports.
+ */
+import { tidy } from '../tensor/scope.js';
+import { noGrad } from '../autograd/graph.js';
+import { crossEntropy } from '../ops/loss.js';
+import { clipGradNorm, clipGradValue } from '../optim/clip.js';
+import { Adagrad, Adam, SGD } from '../optim/optimizers.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { Rng } from '../random/rng.js';
+import { BpttBatcher } from '../data/bptt.js';
+import { splitIds, type Vocab } from '../data/text.js';
+import { CharLM, type CharLMConfig } from '../models/charlm.js';
+import type { RecurrentState } from '../nn/rnn/layers.js';
+import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../io/checkpoint.js';
+import { sampleText } from '../generate/sample.js';
+
+export type OptimizerName = 'adam' | 'adagrad' | 'sgd';
+
+export interface TrainOptions {
+  batch: number;
+  seq: number;
+  lr: number;
+  optimizer: OptimizerName;
+  /** SGD momentum. */
+  momentum: number;
+  /** Clip gradients to this global L2 norm (0: off). */
+  clip: number;
+  /** Clip each gradient element to [-v, v] (0: off), as min-char-rnn does. */
+  clipValue: number;
+  /** Multiply the learning rate by this after every epoch (1: constant). */
+  lrDecay: number;
+  /** Stop after this many epochs (0: no limit). */
+  epochs: number;
+  /** Stop after this many seconds of training (0: no limit). */
+  seconds: number;
+  /** Stop after this many steps in total (0: no limit). */
+  steps: number;
+  valFrac: number;
+  /** Evaluate (and checkpoint) every N steps (0: only at the end). */
+  evalEvery: number;
+  /** Print a sample every N steps (0: only at the end). */
+  sampleEvery: number;
+  sampleLength: number;
+  seed: number;
+}
+
+export const defaultTrainOptions: TrainOptions = {
+  batch: 32, seq: 64, lr: 2e-3, optimizer: 'adam', momentum: 0.9, clip: 5, clipValue: 0, lrDecay: 1,
+  epochs: 0, seconds: 0, steps: 0, valFrac: 0.1, evalEvery: 200, sampleEvery: 500, sampleLength: 200, seed: 1,
+};
+
+export function checkTrainOptions(o: TrainOptions): TrainOptions {
+  const pos = (k: keyof TrainOptions): void => {
+    if (!(typeof o[k] === 'number' && Number.isInteger(o[k]) && (o[k] as number) >= 1)) throw new Error(`${k} must be a whole number of at least 1, got ${o[k]}`);
+  };
+  const nonneg = (k: keyof TrainOptions): void => {
+    if (!(typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0)) throw new Error(`${k} must be a number of at least 0, got ${o[k]}`);
+  };
+  pos('batch'); pos('seq'); pos('sampleLength');
+  for (const k of ['momentum', 'clip', 'clipValue', 'epochs', 'seconds', 'steps', 'evalEvery', 'sampleEvery', 'seed'] as const) nonneg(k);
+  if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new Error(`lr must be a positive number, got ${o.lr}`);
+  if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new Error(`lr decay must be above 0 and at most 1, got ${o.lrDecay}`);
+  if (!(o.valFrac > 0 && o.valFrac < 0.5)) throw new Error(`val-frac must be above 0 and below 0.5, got ${o.valFrac}`);
+  if (!['adam', 'adagrad', 'sgd'].includes(o.optimizer)) throw new Error(`optimizer must be adam, adagrad or sgd, got '${o.optimizer}'`);
+  return o;
+}
+
+export interface StepInfo {
+  step: number;
+  epoch: number;
+  /** Fraction of the current epoch done. */
+  epochProgress: number;
+  loss: number;
+  lr: number;
+  charsPerSec: number;
+  seconds: number;
+}
+
+export interface EvalInfo {
+  step: number;
+  valLoss: number;
+  perplexity: number;
+  bitsPerChar: number;
+}
+
+export interface TrainCallbacks {
+  onStep?(info: StepInfo): void;
+  onEval?(info: EvalInfo): void;
+  onSample?(text: string, step: number): void;
+  /** Checkpoint bytes at every evaluation and at the end (never after a NaN). */
+  onCheckpoint?(bytes: Uint8Array, progress: TrainingProgress): void | Promise<void>;
+  /** Polled between steps; return true to stop (the run still evaluates and checkpoints). */
+  shouldStop?(): boolean;
+}
+
+export interface TrainResult {
+  model: CharLM;
+  progress: TrainingProgress;
+  stoppedBy: 'epochs' | 'time' | 'steps' | 'request';
+  finalTrainLoss: number;
+}
+
+/** Mean cross-entropy (nats/char) of the model on `ids`, read as stateful windows. */
+export function evaluateLoss(model: CharLM, ids: Int32Array, batch: number, seq: number): number {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return noGrad(() => {
+      // use fewer rows for short texts so every character counts
+      const B = Math.max(1, Math.min(batch, Math.floor((ids.length - 1) / seq)));
+      const T = Math.min(seq, ids.length - 1);
+      const batches = new BpttBatcher(ids, B, T);
+      let state: RecurrentState | undefined;
+      let total = 0;
+      for (let w = 0; w < batches.windowsPerEpoch; w++) {
+        const win = batches.next();
+        const prev = state;
+        const out = tidy(() => {
+          const r = model.forward(win.x, B, T, prev);
+          return { loss: crossEntropy(r.logits, win.y, { reduction: 'sum' }).item(), h: r.state.h.keep(), c: r.state.c?.keep() };
+        });
+        prev?.h.dispose();
+        prev?.c?.dispose();
+        state = { h: out.h, c: out.c };
+        total += out.loss;
+      }
+      state?.h.dispose();
+      state?.c?.dispose();
+      return total / (batches.windowsPerEpoch * B * T);
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+function makeOptimizer(model: CharLM, o: TrainOptions): Optimizer {
+  if (o.optimizer === 'adagrad') return new Adagrad(model.parameters(), { lr: o.lr });
+  if (o.optimizer === 'sgd') return new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum });
+  return new Adam(model.parameters(), { lr: o.lr });
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Train a char LM on `text` (or continue `resume`). Throws (after reporting
+ * nothing further) if the loss becomes NaN or infinite; the last checkpoint
+ * handed to onCheckpoint is then the last good one.
+ */
+export async function trainCharLM(
+  args: { text: string; vocab: Vocab; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint },
+  cb: TrainCallbacks = {},
+): Promise<TrainResult> {
+  const o = checkTrainOptions({ ...args.options });
+  const { vocab } = args;
+  const rng = new Rng(o.seed);
+  let model: CharLM;
+  let progress: TrainingProgress = { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0 };
+  if (args.resume) {
+    model = args.resume.model;
+    progress = { ...args.resume.meta.progress };
+    if (args.resume.meta.rng) rng.setState(args.resume.meta.rng);
+  } else {
+    if (!args.config) throw new Error('trainCharLM: give a model config or a checkpoint to resume');
+    model = new CharLM({ ...args.config, vocabSize: vocab.size }, { rng });
+  }
+  model.train();
+  const ids = vocab.encode(args.text);
+  const split = splitIds(ids, o.valFrac);
+  if (split.val.length < 2) throw new Error(`the validation split is too small (${split.val.length} characters); use a longer text or a larger --val-frac`);
+  const batches = new BpttBatcher(split.train, o.batch, o.seq);
+  if (args.resume) batches.setState({ epoch: progress.epoch, window: Math.min(progress.window, batches.windowsPerEpoch - 1) });
+  const opt = makeOptimizer(model, o);
+  if (args.resume?.optimizer) {
+    if (args.resume.optimizer.type !== opt.type) {
+      throw new Error(`the checkpoint was trained with ${args.resume.optimizer.type}; resume with the same --optimizer`);
+    }
+    opt.loadStateDict(args.resume.optimizer);
+  }
+  // the learning rate follows the epoch count, so a resumed run continues the schedule
+  const lrFor = (epoch: number): number => o.lr * Math.pow(o.lrDecay, epoch);
+  opt.lr = lrFor(batches.epoch);
+
+  const checkpoint = async (): Promise<void> => {
+    if (!cb.onCheckpoint) return;
+    const bytes = encodeCheckpoint(model, vocab, { options: { ...o }, progress, optimizer: opt.stateDict(), rng: rng.getState(), state });
+    await cb.onCheckpoint(bytes, { ...progress });
+  };
+  const evaluate = (): void => {
+    const valLoss = evaluateLoss(model, split.val, o.batch, o.seq);
+    progress.lastValLoss = valLoss;
+    cb.onEval?.({ step: progress.step, valLoss, perplexity: Math.exp(valLoss), bitsPerChar: valLoss / Math.LN2 });
+  };
+  const sample = (): void => {
+    if (!cb.onSample) return;
+    cb.onSample(sampleText(model, vocab, { length: o.sampleLength, temperature: 0.8, rng }), progress.step);
+  };
+
+  // the carried hidden state is part of a checkpoint, so a resumed run continues exactly
+  let state: RecurrentState | null = null;
+  const saved = args.resume?.state;
+  if (saved && saved.h.shape[1] === o.batch && progress.window > 0) state = { h: saved.h.keep(), c: saved.c?.keep() };
+  const startSeconds = progress.seconds;
+  const t0 = now();
+  let lastYield = t0;
+  let charsThisRun = 0;
+  let lastLoss = NaN;
+  let stoppedBy: TrainResult['stoppedBy'] = 'request';
+  for (;;) {
+    if (o.epochs > 0 && batches.epoch >= o.epochs) { stoppedBy = 'epochs'; break; }
+    if (o.steps > 0 && progress.step >= o.steps) { stoppedBy = 'steps'; break; }
+    if (o.seconds > 0 && (now() - t0) / 1000 >= o.seconds) { stoppedBy = 'time'; break; }
+    if (cb.shouldStop?.()) { stoppedBy = 'request'; break; }
+
+    const win = batches.next();
+    if (win.window === 0 || !state) {
+      state?.h.dispose();
+      state?.c?.dispose();
+      state = model.initialState(o.batch);
+    }
+    const prev: RecurrentState = state;
+    const res = tidy(() => {
+      const out = model.forward(win.x, o.batch, o.seq, prev);
+      const loss = crossEntropy(out.logits, win.y);
+      opt.zeroGrad();
+      loss.backward();
+      if (o.clipValue > 0) clipGradValue(model.parameters(), o.clipValue);
+      if (o.clip > 0) clipGradNorm(model.parameters(), o.clip);
+      const value = loss.item();
+      if (Number.isFinite(value)) opt.step();
+      return { value, h: out.state.h.detach().keep(), c: out.state.c?.detach().keep() };
+    });
+    prev.h.dispose();
+    prev.c?.dispose();
+    state = { h: res.h, c: res.c };
+    if (!Number.isFinite(res.value)) {
+      throw new Error(
+        `training stopped at step ${progress.step + 1}: the loss became ${res.value}; the last checkpoint was kept. ` +
+          'Try a smaller --lr or --clip',
+      );
+    }
+    lastLoss = res.value;
+    progress.step++;
+    charsThisRun += o.batch * o.seq;
+    const epochChanged = batches.epoch !== progress.epoch;
+    progress.epoch = batches.epoch;
+    progress.window = batches.window;
+    if (epochChanged) opt.lr = lrFor(batches.epoch);
+    const elapsed = (now() - t0) / 1000;
+    progress.seconds = startSeconds + elapsed;
+    cb.onStep?.({
+      step: progress.step, epoch: progress.epoch, epochProgress: batches.window / batches.windowsPerEpoch,
+      loss: lastLoss, lr: opt.lr, charsPerSec: charsThisRun / Math.max(elapsed, 1e-9), seconds: progress.seconds,
+    });
+    if (o.evalEvery > 0 && progress.step % o.evalEvery === 0) {
+      evaluate();
+      await checkpoint();
+    }
+    if (o.sampleEvery > 0 && progress.step % o.sampleEvery === 0) sample();
+    if (now() - lastYield > 50) {
+      await yieldToEventLoop();
+      lastYield = now();
+    }
+  }
+  evaluate();
+  sample();
+  await checkpoint();
+  state?.h.dispose();
+  state?.c?.dispose();
+  return { model, progress: { ...progress }, stoppedBy, finalTrainLoss: lastLoss };
+}

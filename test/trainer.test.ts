@@ -1,0 +1,61 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Vocab, decodeCheckpoint, defaultTrainOptions, trainCharLM, type TrainOptions } from '../src/index.js';
+
+const text = 'the cat sat on the mat. '.repeat(80);
+const vocab = Vocab.fromText(text);
+const config = { model: 'lstm' as const, layers: 1, hidden: 24, embed: 8, dropout: 0 };
+const opts = (o: Partial<TrainOptions>): TrainOptions => ({ ...defaultTrainOptions, batch: 4, seq: 16, lr: 0.01, evalEvery: 0, sampleEvery: 0, sampleLength: 20, ...o });
+
+describe('trainCharLM', () => {
+  it('learns a tiny repetitive corpus to near-zero validation loss, reporting steps, evals, samples and checkpoints', async () => {
+    const seen = { steps: 0, evals: [] as number[], samples: [] as string[], checkpoints: 0 };
+    const res = await trainCharLM({ text, vocab, config, options: opts({ steps: 200, evalEvery: 100 }) }, {
+      onStep: () => seen.steps++,
+      onEval: (e) => seen.evals.push(e.valLoss),
+      onSample: (s) => seen.samples.push(s),
+      onCheckpoint: () => { seen.checkpoints++; },
+    });
+    assert.equal(res.stoppedBy, 'steps');
+    assert.equal(seen.steps, 200);
+    assert.equal(seen.evals.length, 3); // steps 100, 200, and the final one
+    assert.ok(res.progress.lastValLoss! < 0.1, `val loss ${res.progress.lastValLoss}`);
+    assert.equal(seen.samples.length, 1);
+    assert.equal(seen.checkpoints, 3);
+  });
+
+  it('resuming continues the step count, the batch position and the optimizer moments exactly', async () => {
+    const full = await trainCharLM({ text, vocab, config, options: opts({ steps: 30 }) });
+    let bytes: Uint8Array | null = null;
+    await trainCharLM({ text, vocab, config, options: opts({ steps: 15 }) }, { onCheckpoint: (b) => { bytes = b; } });
+    const ck = decodeCheckpoint(bytes!);
+    assert.equal(ck.meta.progress.step, 15);
+    assert.equal(ck.optimizer!.step, 15);
+    const resumed = await trainCharLM({ text, vocab, options: opts({ steps: 30 }), resume: ck });
+    assert.equal(resumed.progress.step, 30);
+    const a = full.model.parameters(), b = resumed.model.parameters();
+    a.forEach((p, i) => assert.deepEqual(Array.from(b[i].data), Array.from(p.data), `parameter ${i}`));
+  });
+
+  it('a NaN or infinite loss stops training with a message and writes no checkpoint after it', async () => {
+    const checkpointSteps: number[] = [];
+    let message = '';
+    try {
+      await trainCharLM({ text, vocab, config, options: opts({ steps: 50, lr: 1e38, optimizer: 'sgd', momentum: 0, clip: 0, evalEvery: 1 }) }, {
+        onCheckpoint: (_b, p) => { checkpointSteps.push(p.step); },
+      });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const m = /^training stopped at step (\d+): the loss became (NaN|Infinity|-Infinity); the last checkpoint was kept/.exec(message);
+    assert.ok(m, `message: ${message}`);
+    const badStep = Number(m[1]);
+    assert.ok(checkpointSteps.every((s) => s < badStep), `checkpoints at ${checkpointSteps} vs NaN at ${badStep}`);
+  });
+
+  it('invalid options are one sentence', async () => {
+    await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ batch: 0 }) }), /batch must be a whole number of at least 1, got 0/);
+    await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ lr: -1 }) }), /lr must be a positive number/);
+    await assert.rejects(trainCharLM({ text: 'abc'.repeat(10), vocab: Vocab.fromText('abc'), config, options: opts({ batch: 8, seq: 16 }) }), /too short for batch 8 x seq 16/);
+  });
+});
