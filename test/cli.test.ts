@@ -1,21 +1,89 @@
 /** The `recur` command as a user runs it (the built bin, not the sources). */
-import { it } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+const shakespeare = fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url));
+let dir = '';
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir });
 
-it('recur --help prints usage and exits 0', () => {
-  const r = run('--help');
-  assert.equal(r.status, 0);
-  assert.match(r.stdout, /Usage: recur <command>/);
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'recur-cli-'));
+  writeFileSync(join(dir, 'small.txt'), readFileSync(shakespeare, 'utf8').slice(0, 20000));
+  writeFileSync(join(dir, 'empty.txt'), '');
+  writeFileSync(join(dir, 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]));
+  writeFileSync(join(dir, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
 });
+after(() => rmSync(dir, { recursive: true, force: true }));
 
-it('an unknown command is one plain sentence on stderr and exit code 2, no stack trace', () => {
-  const r = run('frobnicate');
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /'frobnicate' is not a command/);
-  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
+/** One plain sentence on stderr, the expected exit code, no stack trace. */
+function fails(r: ReturnType<typeof run>, code: number, message: RegExp): void {
+  assert.equal(r.status, code, `exit code ${r.status}, stderr: ${r.stderr}`);
+  assert.match(r.stderr, message);
+  assert.doesNotMatch(r.stderr, /\n\s+at .*:\d+:\d+/);
+}
+
+describe('recur CLI', () => {
+  it('--help lists the commands; each command documents its options with defaults', () => {
+    const r = run('--help');
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /train \[options\] <text-file>/);
+    const t = run('train', '--help');
+    assert.match(t.stdout, /--hidden <n>\s+hidden units per layer \(default: 128\)/);
+    assert.match(t.stdout, /--optimizer <name>\s+optimizer \(choices: "adam", "adagrad", "sgd", default:\s+"adam"\)/);
+    assert.match(run('sample', '--help').stdout, /--temperature <t>\s+sampling temperature \(default: 0\.8\)/);
+  });
+
+  it('train -> info -> sample -> eval on a small text', () => {
+    const t = run('train', 'small.txt', '--layers', '1', '--hidden', '32', '--embed', '16', '--batch', '8', '--seq', '32', '--steps', '30', '--eval-every', '15', '--sample-every', '0', '--out', 'm.safetensors');
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /step 15: val loss [\d.]+ nats\/char/);
+    assert.match(t.stdout, /recur: done \(reached the steps limit\): 30 steps/);
+    assert.ok(existsSync(join(dir, 'm.safetensors')));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left behind');
+    const i = run('info', 'm.safetensors');
+    assert.equal(i.status, 0);
+    assert.match(i.stdout, /model: 1 x 32 LSTM, embedding 16/);
+    assert.match(i.stdout, /trained: 30 steps/);
+    const s1 = run('sample', 'm.safetensors', '--prime', 'ROMEO:', '--length', '50', '--seed', '5');
+    const s2 = run('sample', 'm.safetensors', '--prime', 'ROMEO:', '--length', '50', '--seed', '5');
+    assert.equal(s1.status, 0, s1.stderr);
+    assert.ok(s1.stdout.startsWith('ROMEO:'));
+    assert.equal([...s1.stdout.trimEnd()].length >= 50, true);
+    assert.equal(s1.stdout, s2.stdout, 'the same seed gives the same text');
+    const e = run('eval', 'm.safetensors', 'small.txt');
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /loss [\d.]+ nats\/char, perplexity [\d.]+, [\d.]+ bits\/char over 20000 characters/);
+    const r = run('train', 'small.txt', '--resume', 'm.safetensors', '--layers', '1', '--hidden', '32', '--embed', '16', '--batch', '8', '--seq', '32', '--steps', '40', '--eval-every', '0', '--sample-every', '0', '--out', 'm.safetensors');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /resuming at step 30/);
+    assert.match(r.stdout, /40 steps/);
+  });
+
+  it('user errors: one sentence, exit code 1', () => {
+    fails(run('train', 'missing.txt'), 1, /^recur: text file 'missing.txt' does not exist\n$/);
+    fails(run('train', 'empty.txt'), 1, /'empty.txt' is empty/);
+    fails(run('train', 'image.png'), 1, /'image.png' is not a text file/);
+    fails(run('train', 'latin1.txt'), 1, /'latin1.txt' is not valid UTF-8 text/);
+    fails(run('sample', 'missing.safetensors'), 1, /checkpoint 'missing.safetensors' does not exist/);
+    fails(run('sample', 'small.txt'), 1, /'small.txt' is not a readable checkpoint/);
+    fails(run('info', 'image.png'), 1, /'image.png' is not a readable checkpoint/);
+    writeFileSync(join(dir, 'cut.safetensors'), readFileSync(join(dir, 'm.safetensors')).subarray(0, 3000));
+    fails(run('info', 'cut.safetensors'), 1, /'cut.safetensors' is not a readable checkpoint: .*truncated/);
+    fails(run('sample', 'm.safetensors', '--prime', 'ROMEO€'), 1, /the prime text has "€" \(U\+20AC\), which is not in the model's vocabulary/);
+  });
+
+  it('usage errors: exit code 2', () => {
+    fails(run('frobnicate'), 2, /unknown command 'frobnicate'/);
+    fails(run('train', 'small.txt', '--batch', '0'), 2, /option '--batch <n>' argument '0' is invalid\. expected a whole number of at least 1/);
+    fails(run('train', 'small.txt', '--lr', 'fast'), 2, /'--lr <x>' argument 'fast' is invalid/);
+    fails(run('train', 'small.txt', '--model', 'transformer'), 2, /Allowed choices are lstm, gru, rnn/);
+    fails(run('sample', 'm.safetensors', '--top-p', '2'), 2, /'--top-p <p>' argument '2' is invalid/);
+    fails(run('train', 'small.txt', '--epochs', '1', '--minutes', '1'), 2, /give either --epochs or --minutes, not both/);
+  });
 });

@@ -1,27 +1,94 @@
-/** The `recur` command. Training and sampling commands arrive with the char-rnn work; for now it prints usage. */
-const USAGE = `Usage: recur <command> [options]
+/** The `recur` command: argument parsing (commander) and error handling. */
+import { Command, CommanderError, Option } from 'commander';
+import { int, num } from './options.js';
+import { UserError } from './errors.js';
+import { evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
 
-recur trains and samples recurrent neural networks.
+export const VERSION = '0.1.0';
 
-Commands (coming next):
-  train     train a character-level language model on a text file
-  sample    generate text from a checkpoint
+function program(): Command {
+  const p = new Command('recur')
+    .description('Train and sample character-level recurrent language models.')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
 
-Options:
-  -h, --help     show this help
-  -v, --version  show the version
-`;
+  p.command('train')
+    .description('train a character-level language model on a UTF-8 text file')
+    .argument('<text-file>', 'UTF-8 text to learn')
+    .addOption(new Option('--model <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default('lstm'))
+    .option('--layers <n>', 'recurrent layers', int(1), 2)
+    .option('--hidden <n>', 'hidden units per layer', int(1), 128)
+    .option('--embed <n>', 'embedding size (0: one-hot input)', int(0), 64)
+    .option('--dropout <p>', 'dropout between layers and before the output', num((n) => n >= 0 && n < 1, 'a number from 0 up to (not including) 1'), 0)
+    .option('--batch <n>', 'parallel streams per step', int(1), 32)
+    .option('--seq <n>', 'time steps per window (truncated BPTT length)', int(1), 64)
+    .option('--lr <x>', 'learning rate', num((n) => n > 0, 'a positive number'), 2e-3)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'adagrad', 'sgd']).default('adam'))
+    .option('--clip <x>', 'clip gradients to this global norm (0: off)', num((n) => n >= 0, 'a number of at least 0'), 5)
+    .option('--lr-decay <x>', 'multiply the learning rate by this after each epoch', num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'), 1)
+    .option('--epochs <n>', 'stop after this many epochs (default 1 when no other limit is given)', int(1))
+    .option('--minutes <m>', 'stop after this many minutes', num((n) => n > 0, 'a positive number'))
+    .option('--steps <n>', 'stop after this many steps', int(1))
+    .option('--val-frac <x>', 'fraction of the text (at its end) held out for validation', num((n) => n > 0 && n < 0.5, 'a number above 0 and below 0.5'), 0.1)
+    .option('--eval-every <n>', 'validate and checkpoint every N steps (0: only at the end)', int(0), 200)
+    .option('--sample-every <n>', 'print a sample every N steps (0: only at the end)', int(0), 500)
+    .option('--out <file>', 'checkpoint to write', 'model.safetensors')
+    .option('--resume <file>', 'continue training from this checkpoint')
+    .option('--seed <n>', 'random seed', int(0), 1)
+    .option('--quiet', 'no progress bar')
+    .action(async (file: string, flags) => trainCommand(file, flags));
 
-export function main(argv: string[]): number {
-  const [cmd] = argv;
-  if (cmd === '-v' || cmd === '--version') {
-    process.stdout.write('recur 0.1.0\n');
+  p.command('sample')
+    .description('generate text from a checkpoint, streaming it to stdout')
+    .argument('<checkpoint>', 'a .safetensors checkpoint written by recur train')
+    .option('--prime <text>', 'text to start from (printed first)')
+    .option('--length <n>', 'characters to generate', int(1), 500)
+    .option('--temperature <t>', 'sampling temperature', num((n) => n > 0, 'a positive number'), 0.8)
+    .option('--top-k <k>', 'sample only from the k most likely characters', int(1))
+    .option('--top-p <p>', 'sample only from the most likely characters covering probability p', num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'))
+    .option('--argmax', 'always take the most likely character')
+    .option('--argmax-after-space', "argmax, except sample the character after a space (char-rnn's option)")
+    .option('--seed <n>', 'random seed (default: from the clock)', int(0))
+    .action((ck: string, flags) => sampleCommand(ck, flags));
+
+  p.command('eval')
+    .description("print a checkpoint's loss, perplexity and bits/char on a text")
+    .argument('<checkpoint>', 'a .safetensors checkpoint written by recur train')
+    .argument('<text-file>', 'UTF-8 text to score')
+    .option('--batch <n>', 'parallel streams', int(1), 32)
+    .option('--seq <n>', 'window length', int(1), 64)
+    .action((ck: string, file: string, flags) => evalCommand(ck, file, flags));
+
+  p.command('info')
+    .description("print a checkpoint's model, vocabulary size, parameter count and progress")
+    .argument('<checkpoint>', 'a .safetensors checkpoint written by recur train')
+    .action((ck: string) => infoCommand(ck));
+  return p;
+}
+
+/** Run the CLI; resolves to the exit code (0 ok, 1 user error, 2 usage error). */
+export async function main(argv: string[]): Promise<number> {
+  const p = program();
+  try {
+    if (argv.length === 0) {
+      p.outputHelp();
+      return 0;
+    }
+    await p.parseAsync(argv, { from: 'user' });
     return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; parse errors were already printed by commander
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof UserError) {
+      process.stderr.write(`recur: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    process.stderr.write(`recur: ${err.message}\n`);
+    if (process.env.RECUR_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
   }
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  process.stderr.write(`recur: '${cmd}' is not a command yet. Run 'recur --help' to see what is available.\n`);
-  return 2;
 }

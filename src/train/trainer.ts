@@ -189,7 +189,9 @@ export async function trainCharLM(
     const bytes = encodeCheckpoint(model, vocab, { options: { ...o }, progress, optimizer: opt.stateDict(), rng: rng.getState(), state });
     await cb.onCheckpoint(bytes, { ...progress });
   };
+  let lastEvalStep = -1;
   const evaluate = (): void => {
+    lastEvalStep = progress.step;
     const valLoss = evaluateLoss(model, split.val, o.batch, o.seq);
     progress.lastValLoss = valLoss;
     cb.onEval?.({ step: progress.step, valLoss, perplexity: Math.exp(valLoss), bitsPerChar: valLoss / Math.LN2 });
@@ -265,9 +267,11 @@ export async function trainCharLM(
       lastYield = now();
     }
   }
-  evaluate();
+  if (lastEvalStep !== progress.step) {
+    evaluate();
+    await checkpoint();
+  }
   sample();
-  await checkpoint();
   state?.h.dispose();
   state?.c?.dispose();
   return { model, progress: { ...progress }, stoppedBy, finalTrainLoss: lastLoss };

@@ -1,0 +1,165 @@
+/** The `recur` subcommands: train, sample, eval, info. */
+import cliProgress from 'cli-progress';
+import { Vocab } from '../data/text.js';
+import { sampleText } from '../generate/sample.js';
+import { evaluateLoss, trainCharLM, defaultTrainOptions, type TrainOptions } from '../train/trainer.js';
+import type { CellType } from '../models/charlm.js';
+import { readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
+import { UserError } from './errors.js';
+
+const fmtTime = (s: number): string => {
+  if (!Number.isFinite(s)) return '--';
+  s = Math.max(0, Math.round(s));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(sec).padStart(2, '0')}s`;
+};
+
+export interface TrainFlags {
+  model: CellType; layers: number; hidden: number; embed: number; dropout: number;
+  batch: number; seq: number; lr: number; optimizer: TrainOptions['optimizer']; clip: number; lrDecay: number;
+  epochs?: number; minutes?: number; steps?: number; valFrac: number; evalEvery: number; sampleEvery: number;
+  out: string; resume?: string; seed: number; quiet?: boolean;
+}
+
+export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
+  const text = readTextFile(file);
+  const resume = f.resume ? readCheckpoint(f.resume) : undefined;
+  let vocab: Vocab;
+  if (resume) {
+    vocab = resume.vocab;
+    const unknown = vocab.unknownChars(text);
+    if (unknown.size > 0) {
+      const list = [...unknown.keys()].slice(0, 5).map((c) => JSON.stringify(c)).join(', ');
+      throw new UserError(`'${file}' has ${unknown.size} character(s) the checkpoint's vocabulary lacks (${list}); resume on the text it was trained on`);
+    }
+  } else {
+    vocab = Vocab.fromText(text);
+  }
+  if (f.epochs !== undefined && f.minutes !== undefined) throw new UserError('give either --epochs or --minutes, not both', 2);
+  const options: TrainOptions = {
+    ...defaultTrainOptions,
+    batch: f.batch, seq: f.seq, lr: f.lr, optimizer: f.optimizer, clip: f.clip, lrDecay: f.lrDecay,
+    epochs: f.epochs ?? (f.minutes === undefined && f.steps === undefined ? 1 : 0),
+    seconds: (f.minutes ?? 0) * 60, steps: f.steps ?? 0,
+    valFrac: f.valFrac, evalEvery: f.evalEvery, sampleEvery: f.sampleEvery, seed: f.seed,
+  };
+  const config = { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
+  const tty = process.stderr.isTTY && !f.quiet;
+  const multibar = !tty ? null : new cliProgress.MultiBar({
+    format: ' {bar} {percentage}% | step {step} | epoch {epochf} | loss {loss} | val {val} | {cps} chars/s | ETA {eta2}',
+    hideCursor: true, clearOnComplete: false, stopOnComplete: false, noTTYOutput: false, stream: process.stderr,
+  }, cliProgress.Presets.shades_classic);
+  const bar = multibar ? multibar.create(1000, 0, { step: 0, epochf: '0.00', loss: '-', val: '-', cps: '-', eta2: '--' }) : null;
+  const log = (s: string): void => {
+    if (multibar) multibar.log(s.endsWith('\n') ? s : s + '\n');
+    else process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+  };
+  const budget = { epochs: options.epochs, seconds: options.seconds, steps: options.steps };
+  log(`recur: training a ${config.layers}x${config.hidden} ${config.model.toUpperCase()} on '${file}' (${[...text].length} characters, vocabulary ${vocab.size})` +
+    (resume ? `, resuming at step ${resume.meta.progress.step}` : '') + `; checkpoints go to '${f.out}'`);
+  let stopRequests = 0;
+  const onSigint = (): void => {
+    stopRequests++;
+    if (stopRequests === 1) log('recur: stopping after this step to write a checkpoint (press Ctrl-C again to quit at once)');
+    else process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  let lastVal: number | null = resume?.meta.progress.lastValLoss ?? null;
+  let lastLoss = NaN;
+  let lastCps = 0;
+  const started = Date.now();
+  try {
+    const res = await trainCharLM({ text, vocab, config, options, resume }, {
+      onStep: (s) => {
+        lastLoss = s.loss;
+        lastCps = s.charsPerSec;
+        if (!bar) return;
+        const runSeconds = (Date.now() - started) / 1000;
+        let frac = 0;
+        if (budget.seconds > 0) frac = runSeconds / budget.seconds;
+        else if (budget.steps > 0) frac = s.step / budget.steps;
+        else if (budget.epochs > 0) frac = (s.epoch + s.epochProgress) / budget.epochs;
+        frac = Math.min(1, frac);
+        const eta = frac > 0 ? (runSeconds / frac) * (1 - frac) : Infinity;
+        bar.update(Math.round(frac * 1000), {
+          step: s.step, epochf: (s.epoch + s.epochProgress).toFixed(2), loss: s.loss.toFixed(3),
+          val: lastVal === null ? '-' : lastVal.toFixed(3), cps: Math.round(s.charsPerSec).toLocaleString('en-US'), eta2: fmtTime(eta),
+        });
+      },
+      onEval: (e) => {
+        lastVal = e.valLoss;
+        log(`step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/char, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/char`);
+      },
+      onSample: (t, step) => log(`--- sample at step ${step} ---\n${t}\n---`),
+      onCheckpoint: (bytes) => writeFileAtomic(f.out, bytes),
+      shouldStop: () => stopRequests > 0,
+    });
+    bar?.update(1000);
+    multibar?.stop();
+    const p = res.progress;
+    process.stdout.write(
+      `recur: done (${res.stoppedBy === 'request' ? 'stopped on request' : `reached the ${res.stoppedBy} limit`}): ${p.step} steps, ` +
+      `epoch ${p.epoch}, ${fmtTime(p.seconds)} of training, train loss ${lastLoss.toFixed(4)}, ` +
+      `val loss ${p.lastValLoss!.toFixed(4)} nats/char (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/char), ` +
+      `${Math.round(lastCps).toLocaleString('en-US')} chars/s; saved '${f.out}'\n`,
+    );
+  } catch (e) {
+    multibar?.stop();
+    throw e instanceof UserError ? e : new UserError((e as Error).message);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export interface SampleFlags {
+  prime?: string; length: number; temperature: number; topK?: number; topP?: number; argmax?: boolean; argmaxAfterSpace?: boolean; seed?: number;
+}
+
+export function sampleCommand(checkpoint: string, f: SampleFlags): void {
+  const ck = readCheckpoint(checkpoint);
+  if (f.prime !== undefined) {
+    const unknown = ck.vocab.unknownChars(f.prime);
+    if (f.prime === '') throw new UserError('--prime is empty: give at least one character, or leave it out');
+    if (unknown.size > 0) {
+      const c = [...unknown.keys()][0];
+      throw new UserError(`the prime text has ${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}), which is not in the model's vocabulary`);
+    }
+  }
+  if (f.prime !== undefined) process.stdout.write(f.prime);
+  sampleText(ck.model, ck.vocab, {
+    prime: f.prime, length: f.length, temperature: f.temperature, topK: f.topK, topP: f.topP, argmax: f.argmax,
+    argmaxExceptAfterSpace: f.argmaxAfterSpace, seed: f.seed ?? Date.now() % 2 ** 31, onChar: (c) => process.stdout.write(c),
+  });
+  process.stdout.write('\n');
+}
+
+export function evalCommand(checkpoint: string, file: string, f: { batch: number; seq: number }): void {
+  const ck = readCheckpoint(checkpoint);
+  const text = readTextFile(file);
+  const unknown = ck.vocab.unknownChars(text);
+  let skipped = 0;
+  for (const n of unknown.values()) skipped += n;
+  const known = [...text].filter((c) => ck.vocab.has(c)).join('');
+  if ([...known].length < 2) throw new UserError(`'${file}' has fewer than two characters the model knows; nothing to evaluate`);
+  const ids = ck.vocab.encode(known);
+  const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
+  process.stdout.write(`loss ${loss.toFixed(4)} nats/char, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char over ${ids.length} characters\n`);
+  if (skipped > 0) {
+    const list = [...unknown.entries()].slice(0, 8).map(([c, n]) => `${JSON.stringify(c)} x${n}`).join(', ');
+    process.stdout.write(`skipped ${skipped} character(s) outside the model's vocabulary: ${list}\n`);
+  }
+}
+
+export function infoCommand(checkpoint: string): void {
+  const ck = readCheckpoint(checkpoint);
+  const c = ck.model.config;
+  const p = ck.meta.progress;
+  const lines = [
+    `model: ${c.layers} x ${c.hidden} ${c.model.toUpperCase()}, embedding ${c.embed === 0 ? 'none (one-hot input)' : c.embed}, dropout ${c.dropout}`,
+    `vocabulary: ${ck.vocab.size} characters`,
+    `parameters: ${ck.model.numParameters().toLocaleString('en-US')}`,
+    `trained: ${p.step} steps, epoch ${p.epoch}, ${fmtTime(p.seconds)}${ck.optimizer ? `, optimizer ${ck.optimizer.type} (lr ${ck.optimizer.options.lr})` : ''}`,
+    `last validation loss: ${p.lastValLoss === null ? 'none' : `${p.lastValLoss.toFixed(4)} nats/char (${(p.lastValLoss / Math.LN2).toFixed(3)} bits/char)`}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}

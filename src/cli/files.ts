@@ -1,0 +1,51 @@
+/** Node file I/O for the CLI: friendly errors, and atomic writes (temp file + rename). */
+import { readFileSync, renameSync, writeFileSync, unlinkSync, statSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { decodeText } from '../data/text.js';
+import { decodeCheckpoint, type Checkpoint } from '../io/checkpoint.js';
+import { UserError } from './errors.js';
+
+export function readBytes(path: string, what: string): Uint8Array {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UserError(`${what} '${path}' does not exist`);
+  }
+  if (st.isDirectory()) throw new UserError(`${what} '${path}' is a directory, not a file`);
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new UserError(`cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export function readTextFile(path: string): string {
+  const bytes = readBytes(path, 'text file');
+  try {
+    return decodeText(bytes, `'${path}'`);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}
+
+export function readCheckpoint(path: string): Checkpoint {
+  const bytes = readBytes(path, 'checkpoint');
+  try {
+    return decodeCheckpoint(bytes, `'${path}'`);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}
+
+/** Write via a temporary file in the same directory and rename, so a crash never leaves a half-written file. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* nothing to clean */ }
+    throw new UserError(`cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
