@@ -92,6 +92,8 @@ export interface TrainCallbacks {
   onSample?(text: string, step: number): void;
   /** Checkpoint bytes at every evaluation and at the end (never after a NaN). */
   onCheckpoint?(bytes: Uint8Array, progress: TrainingProgress): void | Promise<void>;
+  /** After each completed epoch (numbered from 1), with the model being trained. */
+  onEpochEnd?(epoch: number, model: CharLM): void;
   /** Polled between steps; return true to stop (the run still evaluates and checkpoints). */
   shouldStop?(): boolean;
 }
@@ -250,7 +252,10 @@ export async function trainCharLM(
     const epochChanged = batches.epoch !== progress.epoch;
     progress.epoch = batches.epoch;
     progress.window = batches.window;
-    if (epochChanged) opt.lr = lrFor(batches.epoch);
+    if (epochChanged) {
+      opt.lr = lrFor(batches.epoch);
+      cb.onEpochEnd?.(batches.epoch, model);
+    }
     const elapsed = (now() - t0) / 1000;
     progress.seconds = startSeconds + elapsed;
     cb.onStep?.({
