@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend, BinaryOp, Storage, UnaryGradOp, UnaryOp } from '../src/backend/backend.js';
 import { Rng } from '../src/random/rng.js';
+import { createJsBackend } from '../src/backend/js/index.js';
 import { stridesOf, broadcastStrides, broadcastShapes, sizeOf } from '../src/tensor/shape.js';
 
 export function runBackendConformance(name: string, make: () => Backend): void {
@@ -179,6 +180,81 @@ export function runBackendConformance(name: string, make: () => Backend): void {
               want.push(s);
             }
             close(down(c), want, `matmul ${m}x${n}x${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} batch ${batch}`);
+          }
+        }
+      }
+    });
+
+    it('matmul: shapes big enough to cross every cache block (k > 256, n > 512, m > 128), with offsets', () => {
+      for (const [m, n, k] of [[130, 520, 300], [33, 517, 261]]) {
+        for (const transA of [false, true]) for (const transB of [false, true]) {
+          const accumulate = transA !== transB;
+          const A = round(rand(m * k + 3)), B = round(rand(k * n + 5)), C0 = round(rand(m * n + 2));
+          const c = up(C0);
+          b.matmul(up(A), up(B), c, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0, strideC: 0, accumulate, offsetA: 3, offsetB: 5, offsetC: 2 });
+          const got = down(c);
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+            let s = accumulate ? C0[2 + i * n + j] : 0, abs = 0;
+            for (let p = 0; p < k; p++) {
+              const t = A[3 + (transA ? p * m + i : i * k + p)] * B[5 + (transB ? j * k + p : p * n + j)];
+              s += t;
+              abs += Math.abs(t);
+            }
+            // float32 GEMM error grows with the sum of |terms| (the usual bound), not with the result
+            const err = Math.abs(got[2 + i * n + j] - s);
+            assert.ok(err <= 1e-6 + 1e-5 * Math.abs(s) + 2e-7 * abs, `matmul ${m}x${n}x${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} [${i},${j}]: got ${got[2 + i * n + j]}, want ${s}`);
+          }
+          assert.deepEqual(got.slice(0, 2), C0.slice(0, 2), 'nothing before the offset is touched');
+        }
+      }
+    });
+
+    it('recurrentStep and recurrentStepGrad agree with the float64 reference (every kind, H with and without a SIMD tail, a masked row)', () => {
+      const ref = createJsBackend('f64');
+      for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'rnn_sigmoid'] as const) {
+        for (const H of [5, 8]) {
+          const B = 3;
+          const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
+          const A = kind === 'lstm' || kind === 'gru' ? 4 * H : 1;
+          const lstm = kind === 'lstm';
+          const valid = Uint8Array.from([1, 0, 1]);
+          const data = {
+            gx: round(rand(B * G, -2, 2)), gh: round(rand(B * G, -2, 2)), hPrev: round(rand(B * H)), cPrev: round(rand(B * H)),
+            dh: round(rand(B * H)), dc: round(rand(B * H)),
+          };
+          const run = (bk: Backend): Record<string, number[]> => {
+            const u = (v: number[]): Storage => bk.fromValues(v);
+            const dn = (s: Storage): number[] => Array.from(bk.read(s));
+            const hOut = bk.alloc(B * H), cOut = bk.alloc(B * H), act = bk.alloc(B * A);
+            const hPrev = u(data.hPrev), cPrev = u(data.cPrev);
+            bk.recurrentStep(kind, {
+              B, H, gx: { s: u(data.gx), off: 0 }, gh: { s: u(data.gh), off: 0 }, hPrev: { s: hPrev, off: 0 },
+              cPrev: lstm ? { s: cPrev, off: 0 } : null, hOut: { s: hOut, off: 0 }, cOut: lstm ? { s: cOut, off: 0 } : null,
+              act: { s: act, off: 0 }, valid,
+            });
+            const dGx = bk.alloc(B * G), dGh = kind === 'gru' ? bk.alloc(B * G) : dGx, dhPrev = bk.alloc(B * H), dcPrev = bk.alloc(B * H);
+            bk.recurrentStepGrad(kind, {
+              B, H, act: { s: act, off: 0 }, hPrev: { s: hPrev, off: 0 }, hOut: { s: hOut, off: 0 },
+              cPrev: lstm ? { s: cPrev, off: 0 } : null, cOut: lstm ? { s: cOut, off: 0 } : null,
+              dh: { s: u(data.dh), off: 0 }, dc: lstm ? { s: u(data.dc), off: 0 } : null,
+              dGx: { s: dGx, off: 0 }, dGh: { s: dGh, off: 0 }, dhPrev: { s: dhPrev, off: 0 }, dcPrev: lstm ? { s: dcPrev, off: 0 } : null, valid,
+            });
+            return {
+              hOut: dn(hOut), cOut: lstm ? dn(cOut) : [], act: A > 1 ? dn(act) : [],
+              dGx: dn(dGx), dGh: dn(dGh), dhPrev: dn(dhPrev), dcPrev: lstm ? dn(dcPrev) : [],
+            };
+          };
+          const got = run(b), want = run(ref);
+          for (const key of Object.keys(want)) close(got[key], want[key], `${kind} H=${H} ${key}`);
+          if (kind !== 'gru') {
+            // gh = null: the recurrent GEMM has already been added into gx
+            const hOut = b.alloc(B * H), cOut = b.alloc(B * H), act = b.alloc(B * A);
+            b.recurrentStep(kind, {
+              B, H, gx: { s: up(data.gx.map((x, i) => x + data.gh[i])), off: 0 }, gh: null, hPrev: { s: up(data.hPrev), off: 0 },
+              cPrev: lstm ? { s: up(data.cPrev), off: 0 } : null, hOut: { s: hOut, off: 0 }, cOut: lstm ? { s: cOut, off: 0 } : null,
+              act: { s: act, off: 0 }, valid,
+            });
+            close(down(hOut), want.hOut, `${kind} H=${H} hOut with gh folded into gx`);
           }
         }
       }

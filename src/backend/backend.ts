@@ -110,7 +110,8 @@ export interface RecurrentStepArgs {
   B: number;
   H: number;
   gx: View;
-  gh: View;
+  /** null when the recurrent GEMM already added W_hh h + b_hh into gx (LSTM and RNN can do that). */
+  gh: View | null;
   hPrev: View;
   cPrev: View | null;
   hOut: View;

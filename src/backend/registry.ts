@@ -1,6 +1,7 @@
 /** Which backend new tensors are made on. One current backend at a time. */
 import type { Backend } from './backend.js';
 import { createJsBackend } from './js/index.js';
+import { createWasmBackend } from './wasm/index.js';
 
 const factories = new Map<string, () => Backend>();
 const instances = new Map<string, Backend>();
@@ -13,6 +14,7 @@ export function registerBackend(name: string, factory: () => Backend): void {
 
 registerBackend('js', () => createJsBackend('f32'));
 registerBackend('js-f64', () => createJsBackend('f64'));
+registerBackend('wasm', () => createWasmBackend());
 
 export function availableBackends(): string[] {
   return [...factories.keys()];
@@ -33,7 +35,22 @@ export function backendByName(name: string): Backend {
 function defaultBackendName(): string {
   // Read without importing anything Node-specific, so this also runs in a browser.
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.RECUR_BACKEND || 'js';
+  if (env?.RECUR_BACKEND) return env.RECUR_BACKEND;
+  return wasmLoads() ? 'wasm' : 'js';
+}
+
+let wasmOk: boolean | null = null;
+/** Whether the WebAssembly backend can run here (SIMD is the requirement); tried once. */
+export function wasmLoads(): boolean {
+  if (wasmOk === null) {
+    try {
+      backendByName('wasm');
+      wasmOk = true;
+    } catch {
+      wasmOk = false;
+    }
+  }
+  return wasmOk;
 }
 
 export function getBackend(): Backend {

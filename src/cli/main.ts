@@ -1,4 +1,5 @@
 /** The `recur` command: argument parsing (commander) and error handling. */
+import '../node/wasm-features.js';
 import { Command, CommanderError, Option } from 'commander';
 import { int, num } from './options.js';
 import { UserError } from './errors.js';

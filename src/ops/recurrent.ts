@@ -85,23 +85,35 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   const actT = empty(bk, [Math.max(1, T * B * A)]);
   const xk = xkT.storage, hs = hsT.storage, cs = csT ? csT.storage : null, act = actT.storage;
   toProcessingOrder(bk, x.storage, xk, B, T, I, reverse, false);
+  // LSTM and RNN gates are gx + gh, so b_hh and the recurrent GEMM can add straight into gx;
+  // GRU needs W_hn h + b_hn on its own (it is scaled by r), so it keeps a separate gh
+  const separateGh = kind === 'gru';
   const gx = bk.alloc(T * B * G);
   if (w.biasIh) rowBias(w.biasIh, gx, T * B);
-  mm(xk, w.weightIh.storage, gx, T * B, G, I, false, true, !!w.biasIh);
+  if (w.biasHh && !separateGh) bk.stridedCopy(w.biasHh.storage, 0, [0, 1], gx, 0, [G, 1], [T * B, G], !!w.biasIh);
+  mm(xk, w.weightIh.storage, gx, T * B, G, I, false, true, !!w.biasIh || (!!w.biasHh && !separateGh));
   bk.stridedCopy(h0.storage, 0, [1], hs, 0, [1], [B * H], false);
   if (cs) bk.stridedCopy(c0!.storage, 0, [1], cs, 0, [1], [B * H], false);
-  const gh = bk.alloc(B * G);
+  // W_hh transposed once per sequence, so each step's GEMM reads its rows in place
+  const whhT = bk.alloc(H * G);
+  bk.stridedCopy(w.weightHh.storage, 0, [1, H], whhT, 0, [G, 1], [H, G], false);
+  const gh = separateGh ? bk.alloc(B * G) : null;
   const valid: (Uint8Array | null)[] = [];
   for (let k = 0; k < T; k++) {
     valid.push(validMask(lengths, timeOf(k), B));
-    if (w.biasHh) rowBias(w.biasHh, gh, B);
-    mm(hs, w.weightHh.storage, gh, B, G, H, false, true, !!w.biasHh, k * B * H);
+    if (gh) {
+      if (w.biasHh) rowBias(w.biasHh, gh, B);
+      mm(hs, whhT, gh, B, G, H, false, false, !!w.biasHh, k * B * H);
+    } else {
+      mm(hs, whhT, gx, B, G, H, false, false, true, k * B * H, 0, k * B * G);
+    }
     bk.recurrentStep(kind, {
-      B, H, gx: v(gx, k * B * G), gh: v(gh, 0), hPrev: v(hs, k * B * H), hOut: v(hs, (k + 1) * B * H),
+      B, H, gx: v(gx, k * B * G), gh: gh ? v(gh, 0) : null, hPrev: v(hs, k * B * H), hOut: v(hs, (k + 1) * B * H),
       cPrev: cs ? v(cs, k * B * H) : null, cOut: cs ? v(cs, (k + 1) * B * H) : null, act: v(act, k * B * A), valid: valid[k],
     });
   }
-  bk.free(gh);
+  if (gh) bk.free(gh);
+  bk.free(whhT);
   bk.free(gx);
 
   const packed = empty(bk, [B, T + S, H]);

@@ -420,12 +420,13 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
 
     recurrentStep(kind: RecurrentKind, a: RecurrentStepArgs) {
       const { B, H, valid } = a;
-      const GX = st(a.gx.s), GH = st(a.gh.s), HP = st(a.hPrev.s), HO = st(a.hOut.s), ACT = st(a.act.s);
+      const GX = st(a.gx.s), GH = a.gh ? st(a.gh.s) : null, HP = st(a.hPrev.s), HO = st(a.hOut.s), ACT = st(a.act.s);
       const CP = a.cPrev ? st(a.cPrev.s) : null, CO = a.cOut ? st(a.cOut.s) : null;
       const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
       const A = kind === 'rnn_tanh' || kind === 'rnn_relu' || kind === 'rnn_sigmoid' ? 0 : 4 * H;
+      const ghAt = (i: number): number => (GH ? GH[i] : 0);
       for (let b = 0; b < B; b++) {
-        const gx = a.gx.off + b * G, gh = a.gh.off + b * G, hp = a.hPrev.off + b * H, ho = a.hOut.off + b * H, ac = a.act.off + b * A;
+        const gx = a.gx.off + b * G, gh = (a.gh ? a.gh.off : 0) + b * G, hp = a.hPrev.off + b * H, ho = a.hOut.off + b * H, ac = a.act.off + b * A;
         if (valid && !valid[b]) {
           for (let j = 0; j < H; j++) HO[ho + j] = HP[hp + j];
           if (CO && CP) for (let j = 0; j < H; j++) CO[a.cOut!.off + b * H + j] = CP[a.cPrev!.off + b * H + j];
@@ -434,10 +435,10 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
         if (kind === 'lstm') {
           const cp = a.cPrev!.off + b * H, co = a.cOut!.off + b * H;
           for (let j = 0; j < H; j++) {
-            const i = sigmoid(GX[gx + j] + GH[gh + j]);
-            const f = sigmoid(GX[gx + H + j] + GH[gh + H + j]);
-            const g = Math.tanh(GX[gx + 2 * H + j] + GH[gh + 2 * H + j]);
-            const o = sigmoid(GX[gx + 3 * H + j] + GH[gh + 3 * H + j]);
+            const i = sigmoid(GX[gx + j] + ghAt(gh + j));
+            const f = sigmoid(GX[gx + H + j] + ghAt(gh + H + j));
+            const g = Math.tanh(GX[gx + 2 * H + j] + ghAt(gh + 2 * H + j));
+            const o = sigmoid(GX[gx + 3 * H + j] + ghAt(gh + 3 * H + j));
             const c = f * CP![cp + j] + i * g;
             CO![co + j] = c;
             HO[ho + j] = o * Math.tanh(c);
@@ -445,16 +446,16 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
           }
         } else if (kind === 'gru') {
           for (let j = 0; j < H; j++) {
-            const r = sigmoid(GX[gx + j] + GH[gh + j]);
-            const z = sigmoid(GX[gx + H + j] + GH[gh + H + j]);
-            const hn = GH[gh + 2 * H + j];
+            const r = sigmoid(GX[gx + j] + ghAt(gh + j));
+            const z = sigmoid(GX[gx + H + j] + ghAt(gh + H + j));
+            const hn = ghAt(gh + 2 * H + j);
             const n = Math.tanh(GX[gx + 2 * H + j] + r * hn);
             HO[ho + j] = n + z * (HP[hp + j] - n);
             ACT[ac + j] = r; ACT[ac + H + j] = z; ACT[ac + 2 * H + j] = n; ACT[ac + 3 * H + j] = hn;
           }
         } else {
           for (let j = 0; j < H; j++) {
-            const v = GX[gx + j] + GH[gh + j];
+            const v = GX[gx + j] + ghAt(gh + j);
             HO[ho + j] = kind === 'rnn_tanh' ? Math.tanh(v) : kind === 'rnn_relu' ? (v > 0 ? v : 0) : sigmoid(v);
           }
         }

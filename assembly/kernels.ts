@@ -1,0 +1,850 @@
+/**
+ * recur's WebAssembly kernels (AssemblyScript, 128-bit SIMD).
+ *
+ * Everything here works on raw addresses into the one linear memory that the
+ * JavaScript side owns and allocates from (src/backend/wasm): no allocation,
+ * no runtime, no globals that differ between threads. Addresses are in bytes,
+ * strides in elements unless a name ends in `B` (bytes).
+ *
+ * Built twice by scripts/build-wasm.mjs: with relaxed SIMD (fused multiply-add
+ * where the CPU has it) and with plain SIMD as the fallback.
+ */
+
+// ---------------------------------------------------------------- helpers
+
+@inline function fma(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline function splat(x: f32): v128 {
+  return f32x4.splat(x);
+}
+
+/** e^x for four lanes: Cephes' expf (range reduction by ln 2, degree-5 polynomial), about 1 ulp. */
+@inline function vexp(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, splat(-87.3)), splat(88.3));
+  const n = f32x4.nearest(f32x4.mul(x, splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(n, splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, splat(-2.12194440e-4)));
+  let y = splat(1.9875691500e-4);
+  y = fma(y, r, splat(1.3981999507e-3));
+  y = fma(y, r, splat(8.3334519073e-3));
+  y = fma(y, r, splat(4.1665795894e-2));
+  y = fma(y, r, splat(1.6666665459e-1));
+  y = fma(y, r, splat(5.0000001201e-1));
+  y = fma(y, f32x4.mul(r, r), f32x4.add(r, splat(1)));
+  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(y, pow2n);
+}
+
+@inline function vsigmoid(x: v128): v128 {
+  return f32x4.div(splat(1), f32x4.add(splat(1), vexp(f32x4.neg(x))));
+}
+
+/** tanh through e^{-2|x|}, which never overflows; the sign is put back at the end. */
+@inline function vtanh(x: v128): v128 {
+  const e = vexp(f32x4.mul(f32x4.abs(x), splat(-2)));
+  const t = f32x4.div(f32x4.sub(splat(1), e), f32x4.add(splat(1), e));
+  const sign = v128.and(x, i32x4.splat(0x80000000));
+  return v128.or(t, sign);
+}
+
+@inline function ld(p: usize): v128 {
+  return v128.load(p);
+}
+@inline function st(p: usize, v: v128): void {
+  v128.store(p, v);
+}
+/** One float at p, as four lanes: tails of rows go through the same vector math. */
+@inline function ld1(p: usize): v128 {
+  return v128.load32_zero(p);
+}
+@inline function st1(p: usize, v: v128): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+}
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+@inline function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+// ---------------------------------------------------------------- GEMM
+
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 512;
+
+/** Floats of scratch the GEMM needs for packing B (KC x NC) and A (MC x KC), plus a 4x8 edge tile. */
+export function gemmScratchFloats(): i32 {
+  return KC * NC + KC * MC + 32;
+}
+
+/**
+ * C[0:mr, 0:nr] (+)= A[0:mr, 0:kc] · B[0:kc, 0:8], a 4x8 tile held in eight
+ * registers over the whole k loop. A is a packed panel (4 floats per k); B is
+ * a panel of 8 columns whose rows are `bsB` bytes apart (a packed panel, or
+ * the matrix itself when its rows are contiguous).
+ */
+@inline function micro(
+  kc: i32, a: usize, b: usize, bsB: usize,
+  c: usize, ldcB: usize, mr: i32, nr: i32, acc: bool, tmp: usize,
+): void {
+  let c00 = splat(0), c01 = splat(0), c10 = splat(0), c11 = splat(0);
+  let c20 = splat(0), c21 = splat(0), c30 = splat(0), c31 = splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let x = v128.load32_splat(a);
+    c00 = fma(x, b0, c00); c01 = fma(x, b1, c01);
+    x = v128.load32_splat(a, 4);
+    c10 = fma(x, b0, c10); c11 = fma(x, b1, c11);
+    x = v128.load32_splat(a, 8);
+    c20 = fma(x, b0, c20); c21 = fma(x, b1, c21);
+    x = v128.load32_splat(a, 12);
+    c30 = fma(x, b0, c30); c31 = fma(x, b1, c31);
+    b += bsB;
+    a += 16;
+  }
+  if (mr == 4 && nr == 8) {
+    if (acc) {
+      c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+      c10 = f32x4.add(c10, v128.load(c + ldcB)); c11 = f32x4.add(c11, v128.load(c + ldcB, 16));
+      c20 = f32x4.add(c20, v128.load(c + 2 * ldcB)); c21 = f32x4.add(c21, v128.load(c + 2 * ldcB, 16));
+      c30 = f32x4.add(c30, v128.load(c + 3 * ldcB)); c31 = f32x4.add(c31, v128.load(c + 3 * ldcB, 16));
+    }
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + ldcB, c10); v128.store(c + ldcB, c11, 16);
+    v128.store(c + 2 * ldcB, c20); v128.store(c + 2 * ldcB, c21, 16);
+    v128.store(c + 3 * ldcB, c30); v128.store(c + 3 * ldcB, c31, 16);
+    return;
+  }
+  v128.store(tmp, c00); v128.store(tmp, c01, 16);
+  v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
+  v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
+  v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+  for (let i = 0; i < mr; i++) {
+    for (let j = 0; j < nr; j++) {
+      const q = c + <usize>i * ldcB + (<usize>j << 2);
+      const v = load<f32>(tmp + ((<usize>(i * 8 + j)) << 2));
+      store<f32>(q, acc ? load<f32>(q) + v : v);
+    }
+  }
+}
+
+/** Copy B[0:kc, 0:nr] (element strides brs, bcs) into an 8-wide panel, zero-padding missing columns. */
+function packPanel(b: usize, brs: usize, bcs: usize, kc: i32, nr: i32, dst: usize): void {
+  if (bcs == 1 && nr == 8) {
+    for (let p = 0; p < kc; p++) {
+      const s = b + ((<usize>p * brs) << 2);
+      v128.store(dst, v128.load(s));
+      v128.store(dst, v128.load(s, 16), 16);
+      dst += 32;
+    }
+    return;
+  }
+  if (nr < 8) memory.fill(dst, 0, <usize>kc * 32);
+  for (let j = 0; j < nr; j++) {
+    let s = b + ((<usize>j * bcs) << 2);
+    let d = dst + (<usize>j << 2);
+    for (let p = 0; p < kc; p++) {
+      store<f32>(d, load<f32>(s));
+      s += brs << 2;
+      d += 32;
+    }
+  }
+}
+
+/** Copy A[0:mc, 0:kc] into panels of 4 rows, 4 floats per k (rows past mc are zeros). */
+function packA(a: usize, ars: usize, acs: usize, mc: i32, kc: i32, dst: usize): void {
+  for (let ir = 0; ir < mc; ir += 4) {
+    const mr = min(4, mc - ir);
+    const base = a + ((<usize>ir * ars) << 2);
+    if (mr == 4 && ars == 1) {
+      // A stored transposed: the 4 rows' values for one k are adjacent
+      let s = base;
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst, v128.load(s));
+        s += acs << 2;
+        dst += 16;
+      }
+      continue;
+    }
+    if (mr == 4 && acs == 1) {
+      // rows contiguous: transpose 4x4 blocks through registers
+      const r0 = base, r1 = base + (ars << 2), r2 = base + (ars << 3), r3 = base + 3 * (ars << 2);
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const o = (<usize>p) << 2;
+        const x0 = v128.load(r0 + o), x1 = v128.load(r1 + o), x2 = v128.load(r2 + o), x3 = v128.load(r3 + o);
+        const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+        v128.store(dst, v128.shuffle<f64>(t0, t1, 0, 2));
+        v128.store(dst, v128.shuffle<f64>(t0, t1, 1, 3), 16);
+        v128.store(dst, v128.shuffle<f64>(t2, t3, 0, 2), 32);
+        v128.store(dst, v128.shuffle<f64>(t2, t3, 1, 3), 48);
+        dst += 64;
+      }
+      for (; p < kc; p++) {
+        const o = (<usize>p) << 2;
+        store<f32>(dst, load<f32>(r0 + o)); store<f32>(dst, load<f32>(r1 + o), 4);
+        store<f32>(dst, load<f32>(r2 + o), 8); store<f32>(dst, load<f32>(r3 + o), 12);
+        dst += 16;
+      }
+      continue;
+    }
+    for (let p = 0; p < kc; p++) {
+      for (let i = 0; i < 4; i++) {
+        store<f32>(dst + (<usize>i << 2), i < mr ? load<f32>(base + ((<usize>i * ars + <usize>p * acs) << 2)) : 0);
+      }
+      dst += 16;
+    }
+  }
+}
+
+/**
+ * C (m x n, rows ldc apart) = or += A·B, where A[i,p] = a[i*ars + p*acs] and
+ * B[p,j] = b[p*brs + j*bcs]: every transpose layout is a choice of strides.
+ * Goto-style blocking: B is cut into KC x NC blocks (packed into 8-column
+ * panels unless its rows are contiguous), A into MC x KC blocks packed into
+ * 4-row panels, and a 4x8 register tile walks over them.
+ * Rows [i0, i1) only, so threads can split one product by rows; `scratch`
+ * must be private to the caller (gemmScratchFloats() floats).
+ */
+export function gemm(
+  m: i32, n: i32, k: i32,
+  a: usize, ars: usize, acs: usize,
+  b: usize, brs: usize, bcs: usize,
+  c: usize, ldc: usize, accumulate: bool, scratch: usize,
+  i0: i32, i1: i32,
+): void {
+  const ldcB = ldc << 2;
+  const packedA = scratch + (<usize>(KC * NC) << 2);
+  const tmp = packedA + (<usize>(KC * MC) << 2);
+  if (k == 0) {
+    if (!accumulate) for (let i = i0; i < i1; i++) memory.fill(c + <usize>i * ldcB, 0, <usize>n << 2);
+    return;
+  }
+  const direct = bcs == 1;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const acc = accumulate || pc > 0;
+      const bBlock = b + ((<usize>pc * brs + <usize>jc * bcs) << 2);
+      // pack what cannot be read in place: everything, or only a ragged last panel
+      if (!direct) {
+        for (let jr = 0; jr < nc; jr += NR) {
+          packPanel(bBlock + ((<usize>jr * bcs) << 2), brs, bcs, kc, min(NR, nc - jr), scratch + (<usize>(jr * kc) << 2));
+        }
+      } else if (nc % NR != 0) {
+        const jr = nc - (nc % NR);
+        packPanel(bBlock + (<usize>jr << 2), brs, 1, kc, nc - jr, scratch + (<usize>(jr * kc) << 2));
+      }
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
+        packA(a + ((<usize>ic * ars + <usize>pc * acs) << 2), ars, acs, mc, kc, packedA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          let bp: usize, bsB: usize;
+          if (direct && nr == NR) {
+            bp = bBlock + (<usize>jr << 2);
+            bsB = brs << 2;
+          } else {
+            bp = scratch + (<usize>(jr * kc) << 2);
+            bsB = 32;
+          }
+          const cBase = c + <usize>ic * ldcB + (<usize>(jc + jr) << 2);
+          for (let ir = 0; ir < mc; ir += 4) {
+            micro(kc, packedA + (<usize>(ir * kc) << 2), bp, bsB,
+              cBase + <usize>ir * ldcB, ldcB, min(4, mc - ir), nr, acc, tmp);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Add bias[j] to every row of x (rows x cols), as the first term of a linear layer. */
+export function addRowBias(x: usize, bias: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    let j = 0;
+    const row = x + ((<usize>(r * cols)) << 2);
+    for (; j + 4 <= cols; j += 4) {
+      const o = (<usize>j) << 2;
+      st(row + o, f32x4.add(ld(row + o), ld(bias + o)));
+    }
+    for (; j < cols; j++) {
+      const o = (<usize>j) << 2;
+      store<f32>(row + o, load<f32>(row + o) + load<f32>(bias + o));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- elementwise
+
+// op codes shared with src/backend/wasm/index.ts
+const U_NEG = 0, U_EXP = 1, U_TANH = 2, U_SIGMOID = 3, U_RELU = 4, U_ABS = 5, U_SQUARE = 6, U_SQRT = 7;
+
+@inline function unaryV(op: i32, x: v128): v128 {
+  switch (op) {
+    case U_NEG: return f32x4.neg(x);
+    case U_EXP: return vexp(x);
+    case U_TANH: return vtanh(x);
+    case U_SIGMOID: return vsigmoid(x);
+    case U_RELU: return f32x4.max(x, splat(0));
+    case U_ABS: return f32x4.abs(x);
+    case U_SQUARE: return f32x4.mul(x, x);
+    default: return f32x4.sqrt(x);
+  }
+}
+
+export function unary(op: i32, x: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    st(out + o, unaryV(op, ld(x + o)));
+  }
+  for (; i < n; i++) {
+    const o = (<usize>i) << 2;
+    st1(out + o, unaryV(op, ld1(x + o)));
+  }
+}
+
+/** out = x * scale + shift */
+export function affine(x: usize, out: usize, n: i32, scale: f32, shift: f32): void {
+  const s = splat(scale), t = splat(shift);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    st(out + o, f32x4.add(f32x4.mul(ld(x + o), s), t));
+  }
+  for (; i < n; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(out + o, load<f32>(x + o) * scale + shift);
+  }
+}
+
+/** Binary op on two same-length contiguous arrays (the common no-broadcast case). */
+export function binarySame(op: i32, a: usize, b: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    const x = ld(a + o), y = ld(b + o);
+    st(out + o, op == 0 ? f32x4.add(x, y) : op == 1 ? f32x4.sub(x, y) : op == 2 ? f32x4.mul(x, y) : f32x4.div(x, y));
+  }
+  for (; i < n; i++) {
+    const o = (<usize>i) << 2;
+    const x = load<f32>(a + o), y = load<f32>(b + o);
+    store<f32>(out + o, op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y);
+  }
+}
+
+/** Sum of squares of n floats, accumulated in double precision. */
+export function sumSquares(x: usize, n: i32): f64 {
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = ld(x + ((<usize>i) << 2));
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+    s0 = f64x2.add(s0, f64x2.mul(lo, lo));
+    s1 = f64x2.add(s1, f64x2.mul(hi, hi));
+  }
+  const s = f64x2.add(s0, s1);
+  let total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (; i < n; i++) {
+    const v = <f64>load<f32>(x + ((<usize>i) << 2));
+    total += v * v;
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------- indexing
+
+/** out[o, j, :] = x[o, idx[j], :] over x viewed as [outer, n, inner]. */
+export function gather(x: usize, idx: usize, nIdx: i32, out: usize, outer: i32, n: i32, inner: i32): void {
+  const rowB = (<usize>inner) << 2;
+  for (let o = 0; o < outer; o++) {
+    const xo = x + <usize>o * <usize>n * rowB;
+    const oo = out + <usize>o * <usize>nIdx * rowB;
+    for (let j = 0; j < nIdx; j++) {
+      memory.copy(oo + <usize>j * rowB, xo + <usize>load<i32>(idx + ((<usize>j) << 2)) * rowB, rowB);
+    }
+  }
+}
+
+/** gx[o, idx[j], :] += gy[o, j, :] */
+export function scatterAdd(gy: usize, idx: usize, nIdx: i32, gx: usize, outer: i32, n: i32, inner: i32): void {
+  const rowB = (<usize>inner) << 2;
+  for (let o = 0; o < outer; o++) {
+    const go = gy + <usize>o * <usize>nIdx * rowB;
+    const xo = gx + <usize>o * <usize>n * rowB;
+    for (let j = 0; j < nIdx; j++) {
+      const src = go + <usize>j * rowB;
+      const dst = xo + <usize>load<i32>(idx + ((<usize>j) << 2)) * rowB;
+      let i = 0;
+      for (; i + 4 <= inner; i += 4) {
+        const q = (<usize>i) << 2;
+        st(dst + q, f32x4.add(ld(dst + q), ld(src + q)));
+      }
+      for (; i < inner; i++) {
+        const q = (<usize>i) << 2;
+        store<f32>(dst + q, load<f32>(dst + q) + load<f32>(src + q));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- softmax and cross-entropy
+
+@inline function rowMax(x: usize, cols: i32): f32 {
+  let m = splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= cols; j += 4) m = f32x4.max(m, ld(x + ((<usize>j) << 2)));
+  let mx = hmax(m);
+  for (; j < cols; j++) mx = max(mx, load<f32>(x + ((<usize>j) << 2)));
+  return mx;
+}
+
+/** out = exp(x - mx) over a row; returns the sum. */
+@inline function rowExp(x: usize, out: usize, cols: i32, mx: f32): f32 {
+  const m = splat(mx);
+  let s = splat(0);
+  let j = 0;
+  for (; j + 4 <= cols; j += 4) {
+    const o = (<usize>j) << 2;
+    const e = vexp(f32x4.sub(ld(x + o), m));
+    st(out + o, e);
+    s = f32x4.add(s, e);
+  }
+  let sum = hsum(s);
+  for (; j < cols; j++) {
+    const o = (<usize>j) << 2;
+    const e = f32x4.extract_lane(vexp(splat(load<f32>(x + o) - mx)), 0);
+    store<f32>(out + o, e);
+    sum += e;
+  }
+  return sum;
+}
+
+@inline function rowScale(x: usize, cols: i32, k: f32): void {
+  const kv = splat(k);
+  let j = 0;
+  for (; j + 4 <= cols; j += 4) {
+    const o = (<usize>j) << 2;
+    st(x + o, f32x4.mul(ld(x + o), kv));
+  }
+  for (; j < cols; j++) {
+    const o = (<usize>j) << 2;
+    store<f32>(x + o, load<f32>(x + o) * k);
+  }
+}
+
+export function softmax(x: usize, out: usize, rows: i32, cols: i32, log: bool): void {
+  const rowB = (<usize>cols) << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * rowB, orow = out + <usize>r * rowB;
+    const mx = rowMax(xr, cols);
+    const s = rowExp(xr, orow, cols, mx);
+    if (!log) {
+      rowScale(orow, cols, 1 / s);
+    } else {
+      // (x - max) - log(sum), never x - (max + log(sum)): with logits near 1000 the sum would round
+      const ls = Mathf.log(s);
+      const m = splat(mx), l = splat(ls);
+      let j = 0;
+      for (; j + 4 <= cols; j += 4) {
+        const o = (<usize>j) << 2;
+        st(orow + o, f32x4.sub(f32x4.sub(ld(xr + o), m), l));
+      }
+      for (; j < cols; j++) {
+        const o = (<usize>j) << 2;
+        store<f32>(orow + o, (load<f32>(xr + o) - mx) - ls);
+      }
+    }
+  }
+}
+
+/** Backward of softmax (log=false) or logSoftmax (log=true). */
+export function softmaxGrad(y: usize, gy: usize, gx: usize, rows: i32, cols: i32, log: bool): void {
+  const rowB = (<usize>cols) << 2;
+  for (let r = 0; r < rows; r++) {
+    const Y = y + <usize>r * rowB, G = gy + <usize>r * rowB, O = gx + <usize>r * rowB;
+    let sv = splat(0);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = (<usize>j) << 2;
+      sv = f32x4.add(sv, log ? ld(G + o) : f32x4.mul(ld(G + o), ld(Y + o)));
+    }
+    let s = hsum(sv);
+    for (; j < cols; j++) {
+      const o = (<usize>j) << 2;
+      s += log ? load<f32>(G + o) : load<f32>(G + o) * load<f32>(Y + o);
+    }
+    const sb = splat(s);
+    j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = (<usize>j) << 2;
+      const yv = ld(Y + o), g = ld(G + o);
+      st(O + o, log ? f32x4.sub(g, f32x4.mul(vexp(yv), sb)) : f32x4.mul(yv, f32x4.sub(g, sb)));
+    }
+    for (; j < cols; j++) {
+      const o = (<usize>j) << 2;
+      const yv = load<f32>(Y + o), g = load<f32>(G + o);
+      store<f32>(O + o, log ? g - f32x4.extract_lane(vexp(splat(yv)), 0) * s : yv * (g - s));
+    }
+  }
+}
+
+/**
+ * loss[r] = logsumexp(x[r]) - x[r, t[r]] (0 where t is ignoreIndex), probabilities into probs.
+ * Returns the first row whose target is out of range, or -1.
+ */
+export function crossEntropy(logits: usize, targets: usize, loss: usize, probs: usize, rows: i32, cols: i32, ignoreIndex: i32): i32 {
+  const rowB = (<usize>cols) << 2;
+  let bad = -1;
+  for (let r = 0; r < rows; r++) {
+    const X = logits + <usize>r * rowB, P = probs + <usize>r * rowB;
+    const t = load<i32>(targets + ((<usize>r) << 2));
+    const mx = rowMax(X, cols);
+    const s = rowExp(X, P, cols, mx);
+    rowScale(P, cols, 1 / s);
+    const L = loss + ((<usize>r) << 2);
+    if (t == ignoreIndex) {
+      store<f32>(L, 0);
+    } else if (t < 0 || t >= cols) {
+      if (bad < 0) bad = r;
+      store<f32>(L, 0);
+    } else {
+      store<f32>(L, (mx - load<f32>(X + ((<usize>t) << 2))) + Mathf.log(s));
+    }
+  }
+  return bad;
+}
+
+/** gx[r] = gyRow[r] * (probs[r] - onehot(t[r])); gyScalar >= 0 means one gradient for every row (a mean or sum loss). */
+export function crossEntropyGrad(probs: usize, targets: usize, gyRow: usize, gx: usize, rows: i32, cols: i32, ignoreIndex: i32): void {
+  const rowB = (<usize>cols) << 2;
+  for (let r = 0; r < rows; r++) {
+    const P = probs + <usize>r * rowB, O = gx + <usize>r * rowB;
+    const t = load<i32>(targets + ((<usize>r) << 2));
+    if (t == ignoreIndex) {
+      memory.fill(O, 0, rowB);
+      continue;
+    }
+    const g = load<f32>(gyRow + ((<usize>r) << 2));
+    const gv = splat(g);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = (<usize>j) << 2;
+      st(O + o, f32x4.mul(ld(P + o), gv));
+    }
+    for (; j < cols; j++) {
+      const o = (<usize>j) << 2;
+      store<f32>(O + o, load<f32>(P + o) * g);
+    }
+    const q = O + ((<usize>t) << 2);
+    store<f32>(q, load<f32>(q) - g);
+  }
+}
+
+// ---------------------------------------------------------------- fused recurrent steps
+
+const K_LSTM = 0, K_GRU = 1, K_RNN_TANH = 2, K_RNN_RELU = 3, K_RNN_SIGMOID = 4;
+
+@inline function rnnAct(kind: i32, v: v128): v128 {
+  return kind == K_RNN_TANH ? vtanh(v) : kind == K_RNN_RELU ? f32x4.max(v, splat(0)) : vsigmoid(v);
+}
+
+/**
+ * One time step for the whole batch (see RecurrentStepArgs in src/backend/backend.ts).
+ * gx and gh hold the pre-activations from the two GEMMs; rows whose valid byte is 0 copy the state.
+ * gh may be 0 for LSTM/RNN when the recurrent GEMM already accumulated into gx.
+ */
+export function recurrentStep(
+  kind: i32, B: i32, H: i32,
+  gx: usize, gh: usize, hPrev: usize, cPrev: usize, hOut: usize, cOut: usize, act: usize, valid: usize,
+): void {
+  const G = kind == K_LSTM ? 4 * H : kind == K_GRU ? 3 * H : H;
+  const A = kind == K_LSTM || kind == K_GRU ? 4 * H : 0;
+  const HB = (<usize>H) << 2;
+  for (let b = 0; b < B; b++) {
+    const gxr = gx + ((<usize>(b * G)) << 2);
+    const ghr: usize = gh == 0 ? 0 : gh + ((<usize>(b * G)) << 2);
+    const hp = hPrev + <usize>b * HB, ho = hOut + <usize>b * HB;
+    const ac = act + ((<usize>(b * A)) << 2);
+    if (valid != 0 && load<u8>(valid + b) == 0) {
+      memory.copy(ho, hp, HB);
+      if (kind == K_LSTM) memory.copy(cOut + <usize>b * HB, cPrev + <usize>b * HB, HB);
+      continue;
+    }
+    if (kind == K_LSTM) {
+      const cp = cPrev + <usize>b * HB, co = cOut + <usize>b * HB;
+      for (let j = 0; j < H; j += 4) {
+        const o = (<usize>j) << 2;
+        const tail = H - j < 4;
+        // a ragged tail (H not a multiple of 4) goes lane by lane through the same math
+        const lanes = tail ? H - j : 1;
+        for (let l = 0; l < lanes; l++) {
+          const q = o + ((<usize>l) << 2);
+          let pi: v128, pf: v128, pg: v128, po: v128, cpv: v128;
+          if (!tail) {
+            pi = ld(gxr + q); pf = ld(gxr + HB + q); pg = ld(gxr + 2 * HB + q); po = ld(gxr + 3 * HB + q);
+            if (ghr != 0) {
+              pi = f32x4.add(pi, ld(ghr + q)); pf = f32x4.add(pf, ld(ghr + HB + q));
+              pg = f32x4.add(pg, ld(ghr + 2 * HB + q)); po = f32x4.add(po, ld(ghr + 3 * HB + q));
+            }
+            cpv = ld(cp + q);
+          } else {
+            pi = ld1(gxr + q); pf = ld1(gxr + HB + q); pg = ld1(gxr + 2 * HB + q); po = ld1(gxr + 3 * HB + q);
+            if (ghr != 0) {
+              pi = f32x4.add(pi, ld1(ghr + q)); pf = f32x4.add(pf, ld1(ghr + HB + q));
+              pg = f32x4.add(pg, ld1(ghr + 2 * HB + q)); po = f32x4.add(po, ld1(ghr + 3 * HB + q));
+            }
+            cpv = ld1(cp + q);
+          }
+          const i = vsigmoid(pi), f = vsigmoid(pf), g = vtanh(pg), og = vsigmoid(po);
+          const c = fma(f, cpv, f32x4.mul(i, g));
+          const h = f32x4.mul(og, vtanh(c));
+          if (!tail) {
+            st(co + q, c); st(ho + q, h);
+            st(ac + q, i); st(ac + HB + q, f); st(ac + 2 * HB + q, g); st(ac + 3 * HB + q, og);
+          } else {
+            st1(co + q, c); st1(ho + q, h);
+            st1(ac + q, i); st1(ac + HB + q, f); st1(ac + 2 * HB + q, g); st1(ac + 3 * HB + q, og);
+          }
+        }
+      }
+    } else if (kind == K_GRU) {
+      for (let j = 0; j < H; j += 4) {
+        const o = (<usize>j) << 2;
+        const tail = H - j < 4;
+        const lanes = tail ? H - j : 1;
+        for (let l = 0; l < lanes; l++) {
+          const q = o + ((<usize>l) << 2);
+          const r = vsigmoid(f32x4.add(tail ? ld1(gxr + q) : ld(gxr + q), tail ? ld1(ghr + q) : ld(ghr + q)));
+          const z = vsigmoid(f32x4.add(tail ? ld1(gxr + HB + q) : ld(gxr + HB + q), tail ? ld1(ghr + HB + q) : ld(ghr + HB + q)));
+          const hn = tail ? ld1(ghr + 2 * HB + q) : ld(ghr + 2 * HB + q);
+          const n = vtanh(fma(r, hn, tail ? ld1(gxr + 2 * HB + q) : ld(gxr + 2 * HB + q)));
+          const hpv = tail ? ld1(hp + q) : ld(hp + q);
+          const h = fma(z, f32x4.sub(hpv, n), n);
+          if (!tail) {
+            st(ho + q, h); st(ac + q, r); st(ac + HB + q, z); st(ac + 2 * HB + q, n); st(ac + 3 * HB + q, hn);
+          } else {
+            st1(ho + q, h); st1(ac + q, r); st1(ac + HB + q, z); st1(ac + 2 * HB + q, n); st1(ac + 3 * HB + q, hn);
+          }
+        }
+      }
+    } else {
+      for (let j = 0; j < H; j += 4) {
+        const o = (<usize>j) << 2;
+        const tail = H - j < 4;
+        const lanes = tail ? H - j : 1;
+        for (let l = 0; l < lanes; l++) {
+          const q = o + ((<usize>l) << 2);
+          let v = tail ? ld1(gxr + q) : ld(gxr + q);
+          if (ghr != 0) v = f32x4.add(v, tail ? ld1(ghr + q) : ld(ghr + q));
+          const h = rnnAct(kind, v);
+          if (!tail) st(ho + q, h); else st1(ho + q, h);
+        }
+      }
+    }
+  }
+}
+
+/** Backward of one step (see RecurrentStepGradArgs). dGh may equal dGx (LSTM/RNN). */
+export function recurrentStepGrad(
+  kind: i32, B: i32, H: i32,
+  act: usize, hPrev: usize, hOut: usize, cPrev: usize, cOut: usize,
+  dh: usize, dc: usize, dGx: usize, dGh: usize, dhPrev: usize, dcPrev: usize, valid: usize,
+): void {
+  const G = kind == K_LSTM ? 4 * H : kind == K_GRU ? 3 * H : H;
+  const A = kind == K_LSTM || kind == K_GRU ? 4 * H : 0;
+  const HB = (<usize>H) << 2;
+  const one = splat(1);
+  for (let b = 0; b < B; b++) {
+    const dgx = dGx + ((<usize>(b * G)) << 2), dgh = dGh + ((<usize>(b * G)) << 2);
+    const dhr = dh + <usize>b * HB, dhp = dhPrev + <usize>b * HB;
+    const ac = act + ((<usize>(b * A)) << 2);
+    if (valid != 0 && load<u8>(valid + b) == 0) {
+      memory.fill(dgx, 0, (<usize>G) << 2);
+      if (dgh != dgx) memory.fill(dgh, 0, (<usize>G) << 2);
+      memory.copy(dhp, dhr, HB);
+      if (kind == K_LSTM) memory.copy(dcPrev + <usize>b * HB, dc + <usize>b * HB, HB);
+      continue;
+    }
+    if (kind == K_LSTM) {
+      const cp = cPrev + <usize>b * HB, co = cOut + <usize>b * HB, dcr = dc + <usize>b * HB, dcp = dcPrev + <usize>b * HB;
+      for (let j = 0; j < H; j += 4) {
+        const o = (<usize>j) << 2;
+        const tail = H - j < 4;
+        const lanes = tail ? H - j : 1;
+        for (let l = 0; l < lanes; l++) {
+          const q = o + ((<usize>l) << 2);
+          const i = tail ? ld1(ac + q) : ld(ac + q);
+          const f = tail ? ld1(ac + HB + q) : ld(ac + HB + q);
+          const g = tail ? ld1(ac + 2 * HB + q) : ld(ac + 2 * HB + q);
+          const og = tail ? ld1(ac + 3 * HB + q) : ld(ac + 3 * HB + q);
+          const tc = vtanh(tail ? ld1(co + q) : ld(co + q));
+          const dhv = tail ? ld1(dhr + q) : ld(dhr + q);
+          const dct = fma(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc)), tail ? ld1(dcr + q) : ld(dcr + q));
+          const di = f32x4.mul(f32x4.mul(dct, g), f32x4.mul(i, f32x4.sub(one, i)));
+          const df = f32x4.mul(f32x4.mul(dct, tail ? ld1(cp + q) : ld(cp + q)), f32x4.mul(f, f32x4.sub(one, f)));
+          const dg = f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g)));
+          const dO = f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(og, f32x4.sub(one, og)));
+          const dcpv = f32x4.mul(dct, f);
+          if (!tail) {
+            st(dgx + q, di); st(dgx + HB + q, df); st(dgx + 2 * HB + q, dg); st(dgx + 3 * HB + q, dO);
+            if (dgh != dgx) { st(dgh + q, di); st(dgh + HB + q, df); st(dgh + 2 * HB + q, dg); st(dgh + 3 * HB + q, dO); }
+            st(dcp + q, dcpv); st(dhp + q, splat(0));
+          } else {
+            st1(dgx + q, di); st1(dgx + HB + q, df); st1(dgx + 2 * HB + q, dg); st1(dgx + 3 * HB + q, dO);
+            if (dgh != dgx) { st1(dgh + q, di); st1(dgh + HB + q, df); st1(dgh + 2 * HB + q, dg); st1(dgh + 3 * HB + q, dO); }
+            st1(dcp + q, dcpv); st1(dhp + q, splat(0));
+          }
+        }
+      }
+    } else if (kind == K_GRU) {
+      const hp = hPrev + <usize>b * HB;
+      for (let j = 0; j < H; j += 4) {
+        const o = (<usize>j) << 2;
+        const tail = H - j < 4;
+        const lanes = tail ? H - j : 1;
+        for (let l = 0; l < lanes; l++) {
+          const q = o + ((<usize>l) << 2);
+          const r = tail ? ld1(ac + q) : ld(ac + q);
+          const z = tail ? ld1(ac + HB + q) : ld(ac + HB + q);
+          const n = tail ? ld1(ac + 2 * HB + q) : ld(ac + 2 * HB + q);
+          const hn = tail ? ld1(ac + 3 * HB + q) : ld(ac + 3 * HB + q);
+          const dhv = tail ? ld1(dhr + q) : ld(dhr + q);
+          const hpv = tail ? ld1(hp + q) : ld(hp + q);
+          const dnPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
+          const dzPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(hpv, n)), f32x4.mul(z, f32x4.sub(one, z)));
+          const drPre = f32x4.mul(f32x4.mul(dnPre, hn), f32x4.mul(r, f32x4.sub(one, r)));
+          const dhpv = f32x4.mul(dhv, z);
+          if (!tail) {
+            st(dgx + q, drPre); st(dgx + HB + q, dzPre); st(dgx + 2 * HB + q, dnPre);
+            st(dgh + q, drPre); st(dgh + HB + q, dzPre); st(dgh + 2 * HB + q, f32x4.mul(dnPre, r));
+            st(dhp + q, dhpv);
+          } else {
+            st1(dgx + q, drPre); st1(dgx + HB + q, dzPre); st1(dgx + 2 * HB + q, dnPre);
+            st1(dgh + q, drPre); st1(dgh + HB + q, dzPre); st1(dgh + 2 * HB + q, f32x4.mul(dnPre, r));
+            st1(dhp + q, dhpv);
+          }
+        }
+      }
+    } else {
+      const ho = hOut + <usize>b * HB;
+      for (let j = 0; j < H; j += 4) {
+        const o = (<usize>j) << 2;
+        const tail = H - j < 4;
+        const lanes = tail ? H - j : 1;
+        for (let l = 0; l < lanes; l++) {
+          const q = o + ((<usize>l) << 2);
+          const h = tail ? ld1(ho + q) : ld(ho + q);
+          let d: v128;
+          if (kind == K_RNN_TANH) d = f32x4.sub(one, f32x4.mul(h, h));
+          else if (kind == K_RNN_RELU) d = v128.and(f32x4.gt(h, splat(0)), one);
+          else d = f32x4.mul(h, f32x4.sub(one, h));
+          const v = f32x4.mul(tail ? ld1(dhr + q) : ld(dhr + q), d);
+          if (!tail) {
+            st(dgx + q, v); if (dgh != dgx) st(dgh + q, v); st(dhp + q, splat(0));
+          } else {
+            st1(dgx + q, v); if (dgh != dgx) st1(dgh + q, v); st1(dhp + q, splat(0));
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- optimizers (PyTorch's update rules)
+
+export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, dampening: f32, nesterov: bool, wd: f32, firstStep: bool): void {
+  for (let i = 0; i < n; i++) {
+    const o = (<usize>i) << 2;
+    let d = load<f32>(g + o) + wd * load<f32>(p + o);
+    if (buf != 0 && momentum != 0) {
+      const bv = firstStep ? d : momentum * load<f32>(buf + o) + (1 - dampening) * d;
+      store<f32>(buf + o, bv);
+      d = nesterov ? d + momentum * bv : bv;
+    }
+    store<f32>(p + o, load<f32>(p + o) - lr * d);
+  }
+}
+
+export function adagradStep(p: usize, g: usize, sum: usize, n: i32, lr: f32, eps: f32, wd: f32): void {
+  const lrv = splat(lr), epsv = splat(eps), wdv = splat(wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    const pv = ld(p + o);
+    const d = fma(wdv, pv, ld(g + o));
+    const s = fma(d, d, ld(sum + o));
+    st(sum + o, s);
+    st(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(lrv, d), f32x4.add(f32x4.sqrt(s), epsv))));
+  }
+  for (; i < n; i++) {
+    const o = (<usize>i) << 2;
+    const d = load<f32>(g + o) + wd * load<f32>(p + o);
+    const s = load<f32>(sum + o) + d * d;
+    store<f32>(sum + o, s);
+    store<f32>(p + o, load<f32>(p + o) - (lr * d) / (Mathf.sqrt(s) + eps));
+  }
+}
+
+/** Adam / AdamW; stepSize = lr / (1 - beta1^t), sqrtBc2 = sqrt(1 - beta2^t). vmax = 0 without amsgrad. */
+export function adamStep(
+  p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32,
+  lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, decoupled: bool, stepSize: f32, sqrtBc2: f32,
+): void {
+  const b1 = splat(beta1), b2 = splat(beta2), c1 = splat(1 - beta1), c2 = splat(1 - beta2);
+  const ss = splat(stepSize), inv = splat(1 / sqrtBc2), epsv = splat(eps);
+  const wdv = splat(wd), decay = splat(1 - lr * wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    let pv = ld(p + o);
+    let d = ld(g + o);
+    if (wd != 0) {
+      if (decoupled) pv = f32x4.mul(pv, decay);
+      else d = fma(wdv, pv, d);
+    }
+    const mv = fma(b1, ld(m + o), f32x4.mul(c1, d));
+    let vv = fma(b2, ld(v + o), f32x4.mul(c2, f32x4.mul(d, d)));
+    st(m + o, mv);
+    st(v + o, vv);
+    if (vmax != 0) {
+      vv = f32x4.max(vv, ld(vmax + o));
+      st(vmax + o, vv);
+    }
+    const denom = fma(f32x4.sqrt(vv), inv, epsv);
+    st(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(ss, mv), denom)));
+  }
+  for (; i < n; i++) {
+    const o = (<usize>i) << 2;
+    let pv = load<f32>(p + o);
+    let d = load<f32>(g + o);
+    if (wd != 0) {
+      if (decoupled) pv *= 1 - lr * wd;
+      else d += wd * pv;
+    }
+    const mv = beta1 * load<f32>(m + o) + (1 - beta1) * d;
+    let vv = beta2 * load<f32>(v + o) + (1 - beta2) * d * d;
+    store<f32>(m + o, mv);
+    store<f32>(v + o, vv);
+    if (vmax != 0) {
+      vv = max(vv, load<f32>(vmax + o));
+      store<f32>(vmax + o, vv);
+    }
+    store<f32>(p + o, pv - (stepSize * mv) / (Mathf.sqrt(vv) / sqrtBc2 + eps));
+  }
+}
+
+/** x *= k over n floats (gradient clipping). */
+export function scale(x: usize, n: i32, k: f32): void {
+  rowScale(x, n, k);
+}

@@ -1,0 +1,201 @@
+/**
+ * The `wasm` backend: tensors live in one WebAssembly memory and the hot
+ * kernels (GEMM, fused recurrent steps, softmax / cross-entropy, embedding
+ * gather and scatter, optimizer updates) run as SIMD code compiled from
+ * assembly/kernels.ts. Everything else runs the reference backend's loops on
+ * Float32Array views of the same memory, so both backends share one set of
+ * semantics and the conformance suite checks the difference.
+ */
+import type {
+  AdagradArgs, AdamArgs, Backend, BinaryOp, MatmulArgs, RecurrentKind, RecurrentStepArgs,
+  RecurrentStepGradArgs, SgdArgs, Storage, UnaryOp,
+} from '../backend.js';
+import { createJsBackend } from '../js/index.js';
+import { loadKernels, type LoadedKernels } from './kernels.js';
+import { WasmHeap } from './memory.js';
+
+class WasmStorage implements Storage {
+  freed = false;
+  private view: Float32Array | null = null;
+  private version = -1;
+  constructor(readonly heap: WasmHeap, readonly ptr: number, readonly size: number) {}
+  /** A Float32Array over this block; re-made only when the memory has grown. */
+  get data(): Float32Array {
+    const bytes = this.heap.bytes;
+    if (this.version !== this.heap.version || !this.view) {
+      this.view = new Float32Array(bytes, this.ptr, this.size);
+      this.version = this.heap.version;
+    }
+    return this.view;
+  }
+}
+
+const UNARY: Partial<Record<UnaryOp, number>> = { neg: 0, exp: 1, tanh: 2, sigmoid: 3, relu: 4, abs: 5, square: 6, sqrt: 7 };
+const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
+const KIND: Record<RecurrentKind, number> = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3, rnn_sigmoid: 4 };
+
+export interface WasmBackend extends Backend {
+  readonly kernels: LoadedKernels;
+  readonly heap: WasmHeap;
+}
+
+function isContiguous(strides: readonly number[], shape: readonly number[]): boolean {
+  let want = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== want) return false;
+    want *= shape[d];
+  }
+  return true;
+}
+
+/**
+ * A new wasm backend with its own memory. `shared` and `variant` force a
+ * choice (tests use them); by default the best the runtime supports is used.
+ */
+export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' | 'simd' } = {}): WasmBackend {
+  const loaded = loadKernels(opts);
+  const k = loaded.exports;
+  const heap = new WasmHeap(loaded.memory, loaded.shared, loaded.heapBase);
+  const js = createJsBackend('f32');
+
+  const ws = (s: Storage): WasmStorage => {
+    const w = s as WasmStorage;
+    if (w.freed) throw new Error('wasm backend: storage used after it was freed');
+    return w;
+  };
+  /** Byte address of element `off` of a storage. */
+  const at = (s: Storage, off = 0): number => ws(s).ptr + 4 * off;
+
+  const gemmScratch = heap.alloc(4 * k.gemmScratchFloats());
+  // integer arguments (targets, indices, valid masks) are copied into this growing block
+  let intPtr = heap.alloc(4096), intBytes = 4096;
+  const ints = (a: Int32Array | Uint8Array): number => {
+    if (a.byteLength > intBytes) {
+      heap.release(intPtr, intBytes);
+      intBytes = Math.max(a.byteLength, 2 * intBytes);
+      intPtr = heap.alloc(intBytes);
+    }
+    if (a instanceof Int32Array) heap.i32(intPtr, a.length).set(a);
+    else heap.u8(intPtr, a.length).set(a);
+    return intPtr;
+  };
+
+  const allocRaw = (size: number): WasmStorage => new WasmStorage(heap, heap.alloc(Math.max(4, 4 * size)), size);
+
+  const backend: WasmBackend = {
+    ...js,
+    name: 'wasm',
+    precision: 'f32',
+    kernels: loaded,
+    heap,
+
+    alloc(size) {
+      const s = allocRaw(size);
+      s.data.fill(0);
+      return s;
+    },
+    fromValues(values) {
+      const s = allocRaw(values.length);
+      s.data.set(values as ArrayLike<number>);
+      return s;
+    },
+    read: (s) => ws(s).data,
+    write(s, values, offset = 0) {
+      ws(s).data.set(values as ArrayLike<number>, offset);
+    },
+    free(s) {
+      const w = s as WasmStorage;
+      if (w.freed) return;
+      w.freed = true;
+      heap.release(w.ptr, Math.max(4, 4 * w.size));
+    },
+    flush() {},
+    fill(s, value, offset = 0, length) {
+      const a = ws(s).data;
+      a.fill(value, offset, length === undefined ? a.length : offset + length);
+    },
+
+    unary(op, x, out, n) {
+      const code = UNARY[op];
+      if (code === undefined) return js.unary(op, x, out, n);
+      k.unary(code, at(x), at(out), n);
+    },
+    affine(x, out, n, scale, shift) {
+      k.affine(at(x), at(out), n, scale, shift);
+    },
+    binary(op, a, aStrides, b, bStrides, out, shape) {
+      const code = BINARY[op];
+      if (code !== undefined && isContiguous(aStrides, shape) && isContiguous(bStrides, shape)) {
+        let n = 1;
+        for (const d of shape) n *= d;
+        return k.binarySame(code, at(a), at(b), at(out), n);
+      }
+      js.binary(op, a, aStrides, b, bStrides, out, shape);
+    },
+    sumSquares: (x, n) => k.sumSquares(at(x), n),
+
+    matmul(a, b, c, args: MatmulArgs) {
+      const { batch, m, n, k: kk, transA, transB, strideA, strideB, strideC, accumulate, offsetA = 0, offsetB = 0, offsetC = 0 } = args;
+      const ars = transA ? 1 : kk, acs = transA ? m : 1;
+      const brs = transB ? 1 : n, bcs = transB ? kk : 1;
+      const pa = at(a, offsetA), pb = at(b, offsetB), pc = at(c, offsetC);
+      for (let t = 0; t < batch; t++) {
+        k.gemm(m, n, kk, pa + 4 * t * strideA, ars, acs, pb + 4 * t * strideB, brs, bcs, pc + 4 * t * strideC, n, accumulate ? 1 : 0, gemmScratch, 0, m);
+      }
+    },
+
+    gather(x, idx, out, outer, n, inner) {
+      for (let j = 0; j < idx.length; j++) {
+        const r = idx[j];
+        if (r < 0 || r >= n || !Number.isInteger(r)) throw new Error(`gather: index ${r} is out of range for a dimension of size ${n}`);
+      }
+      k.gather(at(x), ints(idx), idx.length, at(out), outer, n, inner);
+    },
+    scatterAdd(gy, idx, gx, outer, n, inner) {
+      k.scatterAdd(at(gy), ints(idx), idx.length, at(gx), outer, n, inner);
+    },
+
+    softmax(x, out, rows, cols, log) {
+      k.softmax(at(x), at(out), rows, cols, log ? 1 : 0);
+    },
+    softmaxGrad(y, gy, gx, rows, cols, log) {
+      k.softmaxGrad(at(y), at(gy), at(gx), rows, cols, log ? 1 : 0);
+    },
+    crossEntropy(logits, targets, loss, probs, rows, cols, ignoreIndex) {
+      const bad = k.crossEntropy(at(logits), ints(targets), at(loss), at(probs), rows, cols, ignoreIndex);
+      if (bad >= 0) throw new Error(`crossEntropy: target ${targets[bad]} is out of range for ${cols} classes`);
+    },
+    crossEntropyGrad(probs, targets, gyRow, gx, rows, cols, ignoreIndex) {
+      k.crossEntropyGrad(at(probs), ints(targets), at(gyRow), at(gx), rows, cols, ignoreIndex);
+    },
+
+    recurrentStep(kind, a: RecurrentStepArgs) {
+      k.recurrentStep(
+        KIND[kind], a.B, a.H, at(a.gx.s, a.gx.off), a.gh ? at(a.gh.s, a.gh.off) : 0, at(a.hPrev.s, a.hPrev.off),
+        a.cPrev ? at(a.cPrev.s, a.cPrev.off) : 0, at(a.hOut.s, a.hOut.off), a.cOut ? at(a.cOut.s, a.cOut.off) : 0,
+        at(a.act.s, a.act.off), a.valid ? ints(a.valid) : 0,
+      );
+    },
+    recurrentStepGrad(kind, a: RecurrentStepGradArgs) {
+      k.recurrentStepGrad(
+        KIND[kind], a.B, a.H, at(a.act.s, a.act.off), at(a.hPrev.s, a.hPrev.off), at(a.hOut.s, a.hOut.off),
+        a.cPrev ? at(a.cPrev.s, a.cPrev.off) : 0, a.cOut ? at(a.cOut.s, a.cOut.off) : 0,
+        at(a.dh.s, a.dh.off), a.dc ? at(a.dc.s, a.dc.off) : 0, at(a.dGx.s, a.dGx.off), at(a.dGh.s, a.dGh.off),
+        at(a.dhPrev.s, a.dhPrev.off), a.dcPrev ? at(a.dcPrev.s, a.dcPrev.off) : 0, a.valid ? ints(a.valid) : 0,
+      );
+    },
+
+    sgdStep(p, g, buf, n, a: SgdArgs) {
+      k.sgdStep(at(p), at(g), buf ? at(buf) : 0, n, a.lr, a.momentum, a.dampening, a.nesterov ? 1 : 0, a.weightDecay, a.firstStep ? 1 : 0);
+    },
+    adagradStep(p, g, sum, n, a: AdagradArgs) {
+      k.adagradStep(at(p), at(g), at(sum), n, a.lr, a.eps, a.weightDecay);
+    },
+    adamStep(p, g, m, v, vmax, n, a: AdamArgs) {
+      const bc1 = 1 - Math.pow(a.beta1, a.step);
+      const bc2 = 1 - Math.pow(a.beta2, a.step);
+      k.adamStep(at(p), at(g), at(m), at(v), vmax ? at(vmax) : 0, n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled ? 1 : 0, a.lr / bc1, Math.sqrt(bc2));
+    },
+  };
+  return backend;
+}

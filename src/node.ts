@@ -1,0 +1,7 @@
+/**
+ * The Node entry point (`import ... from 'recur'` under Node): everything in
+ * the portable library, plus the Node-only set-up (relaxed SIMD on).
+ */
+import './node/wasm-features.js';
+
+export * from './index.js';
