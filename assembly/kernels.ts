@@ -267,6 +267,76 @@ export function gemm(
   }
 }
 
+/**
+ * C (m x n) = or += A·Bᵀ for a few rows of A (m < 4, as when sampling at batch 1),
+ * with A's rows and B's rows both contiguous in k: dot products, four columns
+ * at a time, vectorised along k. No packing: each weight is read once.
+ */
+export function gemvRowsBt(m: i32, n: i32, k: i32, a: usize, lda: usize, b: usize, ldb: usize, c: usize, ldc: usize, accumulate: bool): void {
+  for (let i = 0; i < m; i++) {
+    const ar = a + ((<usize>i * lda) << 2);
+    const cr = c + ((<usize>i * ldc) << 2);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const b0 = b + ((<usize>j * ldb) << 2), b1 = b0 + (ldb << 2), b2 = b1 + (ldb << 2), b3 = b2 + (ldb << 2);
+      let s0 = splat(0), s1 = splat(0), s2 = splat(0), s3 = splat(0);
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const o = (<usize>p) << 2;
+        const x = v128.load(ar + o);
+        s0 = fma(x, v128.load(b0 + o), s0);
+        s1 = fma(x, v128.load(b1 + o), s1);
+        s2 = fma(x, v128.load(b2 + o), s2);
+        s3 = fma(x, v128.load(b3 + o), s3);
+      }
+      // transpose-and-add the four partial sums into one vector of four results
+      const t0 = v128.shuffle<f32>(s0, s1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(s2, s3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(s0, s1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(s2, s3, 2, 6, 3, 7);
+      let r = f32x4.add(
+        f32x4.add(v128.shuffle<f64>(t0, t1, 0, 2), v128.shuffle<f64>(t0, t1, 1, 3)),
+        f32x4.add(v128.shuffle<f64>(t2, t3, 0, 2), v128.shuffle<f64>(t2, t3, 1, 3)),
+      );
+      for (; p < k; p++) {
+        const o = (<usize>p) << 2;
+        const x = load<f32>(ar + o);
+        r = f32x4.add(r, f32x4.mul(splat(x), f32x4(load<f32>(b0 + o), load<f32>(b1 + o), load<f32>(b2 + o), load<f32>(b3 + o))));
+      }
+      const q = cr + ((<usize>j) << 2);
+      v128.store(q, accumulate ? f32x4.add(r, v128.load(q)) : r);
+    }
+    for (; j < n; j++) {
+      const br = b + ((<usize>j * ldb) << 2);
+      let s: f32 = 0;
+      for (let p = 0; p < k; p++) s += load<f32>(ar + ((<usize>p) << 2)) * load<f32>(br + ((<usize>p) << 2));
+      const q = cr + ((<usize>j) << 2);
+      store<f32>(q, accumulate ? load<f32>(q) + s : s);
+    }
+  }
+}
+
+/** C (m x n) = or += A·B for a few rows of A, B's rows contiguous: row i of C is a sum of B's rows scaled by A[i, p]. */
+export function gemvRowsB(m: i32, n: i32, k: i32, a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, accumulate: bool): void {
+  for (let i = 0; i < m; i++) {
+    const cr = c + ((<usize>i * ldc) << 2);
+    if (!accumulate) memory.fill(cr, 0, (<usize>n) << 2);
+    for (let p = 0; p < k; p++) {
+      const x = load<f32>(a + ((<usize>i * ars + <usize>p * acs) << 2));
+      if (x == 0) continue;
+      const xv = splat(x);
+      const br = b + ((<usize>p * ldb) << 2);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const o = (<usize>j) << 2;
+        v128.store(cr + o, fma(xv, v128.load(br + o), v128.load(cr + o)));
+      }
+      for (; j < n; j++) {
+        const o = (<usize>j) << 2;
+        store<f32>(cr + o, load<f32>(cr + o) + x * load<f32>(br + o));
+      }
+    }
+  }
+}
+
 /** Add bias[j] to every row of x (rows x cols), as the first term of a linear layer. */
 export function addRowBias(x: usize, bias: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
@@ -339,6 +409,61 @@ export function binarySame(op: i32, a: usize, b: usize, out: usize, n: i32): voi
     const o = (<usize>i) << 2;
     const x = load<f32>(a + o), y = load<f32>(b + o);
     store<f32>(out + o, op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y);
+  }
+}
+
+/**
+ * dst[r*drs + j] = (or +=) src[r*srs + j] for r < rows, j < cols: the strided
+ * copies of permutes, slices, concats and bias broadcasts (srs = 0) whose last
+ * dimension is contiguous on both sides.
+ */
+export function copyRows(src: usize, srs: usize, dst: usize, drs: usize, rows: i32, cols: i32, accumulate: bool): void {
+  const rowB = (<usize>cols) << 2;
+  for (let r = 0; r < rows; r++) {
+    const s = src + ((<usize>r * srs) << 2), d = dst + ((<usize>r * drs) << 2);
+    if (!accumulate) {
+      memory.copy(d, s, rowB);
+      continue;
+    }
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = (<usize>j) << 2;
+      st(d + o, f32x4.add(ld(d + o), ld(s + o)));
+    }
+    for (; j < cols; j++) {
+      const o = (<usize>j) << 2;
+      store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+    }
+  }
+}
+
+/** out[o, i] = sum over j < n of x[o, j, i]: x viewed as [outer, n, inner] (bias gradients, means). */
+export function reduceSum(x: usize, out: usize, outer: i32, n: i32, inner: i32): void {
+  const innerB = (<usize>inner) << 2;
+  for (let o = 0; o < outer; o++) {
+    const xo = x + <usize>o * <usize>n * innerB, oo = out + <usize>o * innerB;
+    if (inner == 1) {
+      let sv = splat(0);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) sv = f32x4.add(sv, ld(xo + ((<usize>j) << 2)));
+      let sum = hsum(sv);
+      for (; j < n; j++) sum += load<f32>(xo + ((<usize>j) << 2));
+      store<f32>(oo, sum);
+      continue;
+    }
+    memory.fill(oo, 0, innerB);
+    for (let j = 0; j < n; j++) {
+      const row = xo + <usize>j * innerB;
+      let i = 0;
+      for (; i + 4 <= inner; i += 4) {
+        const q = (<usize>i) << 2;
+        st(oo + q, f32x4.add(ld(oo + q), ld(row + q)));
+      }
+      for (; i < inner; i++) {
+        const q = (<usize>i) << 2;
+        store<f32>(oo + q, load<f32>(oo + q) + load<f32>(row + q));
+      }
+    }
   }
 }
 

@@ -15,6 +15,7 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autogr
 export type { Backend, Storage, FloatArray, MatmulArgs } from './backend/backend.js';
 export { getBackend, setBackend, withBackend, registerBackend, availableBackends, backendByName } from './backend/registry.js';
 export { createJsBackend } from './backend/js/index.js';
+export { createWasmBackend, type WasmBackend } from './backend/wasm/index.js';
 
 export * from './ops/index.js';
 
@@ -36,6 +37,8 @@ export { rnnStep, lstmStep, gruStep, type CellWeights, type Peepholes, type Nonl
 export { decodeText, Vocab, splitIds, type Split } from './data/text.js';
 export { BpttBatcher, type BpttWindow } from './data/bptt.js';
 export { CharLM, checkCharLMConfig, defaultCharLMConfig, type CharLMConfig, type CellType } from './models/charlm.js';
+export { CharStepper } from './generate/stepper.js';
 export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickOptions } from './generate/sample.js';
 export { encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type CheckpointMeta, type TrainingProgress } from './io/checkpoint.js';
+export { trainStep, type StepClip } from './train/step.js';
 export { trainCharLM, evaluateLoss, checkTrainOptions, defaultTrainOptions, type TrainOptions, type TrainCallbacks, type TrainResult, type StepInfo, type EvalInfo, type OptimizerName } from './train/trainer.js';

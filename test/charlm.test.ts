@@ -90,3 +90,34 @@ describe('CharLM', () => {
     assert.deepEqual(Object.keys(a.stateDict()).slice(0, 3), ['embedding.weight', 'rnn.weight_ih_l0', 'rnn.weight_hh_l0']);
   });
 });
+
+describe('CharStepper (the sampler\'s batch-1 path)', () => {
+  for (const backend of ['wasm', 'js'] as const) {
+    for (const [model, embed] of [['lstm', 16], ['gru', 16], ['rnn', 0]] as const) {
+      it(`${backend}: ${model}, ${embed ? 'embedding' : 'one-hot'}, 2 layers: stepping one character at a time gives CharLM.forward's logits and state`, () => {
+        r.withBackend(backend, () => {
+          const V = 11, T = 7;
+          const m = new CharLM({ vocabSize: V, model, layers: 2, hidden: 9, embed, dropout: 0 }, { rng: new Rng(5) });
+          m.eval();
+          const ids = Int32Array.from({ length: T }, (_, i) => (i * 5 + 3) % V);
+          const want = r.noGrad(() => m.forward(ids, 1, T));
+          const stepper = new r.CharStepper(m);
+          const wantLogits = want.logits.data;
+          for (let t = 0; t < T; t++) {
+            const got = stepper.step(ids[t]);
+            for (let j = 0; j < V; j++) {
+              const w = wantLogits[t * V + j];
+              assert.ok(Math.abs(got[j] - w) <= 1e-5 + 1e-4 * Math.abs(w), `step ${t} logit ${j}: ${got[j]} vs ${w}`);
+            }
+          }
+          const st = stepper.state();
+          const close = (a: Float32Array, b: Float32Array): void => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5, `state ${i}: ${v} vs ${b[i]}`));
+          close(st.h.data, want.state.h.data);
+          if (model === 'lstm') close(st.c!.data, want.state.c!.data);
+          assert.throws(() => stepper.step(V), /outside the vocabulary of 11/);
+          stepper.dispose();
+        });
+      });
+    }
+  }
+});

@@ -3,13 +3,10 @@
  * (nucleus), argmax, char-rnn's "argmax except after a space", a seed, and a
  * callback that receives each character as it is made. Builds no graph.
  */
-import { noGrad } from '../autograd/graph.js';
-import { tidy, keep } from '../tensor/scope.js';
+import { CharStepper } from './stepper.js';
 import { Rng } from '../random/rng.js';
 import type { CharLM } from '../models/charlm.js';
 import type { Vocab } from '../data/text.js';
-import type { RecurrentState } from '../nn/rnn/layers.js';
-import type { Tensor } from '../tensor/tensor.js';
 
 export interface PickOptions {
   /** Divide logits by this before the softmax (default 1); must be > 0. */
@@ -95,17 +92,11 @@ export function sampleText(model: CharLM, vocab: Vocab, opts: SampleOptions = {}
   const wasTraining = model.training;
   model.eval();
   try {
-    return noGrad(() => {
-      let state: RecurrentState | undefined;
-      let logits: Float32Array;
-      // run the prime through in one call, keeping the last step's logits and the state
-      const first = tidy(() => {
-        const r = model.forward(primeIds, 1, primeIds.length);
-        const last = r.logits.data.slice((primeIds.length - 1) * vocab.size, primeIds.length * vocab.size);
-        return { last, h: r.state.h, c: r.state.c };
-      });
-      logits = first.last;
-      state = keepState({ h: first.h, c: first.c });
+    // one character at a time on preallocated buffers: no tensors, no graph
+    const stepper = new CharStepper(model);
+    try {
+      let logits: Float32Array = new Float32Array(0);
+      for (const id of primeIds) logits = stepper.step(id);
       let out = '';
       let prev = prime[prime.length - 1];
       for (let i = 0; i < length; i++) {
@@ -116,30 +107,13 @@ export function sampleText(model: CharLM, vocab: Vocab, opts: SampleOptions = {}
         prev = c;
         opts.onChar?.(c);
         if (i === length - 1) break;
-        const old: RecurrentState = state;
-        const step = tidy(() => {
-          const r = model.forward(Int32Array.of(id), 1, 1, old);
-          return { last: r.logits.data.slice(), h: r.state.h, c: r.state.c };
-        });
-        disposeState(old);
-        logits = step.last;
-        state = keepState({ h: step.h, c: step.c });
+        logits = stepper.step(id);
       }
-      disposeState(state);
       return out;
-    });
+    } finally {
+      stepper.dispose();
+    }
   } finally {
     model.train(wasTraining);
   }
-}
-
-function keepState(s: { h: Tensor; c?: Tensor }): RecurrentState {
-  const out: RecurrentState = { h: keep(s.h) };
-  if (s.c) out.c = keep(s.c);
-  return out;
-}
-
-function disposeState(s: RecurrentState): void {
-  s.h.dispose();
-  s.c?.dispose();
 }

@@ -94,18 +94,21 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   mm(xk, w.weightIh.storage, gx, T * B, G, I, false, true, !!w.biasIh || (!!w.biasHh && !separateGh));
   bk.stridedCopy(h0.storage, 0, [1], hs, 0, [1], [B * H], false);
   if (cs) bk.stridedCopy(c0!.storage, 0, [1], cs, 0, [1], [B * H], false);
-  // W_hh transposed once per sequence, so each step's GEMM reads its rows in place
-  const whhT = bk.alloc(H * G);
-  bk.stridedCopy(w.weightHh.storage, 0, [1, H], whhT, 0, [G, 1], [H, G], false);
+  // W_hh transposed once per sequence, so each step's GEMM reads its rows in place;
+  // a single step (sampling) reads W_hh as it is, as dot products
+  const whhT = T > 1 ? bk.alloc(H * G) : null;
+  if (whhT) bk.stridedCopy(w.weightHh.storage, 0, [1, H], whhT, 0, [G, 1], [H, G], false);
+  const recurrentMm = (C_: Storage, accumulate: boolean, k: number, offsetC: number): void =>
+    whhT ? mm(hs, whhT, C_, B, G, H, false, false, accumulate, k * B * H, 0, offsetC) : mm(hs, w.weightHh.storage, C_, B, G, H, false, true, accumulate, k * B * H, 0, offsetC);
   const gh = separateGh ? bk.alloc(B * G) : null;
   const valid: (Uint8Array | null)[] = [];
   for (let k = 0; k < T; k++) {
     valid.push(validMask(lengths, timeOf(k), B));
     if (gh) {
       if (w.biasHh) rowBias(w.biasHh, gh, B);
-      mm(hs, whhT, gh, B, G, H, false, false, !!w.biasHh, k * B * H);
+      recurrentMm(gh, !!w.biasHh, k, 0);
     } else {
-      mm(hs, whhT, gx, B, G, H, false, false, true, k * B * H, 0, k * B * G);
+      recurrentMm(gx, true, k, k * B * G);
     }
     bk.recurrentStep(kind, {
       B, H, gx: v(gx, k * B * G), gh: gh ? v(gh, 0) : null, hPrev: v(hs, k * B * H), hOut: v(hs, (k + 1) * B * H),
@@ -113,7 +116,7 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
     });
   }
   if (gh) bk.free(gh);
-  bk.free(whhT);
+  if (whhT) bk.free(whhT);
   bk.free(gx);
 
   const packed = empty(bk, [B, T + S, H]);

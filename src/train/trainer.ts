@@ -6,7 +6,6 @@
 import { tidy } from '../tensor/scope.js';
 import { noGrad } from '../autograd/graph.js';
 import { crossEntropy } from '../ops/loss.js';
-import { clipGradNorm, clipGradValue } from '../optim/clip.js';
 import { Adagrad, Adam, SGD } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../random/rng.js';
@@ -16,6 +15,7 @@ import { CharLM, type CharLMConfig } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../io/checkpoint.js';
 import { sampleText } from '../generate/sample.js';
+import { trainStep } from './step.js';
 
 export type OptimizerName = 'adam' | 'adagrad' | 'sgd';
 
@@ -226,27 +226,17 @@ export async function trainCharLM(
       state = model.initialState(o.batch);
     }
     const prev: RecurrentState = state;
-    const res = tidy(() => {
-      const out = model.forward(win.x, o.batch, o.seq, prev);
-      const loss = crossEntropy(out.logits, win.y);
-      opt.zeroGrad();
-      loss.backward();
-      if (o.clipValue > 0) clipGradValue(model.parameters(), o.clipValue);
-      if (o.clip > 0) clipGradNorm(model.parameters(), o.clip);
-      const value = loss.item();
-      if (Number.isFinite(value)) opt.step();
-      return { value, h: out.state.h.detach().keep(), c: out.state.c?.detach().keep() };
-    });
+    const res = trainStep(model, opt, win.x, win.y, o.batch, o.seq, prev, o);
     prev.h.dispose();
     prev.c?.dispose();
-    state = { h: res.h, c: res.c };
-    if (!Number.isFinite(res.value)) {
+    state = res.state;
+    if (!Number.isFinite(res.loss)) {
       throw new Error(
-        `training stopped at step ${progress.step + 1}: the loss became ${res.value}; the last checkpoint was kept. ` +
+        `training stopped at step ${progress.step + 1}: the loss became ${res.loss}; the last checkpoint was kept. ` +
           'Try a smaller --lr or --clip',
       );
     }
-    lastLoss = res.value;
+    lastLoss = res.loss;
     progress.step++;
     charsThisRun += o.batch * o.seq;
     const epochChanged = batches.epoch !== progress.epoch;

@@ -133,6 +133,38 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       js.binary(op, a, aStrides, b, bStrides, out, shape);
     },
     sumSquares: (x, n) => k.sumSquares(at(x), n),
+    stridedCopy(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate) {
+      // contiguous runs (bias rows, embedding rows, state copies) skip the general N-d walk
+      if (shape.length === 1 && srcStrides[0] === 1 && dstStrides[0] === 1) {
+        const n = shape[0];
+        if (accumulate) k.binarySame(0, at(dst, dstOffset), at(src, srcOffset), at(dst, dstOffset), n);
+        else ws(dst).data.set(ws(src).data.subarray(srcOffset, srcOffset + n), dstOffset);
+        return;
+      }
+      // last dimension contiguous on both sides: rows at a time, looping over the leading dims here
+      const rank = shape.length;
+      if (rank >= 2 && srcStrides[rank - 1] === 1 && dstStrides[rank - 1] === 1 && shape[rank - 1] >= 4) {
+        for (const d of shape) if (d === 0) return;
+        const rows = shape[rank - 2], cols = shape[rank - 1];
+        const srs = srcStrides[rank - 2], drs = dstStrides[rank - 2];
+        const ps = at(src), pd = at(dst);
+        const acc = accumulate ? 1 : 0;
+        const walk = (dim: number, so: number, doff: number): void => {
+          if (dim === rank - 2) {
+            k.copyRows(ps + 4 * so, srs, pd + 4 * doff, drs, rows, cols, acc);
+            return;
+          }
+          for (let i = 0; i < shape[dim]; i++) walk(dim + 1, so + i * srcStrides[dim], doff + i * dstStrides[dim]);
+        };
+        walk(0, srcOffset, dstOffset);
+        return;
+      }
+      js.stridedCopy(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate);
+    },
+    reduce(op, x, out, outer, n, inner, argOut) {
+      if (op === 'sum' && !argOut) return k.reduceSum(at(x), at(out), outer, n, inner);
+      js.reduce(op, x, out, outer, n, inner, argOut);
+    },
 
     matmul(a, b, c, args: MatmulArgs) {
       const { batch, m, n, k: kk, transA, transB, strideA, strideB, strideC, accumulate, offsetA = 0, offsetB = 0, offsetC = 0 } = args;
@@ -140,6 +172,15 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       const brs = transB ? 1 : n, bcs = transB ? kk : 1;
       const pa = at(a, offsetA), pb = at(b, offsetB), pc = at(c, offsetC);
       for (let t = 0; t < batch; t++) {
+        // a few rows (sampling at batch 1): plain dot products or row sums beat packing
+        if (m < 4 && !transA && transB) {
+          k.gemvRowsBt(m, n, kk, pa + 4 * t * strideA, kk, pb + 4 * t * strideB, kk, pc + 4 * t * strideC, n, accumulate ? 1 : 0);
+          continue;
+        }
+        if (m < 4 && !transB) {
+          k.gemvRowsB(m, n, kk, pa + 4 * t * strideA, ars, acs, pb + 4 * t * strideB, n, pc + 4 * t * strideC, n, accumulate ? 1 : 0);
+          continue;
+        }
         k.gemm(m, n, kk, pa + 4 * t * strideA, ars, acs, pb + 4 * t * strideB, brs, bcs, pc + 4 * t * strideC, n, accumulate ? 1 : 0, gemmScratch, 0, m);
       }
     },

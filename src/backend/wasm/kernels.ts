@@ -11,11 +11,15 @@ export interface Kernels {
   gemmScratchFloats(): number;
   gemm(m: number, n: number, k: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     c: number, ldc: number, accumulate: number, scratch: number, i0: number, i1: number): void;
+  gemvRowsBt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
+  gemvRowsB(m: number, n: number, k: number, a: number, ars: number, acs: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   addRowBias(x: number, bias: number, rows: number, cols: number): void;
   unary(op: number, x: number, out: number, n: number): void;
   affine(x: number, out: number, n: number, scale: number, shift: number): void;
   binarySame(op: number, a: number, b: number, out: number, n: number): void;
   sumSquares(x: number, n: number): number;
+  copyRows(src: number, srs: number, dst: number, drs: number, rows: number, cols: number, accumulate: number): void;
+  reduceSum(x: number, out: number, outer: number, n: number, inner: number): void;
   gather(x: number, idx: number, nIdx: number, out: number, outer: number, n: number, inner: number): void;
   scatterAdd(gy: number, idx: number, nIdx: number, gx: number, outer: number, n: number, inner: number): void;
   softmax(x: number, out: number, rows: number, cols: number, log: number): void;
