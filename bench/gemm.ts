@@ -3,6 +3,7 @@
  * backward pass needs (A·B, A·Bᵀ, Aᵀ·B). Prints GFLOP/s; never asserts.
  *   npx tsx bench/gemm.ts [--backend js] [--ms 400]
  */
+import '../src/node/wasm-features.js';
 import { parseArgs } from 'node:util';
 import { availableBackends, backendByName } from '../src/index.js';
 

@@ -4,6 +4,7 @@
  *   npx tsx bench/rnn.ts [--backend js] [--reps 3] [--skip-w2]
  * W1: 1 layer x 128 hidden, input 64.  W2: 2 layers x 512 hidden, input 128.
  */
+import '../src/node/wasm-features.js';
 import { parseArgs } from 'node:util';
 import * as r from '../src/index.js';
 import { LSTM, Rng, availableBackends, setBackend } from '../src/index.js';

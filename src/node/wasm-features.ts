@@ -7,3 +7,6 @@
 import { setFlagsFromString } from 'node:v8';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
+// compile the kernels with the optimizing tier straight away (they are small),
+// so the first training steps and every benchmark run optimized code
+setFlagsFromString('--no-liftoff');

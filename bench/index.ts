@@ -1,0 +1,109 @@
+/**
+ * `npm run bench`: recur's training and sampling speed on the issue-6
+ * workloads (bench/workloads.ts) on each backend, GEMM GFLOP/s, and the same
+ * workloads on the peers that are installed (PyTorch through /usr/bin/python3),
+ * with our figures as ratios to theirs. Each run is a fresh process, so
+ * peak RSS is per backend. Prints figures; never asserts.
+ *   npm run bench [-- --json] [--workloads W1,W2] [--backends wasm,js] [--steps 20] [--no-peers] [--no-gemm]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { gemmFigures } from './gemm-figures.js';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    workloads: { type: 'string', default: 'W1,W2' },
+    backends: { type: 'string', default: 'wasm,js' },
+    steps: { type: 'string', default: '20' },
+    'no-peers': { type: 'boolean', default: false },
+    'no-gemm': { type: 'boolean', default: false },
+    'js-w2': { type: 'boolean', default: false },
+  },
+});
+const root = fileURLToPath(new URL('..', import.meta.url));
+type Row = Record<string, string | number | undefined>;
+const rows: Row[] = [];
+const emit = (r: Row): void => {
+  rows.push(r);
+  if (values.json) console.log(JSON.stringify(r));
+  else console.log(`  ${String(r.peer).padEnd(8)} ${String(r.backend).padEnd(16)} threads ${r.threads}${r.blas_threads ? `/${r.blas_threads} blas` : '       '}  train ${fmt(r.train_chars_per_s)} chars/s  sample ${fmt(r.sample_chars_per_s)} chars/s  peak RSS ${r.peak_rss_mb} MB`);
+};
+const fmt = (v: unknown): string => (typeof v === 'number' ? v.toLocaleString('en-US').padStart(7) : String(v));
+const log = (s: string): void => {
+  if (!values.json) console.log(s);
+};
+
+function runJson(cmd: string, args: string[], env: Record<string, string> = {}): Row | null {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...env } });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (r.status !== 0 || !line) {
+    log(`  (${cmd} ${args.join(' ')} failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]})`);
+    return null;
+  }
+  return JSON.parse(line) as Row;
+}
+
+const torchAvailable = ((): boolean => {
+  if (values['no-peers']) return false;
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+for (const workload of values.workloads!.split(',')) {
+  log(`\n${workload} (${workload === 'W1' ? '1 x 128 LSTM, embed 64' : '2 x 512 LSTM, embed 128'}; vocab 65, batch 32 x seq 64, Adam, clip 5)`);
+  const ours: Row[] = [];
+  for (const backend of values.backends!.split(',')) {
+    if (backend === 'js' && workload === 'W2' && !values['js-w2']) {
+      log('  recur    js               skipped (about 30 s per step; --js-w2 runs it)');
+      continue;
+    }
+    const steps = backend === 'js' ? '5' : values.steps!;
+    const r = runJson(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', 'bench/charlm.ts', '--workload', workload, '--backend', backend, '--steps', steps]);
+    if (r) {
+      emit(r);
+      ours.push(r);
+    }
+  }
+  const peers: Row[] = [];
+  if (torchAvailable) {
+    // torch's own threads and OpenBLAS's threads oversubscribe 2 cores when both are 2, so try the settings
+    for (const [threads, blas] of [['1', '1'], ['1', '2'], ['2', '1']]) {
+      const r = runJson('/usr/bin/python3', ['bench/peers/torch_charlm.py', '--workload', workload, '--threads', threads, '--steps', values.steps!], { OPENBLAS_NUM_THREADS: blas, OMP_NUM_THREADS: threads });
+      if (r) {
+        emit(r);
+        peers.push(r);
+      }
+    }
+  } else log('  (PyTorch not found: /usr/bin/python3 cannot import torch)');
+  const best = ours.find((r) => r.backend === 'wasm') ?? ours[0];
+  if (best && peers.length > 0 && !values.json) {
+    const bestTrain = Math.max(...peers.map((p) => Number(p.train_chars_per_s)));
+    const bestSample = Math.max(...peers.map((p) => Number(p.sample_chars_per_s)));
+    console.log(`  recur ${best.backend} / PyTorch at its best thread setting: train ${(Number(best.train_chars_per_s) / bestTrain).toFixed(2)}x, sample ${(Number(best.sample_chars_per_s) / bestSample).toFixed(2)}x`);
+  }
+  if (best && values.json) {
+    if (peers.length > 0) {
+      console.log(JSON.stringify({
+        workload, ratio: `recur-${best.backend}/pytorch-best`,
+        train: Number((Number(best.train_chars_per_s) / Math.max(...peers.map((p) => Number(p.train_chars_per_s)))).toFixed(3)),
+        sample: Number((Number(best.sample_chars_per_s) / Math.max(...peers.map((p) => Number(p.sample_chars_per_s)))).toFixed(3)),
+      }));
+    }
+  }
+}
+
+if (!values['no-gemm']) {
+  log('\nGEMM GFLOP/s (m x n x k), one thread');
+  for (const backend of values.backends!.split(',')) {
+    for (const g of gemmFigures(backend)) {
+      if (values.json) console.log(JSON.stringify({ gemm: g.shape, backend, ...g.gflops }));
+      else console.log(`  ${backend.padEnd(5)} ${g.shape.padEnd(13)} ${Object.entries(g.gflops).map(([k, v]) => `${k} ${v.toFixed(1).padStart(5)}`).join('   ')}`);
+    }
+  }
+}
