@@ -6,6 +6,7 @@
  *   node --experimental-wasm-relaxed-simd --import tsx bench/charlm.ts --workload W1 --backend wasm
  */
 import '../src/node/wasm-features.js';
+import '../src/node/threads.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { Adam, CharLM, Rng, Vocab, BpttBatcher, sampleText, setBackend, trainStep, type RecurrentState } from '../src/index.js';
@@ -15,6 +16,7 @@ const { values } = parseArgs({
   options: {
     workload: { type: 'string', default: 'W1' },
     backend: { type: 'string', default: 'wasm' },
+    threads: { type: 'string' },
     steps: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
     'sample-chars': { type: 'string' },
@@ -22,6 +24,7 @@ const { values } = parseArgs({
 });
 const w = WORKLOADS[values.workload!];
 if (!w) throw new Error(`unknown workload ${values.workload}`);
+if (values.threads) process.env.RECUR_THREADS = values.threads;
 const backend = setBackend(values.backend!);
 const text = readFileSync(new URL('../data/tinyshakespeare.txt', import.meta.url), 'utf8');
 const vocab = Vocab.fromText(text);
@@ -60,7 +63,7 @@ console.log(JSON.stringify({
   peer: 'recur',
   backend: backend.name,
   variant: wb.kernels ? `${wb.kernels.variant}${wb.kernels.shared ? '+shared' : ''}` : undefined,
-  threads: 1,
+  threads: (backend as { threads?: number }).threads ?? 1,
   train_chars_per_s: Math.round((w.batch * w.seq) / (median / 1000)),
   train_step_ms: Number(median.toFixed(2)),
   sample_chars_per_s: Math.round(sampleChars / sampleSec),

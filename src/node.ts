@@ -3,5 +3,6 @@
  * the portable library, plus the Node-only set-up (relaxed SIMD on).
  */
 import './node/wasm-features.js';
+import './node/threads.js';
 
 export * from './index.js';

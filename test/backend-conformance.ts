@@ -186,7 +186,7 @@ export function runBackendConformance(name: string, make: () => Backend): void {
     });
 
     it('matmul: shapes big enough to cross every cache block (k > 256, n > 512, m > 128), with offsets', () => {
-      for (const [m, n, k] of [[130, 520, 300], [33, 517, 261]]) {
+      for (const [m, n, k] of [[130, 520, 300], [33, 517, 261], [301, 20, 210]]) {
         for (const transA of [false, true]) for (const transB of [false, true]) {
           const accumulate = transA !== transB;
           const A = round(rand(m * k + 3)), B = round(rand(k * n + 5)), C0 = round(rand(m * n + 2));

@@ -1,5 +1,6 @@
 /** The `recur` command: argument parsing (commander) and error handling. */
 import '../node/wasm-features.js';
+import '../node/threads.js';
 import { Command, CommanderError, Option } from 'commander';
 import { int, num } from './options.js';
 import { UserError } from './errors.js';

@@ -13,6 +13,7 @@ import type {
 import { createJsBackend } from '../js/index.js';
 import { loadKernels, type LoadedKernels } from './kernels.js';
 import { WasmHeap } from './memory.js';
+import { ThreadPool, getThreadSpawner } from './threads.js';
 
 class WasmStorage implements Storage {
   freed = false;
@@ -37,6 +38,8 @@ const KIND: Record<RecurrentKind, number> = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_
 export interface WasmBackend extends Backend {
   readonly kernels: LoadedKernels;
   readonly heap: WasmHeap;
+  /** Threads that share the big GEMMs (1: this thread only). */
+  readonly threads: number;
 }
 
 function isContiguous(strides: readonly number[], shape: readonly number[]): boolean {
@@ -51,8 +54,10 @@ function isContiguous(strides: readonly number[], shape: readonly number[]): boo
 /**
  * A new wasm backend with its own memory. `shared` and `variant` force a
  * choice (tests use them); by default the best the runtime supports is used.
+ * `threads` (default: RECUR_THREADS, else the spawner's core count) takes
+ * effect only with shared memory and a thread spawner installed.
  */
-export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' | 'simd' } = {}): WasmBackend {
+export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' | 'simd'; threads?: number } = {}): WasmBackend {
   const loaded = loadKernels(opts);
   const k = loaded.exports;
   const heap = new WasmHeap(loaded.memory, loaded.shared, loaded.heapBase);
@@ -67,6 +72,12 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
   const at = (s: Storage, off = 0): number => ws(s).ptr + 4 * off;
 
   const gemmScratch = heap.alloc(4 * k.gemmScratchFloats());
+  const spawner = getThreadSpawner();
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  let threads = opts.threads ?? (env?.RECUR_THREADS ? Number(env.RECUR_THREADS) : spawner ? spawner.defaultThreads() : 1);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`RECUR_THREADS must be a whole number of at least 1, got '${env?.RECUR_THREADS ?? opts.threads}'`);
+  if (!loaded.shared || !spawner) threads = 1;
+  const pool = threads > 1 ? new ThreadPool(k, heap, loaded.module, threads, spawner!, k.gemmScratchFloats()) : null;
   // integer arguments (targets, indices, valid masks) are copied into this growing block
   let intPtr = heap.alloc(4096), intBytes = 4096;
   const ints = (a: Int32Array | Uint8Array): number => {
@@ -88,6 +99,7 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
     precision: 'f32',
     kernels: loaded,
     heap,
+    threads,
 
     alloc(size) {
       const s = allocRaw(size);
@@ -179,6 +191,11 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
         }
         if (m < 4 && !transB) {
           k.gemvRowsB(m, n, kk, pa + 4 * t * strideA, ars, acs, pb + 4 * t * strideB, n, pc + 4 * t * strideC, n, accumulate ? 1 : 0);
+          continue;
+        }
+        // big enough to be worth a dispatch (a few microseconds of work per thread)
+        if (pool && 2 * m * n * kk >= 1 << 20) {
+          pool.gemm(m, n, kk, pa + 4 * t * strideA, ars, acs, pb + 4 * t * strideB, brs, bcs, pc + 4 * t * strideC, n, accumulate ? 1 : 0, gemmScratch);
           continue;
         }
         k.gemm(m, n, kk, pa + 4 * t * strideA, ars, acs, pb + 4 * t * strideB, brs, bcs, pc + 4 * t * strideC, n, accumulate ? 1 : 0, gemmScratch, 0, m);
