@@ -102,11 +102,12 @@ for (const workload of values.workloads!.split(',')) {
 }
 
 if (!values['no-gemm']) {
-  log('\nGEMM GFLOP/s (m x n x k), one thread');
-  for (const backend of values.backends!.split(',')) {
+  log('\nGEMM GFLOP/s (m x n x k); wasm:N runs N threads');
+  const gemmBackends = values.backends!.split(',').flatMap((b) => (b === 'wasm' ? ['wasm:1', 'wasm:2'] : [b]));
+  for (const backend of gemmBackends) {
     for (const g of gemmFigures(backend)) {
       if (values.json) console.log(JSON.stringify({ gemm: g.shape, backend, ...g.gflops }));
-      else console.log(`  ${backend.padEnd(5)} ${g.shape.padEnd(13)} ${Object.entries(g.gflops).map(([k, v]) => `${k} ${v.toFixed(1).padStart(5)}`).join('   ')}`);
+      else console.log(`  ${backend.padEnd(6)} ${g.shape.padEnd(13)} ${Object.entries(g.gflops).map(([k, v]) => `${k} ${v.toFixed(1).padStart(5)}`).join('   ')}`);
     }
   }
 }
