@@ -86,4 +86,10 @@ describe('recur CLI', () => {
     fails(run('sample', 'm.safetensors', '--top-p', '2'), 2, /'--top-p <p>' argument '2' is invalid/);
     fails(run('train', 'small.txt', '--epochs', '1', '--minutes', '1'), 2, /give either --epochs or --minutes, not both/);
   });
+
+  it('a bad RECUR_THREADS is one sentence and exit 1, not a silent fallback to the slow backend', () => {
+    const r = spawnSync(process.execPath, [bin, 'train', 'small.txt', '--steps', '1', '--quiet'], { encoding: 'utf8', cwd: dir, env: { ...process.env, RECUR_THREADS: 'abc' } });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim(), "recur: RECUR_THREADS must be a whole number of at least 1, got 'abc'");
+  });
 });

@@ -2,6 +2,7 @@
 import type { Backend } from './backend.js';
 import { createJsBackend } from './js/index.js';
 import { createWasmBackend } from './wasm/index.js';
+import { wasmSimdSupported } from './wasm/kernels.js';
 
 const factories = new Map<string, () => Backend>();
 const instances = new Map<string, Backend>();
@@ -40,16 +41,12 @@ function defaultBackendName(): string {
 }
 
 let wasmOk: boolean | null = null;
-/** Whether the WebAssembly backend can run here (SIMD is the requirement); tried once. */
+/**
+ * Whether the WebAssembly backend can run here (SIMD is the requirement); checked once.
+ * Only support is probed: a mistake such as a bad RECUR_THREADS still surfaces as an error.
+ */
 export function wasmLoads(): boolean {
-  if (wasmOk === null) {
-    try {
-      backendByName('wasm');
-      wasmOk = true;
-    } catch {
-      wasmOk = false;
-    }
-  }
+  if (wasmOk === null) wasmOk = wasmSimdSupported();
   return wasmOk;
 }
 

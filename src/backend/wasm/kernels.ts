@@ -82,6 +82,11 @@ export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memo
   return instance.exports as unknown as Kernels;
 }
 
+/** Whether this runtime can run the kernels at all (WebAssembly with 128-bit SIMD). */
+export function wasmSimdSupported(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(decode(binaries.simd));
+}
+
 /** Throws a plain sentence when this runtime has no WebAssembly SIMD. */
 export function loadKernels(opts: { shared?: boolean; variant?: 'relaxed' | 'simd' } = {}): LoadedKernels {
   if (typeof WebAssembly !== 'object') throw new Error('wasm backend: this runtime has no WebAssembly');
