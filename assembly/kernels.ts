@@ -337,22 +337,6 @@ export function gemvRowsB(m: i32, n: i32, k: i32, a: usize, ars: usize, acs: usi
   }
 }
 
-/** Add bias[j] to every row of x (rows x cols), as the first term of a linear layer. */
-export function addRowBias(x: usize, bias: usize, rows: i32, cols: i32): void {
-  for (let r = 0; r < rows; r++) {
-    let j = 0;
-    const row = x + ((<usize>(r * cols)) << 2);
-    for (; j + 4 <= cols; j += 4) {
-      const o = (<usize>j) << 2;
-      st(row + o, f32x4.add(ld(row + o), ld(bias + o)));
-    }
-    for (; j < cols; j++) {
-      const o = (<usize>j) << 2;
-      store<f32>(row + o, load<f32>(row + o) + load<f32>(bias + o));
-    }
-  }
-}
-
 // ---------------------------------------------------------------- elementwise
 
 // op codes shared with src/backend/wasm/index.ts
@@ -650,7 +634,7 @@ export function crossEntropy(logits: usize, targets: usize, loss: usize, probs: 
   return bad;
 }
 
-/** gx[r] = gyRow[r] * (probs[r] - onehot(t[r])); gyScalar >= 0 means one gradient for every row (a mean or sum loss). */
+/** gx[r] = gyRow[r] * (probs[r] - onehot(t[r])), 0 for ignored rows. */
 export function crossEntropyGrad(probs: usize, targets: usize, gyRow: usize, gx: usize, rows: i32, cols: i32, ignoreIndex: i32): void {
   const rowB = (<usize>cols) << 2;
   for (let r = 0; r < rows; r++) {
@@ -684,6 +668,28 @@ const K_LSTM = 0, K_GRU = 1, K_RNN_TANH = 2, K_RNN_RELU = 3, K_RNN_SIGMOID = 4;
   return kind == K_RNN_TANH ? vtanh(v) : kind == K_RNN_RELU ? f32x4.max(v, splat(0)) : vsigmoid(v);
 }
 
+/** Four floats at p, or (tail) one float in lane 0: a row's ragged end goes through the same vector math. */
+@inline function ldt(p: usize, tail: bool): v128 {
+  return tail ? ld1(p) : ld(p);
+}
+@inline function stt(p: usize, v: v128, tail: bool): void {
+  if (tail) st1(p, v);
+  else st(p, v);
+}
+
+/**
+ * The hidden units are walked four at a time, then one at a time for a ragged
+ * end (H not a multiple of 4): step u covers the units at byte offset
+ * unitOffset(u, H), and is a tail step when u >= H / 4.
+ */
+@inline function unitSteps(H: i32): i32 {
+  return (H >> 2) + (H & 3);
+}
+@inline function unitOffset(u: i32, H: i32): usize {
+  const full = H >> 2;
+  return u < full ? (<usize>u) << 4 : ((<usize>(full << 2)) + <usize>(u - full)) << 2;
+}
+
 /**
  * One time step for the whole batch (see RecurrentStepArgs in src/backend/backend.ts).
  * gx and gh hold the pre-activations from the two GEMMs; rows whose valid byte is 0 copy the state.
@@ -696,85 +702,43 @@ export function recurrentStep(
   const G = kind == K_LSTM ? 4 * H : kind == K_GRU ? 3 * H : H;
   const A = kind == K_LSTM || kind == K_GRU ? 4 * H : 0;
   const HB = (<usize>H) << 2;
+  const full = H >> 2, steps = unitSteps(H);
   for (let b = 0; b < B; b++) {
     const gxr = gx + ((<usize>(b * G)) << 2);
     const ghr: usize = gh == 0 ? 0 : gh + ((<usize>(b * G)) << 2);
     const hp = hPrev + <usize>b * HB, ho = hOut + <usize>b * HB;
+    const cp = cPrev + <usize>b * HB, co = cOut + <usize>b * HB;
     const ac = act + ((<usize>(b * A)) << 2);
     if (valid != 0 && load<u8>(valid + b) == 0) {
       memory.copy(ho, hp, HB);
-      if (kind == K_LSTM) memory.copy(cOut + <usize>b * HB, cPrev + <usize>b * HB, HB);
+      if (kind == K_LSTM) memory.copy(co, cp, HB);
       continue;
     }
-    if (kind == K_LSTM) {
-      const cp = cPrev + <usize>b * HB, co = cOut + <usize>b * HB;
-      for (let j = 0; j < H; j += 4) {
-        const o = (<usize>j) << 2;
-        const tail = H - j < 4;
-        // a ragged tail (H not a multiple of 4) goes lane by lane through the same math
-        const lanes = tail ? H - j : 1;
-        for (let l = 0; l < lanes; l++) {
-          const q = o + ((<usize>l) << 2);
-          let pi: v128, pf: v128, pg: v128, po: v128, cpv: v128;
-          if (!tail) {
-            pi = ld(gxr + q); pf = ld(gxr + HB + q); pg = ld(gxr + 2 * HB + q); po = ld(gxr + 3 * HB + q);
-            if (ghr != 0) {
-              pi = f32x4.add(pi, ld(ghr + q)); pf = f32x4.add(pf, ld(ghr + HB + q));
-              pg = f32x4.add(pg, ld(ghr + 2 * HB + q)); po = f32x4.add(po, ld(ghr + 3 * HB + q));
-            }
-            cpv = ld(cp + q);
-          } else {
-            pi = ld1(gxr + q); pf = ld1(gxr + HB + q); pg = ld1(gxr + 2 * HB + q); po = ld1(gxr + 3 * HB + q);
-            if (ghr != 0) {
-              pi = f32x4.add(pi, ld1(ghr + q)); pf = f32x4.add(pf, ld1(ghr + HB + q));
-              pg = f32x4.add(pg, ld1(ghr + 2 * HB + q)); po = f32x4.add(po, ld1(ghr + 3 * HB + q));
-            }
-            cpv = ld1(cp + q);
-          }
-          const i = vsigmoid(pi), f = vsigmoid(pf), g = vtanh(pg), og = vsigmoid(po);
-          const c = fma(f, cpv, f32x4.mul(i, g));
-          const h = f32x4.mul(og, vtanh(c));
-          if (!tail) {
-            st(co + q, c); st(ho + q, h);
-            st(ac + q, i); st(ac + HB + q, f); st(ac + 2 * HB + q, g); st(ac + 3 * HB + q, og);
-          } else {
-            st1(co + q, c); st1(ho + q, h);
-            st1(ac + q, i); st1(ac + HB + q, f); st1(ac + 2 * HB + q, g); st1(ac + 3 * HB + q, og);
-          }
+    for (let u = 0; u < steps; u++) {
+      const q = unitOffset(u, H);
+      const tail = u >= full;
+      if (kind == K_LSTM) {
+        let pi = ldt(gxr + q, tail), pf = ldt(gxr + HB + q, tail), pg = ldt(gxr + 2 * HB + q, tail), po = ldt(gxr + 3 * HB + q, tail);
+        if (ghr != 0) {
+          pi = f32x4.add(pi, ldt(ghr + q, tail)); pf = f32x4.add(pf, ldt(ghr + HB + q, tail));
+          pg = f32x4.add(pg, ldt(ghr + 2 * HB + q, tail)); po = f32x4.add(po, ldt(ghr + 3 * HB + q, tail));
         }
-      }
-    } else if (kind == K_GRU) {
-      for (let j = 0; j < H; j += 4) {
-        const o = (<usize>j) << 2;
-        const tail = H - j < 4;
-        const lanes = tail ? H - j : 1;
-        for (let l = 0; l < lanes; l++) {
-          const q = o + ((<usize>l) << 2);
-          const r = vsigmoid(f32x4.add(tail ? ld1(gxr + q) : ld(gxr + q), tail ? ld1(ghr + q) : ld(ghr + q)));
-          const z = vsigmoid(f32x4.add(tail ? ld1(gxr + HB + q) : ld(gxr + HB + q), tail ? ld1(ghr + HB + q) : ld(ghr + HB + q)));
-          const hn = tail ? ld1(ghr + 2 * HB + q) : ld(ghr + 2 * HB + q);
-          const n = vtanh(fma(r, hn, tail ? ld1(gxr + 2 * HB + q) : ld(gxr + 2 * HB + q)));
-          const hpv = tail ? ld1(hp + q) : ld(hp + q);
-          const h = fma(z, f32x4.sub(hpv, n), n);
-          if (!tail) {
-            st(ho + q, h); st(ac + q, r); st(ac + HB + q, z); st(ac + 2 * HB + q, n); st(ac + 3 * HB + q, hn);
-          } else {
-            st1(ho + q, h); st1(ac + q, r); st1(ac + HB + q, z); st1(ac + 2 * HB + q, n); st1(ac + 3 * HB + q, hn);
-          }
-        }
-      }
-    } else {
-      for (let j = 0; j < H; j += 4) {
-        const o = (<usize>j) << 2;
-        const tail = H - j < 4;
-        const lanes = tail ? H - j : 1;
-        for (let l = 0; l < lanes; l++) {
-          const q = o + ((<usize>l) << 2);
-          let v = tail ? ld1(gxr + q) : ld(gxr + q);
-          if (ghr != 0) v = f32x4.add(v, tail ? ld1(ghr + q) : ld(ghr + q));
-          const h = rnnAct(kind, v);
-          if (!tail) st(ho + q, h); else st1(ho + q, h);
-        }
+        const i = vsigmoid(pi), f = vsigmoid(pf), g = vtanh(pg), og = vsigmoid(po);
+        const c = fma(f, ldt(cp + q, tail), f32x4.mul(i, g));
+        stt(co + q, c, tail);
+        stt(ho + q, f32x4.mul(og, vtanh(c)), tail);
+        stt(ac + q, i, tail); stt(ac + HB + q, f, tail); stt(ac + 2 * HB + q, g, tail); stt(ac + 3 * HB + q, og, tail);
+      } else if (kind == K_GRU) {
+        const r = vsigmoid(f32x4.add(ldt(gxr + q, tail), ldt(ghr + q, tail)));
+        const z = vsigmoid(f32x4.add(ldt(gxr + HB + q, tail), ldt(ghr + HB + q, tail)));
+        const hn = ldt(ghr + 2 * HB + q, tail);
+        const n = vtanh(fma(r, hn, ldt(gxr + 2 * HB + q, tail)));
+        stt(ho + q, fma(z, f32x4.sub(ldt(hp + q, tail), n), n), tail);
+        stt(ac + q, r, tail); stt(ac + HB + q, z, tail); stt(ac + 2 * HB + q, n, tail); stt(ac + 3 * HB + q, hn, tail);
+      } else {
+        let v = ldt(gxr + q, tail);
+        if (ghr != 0) v = f32x4.add(v, ldt(ghr + q, tail));
+        stt(ho + q, rnnAct(kind, v), tail);
       }
     }
   }
@@ -790,97 +754,57 @@ export function recurrentStepGrad(
   const A = kind == K_LSTM || kind == K_GRU ? 4 * H : 0;
   const HB = (<usize>H) << 2;
   const one = splat(1);
+  const full = H >> 2, steps = unitSteps(H);
   for (let b = 0; b < B; b++) {
     const dgx = dGx + ((<usize>(b * G)) << 2), dgh = dGh + ((<usize>(b * G)) << 2);
     const dhr = dh + <usize>b * HB, dhp = dhPrev + <usize>b * HB;
+    const dcr = dc + <usize>b * HB, dcp = dcPrev + <usize>b * HB;
+    const hp = hPrev + <usize>b * HB, ho = hOut + <usize>b * HB;
+    const cp = cPrev + <usize>b * HB, co = cOut + <usize>b * HB;
     const ac = act + ((<usize>(b * A)) << 2);
+    const twoOutputs = dgh != dgx;
     if (valid != 0 && load<u8>(valid + b) == 0) {
+      // the state passed through unchanged: so do its gradients
       memory.fill(dgx, 0, (<usize>G) << 2);
-      if (dgh != dgx) memory.fill(dgh, 0, (<usize>G) << 2);
+      if (twoOutputs) memory.fill(dgh, 0, (<usize>G) << 2);
       memory.copy(dhp, dhr, HB);
-      if (kind == K_LSTM) memory.copy(dcPrev + <usize>b * HB, dc + <usize>b * HB, HB);
+      if (kind == K_LSTM) memory.copy(dcp, dcr, HB);
       continue;
     }
-    if (kind == K_LSTM) {
-      const cp = cPrev + <usize>b * HB, co = cOut + <usize>b * HB, dcr = dc + <usize>b * HB, dcp = dcPrev + <usize>b * HB;
-      for (let j = 0; j < H; j += 4) {
-        const o = (<usize>j) << 2;
-        const tail = H - j < 4;
-        const lanes = tail ? H - j : 1;
-        for (let l = 0; l < lanes; l++) {
-          const q = o + ((<usize>l) << 2);
-          const i = tail ? ld1(ac + q) : ld(ac + q);
-          const f = tail ? ld1(ac + HB + q) : ld(ac + HB + q);
-          const g = tail ? ld1(ac + 2 * HB + q) : ld(ac + 2 * HB + q);
-          const og = tail ? ld1(ac + 3 * HB + q) : ld(ac + 3 * HB + q);
-          const tc = vtanh(tail ? ld1(co + q) : ld(co + q));
-          const dhv = tail ? ld1(dhr + q) : ld(dhr + q);
-          const dct = fma(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc)), tail ? ld1(dcr + q) : ld(dcr + q));
-          const di = f32x4.mul(f32x4.mul(dct, g), f32x4.mul(i, f32x4.sub(one, i)));
-          const df = f32x4.mul(f32x4.mul(dct, tail ? ld1(cp + q) : ld(cp + q)), f32x4.mul(f, f32x4.sub(one, f)));
-          const dg = f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g)));
-          const dO = f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(og, f32x4.sub(one, og)));
-          const dcpv = f32x4.mul(dct, f);
-          if (!tail) {
-            st(dgx + q, di); st(dgx + HB + q, df); st(dgx + 2 * HB + q, dg); st(dgx + 3 * HB + q, dO);
-            if (dgh != dgx) { st(dgh + q, di); st(dgh + HB + q, df); st(dgh + 2 * HB + q, dg); st(dgh + 3 * HB + q, dO); }
-            st(dcp + q, dcpv); st(dhp + q, splat(0));
-          } else {
-            st1(dgx + q, di); st1(dgx + HB + q, df); st1(dgx + 2 * HB + q, dg); st1(dgx + 3 * HB + q, dO);
-            if (dgh != dgx) { st1(dgh + q, di); st1(dgh + HB + q, df); st1(dgh + 2 * HB + q, dg); st1(dgh + 3 * HB + q, dO); }
-            st1(dcp + q, dcpv); st1(dhp + q, splat(0));
-          }
-        }
-      }
-    } else if (kind == K_GRU) {
-      const hp = hPrev + <usize>b * HB;
-      for (let j = 0; j < H; j += 4) {
-        const o = (<usize>j) << 2;
-        const tail = H - j < 4;
-        const lanes = tail ? H - j : 1;
-        for (let l = 0; l < lanes; l++) {
-          const q = o + ((<usize>l) << 2);
-          const r = tail ? ld1(ac + q) : ld(ac + q);
-          const z = tail ? ld1(ac + HB + q) : ld(ac + HB + q);
-          const n = tail ? ld1(ac + 2 * HB + q) : ld(ac + 2 * HB + q);
-          const hn = tail ? ld1(ac + 3 * HB + q) : ld(ac + 3 * HB + q);
-          const dhv = tail ? ld1(dhr + q) : ld(dhr + q);
-          const hpv = tail ? ld1(hp + q) : ld(hp + q);
-          const dnPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
-          const dzPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(hpv, n)), f32x4.mul(z, f32x4.sub(one, z)));
-          const drPre = f32x4.mul(f32x4.mul(dnPre, hn), f32x4.mul(r, f32x4.sub(one, r)));
-          const dhpv = f32x4.mul(dhv, z);
-          if (!tail) {
-            st(dgx + q, drPre); st(dgx + HB + q, dzPre); st(dgx + 2 * HB + q, dnPre);
-            st(dgh + q, drPre); st(dgh + HB + q, dzPre); st(dgh + 2 * HB + q, f32x4.mul(dnPre, r));
-            st(dhp + q, dhpv);
-          } else {
-            st1(dgx + q, drPre); st1(dgx + HB + q, dzPre); st1(dgx + 2 * HB + q, dnPre);
-            st1(dgh + q, drPre); st1(dgh + HB + q, dzPre); st1(dgh + 2 * HB + q, f32x4.mul(dnPre, r));
-            st1(dhp + q, dhpv);
-          }
-        }
-      }
-    } else {
-      const ho = hOut + <usize>b * HB;
-      for (let j = 0; j < H; j += 4) {
-        const o = (<usize>j) << 2;
-        const tail = H - j < 4;
-        const lanes = tail ? H - j : 1;
-        for (let l = 0; l < lanes; l++) {
-          const q = o + ((<usize>l) << 2);
-          const h = tail ? ld1(ho + q) : ld(ho + q);
-          let d: v128;
-          if (kind == K_RNN_TANH) d = f32x4.sub(one, f32x4.mul(h, h));
-          else if (kind == K_RNN_RELU) d = v128.and(f32x4.gt(h, splat(0)), one);
-          else d = f32x4.mul(h, f32x4.sub(one, h));
-          const v = f32x4.mul(tail ? ld1(dhr + q) : ld(dhr + q), d);
-          if (!tail) {
-            st(dgx + q, v); if (dgh != dgx) st(dgh + q, v); st(dhp + q, splat(0));
-          } else {
-            st1(dgx + q, v); if (dgh != dgx) st1(dgh + q, v); st1(dhp + q, splat(0));
-          }
-        }
+    for (let u = 0; u < steps; u++) {
+      const q = unitOffset(u, H);
+      const tail = u >= full;
+      const dhv = ldt(dhr + q, tail);
+      if (kind == K_LSTM) {
+        const i = ldt(ac + q, tail), f = ldt(ac + HB + q, tail), g = ldt(ac + 2 * HB + q, tail), og = ldt(ac + 3 * HB + q, tail);
+        const tc = vtanh(ldt(co + q, tail));
+        const dct = fma(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc)), ldt(dcr + q, tail));
+        const di = f32x4.mul(f32x4.mul(dct, g), f32x4.mul(i, f32x4.sub(one, i)));
+        const df = f32x4.mul(f32x4.mul(dct, ldt(cp + q, tail)), f32x4.mul(f, f32x4.sub(one, f)));
+        const dg = f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g)));
+        const dO = f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(og, f32x4.sub(one, og)));
+        stt(dgx + q, di, tail); stt(dgx + HB + q, df, tail); stt(dgx + 2 * HB + q, dg, tail); stt(dgx + 3 * HB + q, dO, tail);
+        if (twoOutputs) { stt(dgh + q, di, tail); stt(dgh + HB + q, df, tail); stt(dgh + 2 * HB + q, dg, tail); stt(dgh + 3 * HB + q, dO, tail); }
+        stt(dcp + q, f32x4.mul(dct, f), tail);
+        stt(dhp + q, splat(0), tail);
+      } else if (kind == K_GRU) {
+        const r = ldt(ac + q, tail), z = ldt(ac + HB + q, tail), n = ldt(ac + 2 * HB + q, tail), hn = ldt(ac + 3 * HB + q, tail);
+        const dnPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
+        const dzPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ldt(hp + q, tail), n)), f32x4.mul(z, f32x4.sub(one, z)));
+        const drPre = f32x4.mul(f32x4.mul(dnPre, hn), f32x4.mul(r, f32x4.sub(one, r)));
+        stt(dgx + q, drPre, tail); stt(dgx + HB + q, dzPre, tail); stt(dgx + 2 * HB + q, dnPre, tail);
+        stt(dgh + q, drPre, tail); stt(dgh + HB + q, dzPre, tail); stt(dgh + 2 * HB + q, f32x4.mul(dnPre, r), tail);
+        stt(dhp + q, f32x4.mul(dhv, z), tail);
+      } else {
+        const h = ldt(ho + q, tail);
+        let d: v128;
+        if (kind == K_RNN_TANH) d = f32x4.sub(one, f32x4.mul(h, h));
+        else if (kind == K_RNN_RELU) d = v128.and(f32x4.gt(h, splat(0)), one);
+        else d = f32x4.mul(h, f32x4.sub(one, h));
+        const v = f32x4.mul(dhv, d);
+        stt(dgx + q, v, tail);
+        if (twoOutputs) stt(dgh + q, v, tail);
+        stt(dhp + q, splat(0), tail);
       }
     }
   }
@@ -967,9 +891,4 @@ export function adamStep(
     }
     store<f32>(p + o, pv - (stepSize * mv) / (Mathf.sqrt(vv) / sqrtBc2 + eps));
   }
-}
-
-/** x *= k over n floats (gradient clipping). */
-export function scale(x: usize, n: i32, k: f32): void {
-  rowScale(x, n, k);
 }

@@ -20,22 +20,23 @@ export function readBytes(path: string, what: string): Uint8Array {
   }
 }
 
-export function readTextFile(path: string): string {
-  const bytes = readBytes(path, 'text file');
+/** Library errors about a file's contents are the user's to fix: rethrow them as UserError. */
+function asUserError<T>(fn: () => T): T {
   try {
-    return decodeText(bytes, `'${path}'`);
+    return fn();
   } catch (e) {
     throw new UserError((e as Error).message);
   }
 }
 
+export function readTextFile(path: string): string {
+  const bytes = readBytes(path, 'text file');
+  return asUserError(() => decodeText(bytes, `'${path}'`));
+}
+
 export function readCheckpoint(path: string): Checkpoint {
   const bytes = readBytes(path, 'checkpoint');
-  try {
-    return decodeCheckpoint(bytes, `'${path}'`);
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
+  return asUserError(() => decodeCheckpoint(bytes, `'${path}'`));
 }
 
 /** Write via a temporary file in the same directory and rename, so a crash never leaves a half-written file. */

@@ -13,7 +13,6 @@ export interface Kernels {
     c: number, ldc: number, accumulate: number, scratch: number, i0: number, i1: number): void;
   gemvRowsBt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   gemvRowsB(m: number, n: number, k: number, a: number, ars: number, acs: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
-  addRowBias(x: number, bias: number, rows: number, cols: number): void;
   unary(op: number, x: number, out: number, n: number): void;
   affine(x: number, out: number, n: number, scale: number, shift: number): void;
   binarySame(op: number, a: number, b: number, out: number, n: number): void;
@@ -34,7 +33,6 @@ export interface Kernels {
   adagradStep(p: number, g: number, sum: number, n: number, lr: number, eps: number, wd: number): void;
   adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, lr: number, beta1: number, beta2: number,
     eps: number, wd: number, decoupled: number, stepSize: number, sqrtBc2: number): void;
-  scale(x: number, n: number, k: number): void;
 }
 
 export interface LoadedKernels {

@@ -25,8 +25,6 @@ export class WasmHeap {
   private buffer: ArrayBuffer | SharedArrayBuffer;
   private top: number;
   private readonly free = new Map<number, number[]>();
-  /** Bytes handed out and not yet freed, for tests and the benchmark's memory report. */
-  liveBytes = 0;
 
   constructor(memory: WebAssembly.Memory, shared: boolean, base: number) {
     this.memory = memory;
@@ -55,7 +53,6 @@ export class WasmHeap {
   alloc(bytes: number): number {
     const size = sizeClass(bytes);
     const list = this.free.get(size);
-    this.liveBytes += size;
     if (list && list.length > 0) return list.pop()!;
     const ptr = this.top;
     const end = ptr + size;
@@ -66,7 +63,6 @@ export class WasmHeap {
       try {
         this.memory.grow(want);
       } catch {
-        this.liveBytes -= size;
         throw new Error(`wasm backend: out of memory (asked for ${bytes} more bytes with ${have} in use); use smaller batches or models, or RECUR_BACKEND=js`);
       }
       this.refresh();
@@ -77,7 +73,6 @@ export class WasmHeap {
 
   release(ptr: number, bytes: number): void {
     const size = sizeClass(bytes);
-    this.liveBytes -= size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(ptr);
