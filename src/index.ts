@@ -36,6 +36,10 @@ export { unroll, type RecurrentCell, type UnrollOptions } from './nn/rnn/unroll.
 export { rnnStep, lstmStep, gruStep, type CellWeights, type Peepholes, type Nonlinearity } from './nn/rnn/steps.js';
 export { decodeText, Vocab, splitIds, type Split } from './data/text.js';
 export { BpttBatcher, type BpttWindow } from './data/bptt.js';
+export { padSequences, lengthsMask, SequenceDataset, type Sequence, type PadOptions, type PaddedBatch, type BatchOptions } from './data/sequences.js';
+export { lastValidStep, finalHidden, meanOverValid } from './nn/heads.js';
+export { CharTokenizer, WordTokenizer, wordPieces, tokenizerFromSpec, type Tokenizer, type TokenizerKind, type TokenizerSpec, type TokenizerOptions } from './text/tokenizers.js';
+export { greedyDecode, beamSearch, type StepFunction, type DecodeOptions, type BeamOptions, type Hypothesis } from './generate/decode.js';
 export { CharLM, checkCharLMConfig, defaultCharLMConfig, type CharLMConfig, type CellType } from './models/charlm.js';
 export { CharStepper } from './generate/stepper.js';
 export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickOptions } from './generate/sample.js';

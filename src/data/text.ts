@@ -4,6 +4,7 @@
  * encoding once into an Int32Array, and a split at the end of the text.
  * No Node imports: the playground uses the same code.
  */
+import type { Tokenizer, TokenizerSpec } from '../text/tokenizers.js';
 
 /** Decode bytes as UTF-8 text, refusing what is not text. `name` is used in error messages. */
 export function decodeText(bytes: Uint8Array, name = 'the input'): string {
@@ -23,8 +24,9 @@ export function decodeText(bytes: Uint8Array, name = 'the input'): string {
 const describeChar = (c: string): string =>
   `'${c === '\n' ? '\\n' : c === '\t' ? '\\t' : c}' (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
 
-/** Code points ordered by frequency (most frequent first), ties by code point. */
-export class Vocab {
+/** Code points ordered by frequency (most frequent first), ties by code point. The char LM's tokenizer. */
+export class Vocab implements Tokenizer {
+  readonly kind = 'char' as const;
   readonly chars: readonly string[];
   private readonly index: Map<string, number>;
 
@@ -47,6 +49,10 @@ export class Vocab {
 
   get size(): number {
     return this.chars.length;
+  }
+
+  get tokens(): readonly string[] {
+    return this.chars;
   }
 
   has(c: string): boolean {
@@ -76,6 +82,18 @@ export class Vocab {
     const out = new Map<string, number>();
     for (const c of text) if (!this.index.has(c)) out.set(c, (out.get(c) ?? 0) + 1);
     return out;
+  }
+
+  unknownIn(text: string): Map<string, number> {
+    return this.unknownChars(text);
+  }
+
+  streamDecoder(): (id: number) => string {
+    return (id) => this.decode([id]);
+  }
+
+  spec(): TokenizerSpec {
+    return { kind: 'char', tokens: [...this.chars], specials: [], unknown: null };
   }
 
   decode(ids: ArrayLike<number>): string {

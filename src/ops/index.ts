@@ -5,7 +5,7 @@ export { linear } from './linear.js';
 export { reshape, permute, transpose, slice, narrow, concat, cat, stack, split, chunk, unsqueeze, squeeze, expand, clone } from './shape.js';
 export { sum, mean, max, argmax } from './reduce.js';
 export { softmax, logSoftmax } from './softmax.js';
-export { crossEntropy, mseLoss, type CrossEntropyOptions, type Reduction } from './loss.js';
+export { crossEntropy, mseLoss, type CrossEntropyOptions, type MseOptions, type Reduction } from './loss.js';
 export { embedding, indexSelect, type Indices } from './indexing.js';
 export { dropout } from './dropout.js';
 export { where, maskedFill } from './where.js';

@@ -1,10 +1,10 @@
-/** Losses: softmax cross-entropy from logits (class dim last), and mean squared error. */
+/** Losses: softmax cross-entropy from logits (class dim last), and mean squared error; both can skip padded positions. */
 import { record } from '../autograd/graph.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { isTensor, type Tensor } from '../tensor/tensor.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
 import { empty } from './util.js';
 import { toIndices, type Indices } from './indexing.js';
-import { sub } from './arith.js';
+import { div, mul, sub } from './arith.js';
 import { square } from './unary.js';
 import { mean, sum } from './reduce.js';
 
@@ -14,6 +14,11 @@ export interface CrossEntropyOptions {
   /** Targets equal to this are skipped (padding): no loss, no gradient, not counted in the mean. */
   ignoreIndex?: number;
   reduction?: Reduction;
+  /**
+   * Positions to score, shaped like the targets (1 = score, 0 = skip, e.g.
+   * `lengthsMask(lengths, time)`): a 0 treats the target as ignoreIndex.
+   */
+  mask?: Tensor | ArrayLike<number>;
 }
 
 /**
@@ -33,6 +38,11 @@ export function crossEntropy(logits: Tensor, targets: Indices, opts: CrossEntrop
   const rowShape = logits.shape.slice(0, -1);
   const rows = logits.size / Math.max(cols, 1);
   const t = toIndices('crossEntropy', targets);
+  if (opts.mask !== undefined) {
+    const m = isTensor(opts.mask) ? opts.mask.data : opts.mask;
+    if (m.length !== t.data.length) throw new Error(`crossEntropy: the mask has ${m.length} entries but there are ${t.data.length} targets`);
+    for (let i = 0; i < m.length; i++) if (m[i] === 0) t.data[i] = ignoreIndex;
+  }
   if (t.data.length !== rows || (t.shape.length > 0 && !sameShape(t.shape, rowShape) && t.shape.length !== 1)) {
     throw new Error(
       `crossEntropy: logits ${formatShape(logits.shape)} need targets of shape ${formatShape(rowShape)}, got ${formatShape(t.shape)}`,
@@ -79,15 +89,35 @@ export function crossEntropy(logits: Tensor, targets: Indices, opts: CrossEntrop
   );
 }
 
-/** Mean squared error between same-shaped tensors. */
-export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
-  const { reduction = 'mean' } = opts;
+export interface MseOptions {
+  reduction?: Reduction;
+  /**
+   * 1 where the error counts, 0 where it does not (padding); broadcasts to the
+   * input's shape ([batch, time, 1] or [batch, time] for [batch, time] inputs).
+   * 'mean' then divides by the number of counted elements.
+   */
+  mask?: Tensor;
+}
+
+/** Mean squared error between same-shaped tensors, optionally over masked positions only. */
+export function mseLoss(input: Tensor, target: Tensor, opts: MseOptions = {}): Tensor {
+  const { reduction = 'mean', mask } = opts;
+  if (!['mean', 'sum', 'none'].includes(reduction)) throw new Error(`mseLoss: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
   if (!sameShape(input.shape, target.shape)) {
     throw new Error(`mseLoss: input ${formatShape(input.shape)} and target ${formatShape(target.shape)} must have the same shape`);
   }
-  const sq = square(sub(input, target));
+  const fits = (m: Tensor): boolean => m.rank <= input.rank && m.shape.every((d, i) => d === 1 || d === input.shape[input.rank - m.rank + i]);
+  if (mask && !fits(mask)) {
+    throw new Error(`mseLoss: the mask ${formatShape(mask.shape)} must broadcast to the input's shape ${formatShape(input.shape)}`);
+  }
+  let sq = square(sub(input, target));
+  if (mask) sq = mul(sq, mask);
   if (reduction === 'none') return sq;
   if (reduction === 'sum') return sum(sq);
-  if (reduction === 'mean') return mean(sq);
-  throw new Error(`mseLoss: reduction must be 'mean', 'sum' or 'none', got '${reduction}'`);
+  if (!mask) return mean(sq);
+  // each mask element stands for input.size / mask.size elements of the input
+  let counted = 0;
+  const m = mask.data;
+  for (let i = 0; i < m.length; i++) counted += m[i];
+  return div(sum(sq), counted * (input.size / mask.size));
 }

@@ -1,0 +1,313 @@
+/**
+ * Tokenizers: text <-> integer ids, for the sequence tasks and the language
+ * model. `CharTokenizer` works on Unicode code points (with special tokens
+ * such as <pad>, <sos>, <eos> and an optional unknown token); `WordTokenizer`
+ * splits on whitespace and punctuation, keeps words seen at least `minCount`
+ * times and maps the rest to <unk>. Both round-trip: decode(encode(text)) is
+ * the text whenever every piece of it is in the vocabulary (the word
+ * tokenizer records spacing that differs from its default rule as tokens).
+ * Both describe themselves as JSON (`spec()`) so they save with a model.
+ * No Node imports.
+ */
+
+export type TokenizerKind = 'char' | 'word';
+
+/** What every tokenizer offers; `Vocab` (the char LM's vocabulary) is one too. */
+export interface Tokenizer {
+  readonly kind: TokenizerKind;
+  /** Token strings by id. */
+  readonly tokens: readonly string[];
+  readonly size: number;
+  has(token: string): boolean;
+  /** The id of a token (an error if it is not in the vocabulary). */
+  id(token: string): number;
+  encode(text: string): Int32Array;
+  decode(ids: ArrayLike<number>): string;
+  /** Pieces of `text` (characters or words) outside the vocabulary, with their counts. */
+  unknownIn(text: string): Map<string, number>;
+  /** A function turning ids, one at a time, into text, continuing after `context` ids already shown. */
+  streamDecoder(context?: ArrayLike<number>): (id: number) => string;
+  /** A JSON description that `tokenizerFromSpec` turns back into the same tokenizer. */
+  spec(): TokenizerSpec;
+}
+
+export type TokenizerSpec =
+  | { kind: 'char'; tokens: string[]; specials: string[]; unknown: string | null }
+  | { kind: 'word'; tokens: string[]; specials: string[]; unknown: string; join: string };
+
+export interface TokenizerOptions {
+  /** Tokens put first in the vocabulary (ids 0, 1, ...), e.g. ['<pad>', '<sos>', '<eos>']. */
+  specials?: readonly string[];
+  /** Keep only pieces seen at least this often (default 1). */
+  minCount?: number;
+  /** Keep at most this many tokens in all (the most frequent). */
+  maxSize?: number;
+}
+
+const codeOf = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+const show = (c: string): string => JSON.stringify(c);
+
+/** Count items, then order them by count (most frequent first), ties by code-point order. */
+function byFrequency(pieces: Iterable<string>, minCount: number): string[] {
+  const counts = new Map<string, number>();
+  for (const p of pieces) counts.set(p, (counts.get(p) ?? 0) + 1);
+  return [...counts.keys()]
+    .filter((k) => counts.get(k)! >= minCount)
+    .sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function checkCommon(op: string, o: TokenizerOptions): void {
+  if (o.minCount !== undefined && !(Number.isInteger(o.minCount) && o.minCount >= 1)) throw new Error(`${op}: minCount must be a whole number of at least 1, got ${o.minCount}`);
+  if (o.maxSize !== undefined && !(Number.isInteger(o.maxSize) && o.maxSize >= 1)) throw new Error(`${op}: maxSize must be a whole number of at least 1, got ${o.maxSize}`);
+}
+
+abstract class BaseTokenizer {
+  readonly tokens: readonly string[];
+  readonly specials: readonly string[];
+  protected readonly index: Map<string, number>;
+
+  constructor(op: string, tokens: readonly string[], specials: readonly string[]) {
+    if (tokens.length === 0) throw new Error(`${op}: the vocabulary is empty`);
+    this.tokens = Object.freeze([...tokens]);
+    this.specials = Object.freeze([...specials]);
+    this.index = new Map(this.tokens.map((t, i) => [t, i]));
+    if (this.index.size !== this.tokens.length) {
+      const seen = new Set<string>();
+      const dup = this.tokens.find((t) => (seen.has(t) ? true : (seen.add(t), false)));
+      throw new Error(`${op}: the vocabulary lists ${show(dup!)} twice`);
+    }
+    for (const s of specials) if (!this.index.has(s)) throw new Error(`${op}: special token ${show(s)} is not in the vocabulary`);
+  }
+
+  get size(): number {
+    return this.tokens.length;
+  }
+
+  has(token: string): boolean {
+    return this.index.has(token);
+  }
+
+  id(token: string): number {
+    const i = this.index.get(token);
+    if (i === undefined) throw new Error(`token ${show(token)} is not in the vocabulary`);
+    return i;
+  }
+
+  protected tokenOf(id: number): string {
+    const t = this.tokens[id];
+    if (t === undefined || !Number.isInteger(id)) throw new Error(`decode: id ${id} is out of range for a vocabulary of ${this.size}`);
+    return t;
+  }
+}
+
+/** Code points (not UTF-16 units), with optional special tokens and an unknown token. */
+export class CharTokenizer extends BaseTokenizer implements Tokenizer {
+  readonly kind = 'char' as const;
+  readonly unknown: string | null;
+
+  /** `tokens` lists specials first, then single code points. */
+  constructor(tokens: readonly string[], opts: { specials?: readonly string[]; unknown?: string | null } = {}) {
+    const specials = opts.specials ?? [];
+    const unknown = opts.unknown ?? null;
+    super('CharTokenizer', tokens, unknown !== null && !specials.includes(unknown) ? [...specials, unknown] : specials);
+    this.unknown = unknown;
+    const special = new Set(this.specials);
+    for (const t of this.tokens) {
+      if (!special.has(t) && [...t].length !== 1) throw new Error(`CharTokenizer: entry ${show(t)} is not a single code point (list it in specials if it is a special token)`);
+    }
+  }
+
+  /**
+   * The vocabulary of the given texts: specials first, then (if given) the
+   * unknown token, then code points by frequency.
+   */
+  static fromTexts(texts: string | readonly string[], opts: TokenizerOptions & { unknown?: string } = {}): CharTokenizer {
+    checkCommon('CharTokenizer', opts);
+    const specials = [...(opts.specials ?? [])];
+    if (opts.unknown !== undefined && !specials.includes(opts.unknown)) specials.push(opts.unknown);
+    const all = typeof texts === 'string' ? [texts] : texts;
+    function* chars(): Generator<string> {
+      for (const t of all) yield* t;
+    }
+    let chosen = byFrequency(chars(), opts.minCount ?? 1).filter((c) => !specials.includes(c));
+    if (opts.maxSize !== undefined) chosen = chosen.slice(0, Math.max(0, opts.maxSize - specials.length));
+    return new CharTokenizer([...specials, ...chosen], { specials: opts.specials, unknown: opts.unknown ?? null });
+  }
+
+  /** Code points of `text` as ids; one outside the vocabulary maps to the unknown token, or is an error naming it. */
+  encode(text: string): Int32Array {
+    const out = new Int32Array([...text].length);
+    let i = 0;
+    const unk = this.unknown === null ? -1 : this.index.get(this.unknown)!;
+    for (const c of text) {
+      const id = this.index.get(c);
+      if (id !== undefined) out[i++] = id;
+      else if (unk >= 0) out[i++] = unk;
+      else throw new Error(`character ${show(c)} (${codeOf(c)}) is not in the vocabulary`);
+    }
+    return out;
+  }
+
+  /** Text of the ids; special tokens appear as their names unless `skipSpecials`. */
+  decode(ids: ArrayLike<number>, opts: { skipSpecials?: boolean } = {}): string {
+    let s = '';
+    for (let i = 0; i < ids.length; i++) {
+      const t = this.tokenOf(ids[i]);
+      if (!(opts.skipSpecials && this.specials.includes(t))) s += t;
+    }
+    return s;
+  }
+
+  unknownIn(text: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const c of text) if (!this.index.has(c)) out.set(c, (out.get(c) ?? 0) + 1);
+    return out;
+  }
+
+  streamDecoder(): (id: number) => string {
+    return (id) => this.tokenOf(id);
+  }
+
+  spec(): TokenizerSpec {
+    return { kind: 'char', tokens: [...this.tokens], specials: this.specials.filter((s) => s !== this.unknown), unknown: this.unknown };
+  }
+}
+
+/** Words: letters and digits, with inner apostrophes (answer'd, o'er, don’t). */
+const PIECE = /([\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{N}\p{M}]+)*)|(\s)|(\S)/gu;
+/** No space before these by default ("word," "word." "store-houses"). */
+const NO_SPACE_BEFORE = new Set([',', '.', ';', ':', '!', '?', ')', ']', '}', '-', '…', '%', '’']);
+/** No space after these by default ("(word" "'tis" "store-houses"). */
+const NO_SPACE_AFTER = new Set(['(', '[', '{', '-', "'", '‘', '“']);
+const isSpace = (t: string): boolean => /^\s$/u.test(t);
+
+/** The spacing decode puts between two neighbouring tokens unless told otherwise. */
+function defaultGap(prev: string | null, next: string): string {
+  if (prev === null) return '';
+  return NO_SPACE_BEFORE.has(next) || NO_SPACE_AFTER.has(prev) ? '' : ' ';
+}
+
+/**
+ * Split text into word and punctuation tokens plus the spacing that is not
+ * the default: whitespace characters as tokens of their own, and `join`
+ * where there is no space but the default would put one.
+ */
+export function wordPieces(text: string, join = '<join>'): string[] {
+  const out: string[] = [];
+  let prev: string | null = null;
+  let gap = '';
+  for (const m of text.matchAll(PIECE)) {
+    if (m[2] !== undefined) {
+      gap += m[2];
+      continue;
+    }
+    const tok = m[0];
+    if (gap !== defaultGap(prev, tok)) {
+      if (gap === '') out.push(join);
+      else out.push(...gap);
+    }
+    out.push(tok);
+    prev = tok;
+    gap = '';
+  }
+  if (gap !== '') out.push(...gap);
+  return out;
+}
+
+/**
+ * Words and punctuation; spacing follows a default rule (a space between
+ * words, none before , . ; : ! ? ) or around -), and where the text differs
+ * the whitespace itself (or <join> for "no space") is a token, so text
+ * round-trips exactly. Words seen fewer than minCount times become <unk>.
+ */
+export class WordTokenizer extends BaseTokenizer implements Tokenizer {
+  readonly kind = 'word' as const;
+  readonly unknown: string;
+  readonly join: string;
+  private readonly unkId: number;
+
+  constructor(tokens: readonly string[], opts: { specials?: readonly string[]; unknown?: string; join?: string } = {}) {
+    const unknown = opts.unknown ?? '<unk>';
+    const join = opts.join ?? '<join>';
+    const specials = [...(opts.specials ?? [])];
+    for (const s of [unknown, join]) if (!specials.includes(s)) specials.push(s);
+    super('WordTokenizer', tokens, specials);
+    this.unknown = unknown;
+    this.join = join;
+    this.unkId = this.index.get(unknown)!;
+  }
+
+  /** The vocabulary of `text`: specials, <unk>, <join>, every whitespace character seen, then words by frequency (at least minCount). */
+  static fromText(text: string, opts: TokenizerOptions & { unknown?: string; join?: string } = {}): WordTokenizer {
+    checkCommon('WordTokenizer', opts);
+    const unknown = opts.unknown ?? '<unk>';
+    const join = opts.join ?? '<join>';
+    const specials = [...(opts.specials ?? [])];
+    for (const s of [unknown, join]) if (!specials.includes(s)) specials.push(s);
+    const pieces = wordPieces(text, join).filter((p) => p !== join);
+    const spaces = byFrequency(pieces.filter(isSpace), 1);
+    let words = byFrequency(pieces.filter((p) => !isSpace(p)), opts.minCount ?? 1).filter((w) => !specials.includes(w));
+    if (opts.maxSize !== undefined) words = words.slice(0, Math.max(0, opts.maxSize - specials.length - spaces.length));
+    return new WordTokenizer([...specials, ...spaces, ...words], { specials: opts.specials, unknown, join });
+  }
+
+  encode(text: string): Int32Array {
+    const pieces = wordPieces(text, this.join);
+    const out = new Int32Array(pieces.length);
+    pieces.forEach((p, i) => {
+      const id = this.index.get(p);
+      out[i] = id === undefined ? this.unkId : id;
+    });
+    return out;
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    const next = this.streamDecoder();
+    let s = '';
+    for (let i = 0; i < ids.length; i++) s += next(ids[i]);
+    return s;
+  }
+
+  streamDecoder(context: ArrayLike<number> = []): (id: number) => string {
+    let prev: string | null = null;
+    let explicit = false; // whitespace or <join> since the last word: no default gap
+    const step = (id: number): string => {
+      const t = this.tokenOf(id);
+      if (t === this.join) {
+        explicit = true;
+        return '';
+      }
+      if (isSpace(t)) {
+        explicit = true;
+        return t;
+      }
+      const gap = explicit ? '' : defaultGap(prev, t);
+      prev = t;
+      explicit = false;
+      return gap + t;
+    };
+    for (let i = 0; i < context.length; i++) step(context[i]);
+    return step;
+  }
+
+  unknownIn(text: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const p of wordPieces(text, this.join)) {
+      if (!this.index.has(p)) out.set(p, (out.get(p) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  spec(): TokenizerSpec {
+    const specials = this.specials.filter((s) => s !== this.unknown && s !== this.join);
+    return { kind: 'word', tokens: [...this.tokens], specials, unknown: this.unknown, join: this.join };
+  }
+}
+
+/** Rebuild a tokenizer from its `spec()`. */
+export function tokenizerFromSpec(spec: TokenizerSpec): CharTokenizer | WordTokenizer {
+  if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.tokens)) throw new Error('the tokenizer description is not an object with a token list');
+  if (spec.kind === 'char') return new CharTokenizer(spec.tokens, { specials: spec.specials ?? [], unknown: spec.unknown ?? null });
+  if (spec.kind === 'word') return new WordTokenizer(spec.tokens, { specials: spec.specials ?? [], unknown: spec.unknown, join: spec.join });
+  throw new Error(`unknown tokenizer kind '${(spec as { kind: unknown }).kind}'`);
+}
