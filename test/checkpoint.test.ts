@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
-import { Adam, CharLM, Rng, Vocab, decodeCheckpoint, encodeCheckpoint, writeSafetensors } from '../src/index.js';
+import { Adam, CharLM, Rng, Vocab, WordTokenizer, decodeCheckpoint, encodeCheckpoint, writeSafetensors } from '../src/index.js';
 
 const vocab = Vocab.fromText('to be or not to be 🎭');
 const make = (seed: number) => new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 6, embed: 4, dropout: 0.1 }, { rng: new Rng(seed) });
@@ -18,7 +18,7 @@ describe('char-LM checkpoints', () => {
       optimizer: opt.stateDict(), rng: new Rng(4).getState(),
     });
     const ck = decodeCheckpoint(bytes);
-    assert.deepEqual(ck.vocab.chars, vocab.chars);
+    assert.deepEqual(ck.vocab.tokens, vocab.chars);
     assert.deepEqual(ck.model.config, m.config);
     assert.deepEqual(ck.meta.progress, { step: 12, epoch: 1, window: 3, lastValLoss: 1.5, seconds: 9 });
     assert.equal(ck.meta.options.batch, 32);
@@ -38,5 +38,38 @@ describe('char-LM checkpoints', () => {
     // graft a different model's weights under this model's metadata
     const mixed = writeSafetensors(r.readSafetensors(other), { recur: r.readSafetensorsMetadata(good).recur });
     assert.throws(() => decodeCheckpoint(mixed, 'mixed.safetensors'), /mixed\.safetensors does not match its own model description/);
+  });
+});
+
+describe('checkpoints record the tokenizer', () => {
+  it('a char checkpoint says so and stays version 1; one written before tokenizers were recorded still loads', () => {
+    const m = make(3);
+    const bytes = encodeCheckpoint(m, vocab);
+    const meta = JSON.parse(r.readSafetensorsMetadata(bytes).recur);
+    assert.equal(meta.version, 1);
+    assert.deepEqual(meta.tokenizer, { kind: 'char' });
+    delete meta.tokenizer; // as recur wrote them before word models
+    const old = writeSafetensors(r.readSafetensors(bytes), { recur: JSON.stringify(meta) });
+    const ck = decodeCheckpoint(old);
+    assert.ok(ck.vocab instanceof Vocab);
+    assert.deepEqual(ck.vocab.tokens, vocab.chars);
+  });
+  it('a word checkpoint (version 2) brings back its word tokenizer: same ids, same text', () => {
+    const text = 'to be or not to be, that is the question.\nto be!';
+    const words = WordTokenizer.fromText(text);
+    const m = new CharLM({ vocabSize: words.size, model: 'gru', layers: 1, hidden: 4, embed: 3, dropout: 0 }, { rng: new Rng(5) });
+    const bytes = encodeCheckpoint(m, words);
+    assert.equal(JSON.parse(r.readSafetensorsMetadata(bytes).recur).version, 2);
+    const ck = decodeCheckpoint(bytes);
+    assert.equal(ck.vocab.kind, 'word');
+    assert.deepEqual(Array.from(ck.vocab.encode(text)), Array.from(words.encode(text)));
+    assert.equal(ck.vocab.decode(ck.vocab.encode(text)), text);
+  });
+  it('a checkpoint from a newer recur, or with an unknown tokenizer kind, is one sentence', () => {
+    const bytes = encodeCheckpoint(make(4), vocab);
+    const meta = JSON.parse(r.readSafetensorsMetadata(bytes).recur);
+    const tweak = (m: object) => writeSafetensors(r.readSafetensors(bytes), { recur: JSON.stringify({ ...meta, ...m }) });
+    assert.throws(() => decodeCheckpoint(tweak({ version: 3 }), 'new.safetensors'), /new\.safetensors was written by a newer recur/);
+    assert.throws(() => decodeCheckpoint(tweak({ tokenizer: { kind: 'bpe' } }), 'bpe.safetensors'), /bpe\.safetensors does not match its own model description: its tokenizer kind 'bpe' is unknown/);
   });
 });

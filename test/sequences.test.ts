@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
-import { GRU, LSTM, Rng, SequenceDataset, finalHidden, gradcheck, lastValidStep, lengthsMask, meanOverValid, padSequences } from '../src/index.js';
+import { GRU, LSTM, LuongAttention, Rng, SequenceDataset, dotAttention, finalHidden, gradcheck, lastValidStep, lengthsMask, meanOverValid, padSequences } from '../src/index.js';
 import { assertClose, rnd } from './helpers.js';
 
 const rng = new Rng(11);
@@ -136,5 +136,25 @@ describe('SequenceDataset', () => {
     assert.deepEqual(ds.split(0.2, 3)[1].items, test.items);
     assert.throws(() => ds.split(1), /fraction must be between 0 and 1/);
     assert.throws(() => [...ds.batches(0)], /batchSize must be a whole number of at least 1/);
+  });
+});
+
+describe('dot attention', () => {
+  it('weights sum to 1 over each source\'s valid steps and are 0 past its length', () => {
+    const q = rnd(rng, [2, 3, 4], -1, 1, false);
+    const k = rnd(rng, [2, 5, 4], -1, 1, false);
+    const { context, weights } = dotAttention(q, k, [5, 2]);
+    assert.deepEqual(context.shape, [2, 3, 4]);
+    const w = weights.toArray() as number[][][];
+    for (const row of w[0]) assert.ok(Math.abs(row.reduce((a, b) => a + b) - 1) < 1e-5);
+    for (const row of w[1]) {
+      assert.ok(Math.abs(row[0] + row[1] - 1) < 1e-5);
+      for (const v of row.slice(2)) assert.ok(v < 1e-30, `weight ${v} past the length`);
+    }
+  });
+  it('gradcheck: queries and keys, with lengths; LuongAttention runs', () => {
+    gradcheck((a, b) => dotAttention(a, b, [3, 1]).context, [rnd(rng, [2, 2, 3]), rnd(rng, [2, 3, 3])]);
+    const att = new LuongAttention(3, { rng: new Rng(4) });
+    assert.deepEqual(att.forward(rnd(rng, [2, 2, 3], -1, 1, false), rnd(rng, [2, 4, 3], -1, 1, false), [4, 2]).output.shape, [2, 2, 3]);
   });
 });

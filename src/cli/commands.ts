@@ -1,6 +1,7 @@
 /** The `recur` subcommands: train, sample, eval, info. */
 import cliProgress from 'cli-progress';
 import { Vocab } from '../data/text.js';
+import { WordTokenizer, type LMTokenizer } from '../text/tokenizers.js';
 import { sampleText } from '../generate/sample.js';
 import { evaluateLoss, trainCharLM, defaultTrainOptions, type TrainOptions } from '../train/trainer.js';
 import type { CellType } from '../models/charlm.js';
@@ -19,22 +20,33 @@ export interface TrainFlags {
   batch: number; seq: number; lr: number; optimizer: TrainOptions['optimizer']; clip: number; lrDecay: number;
   epochs?: number; minutes?: number; steps?: number; valFrac: number; evalEvery: number; sampleEvery: number;
   out: string; resume?: string; seed: number; quiet?: boolean;
+  /** 'char' (default) or 'word'. */
+  tokens?: 'char' | 'word';
+  /** Word models: words seen fewer times become <unk>. */
+  minCount?: number;
 }
+
+/** What one token is called in messages. */
+const unitOf = (v: LMTokenizer): string => (v.kind === 'word' ? 'word' : 'char');
 
 export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
   const text = readTextFile(file);
   const resume = f.resume ? readCheckpoint(f.resume) : undefined;
-  let vocab: Vocab;
+  let vocab: LMTokenizer;
   if (resume) {
     vocab = resume.vocab;
-    const unknown = vocab.unknownChars(text);
+    if (f.tokens !== undefined && f.tokens !== vocab.kind) throw new UserError(`the checkpoint is a ${vocab.kind}-level model; resume it with --tokens ${vocab.kind} (or leave --tokens out)`, 2);
+    const unknown = vocab.kind === 'char' ? vocab.unknownChars(text) : new Map();
     if (unknown.size > 0) {
       const list = [...unknown.keys()].slice(0, 5).map((c) => JSON.stringify(c)).join(', ');
       throw new UserError(`'${file}' has ${unknown.size} character(s) the checkpoint's vocabulary lacks (${list}); resume on the text it was trained on`);
     }
+  } else if (f.tokens === 'word') {
+    vocab = WordTokenizer.fromText(text, { minCount: f.minCount ?? 2 });
   } else {
     vocab = Vocab.fromText(text);
   }
+  const unit = unitOf(vocab);
   if (f.epochs !== undefined && f.minutes !== undefined) throw new UserError('give either --epochs or --minutes, not both', 2);
   const options: TrainOptions = {
     ...defaultTrainOptions,
@@ -46,7 +58,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
   const config = { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
   const tty = process.stderr.isTTY && !f.quiet;
   const multibar = !tty ? null : new cliProgress.MultiBar({
-    format: ' {bar} {percentage}% | step {step} | epoch {epochf} | loss {loss} | val {val} | {cps} chars/s | ETA {eta2}',
+    format: ` {bar} {percentage}% | step {step} | epoch {epochf} | loss {loss} | val {val} | {cps} ${unit}s/s | ETA {eta2}`,
     hideCursor: true, clearOnComplete: false, stopOnComplete: false, noTTYOutput: false, stream: process.stderr,
   }, cliProgress.Presets.shades_classic);
   const bar = multibar ? multibar.create(1000, 0, { step: 0, epochf: '0.00', loss: '-', val: '-', cps: '-', eta2: '--' }) : null;
@@ -55,7 +67,8 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
     else process.stdout.write(s.endsWith('\n') ? s : s + '\n');
   };
   const budget = { epochs: options.epochs, seconds: options.seconds, steps: options.steps };
-  log(`recur: training a ${config.layers}x${config.hidden} ${config.model.toUpperCase()} on '${file}' (${[...text].length} characters, vocabulary ${vocab.size})` +
+  const size = vocab.kind === 'word' ? `${vocab.encode(text).length} word tokens, vocabulary ${vocab.size} (words seen fewer than ${f.minCount ?? 2} times are <unk>)` : `${[...text].length} characters, vocabulary ${vocab.size}`;
+  log(`recur: training a ${config.layers}x${config.hidden} ${config.model.toUpperCase()} ${unit}-level model on '${file}' (${size})` +
     (resume ? `, resuming at step ${resume.meta.progress.step}` : '') + `; checkpoints go to '${f.out}'`);
   let stopRequests = 0;
   const onSigint = (): void => {
@@ -88,7 +101,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
       },
       onEval: (e) => {
         lastVal = e.valLoss;
-        log(`step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/char, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/char`);
+        log(`step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/${unit}`);
       },
       onSample: (t, step) => log(`--- sample at step ${step} ---\n${t}\n---`),
       onCheckpoint: (bytes) => writeFileAtomic(f.out, bytes),
@@ -100,8 +113,8 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
     process.stdout.write(
       `recur: done (${res.stoppedBy === 'request' ? 'stopped on request' : `reached the ${res.stoppedBy} limit`}): ${p.step} steps, ` +
       `epoch ${p.epoch}, ${fmtTime(p.seconds)} of training, train loss ${lastLoss.toFixed(4)}, ` +
-      `val loss ${p.lastValLoss!.toFixed(4)} nats/char (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/char), ` +
-      `${Math.round(lastCps).toLocaleString('en-US')} chars/s; saved '${f.out}'\n`,
+      `val loss ${p.lastValLoss!.toFixed(4)} nats/${unit} (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss!).toFixed(2)}), ` +
+      `${Math.round(lastCps).toLocaleString('en-US')} ${unit}s/s; saved '${f.out}'\n`,
     );
   } catch (e) {
     multibar?.stop();
@@ -118,9 +131,12 @@ export interface SampleFlags {
 export function sampleCommand(checkpoint: string, f: SampleFlags): void {
   const ck = readCheckpoint(checkpoint);
   if (f.prime !== undefined) {
-    const unknown = ck.vocab.unknownChars(f.prime);
     if (f.prime === '') throw new UserError('--prime is empty: give at least one character, or leave it out');
-    if (unknown.size > 0) {
+    const unknown = ck.vocab.unknownIn(f.prime);
+    if (ck.vocab.kind === 'word') {
+      if (ck.vocab.encode(f.prime).length === 0) throw new UserError('--prime has no words in it: give at least one word, punctuation mark or newline');
+      if (unknown.size > 0) process.stderr.write(`recur: the model does not know ${[...unknown.keys()].slice(0, 5).map((w) => JSON.stringify(w)).join(', ')}; read as <unk>\n`);
+    } else if (unknown.size > 0) {
       const c = [...unknown.keys()][0];
       throw new UserError(`the prime text has ${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}), which is not in the model's vocabulary`);
     }
@@ -136,6 +152,17 @@ export function sampleCommand(checkpoint: string, f: SampleFlags): void {
 export function evalCommand(checkpoint: string, file: string, f: { batch: number; seq: number }): void {
   const ck = readCheckpoint(checkpoint);
   const text = readTextFile(file);
+  if (ck.vocab.kind === 'word') {
+    // unknown words are scored as <unk>, as word-level perplexities usually are
+    const ids = ck.vocab.encode(text);
+    if (ids.length < 2) throw new UserError(`'${file}' has fewer than two words; nothing to evaluate`);
+    const unk = ck.vocab.id(ck.vocab.unknown);
+    const unknownCount = ids.filter((id) => id === unk).length;
+    const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
+    process.stdout.write(`loss ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/word over ${ids.length} word tokens\n`);
+    if (unknownCount > 0) process.stdout.write(`${unknownCount} of them are words outside the model's vocabulary, scored as <unk>\n`);
+    return;
+  }
   const unknown = ck.vocab.unknownChars(text);
   let skipped = 0;
   for (const n of unknown.values()) skipped += n;
@@ -154,12 +181,13 @@ export function infoCommand(checkpoint: string): void {
   const ck = readCheckpoint(checkpoint);
   const c = ck.model.config;
   const p = ck.meta.progress;
+  const unit = unitOf(ck.vocab);
   const lines = [
     `model: ${c.layers} x ${c.hidden} ${c.model.toUpperCase()}, embedding ${c.embed === 0 ? 'none (one-hot input)' : c.embed}, dropout ${c.dropout}`,
-    `vocabulary: ${ck.vocab.size} characters`,
+    `vocabulary: ${ck.vocab.size} ${ck.vocab.kind === 'word' ? 'word tokens (words, punctuation, spacing, <unk>)' : 'characters'}`,
     `parameters: ${ck.model.numParameters().toLocaleString('en-US')}`,
     `trained: ${p.step} steps, epoch ${p.epoch}, ${fmtTime(p.seconds)}${ck.optimizer ? `, optimizer ${ck.optimizer.type} (lr ${ck.optimizer.options.lr})` : ''}`,
-    `last validation loss: ${p.lastValLoss === null ? 'none' : `${p.lastValLoss.toFixed(4)} nats/char (${(p.lastValLoss / Math.LN2).toFixed(3)} bits/char)`}`,
+    `last validation loss: ${p.lastValLoss === null ? 'none' : `${p.lastValLoss.toFixed(4)} nats/${unit} (${(p.lastValLoss / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss).toFixed(2)})`}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

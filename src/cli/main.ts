@@ -5,12 +5,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { int, num } from './options.js';
 import { UserError } from './errors.js';
 import { evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
+import { forecastCommand } from './forecast.js';
 
 export const VERSION = '0.1.0';
 
 function program(): Command {
   const p = new Command('recur')
-    .description('Train and sample character-level recurrent language models.')
+    .description('Train and sample recurrent language models (characters or words); forecast numeric series.')
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -22,6 +23,8 @@ function program(): Command {
     .option('--layers <n>', 'recurrent layers', int(1), 2)
     .option('--hidden <n>', 'hidden units per layer', int(1), 128)
     .option('--embed <n>', 'embedding size (0: one-hot input)', int(0), 64)
+    .addOption(new Option('--tokens <kind>', 'model characters or words (default: char; on --resume, the checkpoint\'s)').choices(['char', 'word']))
+    .option('--min-count <n>', 'word models: words seen fewer times become <unk> (default: 2)', int(1))
     .option('--dropout <p>', 'dropout between layers and before the output', num((n) => n >= 0 && n < 1, 'a number from 0 up to (not including) 1'), 0)
     .option('--batch <n>', 'parallel streams per step', int(1), 32)
     .option('--seq <n>', 'time steps per window (truncated BPTT length)', int(1), 64)
@@ -45,7 +48,7 @@ function program(): Command {
     .description('generate text from a checkpoint, streaming it to stdout')
     .argument('<checkpoint>', 'a .safetensors checkpoint written by recur train')
     .option('--prime <text>', 'text to start from (printed first)')
-    .option('--length <n>', 'characters to generate', int(1), 500)
+    .option('--length <n>', 'characters (words for a word model) to generate', int(1), 500)
     .option('--temperature <t>', 'sampling temperature', num((n) => n > 0, 'a positive number'), 0.8)
     .option('--top-k <k>', 'sample only from the k most likely characters', int(1))
     .option('--top-p <p>', 'sample only from the most likely characters covering probability p', num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'))
@@ -61,6 +64,24 @@ function program(): Command {
     .option('--batch <n>', 'parallel streams', int(1), 32)
     .option('--seq <n>', 'window length', int(1), 64)
     .action((ck: string, file: string, flags) => evalCommand(ck, file, flags));
+
+  p.command('forecast')
+    .description('train on a numeric CSV column and forecast its next values (CSV out, SVG plot)')
+    .argument('<file.csv>', 'CSV with a header row')
+    .option('--column <name>', 'the column to forecast (needed when there are several)')
+    .requiredOption('--horizon <n>', 'values to forecast', int(1))
+    .option('--window <n>', 'values the model reads before forecasting (default: max(20, 2 x horizon))', int(1))
+    .addOption(new Option('--model <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default('gru'))
+    .option('--layers <n>', 'recurrent layers', int(1), 1)
+    .option('--hidden <n>', 'hidden units per layer', int(1), 32)
+    .option('--steps <n>', 'training steps', int(1), 1000)
+    .option('--batch <n>', 'windows per step', int(1), 32)
+    .option('--lr <x>', 'learning rate', num((n) => n > 0, 'a positive number'), 3e-3)
+    .option('--seed <n>', 'random seed', int(0), 1)
+    .option('--out <file>', 'forecast CSV to write', 'forecast.csv')
+    .option('--plot <file>', 'SVG plot to write', 'forecast.svg')
+    .option('--quiet', 'print only the final line')
+    .action((file: string, flags) => forecastCommand(file, flags));
 
   p.command('info')
     .description("print a checkpoint's model, vocabulary size, parameter count and progress")

@@ -1,12 +1,13 @@
 /**
- * Sampling text from a CharLM: prime text, temperature, top-k, top-p
- * (nucleus), argmax, char-rnn's "argmax except after a space", a seed, and a
- * callback that receives each character as it is made. Builds no graph.
+ * Sampling text from a CharLM (over characters or words): prime text,
+ * temperature, top-k, top-p (nucleus), argmax, char-rnn's "argmax except
+ * after a space", a seed, and a callback that receives each piece of text as
+ * it is made. Builds no graph.
  */
 import { CharStepper } from './stepper.js';
 import { Rng } from '../random/rng.js';
 import type { CharLM } from '../models/charlm.js';
-import type { Vocab } from '../data/text.js';
+import type { LMTokenizer } from '../text/tokenizers.js';
 
 export interface PickOptions {
   /** Divide logits by this before the softmax (default 1); must be > 0. */
@@ -70,25 +71,31 @@ export function pickToken(logits: ArrayLike<number>, o: PickOptions, rng: Rng): 
 export interface SampleOptions extends PickOptions {
   /** Text to condition on (default: a newline if the vocabulary has one). */
   prime?: string;
-  /** Characters to generate (default 500). */
+  /** Tokens to generate: characters, or words for a word model (default 500). */
   length?: number;
   /** char-rnn's option: argmax, except sample the character after a space. */
   argmaxExceptAfterSpace?: boolean;
   seed?: number;
   rng?: Rng;
-  /** Called with each generated character as soon as it exists. */
+  /** Called with each generated character (or word with its spacing) as soon as it exists. */
   onChar?: (c: string) => void;
+  /** Let a word model generate its unknown-word token (default: never). */
+  allowUnknown?: boolean;
 }
 
 /** Generate text; returns only the generated part (not the prime). */
-export function sampleText(model: CharLM, vocab: Vocab, opts: SampleOptions = {}): string {
+export function sampleText(model: CharLM, vocab: LMTokenizer, opts: SampleOptions = {}): string {
   checkPickOptions(opts);
   const length = opts.length ?? 500;
   if (!(Number.isInteger(length) && length >= 0)) throw new Error(`length must be a whole number, got ${length}`);
   const rng = opts.rng ?? new Rng(opts.seed ?? Date.now());
-  const prime = opts.prime ?? (vocab.has('\n') ? '\n' : vocab.chars[0]);
+  const prime = opts.prime ?? (vocab.has('\n') ? '\n' : vocab.tokens[vocab.kind === 'word' ? vocab.specials.length : 0]);
   if (prime.length === 0) throw new Error('the prime text is empty: give at least one character, or leave --prime out');
-  const primeIds = vocab.encode(prime); // names any character outside the vocabulary
+  // a char Vocab names any character outside it; a word tokenizer reads unknown words as <unk>
+  const primeIds = vocab.encode(prime);
+  if (primeIds.length === 0) throw new Error('the prime text has no tokens (a word model needs a word, punctuation or a newline)');
+  const decode = vocab.streamDecoder(primeIds);
+  const banned = vocab.kind === 'word' && !opts.allowUnknown ? vocab.id(vocab.unknown) : -1;
   const wasTraining = model.training;
   model.eval();
   try {
@@ -101,10 +108,11 @@ export function sampleText(model: CharLM, vocab: Vocab, opts: SampleOptions = {}
       let prev = prime[prime.length - 1];
       for (let i = 0; i < length; i++) {
         const argmax = opts.argmax || (opts.argmaxExceptAfterSpace === true && prev !== ' ');
+        if (banned >= 0) logits[banned] = -Infinity;
         const id = pickToken(logits, { ...opts, argmax }, rng);
-        const c = vocab.chars[id];
+        const c = decode(id);
         out += c;
-        prev = c;
+        if (c.length > 0) prev = c[c.length - 1];
         opts.onChar?.(c);
         if (i === length - 1) break;
         logits = stepper.step(id);

@@ -1,22 +1,27 @@
 /**
- * Char-LM checkpoints: one .safetensors file. Tensors: the model's weights
+ * Language-model checkpoints: one .safetensors file. Tensors: the model's weights
  * under their state-dict names (PyTorch's for the recurrent part) and the
  * optimizer's state under `optim.<param index>.<slot>`. Metadata key `recur`:
- * JSON with the model config, the vocabulary, the training options and
- * progress (step, epoch, batch position), the optimizer type, step and
- * hyper-parameters, the RNG state and the last validation loss.
+ * JSON with the model config, the vocabulary and the tokenizer (kind 'char',
+ * or a word tokenizer's full description; files without it are char models),
+ * the training options and progress (step, epoch, batch position), the
+ * optimizer type, step and hyper-parameters, the RNG state and the last
+ * validation loss. Char checkpoints stay version 1 (readable by older
+ * recur); word checkpoints are version 2.
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { CharLM, checkCharLMConfig, type CharLMConfig } from '../models/charlm.js';
 import { Vocab } from '../data/text.js';
+import { WordTokenizer, tokenizerFromSpec, type LMTokenizer, type TokenizerSpec } from '../text/tokenizers.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RngState } from '../random/rng.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { readSafetensorsWithMetadata, writeSafetensors } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'recur-charlm';
-export const CHECKPOINT_VERSION = 1;
+/** The newest version this recur reads (2: word tokenizers). */
+export const CHECKPOINT_VERSION = 2;
 
 export interface TrainingProgress {
   step: number;
@@ -32,7 +37,10 @@ export interface CheckpointMeta {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
   config: CharLMConfig;
+  /** Token strings by id (characters for a char model). */
   vocab: string[];
+  /** How text becomes ids; absent in files from before word models (char). */
+  tokenizer?: { kind: 'char' } | TokenizerSpec;
   /** The training options used (CLI names), so a resumed run uses the same ones. */
   options: Record<string, unknown>;
   progress: TrainingProgress;
@@ -43,7 +51,8 @@ export interface CheckpointMeta {
 
 export interface Checkpoint {
   model: CharLM;
-  vocab: Vocab;
+  /** The tokenizer: a Vocab (characters) or a WordTokenizer. */
+  vocab: LMTokenizer;
   meta: CheckpointMeta;
   /** Optimizer state ready for `optimizer.loadStateDict`, if the file has one. */
   optimizer: OptimizerStateDict | null;
@@ -52,7 +61,7 @@ export interface Checkpoint {
 }
 
 export function encodeCheckpoint(
-  model: CharLM, vocab: Vocab,
+  model: CharLM, vocab: LMTokenizer,
   extra: {
     options?: Record<string, unknown>; progress?: Partial<TrainingProgress>; optimizer?: OptimizerStateDict | null;
     rng?: CheckpointMeta['rng']; state?: RecurrentState | null;
@@ -66,9 +75,10 @@ export function encodeCheckpoint(
   if (extra.optimizer) for (const [k, t] of Object.entries(extra.optimizer.state)) tensors[`optim.${k}`] = t;
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
+    version: vocab.kind === 'word' ? 2 : 1,
     config: model.config,
-    vocab: vocab.toJSON(),
+    vocab: [...vocab.tokens],
+    tokenizer: vocab.kind === 'word' ? vocab.spec() : { kind: 'char' },
     options: extra.options ?? {},
     progress: { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0, ...extra.progress },
     optimizer: extra.optimizer ? { type: extra.optimizer.type, step: extra.optimizer.step, options: extra.optimizer.options } : null,
@@ -98,12 +108,15 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Ch
   if (meta.version > CHECKPOINT_VERSION) {
     throw new Error(`${name} was written by a newer recur (checkpoint version ${meta.version}); upgrade recur to read it`);
   }
-  let vocab: Vocab;
+  let vocab: LMTokenizer;
   let model: CharLM;
   try {
-    vocab = new Vocab(meta.vocab);
+    const kind = meta.tokenizer?.kind ?? 'char';
+    if (kind === 'word') vocab = tokenizerFromSpec(meta.tokenizer as TokenizerSpec) as WordTokenizer;
+    else if (kind === 'char') vocab = new Vocab(meta.vocab);
+    else throw new Error(`its tokenizer kind '${kind}' is unknown`);
     const config = checkCharLMConfig(meta.config);
-    if (config.vocabSize !== vocab.size) throw new Error(`the model expects ${config.vocabSize} characters but the vocabulary has ${vocab.size}`);
+    if (config.vocabSize !== vocab.size) throw new Error(`the model expects ${config.vocabSize} tokens but the vocabulary has ${vocab.size}`);
     model = new CharLM(config);
     const weights: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(tensors)) if (!k.startsWith('optim.') && !k.startsWith('state.')) weights[k] = t;

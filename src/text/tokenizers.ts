@@ -10,7 +10,12 @@
  * No Node imports.
  */
 
+import type { Vocab } from '../data/text.js';
+
 export type TokenizerKind = 'char' | 'word';
+
+/** What a language model (CharLM) reads and writes: characters (Vocab) or words. */
+export type LMTokenizer = Vocab | WordTokenizer;
 
 /** What every tokenizer offers; `Vocab` (the char LM's vocabulary) is one too. */
 export interface Tokenizer {

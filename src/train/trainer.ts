@@ -10,7 +10,8 @@ import { Adagrad, Adam, SGD } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../random/rng.js';
 import { BpttBatcher } from '../data/bptt.js';
-import { splitIds, type Vocab } from '../data/text.js';
+import { splitIds } from '../data/text.js';
+import type { LMTokenizer } from '../text/tokenizers.js';
 import { CharLM, type CharLMConfig } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../io/checkpoint.js';
@@ -153,7 +154,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeou
  * handed to onCheckpoint is then the last good one.
  */
 export async function trainCharLM(
-  args: { text: string; vocab: Vocab; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint },
+  args: { text: string; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint },
   cb: TrainCallbacks = {},
 ): Promise<TrainResult> {
   const o = checkTrainOptions({ ...args.options });
