@@ -83,16 +83,6 @@ export class Forecaster extends Module {
     });
   }
 
-  /** The one-step prediction made at every step of each history ([T] per history: the in-sample fit). */
-  fitted(histories: readonly ArrayLike<number>[]): Float32Array[] {
-    const { horizon: H, mean, std } = this.config;
-    return this.inference(() => {
-      const T = histories[0].length;
-      const y = this.forward(this.scaled(histories)).y.data;
-      return histories.map((_, b) => Float32Array.from({ length: T }, (_v, t) => y[(b * T + t) * H] * std + mean));
-    });
-  }
-
   /** `steps` values ahead by feeding each one-step prediction back in as the next input. */
   rollout(histories: readonly ArrayLike<number>[], steps: number): Float32Array[] {
     if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`Forecaster.rollout: steps must be a whole number of at least 1, got ${steps}`);
@@ -193,9 +183,10 @@ export function trainForecaster(model: Forecaster, windows: readonly ArrayLike<n
       });
       mask.fill(0);
       for (let i = 0; i < B; i++) mask.fill(1, i * T + warmup, (i + 1) * T);
+      const backend = model.head.weight.backend;
       loss = tidy(() => {
-        const pred = model.forward(tensor(x, [B, T, 1])).y;
-        const l = mseLoss(pred, tensor(y, [B, T, H]), { mask: tensor(mask.subarray(0, B * T), [B, T, 1]) });
+        const pred = model.forward(tensor(x, [B, T, 1], { backend })).y;
+        const l = mseLoss(pred, tensor(y, [B, T, H], { backend }), { mask: tensor(mask.subarray(0, B * T), [B, T, 1], { backend }) });
         opt.zeroGrad();
         l.backward();
         if (clip > 0) clipGradNorm(params, clip);
