@@ -10,7 +10,9 @@
  * autoregression on the same 20 values).
  *
  *   npx tsx examples/time-series.ts [--steps 8000] [--hidden 64] [--layers 2] [--batch 64] [--seed 1]
+ *   npx tsx examples/time-series.ts --csv data/series.csv   # writes the series (t = 0, 0.1, ..., 29.9) for `recur forecast`
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { Forecaster, LinearAR, Rng, meanSquaredError, naiveForecast, seriesStats, trainForecaster } from '../src/index.js';
@@ -83,7 +85,14 @@ export function timeSeries(o: TimeSeriesOptions = {}): ForecastFigures {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '8000' }, hidden: { type: 'string', default: '64' }, layers: { type: 'string', default: '2' }, batch: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({ options: { steps: { type: 'string', default: '8000' }, hidden: { type: 'string', default: '64' }, layers: { type: 'string', default: '2' }, batch: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' }, csv: { type: 'string' } } });
+  if (values.csv) {
+    const rng = new Rng(Number(values.seed));
+    const rows = ['t,value', ...Array.from({ length: 300 }, (_, i) => `${(i * RES).toFixed(1)},${(series(i * RES) + NOISE * rng.normal()).toFixed(4)}`)];
+    writeFileSync(values.csv, rows.join('\n') + '\n');
+    console.log(`wrote ${rows.length - 1} values of the series to '${values.csv}'`);
+    process.exit(0);
+  }
   const f = timeSeries({ steps: Number(values.steps), hidden: Number(values.hidden), layers: Number(values.layers), batch: Number(values.batch), seed: Number(values.seed), log: console.log });
   const p = (v: number): string => v.toFixed(4);
   console.log(`held-out MSE (1,000 windows; the noise alone gives ${p(f.noiseFloor)}), ${f.seconds.toFixed(0)} s of training:`);

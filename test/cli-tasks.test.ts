@@ -31,6 +31,7 @@ before(() => {
   writeFileSync(join(dir, 'header.csv'), 'a,b\n');
   writeFileSync(join(dir, 'bad.csv'), 't,value\n0,1\n1,2\n2,abc\n');
   writeFileSync(join(dir, 'short.csv'), 'value\n1\n2\n3\n4\n');
+  writeFileSync(join(dir, 'flat.csv'), 'level\n' + '5\n'.repeat(60));
   writeFileSync(join(dir, 'small.txt'), readFileSync(shakespeare, 'utf8').slice(0, 30000));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,6 +67,7 @@ describe('recur forecast', () => {
     fails(run('forecast', 'series.csv', '--horizon', '3'), 1, /'series.csv' has 2 columns \(t, value\); choose one with --column/);
     fails(run('forecast', 'bad.csv', '--column', 'value', '--horizon', '1'), 1, /line 4 of 'bad.csv' has 'abc' in column 'value', which is not a number/);
     fails(run('forecast', 'short.csv', '--horizon', '2'), 1, /column 'value' of 'short.csv' has 4 values; a forecast of 2 with a window of 20 needs at least 25/);
+    fails(run('forecast', 'flat.csv', '--horizon', '2'), 1, /column 'level' of 'flat.csv' is constant; there is nothing to learn/);
     fails(run('forecast', 'series.csv', '--column', 'value', '--horizon', '0'), 2, /option '--horizon <n>' argument '0' is invalid\. expected a whole number of at least 1/);
     fails(run('forecast', 'series.csv', '--column', 'value'), 2, /required option '--horizon <n>' not specified/);
   });

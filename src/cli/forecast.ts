@@ -39,8 +39,8 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   const rng = new Rng(f.seed);
   // train on everything but the last H values, which are kept for the backtest
   const train = values.subarray(0, N - H);
+  if (train.every((v) => v === train[0])) throw new UserError(`column '${name}' of '${file}' is constant; there is nothing to learn`);
   const stats = seriesStats(train);
-  if (stats.std === 1 && train.every((v) => v === train[0])) throw new UserError(`column '${name}' of '${file}' is constant; there is nothing to learn`);
   const windows = slidingWindows(train, W + H);
   const model = new Forecaster({ horizon: H, model: f.model, layers: f.layers, hidden: f.hidden, ...stats }, { rng });
   say(`recur: forecasting '${name}' from '${file}' (${N} values): a ${f.layers}x${f.hidden} ${f.model.toUpperCase()} reads ${W} values and predicts the next ${H}; ${windows.length} training windows, ${f.steps} steps`);
