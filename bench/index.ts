@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { gemmFigures } from './gemm-figures.js';
+import { wasmFmaPeakGflops } from './fma-peak.js';
 
 const { values } = parseArgs({
   options: {
@@ -103,6 +104,12 @@ for (const workload of values.workloads!.split(',')) {
 
 if (!values['no-gemm']) {
   log('\nGEMM GFLOP/s (m x n x k); wasm:N runs N threads');
+  if (values.backends!.split(',').includes('wasm')) {
+    // the ceiling of 128-bit wasm SIMD on this core, so the GEMM figures can be read as a fraction of it
+    const peak = await wasmFmaPeakGflops();
+    if (values.json) console.log(JSON.stringify({ wasm_fma_peak_gflops_per_core: Number(peak.toFixed(1)) }));
+    else log(`  wasm SIMD multiply-add peak of one core (no memory traffic): ${peak.toFixed(1)} GFLOP/s`);
+  }
   const gemmBackends = values.backends!.split(',').flatMap((b) => (b === 'wasm' ? ['wasm:1', 'wasm:2'] : [b]));
   for (const backend of gemmBackends) {
     for (const g of gemmFigures(backend)) {

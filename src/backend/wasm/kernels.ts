@@ -9,6 +9,7 @@ import * as binaries from './binaries.js';
 /** The kernel exports; addresses are byte offsets into the shared heap. */
 export interface Kernels {
   gemmScratchFloats(): number;
+  gemmRowQuantum(): number;
   gemm(m: number, n: number, k: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     c: number, ldc: number, accumulate: number, scratch: number, i0: number, i1: number): void;
   gemvRowsBt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;

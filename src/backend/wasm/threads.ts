@@ -109,7 +109,7 @@ export class ThreadPool {
     const byCols = n >= 32 * T;
     const total = byCols ? n : m;
     // slices in multiples of the register tile, so no thread gets a ragged edge it need not have
-    const quantum = byCols ? 8 : 4;
+    const quantum = byCols ? 8 : this.k.gemmRowQuantum();
     const per = Math.ceil(total / T / quantum) * quantum;
     const slice = (t: number): [number, number] => [Math.min(total, t * per), Math.min(total, (t + 1) * per)];
     const ctl = this.ctl;
