@@ -16,6 +16,8 @@ export type { Backend, Storage, FloatArray, MatmulArgs } from './backend/backend
 export { getBackend, setBackend, withBackend, registerBackend, availableBackends, backendByName } from './backend/registry.js';
 export { createJsBackend } from './backend/js/index.js';
 export { createWasmBackend, type WasmBackend } from './backend/wasm/index.js';
+export { setThreadSpawner, getThreadSpawner, type ThreadSpawner, type WorkerInit } from './backend/wasm/threads.js';
+export { useWebWorkerThreads } from './browser/threads.js';
 
 export * from './ops/index.js';
 

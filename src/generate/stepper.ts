@@ -112,6 +112,16 @@ export class CharStepper {
     return bk.read(this.logits).subarray(0, this.V) as Float32Array;
   }
 
+  /**
+   * Layer `l`'s state after the last step, for looking at what cells do (the
+   * playground's activation view): the cell state c for an LSTM, else h.
+   * A copy the caller owns.
+   */
+  cellActivations(l: number): Float32Array {
+    if (!(Number.isInteger(l) && l >= 0 && l < this.L)) throw new Error(`CharStepper: layer ${l} does not exist (the model has ${this.L})`);
+    return Float32Array.from(this.bk.read((this.c ?? this.h)[l]).subarray(0, this.H));
+  }
+
   /** The current state as [layers, 1, H] tensors (new tensors the caller owns). */
   state(): RecurrentState {
     const cat = (bufs: Storage[]): Float32Array => {
