@@ -84,6 +84,15 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     assert.ok(Number(d.valLoss) < Number(d.firstLoss), `validation loss ${d.valLoss} not below the first training loss ${d.firstLoss}`);
     console.log(`# playground: first loss ${Number(d.firstLoss).toFixed(3)}, now ${Number(d.loss).toFixed(3)}, validation ${Number(d.valLoss).toFixed(3)}, ${Math.round(Number(d.charsPerSec))} chars/s`);
     assert.ok(((await page.textContent('#train-samples pre')) ?? '').length > 50);
+    // pause holds the step count still; resume moves it on
+    await page.click('#pause');
+    await page.waitForSelector('body[data-phase=paused]');
+    await page.waitForTimeout(300);
+    const held = await page.textContent('#st-step');
+    await page.waitForTimeout(700);
+    assert.equal(await page.textContent('#st-step'), held);
+    await page.click('#pause');
+    await page.waitForFunction((h) => document.getElementById('st-step')?.textContent !== h, held, { timeout: 30000 });
     mkdirSync(join(root, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(root, 'test-results/playground.png'), fullPage: true });
     await page.click('#stop');
@@ -108,6 +117,27 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     assert.equal(cli.status, 0, cli.stderr);
     assert.equal(inPage.length, 300);
     assert.equal(inPage, cli.stdout.replace(/\n$/, ''));
+  });
+
+  it('colours a text by one cell and finds the cells that follow a pattern', async () => {
+    await page.selectOption('#act-source', 'sample');
+    await page.click('#act-show');
+    await page.waitForSelector('#act-view span', { state: 'attached' });
+    assert.equal(await page.locator('#act-view span').count(), 300 + 1); // the default prime (a newline) and the sample
+    await page.selectOption('#act-pattern', 'linestart');
+    await page.click('#act-find');
+    await page.waitForSelector('#act-found button');
+    assert.ok((await page.locator('#act-found button').count()) >= 1);
+    await page.click('#act-found button');
+  });
+
+  it('fits a 375 px wide phone screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.waitForTimeout(200);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `the page is ${width} px wide`);
+    await page.screenshot({ path: join(root, 'test-results/playground-375.png'), fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 1000 });
   });
 
   it('says why a binary file cannot be learned, in the CLI\'s words', async () => {

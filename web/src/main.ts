@@ -277,6 +277,13 @@ drop.addEventListener('dragover', (ev) => {
   ev.preventDefault();
   drop.classList.add('over');
 });
+// the drop zone is focusable, so Enter or Space opens the file picker for keyboard users
+drop.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter' || ev.key === ' ') {
+    ev.preventDefault();
+    $<HTMLInputElement>('load').click();
+  }
+});
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (ev) => {
   ev.preventDefault();
