@@ -30,6 +30,7 @@ function newWorker(): void {
   worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'recur-trainer' });
   worker.onmessage = (ev: MessageEvent<FromWorker>) => onMessage(ev.data);
   worker.onerror = (ev) => showError(`the training worker failed: ${ev.message}`);
+  send({ type: 'speed' });
 }
 
 // ------------------------------------------------------------------ state shown on the page
@@ -108,9 +109,14 @@ function onMessage(m: FromWorker): void {
       const iso = self.crossOriginIsolated
         ? 'the page is cross-origin isolated'
         : 'this page is not cross-origin isolated, so the wasm backend runs on one thread (serve it with the COOP/COEP headers to use all cores)';
-      $('env').textContent = `Backend: ${m.backend}, ${m.threads} thread${m.threads === 1 ? '' : 's'}; ${iso}.`;
+      $('env').textContent = `Backend: ${m.backend} (${m.variant} SIMD), ${m.threads} thread${m.threads === 1 ? '' : 's'}; ${iso}.`;
+      document.body.dataset.variant = m.variant;
       break;
     }
+    case 'speed':
+      document.body.dataset.gflops = m.gflops.toFixed(1);
+      $('env').textContent += ` Matrix product 512³: ${m.gflops.toFixed(1)} GFLOP/s.`;
+      break;
     case 'started':
       hasModel = true;
       setModel(m.info);

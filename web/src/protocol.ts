@@ -50,10 +50,12 @@ export type ToWorker =
   | { type: 'save' }
   | { type: 'load'; bytes: Uint8Array; name: string }
   | { type: 'sample'; settings: SampleSettings }
-  | { type: 'activations'; text: string; layer: number };
+  | { type: 'activations'; text: string; layer: number }
+  | { type: 'speed' };
 
 export type FromWorker =
-  | { type: 'ready'; backend: string; threads: number; isolated: boolean }
+  | { type: 'ready'; backend: string; threads: number; isolated: boolean; variant: string }
+  | { type: 'speed'; gflops: number }
   | { type: 'started'; vocabSize: number; trainChars: number; info: ModelInfo }
   | { type: 'step'; step: number; epoch: number; loss: number; charsPerSec: number; lr: number }
   | { type: 'eval'; step: number; valLoss: number; bitsPerChar: number }

@@ -6,7 +6,7 @@
  */
 import {
   CharLM, CharStepper, Vocab, createWasmBackend, decodeCheckpoint, encodeCheckpoint, sampleText, setBackend,
-  trainCharLM, useWebWorkerThreads, defaultTrainOptions,
+  trainCharLM, useWebWorkerThreads, defaultTrainOptions, getBackend,
 } from '../../src/index.js';
 import type { FromWorker, ModelInfo, ToWorker } from './protocol.js';
 
@@ -31,11 +31,11 @@ async function start(): Promise<void> {
     const wasm = createWasmBackend();
     await wasm.threadsReady();
     setBackend(wasm);
-    post({ type: 'ready', backend: 'wasm', threads: wasm.threads, isolated: threaded });
+    post({ type: 'ready', backend: 'wasm', threads: wasm.threads, isolated: threaded, variant: wasm.kernels.variant });
   } catch (e) {
     // no WebAssembly SIMD here: the reference backend still works, only slower
     setBackend('js');
-    post({ type: 'ready', backend: 'js', threads: 1, isolated: threaded });
+    post({ type: 'ready', backend: 'js', threads: 1, isolated: threaded, variant: 'none' });
     console.warn(`recur: wasm backend unavailable (${(e as Error).message}); using js`);
   }
 }
@@ -141,6 +141,26 @@ function activations(msg: Extract<ToWorker, { type: 'activations' }>): void {
   post({ type: 'activations', chars, layer: msg.layer, hidden: H, values }, [values.buffer]);
 }
 
+/** GFLOP/s of a 512 x 512 x 512 matrix product on this backend, for the page's speed line. */
+function speed(): number {
+  const bk = getBackend();
+  const n = 512;
+  const a = bk.fromValues(new Float32Array(n * n).fill(0.5));
+  const c = bk.alloc(n * n);
+  const args = { batch: 1, m: n, n, k: n, transA: false, transB: false, strideA: 0, strideB: 0, strideC: 0, accumulate: false };
+  bk.matmul(a, a, c, args);
+  const t0 = performance.now();
+  let iters = 0;
+  while (performance.now() - t0 < 500) {
+    bk.matmul(a, a, c, args);
+    iters++;
+  }
+  const gflops = (2 * n * n * n * iters) / ((performance.now() - t0) / 1000) / 1e9;
+  bk.free(a);
+  bk.free(c);
+  return gflops;
+}
+
 self.onmessage = async (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
   await started;
@@ -191,6 +211,9 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
         break;
       case 'activations':
         activations(msg);
+        break;
+      case 'speed':
+        post({ type: 'speed', gflops: speed() });
         break;
     }
   } catch (e) {
