@@ -9,7 +9,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,35 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     assert.equal(cli.status, 0, cli.stderr);
     assert.equal(inPage.length, 300);
     assert.equal(inPage, cli.stdout.replace(/\n$/, ''));
+  });
+
+  it('samples a model trained by `recur train` exactly as `recur sample` does', async () => {
+    const small = join(dir, 'small.txt');
+    writeFileSync(small, readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 20000));
+    const ck = join(dir, 'cli.safetensors');
+    const trained = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'train', small, '--model', 'gru', '--layers', '2', '--hidden', '32', '--embed', '0', '--steps', '30', '--quiet', '--out', ck], { encoding: 'utf8' });
+    assert.equal(trained.status, 0, trained.stderr);
+    await page.setInputFiles('#load', ck);
+    await page.waitForFunction(() => /^Loaded cli\.safetensors/.test(document.getElementById('model-info')?.textContent ?? ''), undefined, { timeout: 30000 });
+    assert.match(await page.textContent('#model-info') ?? '', /2 x 32 GRU, one-hot input/);
+    await page.fill('#prime', 'ROMEO:');
+    await page.fill('#sample-seed', '3');
+    await page.fill('#length', '200');
+    await page.fill('#temperature', '0.7');
+    await page.fill('#top-k', '10');
+    await page.click('#sample');
+    await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
+    const inPage = (await page.textContent('#sample-out')) ?? '';
+    const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', ck, '--prime', 'ROMEO:', '--seed', '3', '--length', '200', '--temperature', '0.7', '--top-k', '10'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(inPage, cli.stdout.replace(/\n$/, ''));
+    await page.fill('#prime', '');
+    await page.fill('#temperature', '0.8');
+    await page.fill('#top-k', '');
+    await page.fill('#length', '300');
+    await page.fill('#sample-seed', '7');
+    await page.click('#sample');
+    await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
   });
 
   it('colours a text by one cell and finds the cells that follow a pattern', async () => {
