@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { int, num } from './options.js';
 import { UserError } from './errors.js';
 import { evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
+import { importTorchCommand } from './interop.js';
 
 export const VERSION = '0.1.0';
 
@@ -66,6 +67,14 @@ function program(): Command {
     .description("print a checkpoint's model, vocabulary size, parameter count and progress")
     .argument('<checkpoint>', 'a .safetensors checkpoint written by recur train')
     .action((ck: string) => infoCommand(ck));
+
+  p.command('import-torch')
+    .description('turn a PyTorch char model (its state dict as .safetensors, plus the vocabulary) into a checkpoint')
+    .argument('<state-dict>', 'a .safetensors state dict: [Embedding] + LSTM/GRU/RNN + Linear, any module names')
+    .requiredOption('--vocab <file>', 'the characters in index order: a JSON list, a JSON {char: index} object, or a text file of the characters')
+    .addOption(new Option('--model <type>', 'check the cell type read from the weights').choices(['lstm', 'gru', 'rnn']))
+    .option('--out <file>', 'checkpoint to write', 'model.safetensors')
+    .action((file: string, flags) => importTorchCommand(file, flags));
   return p;
 }
 

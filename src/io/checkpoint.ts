@@ -56,6 +56,8 @@ export function encodeCheckpoint(
   extra: {
     options?: Record<string, unknown>; progress?: Partial<TrainingProgress>; optimizer?: OptimizerStateDict | null;
     rng?: CheckpointMeta['rng']; state?: RecurrentState | null;
+    /** What wrote the file (default 'recur'), e.g. 'recur import-torch'. */
+    createdBy?: string;
   } = {},
 ): Uint8Array {
   const tensors: Record<string, Tensor> = { ...model.stateDict() };
@@ -73,7 +75,7 @@ export function encodeCheckpoint(
     progress: { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0, ...extra.progress },
     optimizer: extra.optimizer ? { type: extra.optimizer.type, step: extra.optimizer.step, options: extra.optimizer.options } : null,
     rng: extra.rng ?? null,
-    createdBy: 'recur',
+    createdBy: extra.createdBy ?? 'recur',
   };
   return writeSafetensors(tensors, { recur: JSON.stringify(meta) });
 }
