@@ -6,7 +6,8 @@ import { charLMFromTorch, parseVocab } from '../io/torch-import.js';
 import type { CellType } from '../models/charlm.js';
 import type { Vocab } from '../data/text.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { readBytes, readTextFile, writeFileAtomic } from './files.js';
+import { exportCharLMOnnx, ONNX_OPSET } from '../export/onnx.js';
+import { readBytes, readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
 import { UserError } from './errors.js';
 
 const clean = (e: unknown): string => (e as Error).message.replace(/^(readSafetensors|Vocab|loadStateDict): /, '');
@@ -44,5 +45,23 @@ export function importTorchCommand(file: string, f: { vocab: string; model?: Cel
   process.stdout.write(
     `recur: imported a ${c.layers} x ${c.hidden} ${c.model.toUpperCase()} (${c.embed ? `embedding ${c.embed}` : 'one-hot input'}, ` +
     `vocabulary ${vocab.size}, ${model.numParameters().toLocaleString('en-US')} parameters)${names ? `, reading ${names}` : ''}; saved '${f.out}'\n`,
+  );
+}
+
+export function exportCommand(checkpoint: string, f: { onnx: string; states: 'optional' | 'required' }, version: string): void {
+  const ck = readCheckpoint(checkpoint);
+  let bytes: Uint8Array;
+  try {
+    bytes = exportCharLMOnnx(ck.model, ck.vocab, { producerVersion: version, states: f.states });
+  } catch (e) {
+    throw new UserError(`'${checkpoint}' cannot be exported: ${(e as Error).message}`);
+  }
+  writeFileAtomic(f.onnx, bytes);
+  const { layers: L, hidden: H, vocabSize: V, model } = ck.model.config;
+  const states = model === 'lstm' ? 'h0, c0' : 'h0';
+  process.stdout.write(
+    `recur: wrote '${f.onnx}' (ONNX opset ${ONNX_OPSET}, ${(bytes.length / 1024).toFixed(1)} KiB): inputs tokens int64 [batch, seq] and ` +
+    `${f.states === 'required' ? '' : 'optional '}${states} [${L}, batch, ${H}]; outputs logits [batch, seq, ${V}] and ` +
+    `${model === 'lstm' ? 'hn, cn' : 'hn'} [${L}, batch, ${H}]\n`,
   );
 }

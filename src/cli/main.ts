@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { int, num } from './options.js';
 import { UserError } from './errors.js';
 import { evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
-import { importTorchCommand } from './interop.js';
+import { exportCommand, importTorchCommand } from './interop.js';
 
 export const VERSION = '0.1.0';
 
@@ -75,6 +75,14 @@ function program(): Command {
     .addOption(new Option('--model <type>', 'check the cell type read from the weights').choices(['lstm', 'gru', 'rnn']))
     .option('--out <file>', 'checkpoint to write', 'model.safetensors')
     .action((file: string, flags) => importTorchCommand(file, flags));
+
+  p.command('export')
+    .description('write a checkpoint as a standard ONNX graph (opset 17, ONNX LSTM/GRU/RNN operators)')
+    .argument('<checkpoint>', 'a .safetensors checkpoint')
+    .requiredOption('--onnx <file>', 'the .onnx file to write')
+    .addOption(new Option('--states <kind>', 'initial states h0/c0: optional inputs defaulting to zeros, or required inputs ' +
+      '(ONNX Runtime for JavaScript can only feed required ones)').choices(['optional', 'required']).default('optional'))
+    .action((ck: string, flags) => exportCommand(ck, flags, VERSION));
   return p;
 }
 
