@@ -6,7 +6,6 @@ import { charLMFromTorch, parseVocab } from '../io/torch-import.js';
 import type { CellType } from '../models/charlm.js';
 import type { Vocab } from '../data/text.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { exportCharLMOnnx, ONNX_OPSET } from '../export/onnx.js';
 import { readBytes, readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
 import { UserError } from './errors.js';
 
@@ -48,7 +47,9 @@ export function importTorchCommand(file: string, f: { vocab: string; model?: Cel
   );
 }
 
-export function exportCommand(checkpoint: string, f: { onnx: string; states: 'optional' | 'required' }, version: string): void {
+export async function exportCommand(checkpoint: string, f: { onnx: string; states: 'optional' | 'required' }, version: string): Promise<void> {
+  // loaded here, not at start-up: protobufjs and the schema are only needed for this command
+  const { exportCharLMOnnx, ONNX_OPSET } = await import('../export/onnx.js');
   const ck = readCheckpoint(checkpoint);
   let bytes: Uint8Array;
   try {

@@ -82,7 +82,7 @@ function program(): Command {
     .requiredOption('--onnx <file>', 'the .onnx file to write')
     .addOption(new Option('--states <kind>', 'initial states h0/c0: optional inputs defaulting to zeros, or required inputs ' +
       '(ONNX Runtime for JavaScript can only feed required ones)').choices(['optional', 'required']).default('optional'))
-    .action((ck: string, flags) => exportCommand(ck, flags, VERSION));
+    .action(async (ck: string, flags) => exportCommand(ck, flags, VERSION));
   return p;
 }
 
