@@ -41,6 +41,7 @@ export { BpttBatcher, type BpttWindow } from './data/bptt.js';
 export { CharLM, checkCharLMConfig, defaultCharLMConfig, type CharLMConfig, type CellType } from './models/charlm.js';
 export { CharStepper } from './generate/stepper.js';
 export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickOptions } from './generate/sample.js';
+export { charLMFromTorch, parseVocab, type TorchImport } from './io/torch-import.js';
 export { encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type CheckpointMeta, type TrainingProgress } from './io/checkpoint.js';
 export { trainStep, type StepClip } from './train/step.js';
 export { trainCharLM, evaluateLoss, checkTrainOptions, defaultTrainOptions, type TrainOptions, type TrainCallbacks, type TrainResult, type StepInfo, type EvalInfo, type OptimizerName } from './train/trainer.js';

@@ -1,0 +1,60 @@
+/**
+ * A checkpoint's `recur` metadata: its types and checks, with no tensor
+ * imports (the embeddable sampler reads checkpoints with this alone;
+ * checkpoint.ts builds the model on top). Errors are one sentence that says
+ * what is wrong with the file.
+ */
+import { checkCharLMConfig, type CharLMConfig } from '../models/config.js';
+import { Vocab } from '../data/text.js';
+import type { RngState } from '../random/rng.js';
+import type { SafetensorsMetadata } from './safetensors-core.js';
+
+export const CHECKPOINT_FORMAT = 'recur-charlm';
+export const CHECKPOINT_VERSION = 1;
+
+export interface TrainingProgress {
+  step: number;
+  epoch: number;
+  /** Next BPTT window within the epoch. */
+  window: number;
+  lastValLoss: number | null;
+  /** Seconds spent training so far (over all resumed runs). */
+  seconds: number;
+}
+
+export interface CheckpointMeta {
+  format: typeof CHECKPOINT_FORMAT;
+  version: number;
+  config: CharLMConfig;
+  vocab: string[];
+  /** The training options used (CLI names), so a resumed run uses the same ones. */
+  options: Record<string, unknown>;
+  progress: TrainingProgress;
+  optimizer: { type: string; step: number; options: Record<string, number | boolean> } | null;
+  rng: { s: RngState; spare: number | null } | null;
+  createdBy: string;
+}
+
+/** Parse and check the metadata of a checkpoint (the model's weights are checked by whoever loads them). */
+export function parseCheckpointMeta(metadata: SafetensorsMetadata, name = 'the checkpoint'): { meta: CheckpointMeta; vocab: Vocab } {
+  if (!metadata.recur) throw new Error(`${name} is a safetensors file but not a recur checkpoint (it has no 'recur' metadata)`);
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(metadata.recur);
+  } catch {
+    throw new Error(`${name} has corrupt recur metadata (not valid JSON)`);
+  }
+  if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${name} is not a recur char-LM checkpoint (format '${meta.format}')`);
+  if (meta.version > CHECKPOINT_VERSION) {
+    throw new Error(`${name} was written by a newer recur (checkpoint version ${meta.version}); upgrade recur to read it`);
+  }
+  let vocab: Vocab;
+  try {
+    vocab = new Vocab(meta.vocab);
+    const config = checkCharLMConfig(meta.config);
+    if (config.vocabSize !== vocab.size) throw new Error(`the model expects ${config.vocabSize} characters but the vocabulary has ${vocab.size}`);
+  } catch (e) {
+    throw new Error(`${name} does not match its own model description: ${(e as Error).message}`);
+  }
+  return { meta, vocab };
+}
