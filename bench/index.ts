@@ -1,15 +1,18 @@
 /**
  * `npm run bench`: recur's training and sampling speed on the issue-6
  * workloads (bench/workloads.ts) on each backend, GEMM GFLOP/s, and the same
- * workloads on the peers that are installed (PyTorch through /usr/bin/python3),
- * with our figures as ratios to theirs. Each run is a fresh process, so
+ * workloads on the peers that are installed (PyTorch through /usr/bin/python3;
+ * TensorFlow.js on its wasm backend, and on its cpu backend when js is among
+ * the backends), with our figures as ratios to theirs. Each run is a fresh process, so
  * peak RSS is per backend. Prints figures; never asserts.
  *   npm run bench [-- --json] [--workloads W1,W2] [--backends wasm,js] [--steps 20] [--no-peers] [--no-gemm]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { gemmFigures } from './gemm-figures.js';
+import { wasmFmaPeakGflops } from './fma-peak.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,6 +58,27 @@ const torchAvailable = ((): boolean => {
   }
 })();
 
+// the tfjs packages are devDependencies; a production install runs without them
+const tfjsAvailable = ((): boolean => {
+  if (values['no-peers']) return false;
+  try {
+    const require = createRequire(import.meta.url);
+    require.resolve('@tensorflow/tfjs');
+    require.resolve('@tensorflow/tfjs-backend-wasm');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Our figures over a peer's, e.g. "recur wasm 2 thread(s) / tfjs-wasm: train 12.30x, sample 8.10x", or a JSON ratio row. */
+function printRatio(workload: string, ours: Row, theirs: Row, name: string): void {
+  const train = Number(ours.train_chars_per_s) / Number(theirs.train_chars_per_s);
+  const sample = Number(ours.sample_chars_per_s) / Number(theirs.sample_chars_per_s);
+  if (values.json) console.log(JSON.stringify({ workload, ratio: `recur-${ours.backend}-${ours.threads}t/${name}`, train: Number(train.toFixed(3)), sample: Number(sample.toFixed(3)) }));
+  else console.log(`  recur ${ours.backend} ${ours.threads} thread(s) / ${name}: train ${train.toFixed(2)}x, sample ${sample.toFixed(2)}x`);
+}
+
 for (const workload of values.workloads!.split(',')) {
   log(`\n${workload} (${workload === 'W1' ? '1 x 128 LSTM, embed 64' : '2 x 512 LSTM, embed 128'}; vocab 65, batch 32 x seq 64, Adam, clip 5)`);
   const ours: Row[] = [];
@@ -83,6 +107,22 @@ for (const workload of values.workloads!.split(',')) {
       }
     }
   } else log('  (PyTorch not found: /usr/bin/python3 cannot import torch)');
+  // tfjs caps its own step counts where it is slow (bench/peers/tfjs_charlm.ts); its cpu
+  // backend is the counterpart of our js one, so it runs when js does
+  const tfjs: Record<string, Row> = {};
+  if (tfjsAvailable) {
+    for (const backend of values.backends!.split(',').includes('js') ? ['wasm', 'cpu'] : ['wasm']) {
+      if (backend === 'cpu' && workload === 'W2' && !values['js-w2']) {
+        log('  tfjs     tfjs-cpu         skipped (minutes per step; --js-w2 runs it)');
+        continue;
+      }
+      const r = runJson(process.execPath, ['--import', 'tsx', 'bench/peers/tfjs_charlm.ts', '--workload', workload, '--backend', backend, '--steps', values.steps!]);
+      if (r) {
+        emit(r);
+        tfjs[backend] = r;
+      }
+    }
+  } else if (!values['no-peers']) log('  (TensorFlow.js not found: npm install the devDependencies)');
   // our best: the fastest wasm run (its thread count is printed with it)
   const best = [...ours].sort((a, b) => Number(b.train_chars_per_s) - Number(a.train_chars_per_s))[0];
   if (best && peers.length > 0 && !values.json) {
@@ -99,10 +139,21 @@ for (const workload of values.workloads!.split(',')) {
       }));
     }
   }
+  // every recur run over tfjs-wasm (tfjs runs one thread here), and js over tfjs-cpu
+  for (const r of ours) {
+    if (tfjs.wasm && r.backend === 'wasm') printRatio(workload, r, tfjs.wasm, 'tfjs-wasm');
+    if (tfjs.cpu && r.backend === 'js') printRatio(workload, r, tfjs.cpu, 'tfjs-cpu');
+  }
 }
 
 if (!values['no-gemm']) {
   log('\nGEMM GFLOP/s (m x n x k); wasm:N runs N threads');
+  if (values.backends!.split(',').includes('wasm')) {
+    // the ceiling of 128-bit wasm SIMD on this core, so the GEMM figures can be read as a fraction of it
+    const peak = await wasmFmaPeakGflops();
+    if (values.json) console.log(JSON.stringify({ wasm_fma_peak_gflops_per_core: Number(peak.toFixed(1)) }));
+    else log(`  wasm SIMD multiply-add peak of one core (no memory traffic): ${peak.toFixed(1)} GFLOP/s`);
+  }
   const gemmBackends = values.backends!.split(',').flatMap((b) => (b === 'wasm' ? ['wasm:1', 'wasm:2'] : [b]));
   for (const backend of gemmBackends) {
     for (const g of gemmFigures(backend)) {

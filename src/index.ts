@@ -16,6 +16,8 @@ export type { Backend, Storage, FloatArray, MatmulArgs } from './backend/backend
 export { getBackend, setBackend, withBackend, registerBackend, availableBackends, backendByName } from './backend/registry.js';
 export { createJsBackend } from './backend/js/index.js';
 export { createWasmBackend, type WasmBackend } from './backend/wasm/index.js';
+export { setThreadSpawner, getThreadSpawner, type ThreadSpawner, type WorkerInit } from './backend/wasm/threads.js';
+export { useWebWorkerThreads } from './browser/threads.js';
 
 export * from './ops/index.js';
 
@@ -46,6 +48,7 @@ export { Forecaster, trainForecaster, seriesStats, slidingWindows, type Forecast
 export { LinearAR, naiveForecast, meanSquaredError } from './models/baselines.js';
 export { CharStepper } from './generate/stepper.js';
 export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickOptions } from './generate/sample.js';
+export { charLMFromTorch, parseVocab, type TorchImport } from './io/torch-import.js';
 export { encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type CheckpointMeta, type TrainingProgress } from './io/checkpoint.js';
 export { trainStep, type StepClip } from './train/step.js';
 export { trainCharLM, evaluateLoss, checkTrainOptions, defaultTrainOptions, type TrainOptions, type TrainCallbacks, type TrainResult, type StepInfo, type EvalInfo, type OptimizerName } from './train/trainer.js';

@@ -29,3 +29,44 @@ export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, ato
 export function flat(x: unknown): number[] {
   return Array.isArray(x) ? (x as unknown[]).flat(Infinity as 1) as number[] : [x as number];
 }
+
+/**
+ * How far `got` is from a reference. `rel`: the largest |got - want| / |want|
+ * over values with |want| >= 0.01 (below that a float32 rounding of 1e-7 is
+ * already a large "relative" error); `norm`: max |got - want| / max |want|
+ * (the error relative to the tensor's scale); `abs`: the largest |got - want|.
+ */
+export function relErrors(got: ArrayLike<number>, want: ArrayLike<number>): { rel: number; norm: number; abs: number } {
+  let rel = 0, abs = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.abs(got[i] - want[i]);
+    abs = Math.max(abs, e);
+    scale = Math.max(scale, Math.abs(want[i]));
+    if (Math.abs(want[i]) >= 0.01) rel = Math.max(rel, e / Math.abs(want[i]));
+  }
+  return { rel, norm: scale > 0 ? abs / scale : abs, abs };
+}
+
+/** Tracks the largest errors over a test file, for its closing diagnostic. */
+export class ErrorLog {
+  rel = 0; norm = 0; abs = 0; where = '';
+  add(got: ArrayLike<number>, want: ArrayLike<number>, where: string): void {
+    const e = relErrors(got, want);
+    if (e.rel > this.rel) [this.rel, this.where] = [e.rel, where];
+    this.norm = Math.max(this.norm, e.norm);
+    this.abs = Math.max(this.abs, e.abs);
+  }
+  toString(): string {
+    return `largest relative error ${this.rel.toExponential(2)} (values >= 0.01; at ${this.where}), ` +
+      `largest max-norm relative error ${this.norm.toExponential(2)}, largest absolute error ${this.abs.toExponential(2)}`;
+  }
+}
+
+/** Relative error <= 1e-4 (with a 1e-5 floor for values near zero), as the PyTorch golden tests check. */
+export function assertRelClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol = 1e-4, atol = 1e-5): void {
+  assert.equal(got.length, want.length, `${what}: ${got.length} values, want ${want.length}`);
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    assert.ok(err <= rtol * Math.abs(want[i]) + atol, `${what}[${i}]: got ${got[i]}, want ${want[i]}`);
+  }
+}

@@ -24,6 +24,26 @@ describe('trainCharLM', () => {
     assert.equal(seen.checkpoints, 2);
   });
 
+  it('a page can pause (paused time is not training time), ask for a checkpoint between steps, and see the model at the start', async () => {
+    let started: unknown = null;
+    let pauseAt = 5;
+    let checkpointAt = 8;
+    const checkpoints: number[] = [];
+    const res = await trainCharLM({ text, vocab, config, options: opts({ steps: 10, seconds: 0.3 }) }, {
+      onStart: (m) => { started = m; },
+      waitIfPaused: () => {
+        if (pauseAt-- !== 0) return undefined;
+        return new Promise((resolve) => setTimeout(resolve, 600)); // longer than the whole time budget
+      },
+      checkpointRequested: () => checkpointAt-- === 0,
+      onCheckpoint: (_b, p) => { checkpoints.push(p.step); },
+    });
+    assert.equal(started, res.model);
+    assert.equal(res.stoppedBy, 'steps', 'the 600 ms pause must not count against the 0.3 s limit');
+    assert.ok(res.progress.seconds < 0.6, `${res.progress.seconds} s of training counted`);
+    assert.deepEqual(checkpoints, [8, 10]); // the requested one (before step 9) and the final one
+  });
+
   it('resuming continues the step count, the batch position and the optimizer moments exactly', async () => {
     const full = await trainCharLM({ text, vocab, config, options: opts({ steps: 30 }) });
     let bytes: Uint8Array | null = null;

@@ -6,6 +6,7 @@ import { int, num } from './options.js';
 import { UserError } from './errors.js';
 import { evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
 import { forecastCommand } from './forecast.js';
+import { exportCommand, importTorchCommand } from './interop.js';
 
 export const VERSION = '0.1.0';
 
@@ -87,6 +88,22 @@ function program(): Command {
     .description("print a checkpoint's model, vocabulary size, parameter count and progress")
     .argument('<checkpoint>', 'a .safetensors checkpoint written by recur train')
     .action((ck: string) => infoCommand(ck));
+
+  p.command('import-torch')
+    .description('turn a PyTorch char model (its state dict as .safetensors, plus the vocabulary) into a checkpoint')
+    .argument('<state-dict>', 'a .safetensors state dict: [Embedding] + LSTM/GRU/RNN + Linear, any module names')
+    .requiredOption('--vocab <file>', 'the characters in index order: a JSON list, a JSON {char: index} object, or a text file of the characters')
+    .addOption(new Option('--model <type>', 'check the cell type read from the weights').choices(['lstm', 'gru', 'rnn']))
+    .option('--out <file>', 'checkpoint to write', 'model.safetensors')
+    .action((file: string, flags) => importTorchCommand(file, flags));
+
+  p.command('export')
+    .description('write a checkpoint as a standard ONNX graph (opset 17, ONNX LSTM/GRU/RNN operators)')
+    .argument('<checkpoint>', 'a .safetensors checkpoint')
+    .requiredOption('--onnx <file>', 'the .onnx file to write')
+    .addOption(new Option('--states <kind>', 'initial states h0/c0: optional inputs defaulting to zeros, or required inputs ' +
+      '(ONNX Runtime for JavaScript can only feed required ones)').choices(['optional', 'required']).default('optional'))
+    .action(async (ck: string, flags) => exportCommand(ck, flags, VERSION));
   return p;
 }
 

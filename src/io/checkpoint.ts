@@ -11,43 +11,14 @@
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { CharLM, checkCharLMConfig, type CharLMConfig } from '../models/charlm.js';
-import { Vocab } from '../data/text.js';
-import { WordTokenizer, tokenizerFromSpec, type LMTokenizer, type TokenizerSpec } from '../text/tokenizers.js';
+import { CharLM } from '../models/charlm.js';
+import type { LMTokenizer } from '../text/tokenizers.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
-import type { RngState } from '../random/rng.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { readSafetensorsWithMetadata, writeSafetensors } from './safetensors.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
-export const CHECKPOINT_FORMAT = 'recur-charlm';
-/** The newest version this recur reads (2: word tokenizers). */
-export const CHECKPOINT_VERSION = 2;
-
-export interface TrainingProgress {
-  step: number;
-  epoch: number;
-  /** Next BPTT window within the epoch. */
-  window: number;
-  lastValLoss: number | null;
-  /** Seconds spent training so far (over all resumed runs). */
-  seconds: number;
-}
-
-export interface CheckpointMeta {
-  format: typeof CHECKPOINT_FORMAT;
-  version: number;
-  config: CharLMConfig;
-  /** Token strings by id (characters for a char model). */
-  vocab: string[];
-  /** How text becomes ids; absent in files from before word models (char). */
-  tokenizer?: { kind: 'char' } | TokenizerSpec;
-  /** The training options used (CLI names), so a resumed run uses the same ones. */
-  options: Record<string, unknown>;
-  progress: TrainingProgress;
-  optimizer: { type: string; step: number; options: Record<string, number | boolean> } | null;
-  rng: { s: RngState; spare: number | null } | null;
-  createdBy: string;
-}
+export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
 export interface Checkpoint {
   model: CharLM;
@@ -65,6 +36,8 @@ export function encodeCheckpoint(
   extra: {
     options?: Record<string, unknown>; progress?: Partial<TrainingProgress>; optimizer?: OptimizerStateDict | null;
     rng?: CheckpointMeta['rng']; state?: RecurrentState | null;
+    /** What wrote the file (default 'recur'), e.g. 'recur import-torch'. */
+    createdBy?: string;
   } = {},
 ): Uint8Array {
   const tensors: Record<string, Tensor> = { ...model.stateDict() };
@@ -83,7 +56,7 @@ export function encodeCheckpoint(
     progress: { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0, ...extra.progress },
     optimizer: extra.optimizer ? { type: extra.optimizer.type, step: extra.optimizer.step, options: extra.optimizer.options } : null,
     rng: extra.rng ?? null,
-    createdBy: 'recur',
+    createdBy: extra.createdBy ?? 'recur',
   };
   return writeSafetensors(tensors, { recur: JSON.stringify(meta) });
 }
@@ -97,27 +70,10 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Ch
   } catch (e) {
     throw new Error(`${name} is not a readable checkpoint: ${(e as Error).message.replace(/^readSafetensors: /, '')}`);
   }
-  if (!metadata.recur) throw new Error(`${name} is a safetensors file but not a recur checkpoint (it has no 'recur' metadata)`);
-  let meta: CheckpointMeta;
-  try {
-    meta = JSON.parse(metadata.recur);
-  } catch {
-    throw new Error(`${name} has corrupt recur metadata (not valid JSON)`);
-  }
-  if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${name} is not a recur char-LM checkpoint (format '${meta.format}')`);
-  if (meta.version > CHECKPOINT_VERSION) {
-    throw new Error(`${name} was written by a newer recur (checkpoint version ${meta.version}); upgrade recur to read it`);
-  }
-  let vocab: LMTokenizer;
+  const { meta, vocab } = parseCheckpointMeta(metadata, name);
   let model: CharLM;
   try {
-    const kind = meta.tokenizer?.kind ?? 'char';
-    if (kind === 'word') vocab = tokenizerFromSpec(meta.tokenizer as TokenizerSpec) as WordTokenizer;
-    else if (kind === 'char') vocab = new Vocab(meta.vocab);
-    else throw new Error(`its tokenizer kind '${kind}' is unknown`);
-    const config = checkCharLMConfig(meta.config);
-    if (config.vocabSize !== vocab.size) throw new Error(`the model expects ${config.vocabSize} tokens but the vocabulary has ${vocab.size}`);
-    model = new CharLM(config);
+    model = new CharLM(meta.config);
     const weights: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(tensors)) if (!k.startsWith('optim.') && !k.startsWith('state.')) weights[k] = t;
     model.loadStateDict(weights);

@@ -11,34 +11,9 @@ import { Module } from '../nn/module.js';
 import { Embedding, Linear } from '../nn/layers.js';
 import { GRU, LSTM, RNN, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
 import { dropout } from '../ops/dropout.js';
+import { checkCharLMConfig, type CharLMConfig } from './config.js';
 
-export type CellType = 'lstm' | 'gru' | 'rnn';
-
-export interface CharLMConfig {
-  vocabSize: number;
-  model: CellType;
-  layers: number;
-  hidden: number;
-  /** Embedding size; 0 feeds one-hot vectors (min-char-rnn). */
-  embed: number;
-  dropout: number;
-}
-
-export const defaultCharLMConfig: Omit<CharLMConfig, 'vocabSize'> = { model: 'lstm', layers: 2, hidden: 128, embed: 64, dropout: 0 };
-
-export function checkCharLMConfig(c: CharLMConfig): CharLMConfig {
-  const int = (k: keyof CharLMConfig, min: number): void => {
-    const v = c[k] as number;
-    if (!Number.isInteger(v) || v < min) throw new Error(`${k} must be a whole number of at least ${min}, got ${v}`);
-  };
-  if (!['lstm', 'gru', 'rnn'].includes(c.model)) throw new Error(`model must be lstm, gru or rnn, got '${c.model}'`);
-  int('vocabSize', 1);
-  int('layers', 1);
-  int('hidden', 1);
-  int('embed', 0);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`dropout must be at least 0 and below 1, got ${c.dropout}`);
-  return c;
-}
+export { checkCharLMConfig, defaultCharLMConfig, type CellType, type CharLMConfig } from './config.js';
 
 export class CharLM extends Module {
   readonly config: CharLMConfig;

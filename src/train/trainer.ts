@@ -88,6 +88,8 @@ export interface EvalInfo {
 }
 
 export interface TrainCallbacks {
+  /** Once, with the model about to be trained (a page samples from it between steps). */
+  onStart?(model: CharLM): void;
   onStep?(info: StepInfo): void;
   onEval?(info: EvalInfo): void;
   onSample?(text: string, step: number): void;
@@ -97,6 +99,10 @@ export interface TrainCallbacks {
   onEpochEnd?(epoch: number, model: CharLM): void;
   /** Polled between steps; return true to stop (the run still evaluates and checkpoints). */
   shouldStop?(): boolean;
+  /** Polled between steps; return true to get a checkpoint (onCheckpoint) now, as a page's Save button does. */
+  checkpointRequested?(): boolean;
+  /** Polled between steps; a returned promise pauses training until it settles. Paused time does not count as training time. */
+  waitIfPaused?(): Promise<void> | void;
 }
 
 export interface TrainResult {
@@ -171,6 +177,7 @@ export async function trainCharLM(
     model = new CharLM({ ...args.config, vocabSize: vocab.size }, { rng });
   }
   model.train();
+  cb.onStart?.(model);
   const ids = vocab.encode(args.text);
   const split = splitIds(ids, o.valFrac);
   if (split.val.length < 2) throw new Error(`the validation split is too small (${split.val.length} characters); use a longer text or a larger --val-frac`);
@@ -211,14 +218,23 @@ export async function trainCharLM(
   const startSeconds = progress.seconds;
   const t0 = now();
   let lastYield = t0;
+  let pausedMs = 0;
   let charsThisRun = 0;
   let lastLoss = NaN;
   let stoppedBy: TrainResult['stoppedBy'] = 'request';
   for (;;) {
     if (o.epochs > 0 && batches.epoch >= o.epochs) { stoppedBy = 'epochs'; break; }
     if (o.steps > 0 && progress.step >= o.steps) { stoppedBy = 'steps'; break; }
-    if (o.seconds > 0 && (now() - t0) / 1000 >= o.seconds) { stoppedBy = 'time'; break; }
+    if (o.seconds > 0 && (now() - t0 - pausedMs) / 1000 >= o.seconds) { stoppedBy = 'time'; break; }
+    const pause = cb.waitIfPaused?.();
+    if (pause) {
+      const p0 = now();
+      await pause;
+      pausedMs += now() - p0;
+      lastYield = now();
+    }
     if (cb.shouldStop?.()) { stoppedBy = 'request'; break; }
+    if (cb.checkpointRequested?.()) await checkpoint();
 
     const win = batches.next();
     if (win.window === 0 || !state) {
@@ -247,7 +263,7 @@ export async function trainCharLM(
       opt.lr = lrFor(batches.epoch);
       cb.onEpochEnd?.(batches.epoch, model);
     }
-    const elapsed = (now() - t0) / 1000;
+    const elapsed = (now() - t0 - pausedMs) / 1000;
     progress.seconds = startSeconds + elapsed;
     cb.onStep?.({
       step: progress.step, epoch: progress.epoch, epochProgress: batches.window / batches.windowsPerEpoch,

@@ -40,6 +40,8 @@ export interface WasmBackend extends Backend {
   readonly heap: WasmHeap;
   /** Threads that share the big GEMMs (1: this thread only). */
   readonly threads: number;
+  /** Resolves when the worker threads have started; browsers must await it before computing (see ThreadPool.whenReady). */
+  threadsReady(): Promise<void>;
 }
 
 function isContiguous(strides: readonly number[], shape: readonly number[]): boolean {
@@ -100,6 +102,7 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
     kernels: loaded,
     heap,
     threads,
+    threadsReady: async () => pool?.whenReady(),
 
     alloc(size) {
       const s = allocRaw(size);

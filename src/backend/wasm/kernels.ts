@@ -9,6 +9,7 @@ import * as binaries from './binaries.js';
 /** The kernel exports; addresses are byte offsets into the shared heap. */
 export interface Kernels {
   gemmScratchFloats(): number;
+  gemmRowQuantum(): number;
   gemm(m: number, n: number, k: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     c: number, ldc: number, accumulate: number, scratch: number, i0: number, i1: number): void;
   gemvRowsBt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
@@ -80,23 +81,33 @@ export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memo
   return instance.exports as unknown as Kernels;
 }
 
+// each variant is decoded, validated and compiled at most once per process (or page):
+// every backend and every worker thread reuses the module
+const modules = new Map<string, WebAssembly.Module | null>();
+function compiled(name: keyof typeof binaries): WebAssembly.Module | null {
+  if (!modules.has(name)) {
+    const bytes = decode(binaries[name]);
+    modules.set(name, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
+  }
+  return modules.get(name)!;
+}
+
 /** Whether this runtime can run the kernels at all (WebAssembly with 128-bit SIMD). */
 export function wasmSimdSupported(): boolean {
-  return typeof WebAssembly === 'object' && WebAssembly.validate(decode(binaries.simd));
+  return typeof WebAssembly === 'object' && compiled('simd') !== null;
 }
 
 /** Throws a plain sentence when this runtime has no WebAssembly SIMD. */
 export function loadKernels(opts: { shared?: boolean; variant?: 'relaxed' | 'simd' } = {}): LoadedKernels {
   if (typeof WebAssembly !== 'object') throw new Error('wasm backend: this runtime has no WebAssembly');
   const shared = opts.shared ?? sharedMemoryWorks();
-  const candidates: ['relaxed' | 'simd', string][] = shared
-    ? [['relaxed', binaries.relaxedShared], ['simd', binaries.simdShared]]
-    : [['relaxed', binaries.relaxed], ['simd', binaries.simd]];
-  for (const [variant, b64] of candidates) {
+  const candidates: ['relaxed' | 'simd', keyof typeof binaries][] = shared
+    ? [['relaxed', 'relaxedShared'], ['simd', 'simdShared']]
+    : [['relaxed', 'relaxed'], ['simd', 'simd']];
+  for (const [variant, name] of candidates) {
     if (opts.variant && opts.variant !== variant) continue;
-    const bytes = decode(b64);
-    if (!WebAssembly.validate(bytes)) continue;
-    const module = new WebAssembly.Module(bytes);
+    const module = compiled(name);
+    if (!module) continue;
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
     const exports = instantiate(module, memory);
     // the stub runtime keeps its static data (a few bytes) at the bottom; 64 KiB is well clear of it

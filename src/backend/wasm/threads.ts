@@ -87,6 +87,20 @@ export class ThreadPool {
     }
   }
 
+  /**
+   * Resolves once every worker has started. A browser thread must await this
+   * before the first GEMM: a page or worker that spins instead never lets its
+   * event loop start the Web Workers it is waiting for.
+   */
+  async whenReady(timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Atomics.load(this.ctl, READY) < this.workers) {
+      if (Date.now() > deadline) throw new Error(`wasm backend: worker threads did not start within ${timeoutMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    this.ready = true;
+  }
+
   private waitReady(): void {
     if (this.ready) return;
     const deadline = Date.now() + 10000;
@@ -109,7 +123,7 @@ export class ThreadPool {
     const byCols = n >= 32 * T;
     const total = byCols ? n : m;
     // slices in multiples of the register tile, so no thread gets a ragged edge it need not have
-    const quantum = byCols ? 8 : 4;
+    const quantum = byCols ? 8 : this.k.gemmRowQuantum();
     const per = Math.ceil(total / T / quantum) * quantum;
     const slice = (t: number): [number, number] => [Math.min(total, t * per), Math.min(total, (t + 1) * per)];
     const ctl = this.ctl;

@@ -1,0 +1,137 @@
+/**
+ * A PyTorch char model -> CharLM. The PyTorch side is a state dict (as
+ * safetensors) of the shape recur's CharLM has: an optional nn.Embedding, one
+ * nn.LSTM / nn.GRU / nn.RNN (batch_first, unidirectional), an nn.Linear to the
+ * vocabulary; plus the vocabulary, which a state dict does not carry. The
+ * modules may have any names: the recurrent one is found by `weight_ih_l0`,
+ * the output layer is the other module with a bias (an embedding has none),
+ * and the cell type follows from the gate blocks in `weight_hh_l0`.
+ * No Node imports.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { zeros } from '../tensor/create.js';
+import { formatShape } from '../tensor/shape.js';
+import { CharLM, type CellType } from '../models/charlm.js';
+import { Vocab } from '../data/text.js';
+
+const GATES: Record<number, CellType> = { 4: 'lstm', 3: 'gru', 1: 'rnn' };
+const GATE_COUNT: Record<CellType, number> = { lstm: 4, gru: 3, rnn: 1 };
+const A_CELL: Record<CellType, string> = { lstm: 'an LSTM', gru: 'a GRU', rnn: 'an RNN' };
+
+export interface TorchImport {
+  model: CharLM;
+  /** Module prefixes renamed to recur's, e.g. { 'lstm.': 'rnn.', 'decoder.': 'head.' }. */
+  renamed: Record<string, string>;
+}
+
+/**
+ * Build a CharLM from a PyTorch state dict and its vocabulary. `model`, if
+ * given, must agree with the cell type read from the weights. RNN layers are
+ * taken as tanh (the state dict cannot tell tanh from relu; recur's CharLM
+ * uses tanh). Missing recurrent biases (bias=False) become zeros.
+ */
+export function charLMFromTorch(dict: Record<string, Tensor>, vocab: Vocab, opts: { model?: CellType } = {}): TorchImport {
+  const keys = Object.keys(dict);
+  const list = (ks: string[]): string => ks.slice(0, 8).join(', ') + (ks.length > 8 ? ', ...' : '');
+  const rnnKeys = keys.filter((k) => k.endsWith('weight_ih_l0'));
+  if (rnnKeys.length === 0) throw new Error(`the state dict has no recurrent layer (no key ending in 'weight_ih_l0'; it has ${list(keys)})`);
+  if (rnnKeys.length > 1) throw new Error(`the state dict has ${rnnKeys.length} recurrent modules (${rnnKeys.join(', ')}); a char model has one`);
+  const rp = rnnKeys[0].slice(0, -'weight_ih_l0'.length);
+  if (keys.some((k) => k.startsWith(rp) && k.endsWith('_reverse'))) {
+    throw new Error('the recurrent layer is bidirectional, which cannot generate text; recur imports unidirectional models');
+  }
+  const whh = dict[`${rp}weight_hh_l0`];
+  if (!whh || whh.shape.length !== 2) throw new Error(`'${rp}weight_hh_l0' is missing or not a matrix`);
+  const H = whh.shape[1];
+  const cell = GATES[whh.shape[0] / H];
+  if (!cell) {
+    throw new Error(`unknown cell type: '${rp}weight_hh_l0' has shape ${formatShape(whh.shape)}, which is ${whh.shape[0] / H} gate blocks of ${H} (LSTM has 4, GRU 3, RNN 1)`);
+  }
+  if (opts.model && opts.model !== cell) throw new Error(`the weights are ${A_CELL[cell]} (${GATE_COUNT[cell]} gate blocks), not ${A_CELL[opts.model]}`);
+  let layers = 0;
+  while (`${rp}weight_ih_l${layers}` in dict) layers++;
+
+  // the output layer: the one module besides the recurrent one with a weight and a bias
+  const rest = keys.filter((k) => !k.startsWith(rp));
+  const heads = rest.filter((k) => k.endsWith('.bias') && rest.includes(k.slice(0, -5) + '.weight')).map((k) => k.slice(0, -4));
+  if (heads.length !== 1) {
+    throw new Error(heads.length === 0
+      ? `cannot find the output layer (a Linear with weight and bias) among ${list(rest)}`
+      : `cannot tell the output layer among ${heads.map((h) => h + '*').join(', ')}: a char model has one Linear`);
+  }
+  const hp = heads[0];
+  const headW = dict[hp + 'weight'];
+  const V = headW.shape[0];
+  if (vocab.size !== V) throw new Error(`the vocabulary has ${vocab.size} characters but the model's output layer has ${V}`);
+  if (headW.shape.length !== 2 || headW.shape[1] !== H) {
+    throw new Error(`'${hp}weight' has shape ${formatShape(headW.shape)} but a layer on ${H} hidden units needs [${V}, ${H}]`);
+  }
+  const others = rest.filter((k) => !k.startsWith(hp));
+  if (others.length > 1) throw new Error(`unexpected keys besides one embedding: ${list(others)}`);
+  const emb = others[0];
+  if (emb && (dict[emb].shape.length !== 2 || dict[emb].shape[0] !== V)) {
+    throw new Error(`'${emb}' has shape ${formatShape(dict[emb].shape)} but an embedding of the ${V}-character vocabulary needs [${V}, size]`);
+  }
+  const E = emb ? dict[emb].shape[1] : 0;
+
+  const model = new CharLM({ vocabSize: V, model: cell, layers, hidden: H, embed: E, dropout: 0 });
+  const G = GATE_COUNT[cell] * H;
+  const weights: Record<string, Tensor> = { 'head.weight': headW, 'head.bias': dict[hp + 'bias'] };
+  if (emb) weights['embedding.weight'] = dict[emb];
+  for (let l = 0; l < layers; l++) {
+    const want: Record<string, number[]> = {
+      [`weight_ih_l${l}`]: [G, l === 0 ? (E || V) : H], [`weight_hh_l${l}`]: [G, H], [`bias_ih_l${l}`]: [G], [`bias_hh_l${l}`]: [G],
+    };
+    for (const [name, shape] of Object.entries(want)) {
+      const t = dict[rp + name];
+      if (!t && name.startsWith('bias')) {
+        weights[`rnn.${name}`] = zeros(shape);
+        continue;
+      }
+      if (!t || formatShape(t.shape) !== formatShape(shape)) {
+        throw new Error(`'${rp}${name}' ${t ? `has shape ${formatShape(t.shape)}` : 'is missing'} but ${A_CELL[cell]} of ${layers} layer(s) ` +
+          `and ${H} units on ${l === 0 ? (E ? `a ${E}-wide embedding` : `one-hot vectors of ${V}`) : 'the layer below'} needs ${formatShape(shape)}`);
+      }
+      weights[`rnn.${name}`] = t;
+    }
+  }
+  const extra = keys.filter((k) => k.startsWith(rp) && !(`rnn.${k.slice(rp.length)}` in weights));
+  if (extra.length > 0) throw new Error(`unexpected keys in the recurrent layer: ${list(extra)}`);
+  model.loadStateDict(weights);
+  const renamed: Record<string, string> = {};
+  if (rp !== 'rnn.') renamed[rp] = 'rnn.';
+  if (hp !== 'head.') renamed[hp] = 'head.';
+  if (emb && emb !== 'embedding.weight') renamed[emb.slice(0, -'weight'.length)] = 'embedding.';
+  return { model, renamed };
+}
+
+/**
+ * A vocabulary file: a JSON list of characters (index order), a JSON object
+ * mapping characters to indices (a Python script's `stoi`), or plain UTF-8
+ * text that is the characters themselves in index order (`''.join(chars)`).
+ */
+export function parseVocab(text: string): Vocab {
+  let v: unknown;
+  try {
+    v = /^\s*[[{]/.test(text) ? JSON.parse(text) : undefined;
+  } catch {
+    v = undefined; // not JSON: the characters themselves
+  }
+  let chars: string[];
+  if (Array.isArray(v)) {
+    if (!v.every((c) => typeof c === 'string')) throw new Error('the vocabulary list has entries that are not strings');
+    chars = v as string[];
+  } else if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>);
+    chars = new Array<string>(entries.length);
+    for (const [c, i] of entries) {
+      if (!(Number.isInteger(i) && (i as number) >= 0 && (i as number) < entries.length) || chars[i as number] !== undefined) {
+        throw new Error(`the vocabulary maps ${JSON.stringify(c)} to ${JSON.stringify(i)}; indices must be 0 to ${entries.length - 1}, each once`);
+      }
+      chars[i as number] = c;
+    }
+  } else {
+    chars = [...text];
+  }
+  return new Vocab(chars);
+}

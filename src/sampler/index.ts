@@ -1,0 +1,127 @@
+/**
+ * recur/sampler: a small, dependency-free ES module that loads a recur
+ * checkpoint and streams text from it, for web pages (and Node). Bundled by
+ * `npm run build` into one file, dist/sampler/recur-sampler.js.
+ *
+ * It imports only what sampling needs: the safetensors reader, the checkpoint
+ * metadata checks, the js backend's kernels, the batch-1 stepper and the
+ * sampling code (pick + loop) that `recur sample` runs, so with the same
+ * checkpoint, options and seed it gives the same text as `recur sample`.
+ * No tensors, no autograd, no WebAssembly binaries, no Node modules.
+ */
+import { createJsBackend } from '../backend/js/index.js';
+import type { Storage } from '../backend/backend.js';
+import { readSafetensorsArrays } from '../io/safetensors-core.js';
+import { parseCheckpointMeta, type CheckpointMeta } from '../io/checkpoint-meta.js';
+import { charLMShapes, type CharLMConfig } from '../models/config.js';
+import { StepperCore } from '../generate/stepper-core.js';
+import { generateChars, prepareGeneration, type GenerateOptions } from '../generate/core.js';
+import { Rng } from '../random/rng.js';
+import type { LMTokenizer } from '../text/tokenizers.js';
+
+export interface SamplerOptions extends GenerateOptions {
+  /** Text to condition on (default: a newline if the vocabulary has one). Not part of the output. */
+  prime?: string;
+  /** Random seed (default: from the clock, as `recur sample`). */
+  seed?: number;
+  /** Called with each generated character (or word with its spacing) as soon as it exists. */
+  onChar?: (c: string) => void;
+}
+
+/** `recur sample`'s defaults, so that the same options give the same text. */
+export const SAMPLE_DEFAULTS = { length: 500, temperature: 0.8 } as const;
+
+export class Sampler {
+  /** The model's description: cell type, layers, hidden and embedding sizes, vocabulary size. */
+  readonly config: CharLMConfig;
+  /** The tokens the model knows, in id order: characters (or words, punctuation and spacing for a word model). */
+  readonly chars: readonly string[];
+  /** The checkpoint's recur metadata (training progress, options, ...). */
+  readonly meta: CheckpointMeta;
+  private readonly stepper: StepperCore;
+  private readonly vocab: LMTokenizer;
+
+  /** Parse and check a checkpoint's bytes; errors are one sentence about the file. */
+  constructor(bytes: Uint8Array | ArrayBuffer, name = 'the checkpoint') {
+    const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    let arrays;
+    let metadata;
+    try {
+      ({ arrays, metadata } = readSafetensorsArrays(u8));
+    } catch (e) {
+      throw new Error(`${name} is not a readable checkpoint: ${(e as Error).message.replace(/^readSafetensors: /, '')}`);
+    }
+    const { meta, vocab } = parseCheckpointMeta(metadata, name);
+    const config = meta.config;
+    const bk = createJsBackend('f32');
+    const store: Record<string, Storage> = {};
+    for (const [key, shape] of Object.entries(charLMShapes(config))) {
+      const a = arrays[key];
+      if (!a || a.shape.join() !== shape.join()) {
+        throw new Error(`${name} does not match its own model description: '${key}' ${a ? `has shape [${a.shape}], not [${shape}]` : 'is missing'}`);
+      }
+      store[key] = bk.fromValues(a.data);
+    }
+    this.config = config;
+    this.chars = vocab.tokens;
+    this.vocab = vocab;
+    this.meta = meta;
+    this.stepper = new StepperCore({
+      backend: bk,
+      kind: config.model === 'rnn' ? 'rnn_tanh' : config.model,
+      vocabSize: config.vocabSize, hidden: config.hidden, embed: config.embed,
+      embedding: store['embedding.weight'] ?? null,
+      layers: Array.from({ length: config.layers }, (_, l) => ({
+        weightIh: store[`rnn.weight_ih_l${l}`], inputSize: l === 0 ? (config.embed || config.vocabSize) : config.hidden,
+        weightHh: store[`rnn.weight_hh_l${l}`], biasIh: store[`rnn.bias_ih_l${l}`], biasHh: store[`rnn.bias_hh_l${l}`],
+      })),
+      headWeight: store['head.weight'],
+      headBias: store['head.bias'],
+    });
+  }
+
+  /** Characters (or words) one by one as they are made (synchronous); each call starts from a fresh state. */
+  *generate(opts: SamplerOptions = {}): Generator<string, void, undefined> {
+    const o = { ...SAMPLE_DEFAULTS, ...opts };
+    const { length, prime, primeIds, decode, banned } = prepareGeneration(this.vocab, o);
+    const rng = new Rng(o.seed ?? Date.now() % 2 ** 31);
+    this.stepper.resetArrays();
+    for (const c of generateChars((id) => this.stepper.step(id), decode, prime, primeIds, length, o, rng, banned)) {
+      o.onChar?.(c);
+      yield c;
+    }
+  }
+
+  /** The whole text at once (the generated part, without the prime). */
+  sample(opts: SamplerOptions = {}): string {
+    let out = '';
+    for (const c of this.generate(opts)) out += c;
+    return out;
+  }
+
+  /**
+   * Characters as an async stream that yields to the event loop every ~15 ms
+   * of work, so a page stays responsive and shows the text as it grows:
+   * `for await (const c of sampler.stream({ seed: 1 })) el.textContent += c`.
+   */
+  async *stream(opts: SamplerOptions = {}): AsyncGenerator<string, void, undefined> {
+    let t = Date.now();
+    for (const c of this.generate(opts)) {
+      yield c;
+      if (Date.now() - t > 15) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        t = Date.now();
+      }
+    }
+  }
+}
+
+/** A Sampler from a checkpoint's bytes, or from a URL (fetched). */
+export async function loadSampler(source: Uint8Array | ArrayBuffer | string | URL): Promise<Sampler> {
+  if (typeof source === 'string' || source instanceof URL) {
+    const res = await fetch(source);
+    if (!res.ok) throw new Error(`cannot fetch ${source}: HTTP ${res.status}`);
+    return new Sampler(await res.arrayBuffer(), `'${source}'`);
+  }
+  return new Sampler(source);
+}

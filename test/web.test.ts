@@ -1,0 +1,183 @@
+/**
+ * The playground in a real browser: Debian's Chromium driven by
+ * playwright-core over the built page (dist/web, built by `npm test`'s
+ * pretest) served by `vite preview` with the cross-origin isolation headers.
+ * Trains on a small text until the loss falls, saves the model, loads it
+ * back and checks that a seeded sample is the text `recur sample` gives for
+ * that file and seed. Skipped (with one line saying how to install it) only
+ * where /usr/bin/chromium is missing.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.log('# playground browser test skipped: Chromium is not installed (apt-get install chromium)');
+
+describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is not installed (apt-get install chromium)' }, () => {
+  let server: PreviewServer;
+  let browser: Browser;
+  let page: Page;
+  let url = '';
+  let dir = '';
+  const errors: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(join(root, 'dist/web/index.html')), 'dist/web is missing: run npm run build:web');
+    dir = mkdtempSync(join(tmpdir(), 'recur-web-'));
+    const { preview } = await import('vite');
+    server = await preview({ configFile: join(root, 'web/vite.config.ts'), logLevel: 'silent', preview: { port: 0, host: '127.0.0.1', strictPort: false } });
+    url = server.resolvedUrls!.local[0];
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-default-apps', '--disable-sync', '--no-first-run'],
+    });
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1000 } });
+    page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is cross-origin isolated and runs the wasm backend on more than one thread', async () => {
+    await page.goto(url);
+    await page.waitForSelector('body[data-threads]', { timeout: 30000 });
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+    assert.equal(await page.getAttribute('body', 'data-backend'), 'wasm');
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const threads = Number(await page.getAttribute('body', 'data-threads'));
+    if (cores > 1) assert.ok(threads > 1, `${threads} thread(s) on ${cores} cores`);
+    assert.match(await page.textContent('#env') ?? '', /cross-origin isolated/);
+  });
+
+  it('trains on a small text until the loss falls, shows samples, saves the model', async () => {
+    const text = readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 30000);
+    await page.check('input[name=source][value=paste]');
+    await page.fill('#paste', text);
+    for (const [id, v] of [['layers', '1'], ['hidden', '64'], ['embed', '16'], ['batch', '16'], ['seq', '32'], ['eval-every', '40'], ['sample-every', '40'], ['lr', '0.005']]) {
+      await page.fill(`#${id}`, v);
+    }
+    await page.click('#start');
+    // the loss must fall well below where it started (ln 61 = 4.1 for this vocabulary), with a validation point and a sample
+    await page.waitForFunction(() => {
+      const d = (document.getElementById('stats') as HTMLElement).dataset;
+      return d.firstLoss !== undefined && d.valLoss !== undefined && Number(d.loss) < 0.75 * Number(d.firstLoss);
+    }, undefined, { timeout: 120000 });
+    await page.waitForSelector('#train-samples figure pre', { timeout: 60000 });
+    const d = await page.evaluate(() => ({ ...(document.getElementById('stats') as HTMLElement).dataset }));
+    assert.ok(Number(d.loss) < Number(d.firstLoss), `loss ${d.loss} not below the first ${d.firstLoss}`);
+    assert.ok(Number(d.valLoss) < Number(d.firstLoss), `validation loss ${d.valLoss} not below the first training loss ${d.firstLoss}`);
+    console.log(`# playground: first loss ${Number(d.firstLoss).toFixed(3)}, now ${Number(d.loss).toFixed(3)}, validation ${Number(d.valLoss).toFixed(3)}, ${Math.round(Number(d.charsPerSec))} chars/s`);
+    assert.ok(((await page.textContent('#train-samples pre')) ?? '').length > 50);
+    // pause holds the step count still; resume moves it on
+    await page.click('#pause');
+    await page.waitForSelector('body[data-phase=paused]');
+    await page.waitForTimeout(300);
+    const held = await page.textContent('#st-step');
+    await page.waitForTimeout(700);
+    assert.equal(await page.textContent('#st-step'), held);
+    await page.click('#pause');
+    await page.waitForFunction((h) => document.getElementById('st-step')?.textContent !== h, held, { timeout: 30000 });
+    mkdirSync(join(root, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(root, 'test-results/playground.png'), fullPage: true });
+    await page.click('#stop');
+    await page.waitForSelector('body[data-phase=idle]', { timeout: 30000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    await download.saveAs(join(dir, 'page.safetensors'));
+    assert.ok(readFileSync(join(dir, 'page.safetensors')).length > 1000);
+  });
+
+  it('loads the saved model and samples the same text as `recur sample` for the same seed', async () => {
+    await page.reload();
+    await page.waitForSelector('body[data-threads]', { timeout: 30000 });
+    await page.setInputFiles('#load', join(dir, 'page.safetensors'));
+    await page.waitForFunction(() => /^Loaded /.test(document.getElementById('model-info')?.textContent ?? ''), undefined, { timeout: 30000 });
+    assert.match(await page.textContent('#model-info') ?? '', /1 x 64 LSTM, embedding 16.*vocabulary \d+ characters; [\d,]+ parameters/);
+    await page.fill('#sample-seed', '7');
+    await page.fill('#length', '300');
+    await page.click('#sample');
+    await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
+    const inPage = (await page.textContent('#sample-out')) ?? '';
+    const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', join(dir, 'page.safetensors'), '--seed', '7', '--length', '300'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(inPage.length, 300);
+    assert.equal(inPage, cli.stdout.replace(/\n$/, ''));
+  });
+
+  it('samples a model trained by `recur train` exactly as `recur sample` does', async () => {
+    const small = join(dir, 'small.txt');
+    writeFileSync(small, readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 20000));
+    const ck = join(dir, 'cli.safetensors');
+    const trained = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'train', small, '--model', 'gru', '--layers', '2', '--hidden', '32', '--embed', '0', '--steps', '30', '--quiet', '--out', ck], { encoding: 'utf8' });
+    assert.equal(trained.status, 0, trained.stderr);
+    await page.setInputFiles('#load', ck);
+    await page.waitForFunction(() => /^Loaded cli\.safetensors/.test(document.getElementById('model-info')?.textContent ?? ''), undefined, { timeout: 30000 });
+    assert.match(await page.textContent('#model-info') ?? '', /2 x 32 GRU, one-hot input/);
+    await page.fill('#prime', 'ROMEO:');
+    await page.fill('#sample-seed', '3');
+    await page.fill('#length', '200');
+    await page.fill('#temperature', '0.7');
+    await page.fill('#top-k', '10');
+    await page.click('#sample');
+    await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
+    const inPage = (await page.textContent('#sample-out')) ?? '';
+    const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', ck, '--prime', 'ROMEO:', '--seed', '3', '--length', '200', '--temperature', '0.7', '--top-k', '10'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(inPage, cli.stdout.replace(/\n$/, ''));
+    await page.fill('#prime', '');
+    await page.fill('#temperature', '0.8');
+    await page.fill('#top-k', '');
+    await page.fill('#length', '300');
+    await page.fill('#sample-seed', '7');
+    await page.click('#sample');
+    await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
+  });
+
+  it('colours a text by one cell and finds the cells that follow a pattern', async () => {
+    await page.selectOption('#act-source', 'sample');
+    await page.click('#act-show');
+    await page.waitForSelector('#act-view span', { state: 'attached' });
+    assert.equal(await page.locator('#act-view span').count(), 300 + 1); // the default prime (a newline) and the sample
+    await page.selectOption('#act-pattern', 'linestart');
+    await page.click('#act-find');
+    await page.waitForSelector('#act-found button');
+    assert.ok((await page.locator('#act-found button').count()) >= 1);
+    await page.click('#act-found button');
+  });
+
+  it('fits a 375 px wide phone screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.waitForTimeout(200);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `the page is ${width} px wide`);
+    await page.screenshot({ path: join(root, 'test-results/playground-375.png'), fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 1000 });
+  });
+
+  it('says why a binary file cannot be learned, in the CLI\'s words', async () => {
+    await page.check('input[name=source][value=file]');
+    await page.setInputFiles('#text-file', { name: 'image.png', mimeType: 'image/png', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]) });
+    await page.click('#start');
+    await page.waitForSelector('#text-status.error');
+    assert.equal(await page.textContent('#text-status'), "'image.png' is not a text file (it contains NUL bytes); give a UTF-8 text file");
+  });
+
+  it('logged no errors in the page or its workers', () => {
+    assert.deepEqual(errors, []);
+  });
+});

@@ -1,0 +1,71 @@
+/** Messages between the page (main.ts) and the training worker (worker.ts). */
+
+export interface ModelSettings {
+  model: 'lstm' | 'gru' | 'rnn';
+  layers: number;
+  hidden: number;
+  embed: number;
+  dropout: number;
+}
+
+export interface TrainSettings {
+  batch: number;
+  seq: number;
+  optimizer: 'adam' | 'adagrad' | 'sgd';
+  lr: number;
+  clip: number;
+  lrDecay: number;
+  evalEvery: number;
+  sampleEvery: number;
+  seed: number;
+}
+
+export interface SampleSettings {
+  prime?: string;
+  length: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  argmax: boolean;
+  seed: number;
+}
+
+export interface ModelInfo {
+  model: string;
+  layers: number;
+  hidden: number;
+  embed: number;
+  dropout: number;
+  vocabSize: number;
+  parameters: number;
+  step: number;
+  lastValLoss: number | null;
+}
+
+export type ToWorker =
+  | { type: 'train'; text: string; model: ModelSettings; train: TrainSettings }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  | { type: 'save' }
+  | { type: 'load'; bytes: Uint8Array; name: string }
+  | { type: 'sample'; settings: SampleSettings }
+  | { type: 'activations'; text: string; layer: number }
+  | { type: 'speed' };
+
+export type FromWorker =
+  | { type: 'ready'; backend: string; threads: number; isolated: boolean; variant: string }
+  | { type: 'speed'; gflops: number }
+  | { type: 'started'; vocabSize: number; trainChars: number; info: ModelInfo }
+  | { type: 'step'; step: number; epoch: number; loss: number; charsPerSec: number; lr: number }
+  | { type: 'eval'; step: number; valLoss: number; bitsPerChar: number }
+  | { type: 'trainSample'; step: number; text: string }
+  | { type: 'paused' }
+  | { type: 'resumed' }
+  | { type: 'done'; stoppedBy: string; step: number; info: ModelInfo }
+  | { type: 'checkpoint'; bytes: Uint8Array }
+  | { type: 'loaded'; info: ModelInfo; name: string }
+  | { type: 'char'; c: string }
+  | { type: 'sampleDone'; text: string }
+  | { type: 'activations'; chars: string[]; layer: number; hidden: number; values: Float32Array }
+  | { type: 'error'; message: string; during: string };
