@@ -9,7 +9,7 @@
  * against the naive forecast (the last value) and a linear fit (least-squares
  * autoregression on the same 20 values).
  *
- *   npx tsx examples/time-series.ts [--steps 8000] [--hidden 64] [--layers 2] [--batch 64] [--seed 1]
+ *   npx tsx examples/time-series.ts [--steps 8000] [--hidden 64] [--layers 2] [--batch 64] [--ar 20] [--seed 1]
  *   npx tsx examples/time-series.ts --csv data/series.csv   # writes the series (t = 0, 0.1, ..., 29.9) for `recur forecast`
  */
 import { writeFileSync } from 'node:fs';
@@ -44,11 +44,13 @@ export interface TimeSeriesOptions {
   trainWindows?: number;
   testWindows?: number;
   seed?: number;
+  /** Lags of the model's autoregressive highway (0: a plain GRU). */
+  ar?: number;
   log?: (s: string) => void;
 }
 
 export function timeSeries(o: TimeSeriesOptions = {}): ForecastFigures {
-  const { steps = 8000, hidden = 64, layers = 2, batch = 64, lr = 3e-3, trainWindows = 50000, testWindows = 1000, seed = 1 } = o;
+  const { steps = 8000, hidden = 64, layers = 2, batch = 64, lr = 3e-3, trainWindows = 50000, testWindows = 1000, seed = 1, ar = INPUT } = o;
   const log = o.log ?? (() => {});
   const rng = new Rng(seed);
   const train = seriesWindows(trainWindows, rng);
@@ -60,8 +62,8 @@ export function timeSeries(o: TimeSeriesOptions = {}): ForecastFigures {
   const t0 = performance.now();
 
   // one model: at every step it predicts the next 10 values; its first output is the one-step forecast
-  const model = new Forecaster({ horizon: HORIZON, model: 'gru', layers, hidden, ...stats }, { rng });
-  trainForecaster(model, train, { steps, batch, lr, warmup: 10, rng, onStep: (s, l) => { if (s % 1000 === 0) log(`step ${s}: loss ${l.toFixed(4)} (standardised)`); } });
+  const model = new Forecaster({ horizon: HORIZON, model: 'gru', layers, hidden, ar, ...stats }, { rng });
+  trainForecaster(model, train, { steps, batch, lr, warmup: Math.max(10, ar - 1), rng, onStep: (s, l) => { if (s % 1000 === 0) log(`step ${s}: loss ${l.toFixed(4)} (standardised)`); } });
   const seconds = (performance.now() - t0) / 1000;
 
   const seq2seq = model.predict(histories);
@@ -85,7 +87,7 @@ export function timeSeries(o: TimeSeriesOptions = {}): ForecastFigures {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '8000' }, hidden: { type: 'string', default: '64' }, layers: { type: 'string', default: '2' }, batch: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' }, csv: { type: 'string' } } });
+  const { values } = parseArgs({ options: { steps: { type: 'string', default: '8000' }, hidden: { type: 'string', default: '64' }, layers: { type: 'string', default: '2' }, batch: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' }, ar: { type: 'string', default: String(INPUT) }, csv: { type: 'string' } } });
   if (values.csv) {
     const rng = new Rng(Number(values.seed));
     const rows = ['t,value', ...Array.from({ length: 300 }, (_, i) => `${(i * RES).toFixed(1)},${(series(i * RES) + NOISE * rng.normal()).toFixed(4)}`)];
@@ -93,7 +95,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.log(`wrote ${rows.length - 1} values of the series to '${values.csv}'`);
     process.exit(0);
   }
-  const f = timeSeries({ steps: Number(values.steps), hidden: Number(values.hidden), layers: Number(values.layers), batch: Number(values.batch), seed: Number(values.seed), log: console.log });
+  const f = timeSeries({ steps: Number(values.steps), hidden: Number(values.hidden), layers: Number(values.layers), batch: Number(values.batch), seed: Number(values.seed), ar: Number(values.ar), log: console.log });
   const p = (v: number): string => v.toFixed(4);
   console.log(`held-out MSE (1,000 windows; the noise alone gives ${p(f.noiseFloor)}), ${f.seconds.toFixed(0)} s of training:`);
   console.log(`  1 step ahead:   GRU ${p(f.oneStep.model)}   naive ${p(f.oneStep.naive)}   linear ${p(f.oneStep.linear)}   (GRU/linear ${(f.oneStep.model / f.oneStep.linear).toFixed(2)})`);

@@ -44,7 +44,7 @@ export { dotAttention, LuongAttention } from './nn/attention.js';
 export { CharTokenizer, WordTokenizer, wordPieces, tokenizerFromSpec, type Tokenizer, type TokenizerKind, type TokenizerSpec, type TokenizerOptions } from './text/tokenizers.js';
 export { greedyDecode, beamSearch, type StepFunction, type DecodeOptions, type BeamOptions, type Hypothesis } from './generate/decode.js';
 export { CharLM, checkCharLMConfig, defaultCharLMConfig, type CharLMConfig, type CellType } from './models/charlm.js';
-export { Forecaster, trainForecaster, seriesStats, slidingWindows, type ForecasterConfig, type ForecasterTrainOptions } from './models/forecaster.js';
+export { Forecaster, trainForecaster, seriesStats, slidingWindows, lagWindows, type ForecasterConfig, type ForecasterTrainOptions } from './models/forecaster.js';
 export { LinearAR, naiveForecast, meanSquaredError } from './models/baselines.js';
 export { CharStepper } from './generate/stepper.js';
 export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickOptions } from './generate/sample.js';

@@ -68,6 +68,7 @@ describe('recur forecast', () => {
     fails(run('forecast', 'bad.csv', '--column', 'value', '--horizon', '1'), 1, /line 4 of 'bad.csv' has 'abc' in column 'value', which is not a number/);
     fails(run('forecast', 'short.csv', '--horizon', '2'), 1, /column 'value' of 'short.csv' has 4 values; a forecast of 2 with a window of 20 needs at least 25/);
     fails(run('forecast', 'flat.csv', '--horizon', '2'), 1, /column 'level' of 'flat.csv' is constant; there is nothing to learn/);
+    fails(run('forecast', 'series.csv', '--column', 'value', '--horizon', '3', '--ar', '50'), 1, /--ar 50 is more than the window of 20 values the model reads; give at most 20/);
     fails(run('forecast', 'series.csv', '--column', 'value', '--horizon', '0'), 2, /option '--horizon <n>' argument '0' is invalid\. expected a whole number of at least 1/);
     fails(run('forecast', 'series.csv', '--column', 'value'), 2, /required option '--horizon <n>' not specified/);
   });

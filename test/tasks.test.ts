@@ -47,13 +47,20 @@ it('dates to ISO (encoder-decoder with attention; 400 steps of a 32-unit model):
   assert.ok(res.beam >= 0.95, `beam ${res.beam}`);
 });
 
-it('forecasting (1x32 GRU, 1,000 steps): far better than the naive forecast at 1 and 10 steps, directly and fed back', () => {
-  const f = timeSeries({ steps: 1000, hidden: 32, layers: 1, batch: 64, lr: 0.01, trainWindows: 20000, testWindows: 500 });
+it('forecasting (1x32 GRU + linear highway, 2,000 steps): beats the linear fit at 1 and 10 steps, directly and fed back, and the naive forecast by far', () => {
+  const f = timeSeries({ steps: 2000, hidden: 32, layers: 1, batch: 64, lr: 3e-3, trainWindows: 20000, testWindows: 500 });
+  // the linear fit is the strong baseline here (the series is a linear recurrence plus noise)
+  assert.ok(f.oneStep.model < 0.97 * f.oneStep.linear, `one step: ${f.oneStep.model} vs linear ${f.oneStep.linear}`);
+  assert.ok(f.tenStep.seq2seq < 0.8 * f.tenStep.linear, `ten steps: ${f.tenStep.seq2seq} vs linear ${f.tenStep.linear}`);
+  assert.ok(f.tenStep.fedBack < 0.85 * f.tenStep.linear, `fed back: ${f.tenStep.fedBack} vs linear ${f.tenStep.linear}`);
+  assert.ok(f.oneStep.model < 0.05 * f.oneStep.naive && f.tenStep.seq2seq < 0.01 * f.tenStep.naive, `naive: ${f.oneStep.naive}, ${f.tenStep.naive}`);
+  assert.ok(f.oneStep.model > f.noiseFloor, 'no model can beat the noise it was not given');
+});
+
+it('forecasting without the highway still learns the series (1x32 GRU, 1,000 steps): far better than naive', () => {
+  const f = timeSeries({ steps: 1000, hidden: 32, layers: 1, batch: 64, lr: 0.01, trainWindows: 20000, testWindows: 500, ar: 0 });
   assert.ok(f.oneStep.model < 0.1 * f.oneStep.naive, `one step: ${f.oneStep.model} vs naive ${f.oneStep.naive}`);
   assert.ok(f.tenStep.seq2seq < 0.02 * f.tenStep.naive, `ten steps: ${f.tenStep.seq2seq} vs naive ${f.tenStep.naive}`);
-  assert.ok(f.tenStep.fedBack < 0.2 * f.tenStep.naive, `fed back: ${f.tenStep.fedBack} vs naive ${f.tenStep.naive}`);
-  // the linear fit is the strong baseline on this series; the full example (8,000 steps of a 2x64 GRU) beats it at 10 steps
-  assert.ok(f.oneStep.linear < f.oneStep.naive && f.tenStep.linear < f.tenStep.naive);
 });
 
 it('word-level LM on 200k characters of Shakespeare: validation perplexity below the unigram model\'s; samples are words', async () => {

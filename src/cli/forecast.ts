@@ -15,7 +15,7 @@ import { lineChart } from './svg.js';
 import { UserError } from './errors.js';
 
 export interface ForecastFlags {
-  column?: string; horizon: number; window?: number; model: CellType; layers: number; hidden: number;
+  column?: string; horizon: number; window?: number; ar?: number; model: CellType; layers: number; hidden: number;
   steps: number; batch: number; lr: number; seed: number; out: string; plot: string; quiet?: boolean;
 }
 
@@ -35,6 +35,8 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   if (N < need) {
     throw new UserError(`column '${name}' of '${file}' has ${N} values; a forecast of ${H} with a window of ${W} needs at least ${need} (use a smaller --horizon or --window)`);
   }
+  const ar = f.ar ?? W;
+  if (ar > W) throw new UserError(`--ar ${ar} is more than the window of ${W} values the model reads; give at most ${W}`);
   const say = (s: string): void => { if (!f.quiet) process.stdout.write(s + '\n'); };
   const rng = new Rng(f.seed);
   // train on everything but the last H values, which are kept for the backtest
@@ -42,11 +44,11 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   if (train.every((v) => v === train[0])) throw new UserError(`column '${name}' of '${file}' is constant; there is nothing to learn`);
   const stats = seriesStats(train);
   const windows = slidingWindows(train, W + H);
-  const model = new Forecaster({ horizon: H, model: f.model, layers: f.layers, hidden: f.hidden, ...stats }, { rng });
-  say(`recur: forecasting '${name}' from '${file}' (${N} values): a ${f.layers}x${f.hidden} ${f.model.toUpperCase()} reads ${W} values and predicts the next ${H}; ${windows.length} training windows, ${f.steps} steps`);
+  const model = new Forecaster({ horizon: H, model: f.model, layers: f.layers, hidden: f.hidden, ar, ...stats }, { rng });
+  say(`recur: forecasting '${name}' from '${file}' (${N} values): a ${f.layers}x${f.hidden} ${f.model.toUpperCase()}${ar > 0 ? ` (+ linear path over ${ar} lags)` : ''} reads ${W} values and predicts the next ${H}; ${windows.length} training windows, ${f.steps} steps`);
   const t0 = performance.now();
   const loss = trainForecaster(model, windows, {
-    steps: f.steps, batch: f.batch, lr: f.lr, rng,
+    steps: f.steps, batch: f.batch, lr: f.lr, rng, warmup: Math.max(Math.floor(W / 3), ar - 1),
     onStep: (s, l) => { if (s % Math.max(1, Math.floor(f.steps / 5)) === 0) say(`step ${s}: loss ${l.toFixed(4)} (standardised)`); },
   });
   if (!Number.isFinite(loss)) throw new UserError(`training failed: the loss became ${loss}; try a smaller --lr`);

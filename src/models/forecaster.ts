@@ -6,6 +6,14 @@
  * back in. Values are standardised with the training series' mean and
  * standard deviation, which the config records (so a checkpoint predicts in
  * the original units). No Node imports.
+ *
+ * With `ar > 0` the prediction also has an autoregressive highway (as in
+ * LSTNet): a linear map of the last `ar` inputs added to the recurrent head.
+ * Series that are nearly linear recurrences (sums of sinusoids, trends) are
+ * then predicted by the linear part from the first steps of training, and the
+ * recurrent part learns only what a linear fit cannot see; without it a GRU
+ * spends most of its capacity re-deriving the linear predictor and ends up
+ * no better than a least-squares fit.
  */
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -16,11 +24,13 @@ import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
 import { GRU, LSTM, RNN, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
 import { mseLoss } from '../ops/loss.js';
+import { add } from '../ops/arith.js';
 import { narrow } from '../ops/shape.js';
 import { Adam } from '../optim/optimizers.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { SequenceDataset } from '../data/sequences.js';
 import type { CellType } from './charlm.js';
+import { LinearAR } from './baselines.js';
 
 export interface ForecasterConfig {
   /** Values predicted at each step. */
@@ -31,12 +41,16 @@ export interface ForecasterConfig {
   /** Standardisation: inputs are (v - mean) / std. */
   mean: number;
   std: number;
+  /** Lags of the autoregressive highway (0 or absent: none). */
+  ar?: number;
 }
 
 export class Forecaster extends Module {
   readonly config: ForecasterConfig;
   rnn: RecurrentBase;
   head: Linear;
+  /** The autoregressive highway over the last `config.ar` inputs, or null. */
+  arHead: Linear | null;
 
   constructor(config: ForecasterConfig, opts: { rng?: Rng } = {}) {
     super();
@@ -46,20 +60,41 @@ export class Forecaster extends Module {
     }
     if (!['lstm', 'gru', 'rnn'].includes(c.model)) throw new Error(`Forecaster: model must be lstm, gru or rnn, got '${c.model}'`);
     if (!(Number.isFinite(c.mean) && c.std > 0 && Number.isFinite(c.std))) throw new Error(`Forecaster: mean must be finite and std positive, got ${c.mean} and ${c.std}`);
+    c.ar ??= 0;
+    if (!(Number.isInteger(c.ar) && c.ar >= 0)) throw new Error(`Forecaster: ar must be a whole number (0: no autoregressive highway), got ${c.ar}`);
     this.config = c;
     const rng = opts.rng ?? globalRng;
     const o = { inputSize: 1, hiddenSize: c.hidden, numLayers: c.layers, rng };
     this.rnn = c.model === 'lstm' ? new LSTM(o) : c.model === 'gru' ? new GRU(o) : new RNN(o);
     this.head = new Linear(c.hidden, c.horizon, { rng });
+    this.arHead = c.ar > 0 ? new Linear(c.ar, c.horizon, { rng }) : null;
+    if (this.arHead) {
+      // trainForecaster sets the highway to the least-squares fit; the recurrent head starts small, so
+      // training starts near the linear forecast and the recurrent part adds what improves on it
+      for (const t of [this.arHead.weight, this.arHead.bias!, this.head.bias!]) t.data.fill(0);
+      const w = this.head.weight.data;
+      for (let i = 0; i < w.length; i++) w[i] *= 0.1;
+    }
   }
 
-  /** Standardised predictions [B, T, horizon] for standardised inputs [B, T, 1], and the final state. */
-  forward(x: Tensor, state?: RecurrentState): { y: Tensor; state: RecurrentState } {
+  /**
+   * Standardised predictions [B, T, horizon] for standardised inputs
+   * [B, T, 1], and the final state. With an autoregressive highway, `lags`
+   * [B, T, ar] holds at each step the last `ar` inputs, newest first (see
+   * `lagWindows`).
+   */
+  forward(x: Tensor, state?: RecurrentState, lags?: Tensor): { y: Tensor; state: RecurrentState } {
     const { output, state: next } = this.rnn.forward(x, { state });
-    return { y: this.head.forward(output), state: next };
+    let y = this.head.forward(output);
+    if (this.arHead) {
+      if (!lags) throw new Error('Forecaster.forward: this model has an autoregressive highway; pass the lags (lagWindows)');
+      y = add(y, this.arHead.forward(lags));
+    }
+    return { y, state: next };
   }
 
-  private scaled(windows: readonly ArrayLike<number>[]): Tensor {
+  /** Standardised histories [B, T] as a flat array. */
+  private standardise(windows: readonly ArrayLike<number>[]): { x: Float32Array; T: number } {
     const T = windows[0].length;
     const { mean, std } = this.config;
     const x = new Float32Array(windows.length * T);
@@ -67,7 +102,17 @@ export class Forecaster extends Module {
       if (w.length !== T) throw new Error(`Forecaster: every history must have the same length (${T}), got ${w.length}`);
       for (let t = 0; t < T; t++) x[b * T + t] = (w[t] - mean) / std;
     });
-    return tensor(x, [windows.length, T, 1], { backend: this.head.weight.backend });
+    return { x, T };
+  }
+
+  /** The model's inputs for standardised histories: values [B, T, 1] and, with a highway, their lags [B, T, ar]. */
+  inputs(x: Float32Array, B: number, T: number): { x: Tensor; lags?: Tensor } {
+    const backend = this.head.weight.backend;
+    const ar = this.config.ar ?? 0;
+    return {
+      x: tensor(x, [B, T, 1], { backend }),
+      lags: ar > 0 ? tensor(lagWindows(x, B, T, ar), [B, T, ar], { backend }) : undefined,
+    };
   }
 
   /**
@@ -77,8 +122,9 @@ export class Forecaster extends Module {
   predict(histories: readonly ArrayLike<number>[]): Float32Array[] {
     const { horizon: H, mean, std } = this.config;
     return this.inference(() => {
-      const T = histories[0].length;
-      const y = this.forward(this.scaled(histories)).y.data;
+      const { x, T } = this.standardise(histories);
+      const inp = this.inputs(x, histories.length, T);
+      const y = this.forward(inp.x, undefined, inp.lags).y.data;
       return histories.map((_, b) => Float32Array.from(y.subarray((b * T + T - 1) * H, (b * T + T) * H), (v) => v * std + mean));
     });
   }
@@ -87,17 +133,28 @@ export class Forecaster extends Module {
   rollout(histories: readonly ArrayLike<number>[], steps: number): Float32Array[] {
     if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`Forecaster.rollout: steps must be a whole number of at least 1, got ${steps}`);
     const { mean, std } = this.config;
+    const ar = this.config.ar ?? 0;
     const B = histories.length;
     return this.inference(() => {
-      const T = histories[0].length;
-      let { y, state } = this.forward(this.scaled(histories));
+      const { x, T } = this.standardise(histories);
+      const inp = this.inputs(x, B, T);
+      let { y, state } = this.forward(inp.x, undefined, inp.lags);
       let last = narrow(narrow(y, 1, T - 1, 1), 2, 0, 1); // [B, 1, 1]
+      // the highway's lags, newest first, shifted along as predictions are fed back
+      const lags = new Float32Array(B * ar);
+      const full = inp.lags?.data;
+      if (full) for (let b = 0; b < B; b++) lags.set(full.subarray((b * T + T - 1) * ar, (b * T + T) * ar), b * ar);
       const out = histories.map(() => new Float32Array(steps));
       for (let s = 0; s < steps; s++) {
         const v = last.data;
         for (let b = 0; b < B; b++) out[b][s] = v[b] * std + mean;
         if (s === steps - 1) break;
-        ({ y, state } = this.forward(last, state));
+        for (let b = 0; b < B; b++) {
+          lags.copyWithin(b * ar + 1, b * ar, b * ar + ar - 1);
+          if (ar > 0) lags[b * ar] = v[b];
+        }
+        const lagT = ar > 0 ? tensor(lags.slice(), [B, 1, ar], { backend: this.head.weight.backend }) : undefined;
+        ({ y, state } = this.forward(last, state, lagT));
         last = narrow(y, 2, 0, 1);
       }
       return out;
@@ -113,6 +170,21 @@ export class Forecaster extends Module {
       this.train(was);
     }
   }
+}
+
+/**
+ * For standardised histories [B, T] (flat), at each step the last `ar`
+ * values, newest first: out[b, t, j] = x[b, t - j], and before the start
+ * the first value repeated (a flat start fits a linear map better than zeros).
+ */
+export function lagWindows(x: ArrayLike<number>, B: number, T: number, ar: number): Float32Array {
+  const out = new Float32Array(B * T * ar);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let j = 0; j < ar; j++) out[(b * T + t) * ar + j] = x[b * T + Math.max(0, t - j)];
+    }
+  }
+  return out;
 }
 
 /** Mean and standard deviation (population) of a series. */
@@ -141,10 +213,37 @@ export interface ForecasterTrainOptions {
   /** The learning rate falls by this factor over the run (default 0.1), exponentially. */
   lrFinal?: number;
   clip?: number;
-  /** Steps at the start of each window left out of the loss (too little context yet). Default: a third of the input steps. */
+  /** Steps at the start of each window left out of the loss (too little context yet). Default: a third of the input steps, and at least ar - 1. */
   warmup?: number;
+  /** Set the autoregressive highway (if any) to the least-squares fit to the training windows and keep it fixed (default true); false trains it with the rest. */
+  fitHighway?: boolean;
   rng?: Rng;
   onStep?: (step: number, loss: number) => void;
+}
+
+/**
+ * Set the autoregressive highway to the least-squares fit (in standardised
+ * units) of the next `horizon` values on the last `ar`, over every scored step
+ * of the training windows (at most 200,000 of them: plenty for a few dozen
+ * coefficients).
+ */
+function fitHighway(model: Forecaster, windows: readonly ArrayLike<number>[], T: number, from: number): void {
+  const { horizon: H, mean, std } = model.config;
+  const ar = model.config.ar ?? 0;
+  const perWindow = T - from;
+  const every = Math.max(1, Math.ceil((windows.length * perWindow) / 200000));
+  const rows: Float64Array[] = [];
+  let k = 0;
+  for (const w of windows) {
+    const z = Float64Array.from(w, (v) => (v - mean) / std);
+    for (let t = from; t < T; t++) if (k++ % every === 0) rows.push(z.subarray(t - ar + 1, t + 1 + H));
+  }
+  const fit = LinearAR.fit(rows, ar, H);
+  const wt = model.arHead!.weight.data, bias = model.arHead!.bias!.data;
+  for (let h = 0; h < H; h++) {
+    for (let j = 0; j < ar; j++) wt[h * ar + j] = fit.weights[(ar - 1 - j) * H + h]; // LinearAR's lags are oldest first, ours newest first
+    bias[h] = fit.weights[ar * H + h];
+  }
 }
 
 /**
@@ -159,9 +258,15 @@ export function trainForecaster(model: Forecaster, windows: readonly ArrayLike<n
   const T = W - H;
   if (T < 1) throw new Error(`trainForecaster: windows of ${W} values leave no input steps for a horizon of ${H}`);
   const { steps, batch = 32, lr = 3e-3, lrFinal = 0.1, clip = 1, rng = globalRng } = o;
-  const warmup = o.warmup ?? Math.floor(T / 3);
+  const ar = model.config.ar ?? 0;
+  const warmup = o.warmup ?? Math.max(Math.floor(T / 3), ar - 1);
   if (!(Number.isInteger(warmup) && warmup >= 0 && warmup < T)) throw new Error(`trainForecaster: warmup must be a whole number below the ${T} input steps, got ${warmup}`);
-  const params = model.parameters();
+  const fitted = model.arHead !== null && (o.fitHighway ?? true);
+  if (fitted) fitHighway(model, windows, T, Math.max(warmup, ar - 1));
+  // a fitted highway stays fixed: Adam's first steps move every weight by about lr whatever its
+  // gradient, which would throw away the least-squares fit the recurrent part is meant to improve on
+  const frozen = new Set(fitted ? model.arHead!.parameters() : []);
+  const params = model.parameters().filter((p) => !frozen.has(p));
   const opt = new Adam(params, { lr });
   const ds = new SequenceDataset(windows);
   const mask = new Float32Array(batch * T);
@@ -185,7 +290,8 @@ export function trainForecaster(model: Forecaster, windows: readonly ArrayLike<n
       for (let i = 0; i < B; i++) mask.fill(1, i * T + warmup, (i + 1) * T);
       const backend = model.head.weight.backend;
       loss = tidy(() => {
-        const pred = model.forward(tensor(x, [B, T, 1], { backend })).y;
+        const inp = model.inputs(x, B, T);
+        const pred = model.forward(inp.x, undefined, inp.lags).y;
         const l = mseLoss(pred, tensor(y, [B, T, H], { backend }), { mask: tensor(mask.subarray(0, B * T), [B, T, 1], { backend }) });
         opt.zeroGrad();
         l.backward();

@@ -9,9 +9,11 @@ export function dropout(x: Tensor, p: number, opts: { training?: boolean; rng?: 
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout: p must be between 0 and 1, got ${p}`);
   if (!training || p === 0) return x;
   const keep = 1 - p;
-  const mask = new Float64Array(x.size);
+  const mask = new Float32Array(x.size);
   const scale = keep === 0 ? 0 : 1 / keep;
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.random() < keep ? scale : 0;
+  // one 32-bit draw per element (not a 53-bit double): masks are a large share of a step's random numbers
+  const threshold = keep * 4294967296;
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() < threshold ? scale : 0;
   const m = T.fromStorage(x.backend.fromValues(mask), x.shape, x.backend);
   const out = mul(x, m);
   return out;

@@ -242,7 +242,7 @@ $('start').addEventListener('click', async () => {
   const model: ModelSettings = { model: val('model') as ModelSettings['model'], layers: num('layers'), hidden: num('hidden'), embed: num('embed'), dropout: num('dropout') };
   const train: TrainSettings = {
     batch: num('batch'), seq: num('seq'), optimizer: val('optimizer') as TrainSettings['optimizer'], lr: num('lr'), clip: num('clip'),
-    lrDecay: 1, evalEvery: num('eval-every'), sampleEvery: num('sample-every'), seed: num('train-seed'),
+    lrDecay: num('lr-decay'), evalEvery: num('eval-every'), sampleEvery: num('sample-every'), seed: num('train-seed'),
   };
   firstLoss = null;
   delete $('stats').dataset.firstLoss;
