@@ -10,6 +10,6 @@ export interface Workload {
 }
 
 export const WORKLOADS: Record<string, Workload> = {
-  W1: { layers: 1, hidden: 128, embed: 64, batch: 32, seq: 64, sampleChars: 2000 },
-  W2: { layers: 2, hidden: 512, embed: 128, batch: 32, seq: 64, sampleChars: 400 },
+  W1: { layers: 1, hidden: 128, embed: 64, batch: 32, seq: 64, sampleChars: 10000 },
+  W2: { layers: 2, hidden: 512, embed: 128, batch: 32, seq: 64, sampleChars: 1000 },
 };

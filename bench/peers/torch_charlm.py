@@ -9,8 +9,8 @@ import torch
 import torch.nn as nn
 
 WORKLOADS = {
-    'W1': dict(layers=1, hidden=128, embed=64, batch=32, seq=64, sample_chars=2000),
-    'W2': dict(layers=2, hidden=512, embed=128, batch=32, seq=64, sample_chars=400),
+    'W1': dict(layers=1, hidden=128, embed=64, batch=32, seq=64, sample_chars=10000),
+    'W2': dict(layers=2, hidden=512, embed=128, batch=32, seq=64, sample_chars=1000),
 }
 
 
