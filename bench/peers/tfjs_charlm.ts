@@ -158,7 +158,7 @@ function sample(n: number, seed: number): void {
   }
   tf.dispose([st.h, st.c]);
 }
-sample(20, 0); // warm-up
+sample(3 * Math.min(sampleChars, 1000), 0); // warm-up, as long as recur's
 const s0 = performance.now();
 sample(sampleChars, 1);
 const sampleSec = (performance.now() - s0) / 1000;

@@ -73,7 +73,7 @@ def main():
         g = torch.Generator().manual_seed(1)
         st = None
         x = torch.tensor([[idx['\n']]])
-        for _ in range(20):  # warm-up
+        for _ in range(3 * min(n, 1000)):  # warm-up, as long as recur's
             logits, st = model(x, st)
         st = None
         t0 = time.perf_counter()
