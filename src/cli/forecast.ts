@@ -48,7 +48,7 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   say(`recur: forecasting '${name}' from '${file}' (${N} values): a ${f.layers}x${f.hidden} ${f.model.toUpperCase()}${ar > 0 ? ` (+ linear path over ${ar} lags)` : ''} reads ${W} values and predicts the next ${H}; ${windows.length} training windows, ${f.steps} steps`);
   const t0 = performance.now();
   const loss = trainForecaster(model, windows, {
-    steps: f.steps, batch: f.batch, lr: f.lr, rng, warmup: Math.max(Math.floor(W / 3), ar - 1),
+    steps: f.steps, batch: f.batch, lr: f.lr, rng,
     onStep: (s, l) => { if (s % Math.max(1, Math.floor(f.steps / 5)) === 0) say(`step ${s}: loss ${l.toFixed(4)} (standardised)`); },
   });
   if (!Number.isFinite(loss)) throw new UserError(`training failed: the loss became ${loss}; try a smaller --lr`);

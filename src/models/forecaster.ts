@@ -46,7 +46,8 @@ export interface ForecasterConfig {
 }
 
 export class Forecaster extends Module {
-  readonly config: ForecasterConfig;
+  /** The config with `ar` settled (0 when it was left out). */
+  readonly config: Required<ForecasterConfig>;
   rnn: RecurrentBase;
   head: Linear;
   /** The autoregressive highway over the last `config.ar` inputs, or null. */
@@ -54,13 +55,12 @@ export class Forecaster extends Module {
 
   constructor(config: ForecasterConfig, opts: { rng?: Rng } = {}) {
     super();
-    const c = { ...config };
+    const c = { ...config, ar: config.ar ?? 0 };
     for (const k of ['horizon', 'layers', 'hidden'] as const) {
       if (!(Number.isInteger(c[k]) && c[k] >= 1)) throw new Error(`Forecaster: ${k} must be a whole number of at least 1, got ${c[k]}`);
     }
     if (!['lstm', 'gru', 'rnn'].includes(c.model)) throw new Error(`Forecaster: model must be lstm, gru or rnn, got '${c.model}'`);
     if (!(Number.isFinite(c.mean) && c.std > 0 && Number.isFinite(c.std))) throw new Error(`Forecaster: mean must be finite and std positive, got ${c.mean} and ${c.std}`);
-    c.ar ??= 0;
     if (!(Number.isInteger(c.ar) && c.ar >= 0)) throw new Error(`Forecaster: ar must be a whole number (0: no autoregressive highway), got ${c.ar}`);
     this.config = c;
     const rng = opts.rng ?? globalRng;
@@ -108,7 +108,7 @@ export class Forecaster extends Module {
   /** The model's inputs for standardised histories: values [B, T, 1] and, with a highway, their lags [B, T, ar]. */
   inputs(x: Float32Array, B: number, T: number): { x: Tensor; lags?: Tensor } {
     const backend = this.head.weight.backend;
-    const ar = this.config.ar ?? 0;
+    const ar = this.config.ar;
     return {
       x: tensor(x, [B, T, 1], { backend }),
       lags: ar > 0 ? tensor(lagWindows(x, B, T, ar), [B, T, ar], { backend }) : undefined,
@@ -133,7 +133,7 @@ export class Forecaster extends Module {
   rollout(histories: readonly ArrayLike<number>[], steps: number): Float32Array[] {
     if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`Forecaster.rollout: steps must be a whole number of at least 1, got ${steps}`);
     const { mean, std } = this.config;
-    const ar = this.config.ar ?? 0;
+    const ar = this.config.ar;
     const B = histories.length;
     return this.inference(() => {
       const { x, T } = this.standardise(histories);
@@ -149,11 +149,14 @@ export class Forecaster extends Module {
         const v = last.data;
         for (let b = 0; b < B; b++) out[b][s] = v[b] * std + mean;
         if (s === steps - 1) break;
-        for (let b = 0; b < B; b++) {
-          lags.copyWithin(b * ar + 1, b * ar, b * ar + ar - 1);
-          if (ar > 0) lags[b * ar] = v[b];
+        let lagT: Tensor | undefined;
+        if (ar > 0) {
+          for (let b = 0; b < B; b++) {
+            lags.copyWithin(b * ar + 1, b * ar, b * ar + ar - 1);
+            lags[b * ar] = v[b];
+          }
+          lagT = tensor(lags.slice(), [B, 1, ar], { backend: this.head.weight.backend });
         }
-        const lagT = ar > 0 ? tensor(lags.slice(), [B, 1, ar], { backend: this.head.weight.backend }) : undefined;
         ({ y, state } = this.forward(last, state, lagT));
         last = narrow(y, 2, 0, 1);
       }
@@ -229,7 +232,7 @@ export interface ForecasterTrainOptions {
  */
 function fitHighway(model: Forecaster, windows: readonly ArrayLike<number>[], T: number, from: number): void {
   const { horizon: H, mean, std } = model.config;
-  const ar = model.config.ar ?? 0;
+  const ar = model.config.ar;
   const perWindow = T - from;
   const every = Math.max(1, Math.ceil((windows.length * perWindow) / 200000));
   const rows: Float64Array[] = [];
@@ -258,7 +261,7 @@ export function trainForecaster(model: Forecaster, windows: readonly ArrayLike<n
   const T = W - H;
   if (T < 1) throw new Error(`trainForecaster: windows of ${W} values leave no input steps for a horizon of ${H}`);
   const { steps, batch = 32, lr = 3e-3, lrFinal = 0.1, clip = 1, rng = globalRng } = o;
-  const ar = model.config.ar ?? 0;
+  const ar = model.config.ar;
   const warmup = o.warmup ?? Math.max(Math.floor(T / 3), ar - 1);
   if (!(Number.isInteger(warmup) && warmup >= 0 && warmup < T)) throw new Error(`trainForecaster: warmup must be a whole number below the ${T} input steps, got ${warmup}`);
   const fitted = model.arHead !== null && (o.fitHighway ?? true);
