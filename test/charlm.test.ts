@@ -19,6 +19,13 @@ describe('pickToken', () => {
     const want = Math.exp(3) / (Math.exp(3) + Math.exp(2));
     assert.ok(Math.abs(counts[1] / 20000 - want) < 0.015, `${counts[1] / 20000} vs ${want}`);
   });
+  it('a banned token is never picked, even when it is the most likely (and argmax takes the next best)', () => {
+    const rng = new Rng(4);
+    assert.equal(pickToken(logits, { argmax: true, banned: 1 }, rng), 2);
+    assert.equal(pickToken([5, 1, 0], { argmax: true, banned: 0 }, rng), 1);
+    for (let i = 0; i < 2000; i++) assert.notEqual(pickToken(logits, { banned: 1, temperature: 2 }, rng), 1);
+    for (let i = 0; i < 50; i++) assert.equal(pickToken(logits, { banned: 1, topK: 1 }, rng), 2);
+  });
   it('a low temperature sharpens, a high one flattens', () => {
     const rng = new Rng(3);
     const share = (temperature: number): number => {

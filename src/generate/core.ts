@@ -19,6 +19,8 @@ export interface PickOptions {
   topP?: number;
   /** Always take the most likely token. */
   argmax?: boolean;
+  /** A token never to pick (a word model's <unk>); -1 or absent: none. */
+  banned?: number;
 }
 
 export function checkPickOptions(o: PickOptions): void {
@@ -32,13 +34,14 @@ export function checkPickOptions(o: PickOptions): void {
 /** Choose a token from logits. Pure apart from the RNG draw, so it is easy to test. */
 export function pickToken(logits: ArrayLike<number>, o: PickOptions, rng: Rng): number {
   const n = logits.length;
-  let best = 0;
-  for (let i = 1; i < n; i++) if (logits[i] > logits[best]) best = i;
+  const banned = o.banned ?? -1;
+  let best = banned === 0 && n > 1 ? 1 : 0;
+  for (let i = best + 1; i < n; i++) if (i !== banned && logits[i] > logits[best]) best = i;
   if (o.argmax) return best;
   const temp = o.temperature ?? 1;
   const p = new Float64Array(n);
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += p[i] = Math.exp((logits[i] - logits[best]) / temp);
+  for (let i = 0; i < n; i++) if (i !== banned) sum += p[i] = Math.exp((logits[i] - logits[best]) / temp);
   let order: number[] | null = null;
   if (o.topK !== undefined || o.topP !== undefined) {
     order = Array.from({ length: n }, (_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
@@ -120,12 +123,7 @@ export function* generateChars(
   let prev = prime[prime.length - 1];
   for (let i = 0; i < length; i++) {
     const argmax = opts.argmax || (opts.argmaxExceptAfterSpace === true && prev !== ' ');
-    if (banned >= 0) {
-      const l = Float64Array.from(logits);
-      l[banned] = -Infinity;
-      logits = l;
-    }
-    const id = pickToken(logits, { temperature: opts.temperature, topK: opts.topK, topP: opts.topP, argmax }, rng);
+    const id = pickToken(logits, { temperature: opts.temperature, topK: opts.topK, topP: opts.topP, argmax, banned }, rng);
     const c = decode(id);
     if (c.length > 0) prev = c[c.length - 1];
     yield c;
