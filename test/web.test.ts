@@ -177,6 +177,24 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     assert.equal(await page.textContent('#text-status'), "'image.png' is not a text file (it contains NUL bytes); give a UTF-8 text file");
   });
 
+  it('refuses a checkpoint that claims 10^9 hidden units with one sentence, before building anything', async () => {
+    const bytes = readFileSync(join(dir, 'cli.safetensors'));
+    const n = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+    const meta = JSON.parse(header.__metadata__.recur);
+    meta.config.hidden = 1e9;
+    header.__metadata__.recur = JSON.stringify(meta);
+    const head = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(head.length));
+    await page.setInputFiles('#load', { name: 'huge.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.concat([len, head, bytes.subarray(8 + n)]) });
+    await page.waitForSelector('#model-info.error', { timeout: 30000 });
+    assert.equal(await page.textContent('#model-info'), "'huge.safetensors' does not match its own model description: hidden must be a whole number from 1 to 65,536, got 1000000000");
+    // the page still works: the model loaded before is still there to sample
+    await page.click('#sample');
+    await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
+  });
+
   it('logged no errors in the page or its workers', () => {
     assert.deepEqual(errors, []);
   });

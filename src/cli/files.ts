@@ -3,9 +3,11 @@ import { readFileSync, renameSync, writeFileSync, unlinkSync, statSync } from 'n
 import { dirname, basename, join } from 'node:path';
 import { decodeText } from '../data/text.js';
 import { decodeCheckpoint, type Checkpoint } from '../io/checkpoint.js';
+import { checkpointSizeProblem } from '../io/checkpoint-meta.js';
 import { UserError } from './errors.js';
 
-export function readBytes(path: string, what: string): Uint8Array {
+/** Read a whole regular file; `maxBytes` is checked against its size before anything is read. */
+export function readBytes(path: string, what: string, opts: { sizeProblem?: (bytes: number) => string | null } = {}): Uint8Array {
   let st;
   try {
     st = statSync(path);
@@ -13,6 +15,10 @@ export function readBytes(path: string, what: string): Uint8Array {
     throw new UserError(`${what} '${path}' does not exist`);
   }
   if (st.isDirectory()) throw new UserError(`${what} '${path}' is a directory, not a file`);
+  // a device or pipe can be endless (/dev/zero): only regular files are read whole
+  if (!st.isFile()) throw new UserError(`${what} '${path}' is not a regular file (it is a device, pipe or socket); give a file`);
+  const problem = opts.sizeProblem?.(st.size);
+  if (problem) throw new UserError(problem);
   try {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
@@ -35,7 +41,7 @@ export function readTextFile(path: string): string {
 }
 
 export function readCheckpoint(path: string): Checkpoint {
-  const bytes = readBytes(path, 'checkpoint');
+  const bytes = readBytes(path, 'checkpoint', { sizeProblem: (n) => checkpointSizeProblem(n, `'${path}'`) });
   return asUserError(() => decodeCheckpoint(bytes, `'${path}'`));
 }
 

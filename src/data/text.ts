@@ -32,6 +32,7 @@ export class Vocab implements Tokenizer {
 
   constructor(chars: readonly string[]) {
     if (chars.length === 0) throw new Error('Vocab: the vocabulary is empty');
+    if (!chars.every((c) => typeof c === 'string')) throw new Error('Vocab: the vocabulary has entries that are not strings');
     this.chars = Object.freeze([...chars]);
     this.index = new Map(this.chars.map((c, i) => [c, i]));
     if (this.index.size !== this.chars.length) throw new Error('Vocab: the vocabulary lists a character twice');

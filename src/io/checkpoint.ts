@@ -15,8 +15,10 @@ import { CharLM } from '../models/charlm.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
-import { readSafetensorsWithMetadata, writeSafetensors } from './safetensors.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
+import { writeSafetensors } from './safetensors.js';
+import { decodeSafetensorsEntry, readSafetensorsHeader, type SafetensorsHeader } from './safetensors-core.js';
+import { tensor } from '../tensor/create.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkCheckpointTensors, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
@@ -61,16 +63,23 @@ export function encodeCheckpoint(
   return writeSafetensors(tensors, { recur: JSON.stringify(meta) });
 }
 
-/** Parse and check a checkpoint; errors are one sentence that says what is wrong with the file. */
+/**
+ * Parse and check a checkpoint; errors are one sentence that says what is
+ * wrong with the file. Nothing is decoded or built until the header, the
+ * metadata and every tensor's shape have been checked against each other,
+ * so a hostile file cannot make this allocate more than its own size.
+ */
 export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Checkpoint {
-  let tensors: Record<string, Tensor>;
-  let metadata: Record<string, string>;
+  let header: SafetensorsHeader;
   try {
-    ({ tensors, metadata } = readSafetensorsWithMetadata(bytes));
+    header = readSafetensorsHeader(bytes);
   } catch (e) {
     throw new Error(`${name} is not a readable checkpoint: ${(e as Error).message.replace(/^readSafetensors: /, '')}`);
   }
-  const { meta, vocab } = parseCheckpointMeta(metadata, name);
+  const { meta, vocab } = parseCheckpointMeta(header.metadata, name);
+  checkCheckpointTensors(Object.fromEntries(header.entries.map(([k, e]) => [k, e.shape])), meta.config, name);
+  const tensors: Record<string, Tensor> = {};
+  for (const [k, e] of header.entries) tensors[k] = tensor(decodeSafetensorsEntry(bytes, e, header.dataStart), e.shape);
   let model: CharLM;
   try {
     model = new CharLM(meta.config);

@@ -7,65 +7,105 @@
  * the raw little-endian data.
  */
 import { formatShape, sizeOf } from '../tensor/shape.js';
+import { parseJsonLimited } from './json-limits.js';
 
 export type SafetensorsMetadata = Record<string, string>;
 
-interface HeaderEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
-
 const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+/** Dimensions a tensor may have; recur's own tensors have at most 3. */
+const MAX_RANK = 8;
 
 function fail(msg: string): never {
   throw new Error(`readSafetensors: ${msg}`);
 }
 
-/** Parse the header; returns the entries, the metadata and where the data starts. */
-function parseHeader(bytes: Uint8Array): { entries: [string, HeaderEntry][]; metadata: SafetensorsMetadata; dataStart: number } {
+/** A tensor's entry in the header: its dtype, shape and byte range within the data section. */
+export interface SafetensorsEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+export interface SafetensorsHeader {
+  /** Tensors by name, in the header's order; nothing is decoded yet. */
+  entries: [string, SafetensorsEntry][];
+  metadata: SafetensorsMetadata;
+  /** Where the data section starts in the file. */
+  dataStart: number;
+}
+
+/**
+ * Parse and check the header without decoding any tensor. Everything a
+ * hostile file could use to make a reader allocate is checked against the
+ * file's size first: the header length (also capped, see MAX_JSON_BYTES),
+ * the JSON nesting, each shape, and each byte range, which must lie in the
+ * data section and not overlap another, so the decoded tensors together are
+ * at most a few times the file's size.
+ */
+export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (bytes.length < 8) fail(`the data is ${bytes.length} bytes, too short to be a safetensors file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const len = Number(view.getBigUint64(0, true));
-  if (len > bytes.length - 8) fail(`the header claims ${len} bytes but the file has only ${bytes.length - 8} after the length; the file is truncated or not safetensors`);
-  let header: Record<string, unknown>;
+  const claimed = view.getBigUint64(0, true);
+  if (claimed > BigInt(bytes.length - 8)) fail(`the header claims ${claimed} bytes but the file has only ${bytes.length - 8} after the length; the file is truncated or not safetensors`);
+  const len = Number(claimed);
+  let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + len)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + len));
   } catch {
-    fail('the header is not valid JSON; the file is corrupt or not safetensors');
+    fail('the header is not UTF-8 text; the file is corrupt or not safetensors');
+  }
+  try {
+    header = parseJsonLimited(text, 'the header', len);
+  } catch (e) {
+    fail(`${(e as Error).message}; the file is corrupt or not safetensors`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('the header is not a JSON object');
   const dataStart = 8 + len;
   const dataLen = bytes.length - dataStart;
   const metadata: SafetensorsMetadata = {};
-  const entries: [string, HeaderEntry][] = [];
-  for (const [name, raw] of Object.entries(header)) {
+  const entries: [string, SafetensorsEntry][] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      for (const [k, v] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
+      if (raw === null) continue;
+      if (typeof raw !== 'object' || Array.isArray(raw)) fail('the header\'s __metadata__ is not an object of strings');
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`metadata '${k}' is not a string`);
         metadata[k] = v;
       }
       continue;
     }
-    const e = raw as HeaderEntry;
-    if (!e || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
+    const e = raw as SafetensorsEntry;
+    if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
       fail(`tensor '${name}' has no dtype, shape and data_offsets`);
     }
     const width = BYTES[e.dtype];
     if (!width) fail(`tensor '${name}' has dtype ${e.dtype}, which recur cannot read (use F32, F64, F16, BF16 or an integer type)`);
+    if (e.shape.length > MAX_RANK || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      fail(`tensor '${name}' has shape ${JSON.stringify(e.shape).slice(0, 80)}, which is not a list of at most ${MAX_RANK} whole numbers of 0 or more`);
+    }
     const [begin, end] = e.data_offsets;
-    if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && begin <= end && end <= dataLen)) {
+    if (!(Number.isSafeInteger(begin) && Number.isSafeInteger(end) && begin >= 0 && begin <= end && end <= dataLen)) {
       fail(`tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataLen} bytes of data; the file is truncated or corrupt`);
     }
-    if ((end - begin) !== sizeOf(e.shape) * width) {
-      fail(`tensor '${name}' of shape ${formatShape(e.shape)} and dtype ${e.dtype} needs ${sizeOf(e.shape) * width} bytes but has ${end - begin}`);
+    // the byte count bounds the element count, so this product cannot be huge when it matches
+    const need = sizeOf(e.shape) * width;
+    if (end - begin !== need) {
+      fail(`tensor '${name}' of shape ${formatShape(e.shape)} and dtype ${e.dtype} needs ${need} bytes but has ${end - begin}`);
     }
-    entries.push([name, e]);
+    entries.push([name, { dtype: e.dtype, shape: e.shape, data_offsets: [begin, end] }]);
+  }
+  const byStart = entries.filter(([, e]) => e.data_offsets[1] > e.data_offsets[0]).sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  for (let i = 1; i < byStart.length; i++) {
+    if (byStart[i][1].data_offsets[0] < byStart[i - 1][1].data_offsets[1]) {
+      fail(`tensors '${byStart[i - 1][0]}' and '${byStart[i][0]}' overlap in the data section; the file is corrupt`);
+    }
   }
   return { entries, metadata, dataStart };
 }
 
-function decode(bytes: Uint8Array, e: HeaderEntry, start: number): Float32Array {
+/** One tensor's values as float32 (every dtype is converted). */
+export function decodeSafetensorsEntry(bytes: Uint8Array, e: SafetensorsEntry, start: number): Float32Array {
   const n = sizeOf(e.shape);
   const view = new DataView(bytes.buffer, bytes.byteOffset + start + e.data_offsets[0], e.data_offsets[1] - e.data_offsets[0]);
   const out = new Float32Array(n);
@@ -108,13 +148,13 @@ export interface RawTensor {
 
 /** Every tensor (as float32 values and a shape) and the metadata. */
 export function readSafetensorsArrays(bytes: Uint8Array): { arrays: Record<string, RawTensor>; metadata: SafetensorsMetadata } {
-  const { entries, metadata, dataStart } = parseHeader(bytes);
+  const { entries, metadata, dataStart } = readSafetensorsHeader(bytes);
   const arrays: Record<string, RawTensor> = {};
-  for (const [name, e] of entries) arrays[name] = { shape: e.shape, data: decode(bytes, e, dataStart) };
+  for (const [name, e] of entries) arrays[name] = { shape: e.shape, data: decodeSafetensorsEntry(bytes, e, dataStart) };
   return { arrays, metadata };
 }
 
 /** Only the metadata (cheap: the data is not decoded). */
 export function readSafetensorsMetadata(bytes: Uint8Array): SafetensorsMetadata {
-  return parseHeader(bytes).metadata;
+  return readSafetensorsHeader(bytes).metadata;
 }

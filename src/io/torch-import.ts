@@ -13,6 +13,7 @@ import { zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
 import { CharLM, type CellType } from '../models/charlm.js';
 import { Vocab } from '../data/text.js';
+import { jsonDepth, parseJsonLimited } from './json-limits.js';
 
 const GATES: Record<number, CellType> = { 4: 'lstm', 3: 'gru', 1: 'rnn' };
 const GATE_COUNT: Record<CellType, number> = { lstm: 4, gru: 3, rnn: 1 };
@@ -112,10 +113,15 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: Vocab, opts
  */
 export function parseVocab(text: string): Vocab {
   let v: unknown;
-  try {
-    v = /^\s*[[{]/.test(text) ? JSON.parse(text) : undefined;
-  } catch {
-    v = undefined; // not JSON: the characters themselves
+  if (/^\s*[[{]/.test(text)) {
+    const depth = jsonDepth(text);
+    // a list or a {char: index} object nests once; a deeper text is not a vocabulary
+    if (depth > 2) throw new Error(`it nests ${depth} levels deep; a vocabulary is a flat JSON list or object`);
+    try {
+      v = parseJsonLimited(text, 'the vocabulary');
+    } catch {
+      v = undefined; // not JSON: the characters themselves
+    }
   }
   let chars: string[];
   if (Array.isArray(v)) {

@@ -11,8 +11,8 @@
  */
 import { createJsBackend } from '../backend/js/index.js';
 import type { Storage } from '../backend/backend.js';
-import { readSafetensorsArrays } from '../io/safetensors-core.js';
-import { parseCheckpointMeta, type CheckpointMeta } from '../io/checkpoint-meta.js';
+import { decodeSafetensorsEntry, readSafetensorsHeader } from '../io/safetensors-core.js';
+import { checkCheckpointTensors, checkpointSizeProblem, parseCheckpointMeta, type CheckpointMeta } from '../io/checkpoint-meta.js';
 import { charLMShapes, type CharLMConfig } from '../models/config.js';
 import { StepperCore } from '../generate/stepper-core.js';
 import { generateChars, prepareGeneration, type GenerateOptions } from '../generate/core.js';
@@ -44,24 +44,22 @@ export class Sampler {
   /** Parse and check a checkpoint's bytes; errors are one sentence about the file. */
   constructor(bytes: Uint8Array | ArrayBuffer, name = 'the checkpoint') {
     const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    let arrays;
-    let metadata;
+    const tooBig = checkpointSizeProblem(u8.length, name);
+    if (tooBig) throw new Error(tooBig);
+    let header;
     try {
-      ({ arrays, metadata } = readSafetensorsArrays(u8));
+      header = readSafetensorsHeader(u8);
     } catch (e) {
       throw new Error(`${name} is not a readable checkpoint: ${(e as Error).message.replace(/^readSafetensors: /, '')}`);
     }
-    const { meta, vocab } = parseCheckpointMeta(metadata, name);
+    const { meta, vocab } = parseCheckpointMeta(header.metadata, name);
     const config = meta.config;
+    // shapes first, from the header alone: nothing is decoded for a file that does not match its config
+    const entries = new Map(header.entries);
+    checkCheckpointTensors(Object.fromEntries([...entries].map(([k, e]) => [k, e.shape])), config, name);
     const bk = createJsBackend('f32');
     const store: Record<string, Storage> = {};
-    for (const [key, shape] of Object.entries(charLMShapes(config))) {
-      const a = arrays[key];
-      if (!a || a.shape.join() !== shape.join()) {
-        throw new Error(`${name} does not match its own model description: '${key}' ${a ? `has shape [${a.shape}], not [${shape}]` : 'is missing'}`);
-      }
-      store[key] = bk.fromValues(a.data);
-    }
+    for (const key of Object.keys(charLMShapes(config))) store[key] = bk.fromValues(decodeSafetensorsEntry(u8, entries.get(key)!, header.dataStart));
     this.config = config;
     this.chars = vocab.tokens;
     this.vocab = vocab;
@@ -121,6 +119,8 @@ export async function loadSampler(source: Uint8Array | ArrayBuffer | string | UR
   if (typeof source === 'string' || source instanceof URL) {
     const res = await fetch(source);
     if (!res.ok) throw new Error(`cannot fetch ${source}: HTTP ${res.status}`);
+    const tooBig = checkpointSizeProblem(Number(res.headers.get('content-length') ?? 0), `'${source}'`);
+    if (tooBig) throw new Error(tooBig);
     return new Sampler(await res.arrayBuffer(), `'${source}'`);
   }
   return new Sampler(source);

@@ -73,6 +73,7 @@ abstract class BaseTokenizer {
 
   constructor(op: string, tokens: readonly string[], specials: readonly string[]) {
     if (tokens.length === 0) throw new Error(`${op}: the vocabulary is empty`);
+    if (!tokens.every((t) => typeof t === 'string') || !specials.every((t) => typeof t === 'string')) throw new Error(`${op}: the vocabulary has entries that are not strings`);
     this.tokens = Object.freeze([...tokens]);
     this.specials = Object.freeze([...specials]);
     this.index = new Map(this.tokens.map((t, i) => [t, i]));

@@ -6,6 +6,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { decodeText } from '../../src/data/text.js';
+import { checkpointSizeProblem } from '../../src/io/checkpoint-meta.js';
 import shakespeareUrl from '../../data/tinyshakespeare.txt?url';
 import { activationColour, correlations, patternSeries, topCells, type Pattern } from './activations.js';
 import type { FromWorker, ModelInfo, ModelSettings, SampleSettings, ToWorker, TrainSettings } from './protocol.js';
@@ -271,6 +272,13 @@ $('reset').addEventListener('click', () => {
 
 $('save').addEventListener('click', () => send({ type: 'save' }));
 async function loadFile(f: File): Promise<void> {
+  clearError();
+  // checked before reading: a file of many GiB would take the tab down
+  const tooBig = checkpointSizeProblem(f.size, `'${f.name}'`);
+  if (tooBig) {
+    showError(tooBig);
+    return;
+  }
   const bytes = new Uint8Array(await f.arrayBuffer());
   send({ type: 'load', bytes, name: f.name }, [bytes.buffer]);
 }
