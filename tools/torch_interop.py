@@ -10,24 +10,43 @@ never needs it.
 
 Commands:
   to-torch   <recur.safetensors> --out model.pt
-      a recur checkpoint -> a .pt file: {'config', 'vocab', 'state_dict'}
-      (load it with `load_pt`, or build CharModel(**config) and load_state_dict)
-  from-torch <model.pt | state_dict.safetensors> [--vocab vocab.json] --out model.safetensors
+      a recur checkpoint -> a .pt file: {'config', 'vocab', 'state_dict'}, where
+      'config' is the model's config as JSON text (torch 1.13's weights-only
+      loader reads no floats); load it with `load_pt`
+  from-torch <model.pt | state_dict.safetensors> [--vocab vocab.json] --out model.safetensors [--trust-pickle]
       a PyTorch model of that shape -> a recur checkpoint `recur sample` can use.
-      A .pt may hold a whole CharModel, a bare state dict, or the dict
-      `to-torch` writes; the vocabulary comes from the file or --vocab
-  state-dict <model.pt> --out state_dict.safetensors --vocab-out vocab.json
+      A .pt may hold a bare state dict or the dict `to-torch` writes (or, with
+      --trust-pickle, a whole CharModel); the vocabulary comes from the file or --vocab
+  state-dict <model.pt> --out state_dict.safetensors --vocab-out vocab.json [--trust-pickle]
       just the weights and the vocabulary, for `recur import-torch`
-  logits     <recur.safetensors | model.pt> --text "ROMEO:"
+  logits     <recur.safetensors | model.pt> --text "ROMEO:" [--trust-pickle]
       PyTorch's logits for a text (to compare with recur by eye)
+
+Untrusted files: a .pt is a pickle, and unpickling runs whatever code the file
+names, so a downloaded model.pt could do anything with your account. Every .pt
+is therefore read with torch.load(weights_only=True), which builds nothing but
+tensors, numbers, strings and plain containers, after checking that the zip
+archive is sound and that no tensor claims more bytes than the file stores. A
+file holding other objects (a whole pickled nn.Module, say) is refused: save
+just the weights with torch.save(model.state_dict(), 'model.pt'), or pass
+--trust-pickle to unpickle it fully, which is only safe for a file whose author
+you trust. A .safetensors file is checked before anything is read from it
+(header size, JSON, dtypes, shapes, in-bounds non-overlapping byte ranges).
+A bad file gets one sentence on stderr and exit code 1.
 
 As a library:  from torch_interop import CharModel, load_recur, save_recur
 """
 import argparse
+import io
 import json
+import math
 import os
+import pickle
+import pickletools
+import re
 import struct
 import sys
+import zipfile
 
 import torch
 import torch.nn.functional as F
@@ -66,18 +85,75 @@ DTYPES = {'F32': torch.float32, 'F64': torch.float64, 'F16': torch.float16, 'BF1
           'I64': torch.int64, 'I32': torch.int32, 'I16': torch.int16, 'I8': torch.int8, 'U8': torch.uint8}
 
 
+ITEMSIZE = {k: torch.empty((), dtype=v).element_size() for k, v in DTYPES.items()}
+MAX_HEADER = 100 * 1000 * 1000  # bytes of JSON header read at most
+
+
+def read_bytes(path, what=''):
+    """The whole file, or one sentence (SystemExit) when it cannot be read."""
+    name = f'{what} {path}' if what else path
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except FileNotFoundError:
+        raise SystemExit(f'{name} does not exist') from None
+    except IsADirectoryError:
+        raise SystemExit(f'{name} is a directory') from None
+    except OSError as e:
+        raise SystemExit(f'cannot read {name}: {e.strerror or e}') from None
+
+
 def read_safetensors(path):
-    """-> (dict name -> tensor, metadata dict)."""
-    with open(path, 'rb') as f:
-        raw = f.read()
+    """-> (dict name -> tensor, metadata dict). Every part of the file is checked before it is used."""
+    def bad(why):
+        return SystemExit(f'{path} is not a valid safetensors file: {why}')
+
+    raw = read_bytes(path)
+    if len(raw) < 8:
+        raise bad(f'it has {len(raw)} bytes, fewer than the 8 of the header length')
     (n,) = struct.unpack('<Q', raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop('__metadata__', {}) or {}
-    data = raw[8 + n:]
+    if n > MAX_HEADER:
+        raise bad(f'the header length ({n} bytes) is over the {MAX_HEADER // 1000000} MB limit')
+    if n > len(raw) - 8:
+        raise bad(f'the header length ({n} bytes) is larger than the file ({len(raw)} bytes)')
+    try:
+        header = json.loads(raw[8:8 + n])
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting recurses
+        raise bad('the header is not valid JSON') from None
+    if not isinstance(header, dict):
+        raise bad('the header is not a JSON object')
+    meta = header.pop('__metadata__', None) or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise bad('__metadata__ is not an object of strings')
+    data = memoryview(raw)[8 + n:]
+    ranges = []
+    for name, e in header.items():
+        what = json.dumps(name, ensure_ascii=False)
+        if not isinstance(e, dict):
+            raise bad(f'the entry for tensor {what} is not an object')
+        dtype, shape, offsets = e.get('dtype'), e.get('shape'), e.get('data_offsets')
+        if dtype not in DTYPES:
+            raise bad(f'tensor {what} has an unknown dtype {json.dumps(dtype)[:40]}')
+        if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+            raise bad(f'tensor {what} has a shape that is not a list of non-negative integers')
+        if not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int for o in offsets):
+            raise bad(f'tensor {what} has data_offsets that are not two integers')
+        a, b = offsets
+        if not 0 <= a <= b <= len(data):
+            raise bad(f'tensor {what} has data_offsets [{a}, {b}] outside the {len(data)} bytes of data')
+        if b - a != math.prod(shape) * ITEMSIZE[dtype]:
+            raise bad(f'tensor {what} has {b - a} bytes of data but its shape {shape} of {dtype} needs {math.prod(shape) * ITEMSIZE[dtype]}')
+        if b > a:
+            ranges.append((a, b, what))
+    ranges.sort()
+    for (_, end, first), (begin, _, second) in zip(ranges, ranges[1:]):
+        if begin < end:
+            raise bad(f'the byte ranges of tensors {first} and {second} overlap')
     tensors = {}
     for name, e in header.items():
         a, b = e['data_offsets']
-        t = torch.frombuffer(bytearray(data[a:b]), dtype=DTYPES[e['dtype']]) if b > a else torch.zeros(0, dtype=DTYPES[e['dtype']])
+        dt = DTYPES[e['dtype']]
+        t = torch.frombuffer(bytearray(data[a:b]), dtype=dt) if b > a else torch.zeros(0, dtype=dt)
         tensors[name] = t.reshape(e['shape'])
     return tensors, meta
 
@@ -108,12 +184,31 @@ def load_recur(path):
     tensors, meta = read_safetensors(path)
     if 'recur' not in meta:
         raise SystemExit(f"{path} is not a recur checkpoint (no 'recur' metadata)")
-    info = json.loads(meta['recur'])
-    c = info['config']
-    model = CharModel(c['vocabSize'], c['model'], c['layers'], c['hidden'], c['embed'], c.get('dropout', 0.0))
+    try:
+        info = json.loads(meta['recur'])
+        c = info['config']
+        model = CharModel(c['vocabSize'], c['model'], c['layers'], c['hidden'], c['embed'], c.get('dropout', 0.0))
+        vocab = info['vocab']
+    except (ValueError, RecursionError, KeyError, TypeError, RuntimeError) as e:
+        raise SystemExit(f"{path} has unusable 'recur' metadata ({one_line(e)})") from None
     weights = {k: v for k, v in tensors.items() if not k.startswith(('optim.', 'state.'))}
-    model.load_state_dict(weights)  # strict: names and shapes must match exactly
-    return model.eval(), info['vocab'], info
+    load_weights(model, weights, path)  # strict: names and shapes must match exactly
+    return model.eval(), vocab, info
+
+
+def one_line(e):
+    """An exception's message as one line, for a one-sentence error."""
+    text = ' '.join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 300 else text[:300] + '...'
+
+
+def load_weights(model, sd, path):
+    """model.load_state_dict(sd), strictly, with one sentence when the names or shapes do not fit."""
+    try:
+        model.load_state_dict(sd)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise SystemExit(f'the weights in {path} do not fit a {model.config["layers"]}x{model.config["hidden"]} '
+                         f'{model.config["model"].upper()}: {one_line(e)}') from None
 
 
 def save_recur(model, vocab, path, created_by='tools/torch_interop.py'):
@@ -159,6 +254,11 @@ def infer_config(sd, vocab_size=None):
         layers += 1
     if layers == 0:
         raise SystemExit("the state dict has no 'rnn.weight_ih_l0': it is not a CharModel (rename its keys to embedding.*, rnn.*, head.*)")
+    for k in ('rnn.weight_hh_l0', 'head.weight', 'embedding.weight'):
+        if k in sd and (sd[k].dim() != 2 or 0 in sd[k].shape):
+            raise SystemExit(f"'{k}' has shape {list(sd[k].shape)}: a non-empty matrix was expected")
+    if 'head.weight' not in sd:
+        raise SystemExit("the state dict has no 'head.weight': it is not a CharModel")
     w_hh = sd['rnn.weight_hh_l0']
     hidden = w_hh.shape[1]
     gates = w_hh.shape[0] // hidden
@@ -174,26 +274,184 @@ def infer_config(sd, vocab_size=None):
 
 def read_vocab(path):
     """A JSON list of characters, a JSON {char: index} object, or a text file of the characters in order."""
-    with open(path, encoding='utf-8') as f:
-        text = f.read()
+    try:
+        text = read_bytes(path, 'vocabulary file').decode('utf-8')
+    except UnicodeDecodeError:
+        raise SystemExit(f'vocabulary file {path} is not UTF-8 text') from None
     try:
         v = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return list(text)
     if isinstance(v, dict):
         return [c for c, _ in sorted(v.items(), key=lambda kv: kv[1])]
     return list(v)
 
 
-def load_pt(path, vocab_path=None):
-    """A .pt (whole CharModel, bare state dict, or to-torch's dict) or a .safetensors state dict -> (CharModel, vocab)."""
+# ---- .pt files: weights only unless the user trusts the file ----
+
+TORCH_MAGIC = 0x1950a86a20f9469cfc6c  # the first pickle of torch.save's legacy (pre-1.6, non-zip) format
+ELEMENT_SIZE = {c.__name__: torch._utils._element_size(c.dtype) for c in torch._storage_classes if c.__module__ == 'torch'}
+ELEMENT_SIZE['UntypedStorage'] = 1
+
+
+def refuse_pickle(path, detail=''):
+    """The one sentence for a .pt that needs the full unpickler."""
+    found = re.search(r'(?:Unsupported class|Unsupported global: GLOBAL) ([\w.]+)', detail)  # torch 1.13 | 2.x
+    what = f' ({found.group(1)})' if found else ''
+    return SystemExit(f"{path} holds pickled Python objects, not just tensors{what}, and unpickling them could run any code: "
+                      f"save just the weights with torch.save(model.state_dict(), 'model.pt'), "
+                      f"or pass --trust-pickle to load it anyway if you trust its author")
+
+
+def persistent_ids(stream):
+    """The persistent ids (torch's storage references) in the next pickle of `stream`.
+
+    Read by walking the opcodes with pickletools and a stack of plain values:
+    nothing is imported, constructed or called.
+    """
+    stack, marks, memo, pids = [], [], {}, []
+    for op, arg, _ in pickletools.genops(stream):
+        name = op.name
+        if name == 'MARK':
+            marks.append(len(stack))
+        elif name in ('PUT', 'BINPUT', 'LONG_BINPUT'):
+            memo[arg] = stack[-1]
+        elif name == 'MEMOIZE':
+            memo[len(memo)] = stack[-1]
+        elif name in ('GET', 'BINGET', 'LONG_BINGET'):
+            stack.append(memo[arg])
+        elif name in ('BINPERSID', 'PERSID'):
+            pids.append(stack.pop() if name == 'BINPERSID' else arg)
+            stack.append(None)
+        elif name in ('TUPLE1', 'TUPLE2', 'TUPLE3'):
+            k = int(name[-1])
+            if len(stack) < k:
+                raise IndexError('stack underflow')
+            stack[-k:] = [tuple(stack[-k:])]
+        elif name == 'STACK_GLOBAL':
+            attr, module = stack.pop(), stack.pop()
+            stack.append(f'{module} {attr}')
+        elif pickletools.markobject in op.stack_before:
+            start = marks.pop()
+            items = stack[start:]
+            del stack[start:]
+            below = op.stack_before.index(pickletools.markobject)
+            for _ in range(below):
+                stack.pop()
+            stack.extend(tuple(items) if name == 'TUPLE' else None for _ in op.stack_after)
+        else:
+            for _ in op.stack_before:
+                stack.pop()
+            if not op.stack_before and len(op.stack_after) == 1:
+                stack.append(arg)  # a string, number or GLOBAL's 'module name'
+            else:
+                stack.extend(None for _ in op.stack_after)
+        if name == 'STOP':
+            break
+    return pids
+
+
+def storage_claims(pids):
+    """(key, bytes) for each storage reference ('storage', 'module XStorage', key, location, numel, ...)."""
+    claims = {}
+    for pid in pids:
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] in ('storage', b'storage')
+                and isinstance(pid[1], str) and isinstance(pid[2], (str, bytes)) and type(pid[4]) is int and pid[4] >= 0):
+            raise ValueError('a storage reference of an unknown form')
+        size = ELEMENT_SIZE.get(pid[1].split(' ')[-1])
+        if size is None:
+            raise ValueError(f'a storage of unknown type {pid[1][:60]}')
+        key = pid[2].decode('ascii', 'replace') if isinstance(pid[2], bytes) else pid[2]
+        claims[key] = max(claims.get(key, 0), pid[4] * size)
+    return claims
+
+
+def check_pt(path, raw, weights_only):
+    """Refuse (one sentence) a .pt torch.load should not be given: not torch.save's format, a damaged or
+    decompression-bomb zip, a TorchScript archive, or (when weights_only) tensors claiming bytes the file lacks."""
+    def unreadable(why):
+        return SystemExit(f'{path} is not a readable PyTorch file: {why}')
+
+    if raw[:4] == b'PK\x03\x04':
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as z:
+                infos = z.infolist()
+                if any(i.file_size > len(raw) for i in infos):
+                    raise unreadable('a member of its zip archive unpacks to more bytes than the whole file (torch.save stores them uncompressed)')
+                names = {i.filename: i.file_size for i in infos}
+                if any(n == 'constants.pkl' or n.endswith('/constants.pkl') for n in names):
+                    if weights_only:
+                        raise SystemExit(f"{path} is a TorchScript archive (torch.jit.save), which loads code: save the weights with "
+                                         f"torch.save(model.state_dict(), 'model.pt'), or pass --trust-pickle if you trust its author")
+                    return
+                pkls = [n for n in names if n == 'data.pkl' or n.endswith('/data.pkl')]
+                if len(pkls) != 1:
+                    raise unreadable('its zip archive has no data.pkl, so torch.save did not write it')
+                if not weights_only:
+                    return
+                prefix = pkls[0][:-len('data.pkl')]
+                claims = storage_claims(persistent_ids(io.BytesIO(z.read(pkls[0]))))
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as e:
+            raise unreadable(f'its zip archive is damaged or truncated ({one_line(e)})') from None
+        except (ValueError, IndexError, KeyError, TypeError, struct.error) as e:
+            raise unreadable(f'its data.pkl is damaged ({one_line(e)})') from None
+        for key, nbytes in claims.items():
+            have = names.get(f'{prefix}data/{key}')
+            if have is None or have < nbytes:
+                raise unreadable(f'a tensor claims {nbytes} bytes of storage {key} but the archive holds {have or 0}')
+        return
+    # torch.save's legacy format: pickles of the magic number, the protocol version, system info and the
+    # object, then the storage keys and the storages' bytes
+    stream = io.BytesIO(raw)
+    try:
+        magic = [arg for op, arg, _ in pickletools.genops(stream)]
+    except (ValueError, IndexError, KeyError, TypeError, struct.error):
+        magic = []
+    if TORCH_MAGIC not in magic:
+        raise SystemExit(f'{path} is not a PyTorch file (torch.save writes a zip archive)')
+    if not weights_only:
+        return
+    try:
+        for _ in range(2):
+            for _ in pickletools.genops(stream):
+                pass
+        claims = storage_claims(persistent_ids(stream))
+    except (ValueError, IndexError, KeyError, TypeError, struct.error) as e:
+        raise unreadable(f'it is damaged or truncated ({one_line(e)})') from None
+    if sum(claims.values()) > len(raw):
+        raise unreadable(f'its tensors claim {sum(claims.values())} bytes but the file has {len(raw)}')
+
+
+def torch_load(path, trust_pickle=False):
+    """torch.load(path) with weights_only=True, or with the full unpickler (after a warning) when trust_pickle."""
+    raw = read_bytes(path)
+    if trust_pickle:
+        print(f'warning: --trust-pickle: unpickling {path} with the full unpickler, which runs any code the file carries',
+              file=sys.stderr, flush=True)
+    check_pt(path, raw, weights_only=not trust_pickle)
+    try:
+        return torch.load(io.BytesIO(raw), map_location='cpu', weights_only=not trust_pickle)
+    except pickle.UnpicklingError as e:
+        if trust_pickle:
+            raise SystemExit(f'{path} is not a readable PyTorch file: {one_line(e)}') from None
+        raise refuse_pickle(path, str(e)) from None
+    except Exception as e:  # noqa: BLE001 -- torch reports damaged files with many exception types
+        raise SystemExit(f'{path} is not a readable PyTorch file: {one_line(e)}') from None
+
+
+def load_pt(path, vocab_path=None, trust_pickle=False):
+    """A .pt (bare state dict or to-torch's dict; a whole CharModel only with trust_pickle) or a
+    .safetensors state dict -> (CharModel, vocab)."""
     vocab = read_vocab(vocab_path) if vocab_path else None
     if path.endswith('.safetensors'):
         sd, meta = read_safetensors(path)
         if vocab is None and 'vocab' in meta:
-            vocab = json.loads(meta['vocab'])
+            try:
+                vocab = json.loads(meta['vocab'])
+            except (ValueError, RecursionError):
+                raise SystemExit(f"{path} has a 'vocab' entry in its metadata that is not JSON") from None
     else:
-        obj = torch.load(path, map_location='cpu')
+        obj = torch_load(path, trust_pickle)
         if isinstance(obj, torch.nn.Module):
             sd = obj.state_dict()
             vocab = vocab or getattr(obj, 'vocab', None)
@@ -202,12 +460,16 @@ def load_pt(path, vocab_path=None):
             vocab = vocab or obj.get('vocab')
         else:
             sd = obj
+    if not isinstance(sd, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items()):
+        raise SystemExit(f'{path} holds no state dict (a dict of names to tensors)')
     if vocab is None:
         raise SystemExit(f'{path} carries no vocabulary: give --vocab')
+    if not isinstance(vocab, (list, tuple)) or not all(isinstance(c, str) for c in vocab):
+        raise SystemExit(f'the vocabulary of {path} is not a list of strings')
     sd = normalize_names(sd)
     model = CharModel(**infer_config(sd, len(vocab)))
-    model.load_state_dict({k: v.float() for k, v in sd.items()})
-    return model.eval(), vocab
+    load_weights(model, {k: v.float() for k, v in sd.items()}, path)
+    return model.eval(), list(vocab)
 
 
 def logits_for(model, ids, state=None, dtype=torch.float64):
@@ -221,6 +483,10 @@ def logits_for(model, ids, state=None, dtype=torch.float64):
         return m(torch.as_tensor(ids, dtype=torch.int64), state)
 
 
+TRUST_HELP = ('unpickle a .pt that holds more than tensors (a whole nn.Module, say) with the full unpickler, '
+              'which runs any code in the file: only for files whose author you trust')
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -231,26 +497,30 @@ def main(argv=None):
     b.add_argument('model')
     b.add_argument('--vocab')
     b.add_argument('--out', required=True)
+    b.add_argument('--trust-pickle', action='store_true', help=TRUST_HELP)
     c = sub.add_parser('state-dict', help='.pt -> state_dict.safetensors + vocab.json for `recur import-torch`')
     c.add_argument('model')
     c.add_argument('--vocab')
     c.add_argument('--out', required=True)
     c.add_argument('--vocab-out', required=True)
+    c.add_argument('--trust-pickle', action='store_true', help=TRUST_HELP)
     d = sub.add_parser('logits', help="print PyTorch's logits for a text")
     d.add_argument('model')
     d.add_argument('--text', required=True)
+    d.add_argument('--trust-pickle', action='store_true', help=TRUST_HELP)
     args = ap.parse_args(argv)
 
     if args.cmd == 'to-torch':
         model, vocab, _ = load_recur(args.checkpoint)
-        torch.save({'config': model.config, 'vocab': vocab, 'state_dict': model.state_dict()}, args.out)
+        # the config as JSON text: torch 1.13's weights-only unpickler reads no floats (dropout)
+        torch.save({'config': json.dumps(model.config), 'vocab': list(vocab), 'state_dict': model.state_dict()}, args.out)
         print(f"wrote {args.out}: a {model.config['layers']}x{model.config['hidden']} {model.config['model'].upper()}, vocabulary {len(vocab)}")
     elif args.cmd == 'from-torch':
-        model, vocab = load_pt(args.model, args.vocab)
+        model, vocab = load_pt(args.model, args.vocab, args.trust_pickle)
         save_recur(model, vocab, args.out)
         print(f'wrote {args.out}')
     elif args.cmd == 'state-dict':
-        model, vocab = load_pt(args.model, args.vocab)
+        model, vocab = load_pt(args.model, args.vocab, args.trust_pickle)
         write_safetensors(args.out, model.state_dict(), {'format': 'pt'})
         with open(args.vocab_out, 'w', encoding='utf-8') as f:
             json.dump(vocab, f, ensure_ascii=False)
@@ -259,7 +529,10 @@ def main(argv=None):
         if args.model.endswith('.safetensors'):
             model, vocab, _ = load_recur(args.model)
         else:
-            model, vocab = load_pt(args.model)
+            model, vocab = load_pt(args.model, trust_pickle=args.trust_pickle)
+        missing = [ch for ch in args.text if ch not in vocab]
+        if missing:
+            raise SystemExit(f'the text has {json.dumps(missing[0], ensure_ascii=False)}, which is not in the vocabulary of {args.model}')
         ids = [[vocab.index(ch) for ch in args.text]]
         logits, _ = logits_for(model, ids)
         torch.set_printoptions(precision=6, linewidth=160)
