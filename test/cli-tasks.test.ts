@@ -63,8 +63,8 @@ describe('recur forecast', () => {
     fails(run('forecast', 'missing.csv', '--horizon', '3'), 1, /^recur: CSV file 'missing.csv' does not exist\n$/);
     fails(run('forecast', 'empty.csv', '--horizon', '3'), 1, /'empty.csv' is empty: give a CSV file with a header row and numbers under it/);
     fails(run('forecast', 'header.csv', '--column', 'a', '--horizon', '3'), 1, /'header.csv' has a header row but no values under it/);
-    fails(run('forecast', 'series.csv', '--column', 'price', '--horizon', '3'), 1, /'series.csv' has no column 'price'; its columns are 't', 'value'/);
-    fails(run('forecast', 'series.csv', '--horizon', '3'), 1, /'series.csv' has 2 columns \(t, value\); choose one with --column/);
+    fails(run('forecast', 'series.csv', '--column', 'price', '--horizon', '3'), 1, /'series.csv' has no column 'price'; its columns, separated by ',', are 't', 'value' \(if its columns are separated by something else, give it with --sep\)/);
+    fails(run('forecast', 'series.csv', '--horizon', '3'), 1, /'series.csv' has 2 columns separated by ',' \(t, value\); choose one with --column/);
     fails(run('forecast', 'bad.csv', '--column', 'value', '--horizon', '1'), 1, /line 4 of 'bad.csv' has 'abc' in column 'value', which is not a number/);
     fails(run('forecast', 'short.csv', '--horizon', '2'), 1, /column 'value' of 'short.csv' has 4 values; a forecast of 2 with a window of 20 needs at least 25/);
     fails(run('forecast', 'flat.csv', '--horizon', '2'), 1, /column 'level' of 'flat.csv' is constant; there is nothing to learn/);

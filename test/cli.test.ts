@@ -61,7 +61,7 @@ describe('recur CLI', () => {
     assert.match(e.stdout, /loss [\d.]+ nats\/char, perplexity [\d.]+, [\d.]+ bits\/char over 20000 characters/);
     const r = run('train', 'small.txt', '--resume', 'm.safetensors', '--layers', '1', '--hidden', '32', '--embed', '16', '--batch', '8', '--seq', '32', '--steps', '40', '--eval-every', '0', '--sample-every', '0', '--out', 'm.safetensors');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /resuming at step 30/);
+    assert.match(r.stdout, /resuming 'm.safetensors' at step 30 with --eval-every 15 -> 0;/);
     assert.match(r.stdout, /40 steps/);
   });
 

@@ -4,8 +4,9 @@ import { Vocab } from '../data/text.js';
 import { WordTokenizer, type LMTokenizer } from '../text/tokenizers.js';
 import { sampleText } from '../generate/sample.js';
 import { evaluateLoss, trainCharLM, defaultTrainOptions, type TrainOptions } from '../train/trainer.js';
-import type { CellType } from '../models/charlm.js';
-import { readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
+import type { CellType, CharLMConfig } from '../models/charlm.js';
+import { prepareOutput, readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
+import { stdout } from './output.js';
 import { UserError } from './errors.js';
 
 const fmtTime = (s: number): string => {
@@ -24,22 +25,75 @@ export interface TrainFlags {
   tokens?: 'char' | 'word';
   /** Word models: words seen fewer times become <unk>. */
   minCount?: number;
+  /** The options the user gave on the command line (the rest are defaults). */
+  explicit?: ReadonlySet<string>;
 }
 
 /** What one token is called in messages. */
 const unitOf = (v: LMTokenizer): string => (v.kind === 'word' ? 'word' : 'char');
 
-export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
+/** The model's shape options: on --resume they come from the checkpoint, and a flag that disagrees is a usage error. */
+const ARCHITECTURE = ['model', 'layers', 'hidden', 'embed'] as const;
+/** Training options a resumed run takes from its checkpoint unless given again (then the banner says what changed). */
+const RESUMABLE = ['batch', 'seq', 'lr', 'optimizer', 'clip', 'lrDecay', 'valFrac', 'evalEvery', 'sampleEvery'] as const;
+/** Option names as the user types them. */
+const flagName = (k: string): string => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+/** Numbers as people read them: 0.0015660187499999998 is 0.001566. */
+export const human = (v: unknown): string => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(4))) : String(v));
+
+/** "a 2x128 LSTM with embedding 64", as the banner and messages say it. */
+const describeModel = (c: CharLMConfig): string =>
+  `a ${c.layers}x${c.hidden} ${c.model.toUpperCase()} with ${c.embed === 0 ? 'one-hot input' : `embedding ${c.embed}`}`;
+
+/** Share of word tokens that are <unk> above which a resumed run refuses the text: it is not the text the model learned. */
+const MAX_RESUME_UNKNOWN = 0.2;
+
+/** Train (or resume); resolves to the exit code: 0, or 130 when stopped by Ctrl-C (after writing the checkpoint). */
+export async function trainCommand(file: string, f: TrainFlags): Promise<number> {
+  const explicit = f.explicit ?? new Set<string>();
+  // the output is checked before any work, so a long run never ends in an unwritable path
+  const out = prepareOutput(f.out, '--out', [{ path: file, what: 'training text' }]);
   const text = readTextFile(file);
   const resume = f.resume ? readCheckpoint(f.resume) : undefined;
   let vocab: LMTokenizer;
+  const changed: string[] = [];
+  let flags: TrainFlags = f;
   if (resume) {
     vocab = resume.vocab;
+    const rc = resume.model.config;
     if (f.tokens !== undefined && f.tokens !== vocab.kind) throw new UserError(`the checkpoint is a ${vocab.kind}-level model; resume it with --tokens ${vocab.kind} (or leave --tokens out)`, 2);
-    const unknown = vocab.kind === 'char' ? vocab.unknownChars(text) : new Map();
-    if (unknown.size > 0) {
-      const list = [...unknown.keys()].slice(0, 5).map((c) => JSON.stringify(c)).join(', ');
-      throw new UserError(`'${file}' has ${unknown.size} character(s) the checkpoint's vocabulary lacks (${list}); resume on the text it was trained on`);
+    for (const k of ARCHITECTURE) {
+      if (explicit.has(k) && f[k] !== rc[k]) {
+        throw new UserError(`${flagName(k)} ${f[k]} disagrees with the checkpoint '${f.resume}', ${describeModel(rc)}; a resumed model keeps its architecture (leave ${flagName(k)} out)`, 2);
+      }
+    }
+    if (explicit.has('minCount')) throw new UserError(`--min-count sets the vocabulary of a new word model; a resumed model keeps its checkpoint's vocabulary (leave --min-count out)`, 2);
+    // the checkpoint's training options, unless given again
+    const saved = resume.meta.options as Partial<Record<string, unknown>>;
+    const merged: Record<string, unknown> = { ...f };
+    for (const k of RESUMABLE) {
+      const before = saved[k];
+      if (before === undefined || typeof before !== typeof f[k]) continue;
+      if (!explicit.has(k)) merged[k] = before;
+      else if (before !== f[k]) changed.push(`${flagName(k)} ${human(before)} -> ${human(f[k])}`);
+    }
+    if (explicit.has('dropout') && f.dropout !== rc.dropout) {
+      changed.push(`--dropout ${human(rc.dropout)} -> ${human(f.dropout)}`);
+      resume.model.setDropout(f.dropout);
+    }
+    flags = merged as unknown as TrainFlags;
+    if (vocab.kind === 'char') {
+      const unknown = vocab.unknownChars(text);
+      if (unknown.size > 0) {
+        const list = [...unknown.keys()].slice(0, 5).map((c) => JSON.stringify(c)).join(', ');
+        throw new UserError(`'${file}' has ${unknown.size} character(s) the checkpoint's vocabulary lacks (${list}); resume on the text it was trained on`);
+      }
+    } else {
+      const share = unknownShare(vocab, text);
+      if (share > MAX_RESUME_UNKNOWN) {
+        throw new UserError(`${pct(share)} of the word tokens of '${file}' are outside the checkpoint's vocabulary (<unk>), more than ${pct(MAX_RESUME_UNKNOWN)}; ` +
+          'resume on the text the model was trained on, or train a new model on this one');
+      }
     }
   } else if (f.tokens === 'word') {
     vocab = WordTokenizer.fromText(text, { minCount: f.minCount ?? 2 });
@@ -47,29 +101,33 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
     vocab = Vocab.fromText(text);
   }
   const unit = unitOf(vocab);
-  if (f.epochs !== undefined && f.minutes !== undefined) throw new UserError('give either --epochs or --minutes, not both', 2);
+  if (flags.epochs !== undefined && flags.minutes !== undefined) throw new UserError('give either --epochs or --minutes, not both', 2);
   const options: TrainOptions = {
     ...defaultTrainOptions,
-    batch: f.batch, seq: f.seq, lr: f.lr, optimizer: f.optimizer, clip: f.clip, lrDecay: f.lrDecay,
-    epochs: f.epochs ?? (f.minutes === undefined && f.steps === undefined ? 1 : 0),
-    seconds: (f.minutes ?? 0) * 60, steps: f.steps ?? 0,
-    valFrac: f.valFrac, evalEvery: f.evalEvery, sampleEvery: f.sampleEvery, seed: f.seed,
+    batch: flags.batch, seq: flags.seq, lr: flags.lr, optimizer: flags.optimizer, clip: flags.clip, lrDecay: flags.lrDecay,
+    epochs: flags.epochs ?? (flags.minutes === undefined && flags.steps === undefined ? 1 : 0),
+    seconds: (flags.minutes ?? 0) * 60, steps: flags.steps ?? 0,
+    valFrac: flags.valFrac, evalEvery: flags.evalEvery, sampleEvery: flags.sampleEvery, seed: flags.seed,
   };
-  const config = { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
+  const config = resume ? resume.model.config : { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
   const tty = process.stderr.isTTY && !f.quiet;
   const multibar = !tty ? null : new cliProgress.MultiBar({
     format: ` {bar} {percentage}% | step {step} | epoch {epochf} | loss {loss} | val {val} | {cps} ${unit}s/s | ETA {eta2}`,
     hideCursor: true, clearOnComplete: false, stopOnComplete: false, noTTYOutput: false, stream: process.stderr,
   }, cliProgress.Presets.shades_classic);
   const bar = multibar ? multibar.create(1000, 0, { step: 0, epochf: '0.00', loss: '-', val: '-', cps: '-', eta2: '--' }) : null;
+  // stdout may be a pipe whose reader leaves (| head): training goes on, unprinted, and still writes its checkpoints
   const log = (s: string): void => {
-    if (multibar) multibar.log(s.endsWith('\n') ? s : s + '\n');
-    else process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+    const line = s.endsWith('\n') ? s : s + '\n';
+    if (multibar) multibar.log(line);
+    else stdout.write(line);
   };
   const budget = { epochs: options.epochs, seconds: options.seconds, steps: options.steps };
   const size = vocab.kind === 'word' ? `${vocab.encode(text).length} word tokens, vocabulary ${vocab.size} (words seen fewer than ${f.minCount ?? 2} times are <unk>)` : `${[...text].length} characters, vocabulary ${vocab.size}`;
-  log(`recur: training a ${config.layers}x${config.hidden} ${config.model.toUpperCase()} ${unit}-level model on '${file}' (${size})` +
-    (resume ? `, resuming at step ${resume.meta.progress.step}` : '') + `; checkpoints go to '${f.out}'`);
+  const cell = `${config.layers}x${config.hidden} ${config.model.toUpperCase()}`;
+  log(`recur: training a ${cell} ${unit}-level model on '${file}' (${size})` +
+    (resume ? `, resuming '${f.resume}' at step ${resume.meta.progress.step}${changed.length ? ` with ${changed.join(', ')}` : ''}` : '') +
+    `; checkpoints go to '${f.out}'`);
   let stopRequests = 0;
   const onSigint = (): void => {
     stopRequests++;
@@ -104,29 +162,59 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
         log(`step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/${unit}`);
       },
       onSample: (t, step) => log(`--- sample at step ${step} ---\n${t}\n---`),
-      onCheckpoint: (bytes) => writeFileAtomic(f.out, bytes),
+      onCheckpoint: (bytes) => writeFileAtomic(out, bytes),
       shouldStop: () => stopRequests > 0,
     });
     bar?.update(1000);
     multibar?.stop();
     const p = res.progress;
-    process.stdout.write(
+    stdout.write(
       `recur: done (${res.stoppedBy === 'request' ? 'stopped on request' : `reached the ${res.stoppedBy} limit`}): ${p.step} steps, ` +
       `epoch ${p.epoch}, ${fmtTime(p.seconds)} of training, train loss ${lastLoss.toFixed(4)}, ` +
       `val loss ${p.lastValLoss!.toFixed(4)} nats/${unit} (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss!).toFixed(2)}), ` +
       `${Math.round(lastCps).toLocaleString('en-US')} ${unit}s/s; saved '${f.out}'\n`,
     );
+    // the shell's convention after an interrupt, now that the checkpoint is safe
+    return stopRequests > 0 ? 130 : 0;
   } catch (e) {
     multibar?.stop();
-    throw e instanceof UserError ? e : new UserError((e as Error).message);
+    throw asUserErrorUnlessBug(e);
   } finally {
     process.off('SIGINT', onSigint);
   }
 }
 
+/** Errors the library raises about the user's data or options become UserErrors; a bug (TypeError and kin) stays one. */
+export function asUserErrorUnlessBug(e: unknown): unknown {
+  if (e instanceof UserError || e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError) return e;
+  return new UserError((e as Error).message);
+}
+
+/** Share of `text`'s tokens the tokenizer does not know (<unk> for words, skipped for characters). */
+function unknownShare(vocab: LMTokenizer, text: string): number {
+  if (vocab.kind === 'word') {
+    const ids = vocab.encode(text);
+    const unk = vocab.id(vocab.unknown);
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) if (ids[i] === unk) n++;
+    return ids.length > 0 ? n / ids.length : 0;
+  }
+  let unknown = 0, total = 0;
+  for (const c of text) {
+    total++;
+    if (!vocab.has(c)) unknown++;
+  }
+  return total > 0 ? unknown / total : 0;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
+
 export interface SampleFlags {
   prime?: string; length: number; temperature: number; topK?: number; topP?: number; argmax?: boolean; argmaxAfterSpace?: boolean; seed?: number;
 }
+
+/** Thrown from the sampling callback to stop generating once nobody reads the output. */
+class ReaderGone extends Error {}
 
 export function sampleCommand(checkpoint: string, f: SampleFlags): void {
   const ck = readCheckpoint(checkpoint);
@@ -141,17 +229,27 @@ export function sampleCommand(checkpoint: string, f: SampleFlags): void {
       throw new UserError(`the prime text has ${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}), which is not in the model's vocabulary`);
     }
   }
-  if (f.prime !== undefined) process.stdout.write(f.prime);
-  sampleText(ck.model, ck.vocab, {
-    prime: f.prime, length: f.length, temperature: f.temperature, topK: f.topK, topP: f.topP, argmax: f.argmax,
-    argmaxExceptAfterSpace: f.argmaxAfterSpace, seed: f.seed ?? Date.now() % 2 ** 31, onChar: (c) => process.stdout.write(c),
-  });
-  process.stdout.write('\n');
+  // a reader that leaves (| head -c 20) ends sampling quietly with exit 0, as Unix tools do
+  const emit = (s: string): void => { if (!stdout.write(s)) throw new ReaderGone(); };
+  try {
+    if (f.prime !== undefined) emit(f.prime);
+    sampleText(ck.model, ck.vocab, {
+      prime: f.prime, length: f.length, temperature: f.temperature, topK: f.topK, topP: f.topP, argmax: f.argmax,
+      argmaxExceptAfterSpace: f.argmaxAfterSpace, seed: f.seed ?? Date.now() % 2 ** 31, onChar: emit,
+    });
+    emit('\n');
+  } catch (e) {
+    if (!(e instanceof ReaderGone)) throw e;
+  }
 }
 
 export function evalCommand(checkpoint: string, file: string, f: { batch: number; seq: number }): void {
   const ck = readCheckpoint(checkpoint);
   const text = readTextFile(file);
+  const share = unknownShare(ck.vocab, text);
+  const unitName = ck.vocab.kind === 'word' ? 'word tokens' : 'characters';
+  // the figure means little when much of the text is unknown to the model: say so first
+  if (share > 0.01) stdout.write(`note: ${pct(share)} of the ${unitName} of '${file}' are outside the model's vocabulary (${ck.vocab.kind === 'word' ? 'scored as <unk>' : 'skipped'})\n`);
   if (ck.vocab.kind === 'word') {
     // unknown words are scored as <unk>, as word-level perplexities usually are
     const ids = ck.vocab.encode(text);
@@ -159,8 +257,8 @@ export function evalCommand(checkpoint: string, file: string, f: { batch: number
     const unk = ck.vocab.id(ck.vocab.unknown);
     const unknownCount = ids.filter((id) => id === unk).length;
     const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
-    process.stdout.write(`loss ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/word over ${ids.length} word tokens\n`);
-    if (unknownCount > 0) process.stdout.write(`${unknownCount} of them are words outside the model's vocabulary, scored as <unk>\n`);
+    stdout.write(`loss ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/word over ${ids.length} word tokens\n`);
+    if (unknownCount > 0) stdout.write(`${unknownCount} of them are words outside the model's vocabulary, scored as <unk>\n`);
     return;
   }
   const unknown = ck.vocab.unknownChars(text);
@@ -170,10 +268,10 @@ export function evalCommand(checkpoint: string, file: string, f: { batch: number
   if ([...known].length < 2) throw new UserError(`'${file}' has fewer than two characters the model knows; nothing to evaluate`);
   const ids = ck.vocab.encode(known);
   const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
-  process.stdout.write(`loss ${loss.toFixed(4)} nats/char, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char over ${ids.length} characters\n`);
+  stdout.write(`loss ${loss.toFixed(4)} nats/char, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char over ${ids.length} characters\n`);
   if (skipped > 0) {
     const list = [...unknown.entries()].slice(0, 8).map(([c, n]) => `${JSON.stringify(c)} x${n}`).join(', ');
-    process.stdout.write(`skipped ${skipped} character(s) outside the model's vocabulary: ${list}\n`);
+    stdout.write(`skipped ${skipped} character(s) outside the model's vocabulary: ${list}\n`);
   }
 }
 
@@ -183,11 +281,11 @@ export function infoCommand(checkpoint: string): void {
   const p = ck.meta.progress;
   const unit = unitOf(ck.vocab);
   const lines = [
-    `model: ${c.layers} x ${c.hidden} ${c.model.toUpperCase()}, embedding ${c.embed === 0 ? 'none (one-hot input)' : c.embed}, dropout ${c.dropout}`,
+    `model: ${c.layers} x ${c.hidden} ${c.model.toUpperCase()}, embedding ${c.embed === 0 ? 'none (one-hot input)' : c.embed}, dropout ${human(c.dropout)}`,
     `vocabulary: ${ck.vocab.size} ${ck.vocab.kind === 'word' ? 'word tokens (words, punctuation, spacing, <unk>)' : 'characters'}`,
     `parameters: ${ck.model.numParameters().toLocaleString('en-US')}`,
-    `trained: ${p.step} steps, epoch ${p.epoch}, ${fmtTime(p.seconds)}${ck.optimizer ? `, optimizer ${ck.optimizer.type} (lr ${ck.optimizer.options.lr})` : ''}`,
+    `trained: ${p.step} steps, epoch ${p.epoch}, ${fmtTime(p.seconds)}${ck.optimizer ? `, optimizer ${ck.optimizer.type} (lr ${human(ck.optimizer.options.lr)})` : ''}`,
     `last validation loss: ${p.lastValLoss === null ? 'none' : `${p.lastValLoss.toFixed(4)} nats/${unit} (${(p.lastValLoss / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss).toFixed(2)})`}`,
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  stdout.write(lines.join('\n') + '\n');
 }

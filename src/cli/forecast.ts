@@ -9,17 +9,23 @@ import { Rng } from '../random/rng.js';
 import { Forecaster, seriesStats, slidingWindows, trainForecaster } from '../models/forecaster.js';
 import { LinearAR, meanSquaredError, naiveForecast } from '../models/baselines.js';
 import type { CellType } from '../models/charlm.js';
-import { readBytes, writeFileAtomic } from './files.js';
+import { resolve } from 'node:path';
+import { prepareOutput, readBytes, writeFileAtomic } from './files.js';
+import { stdout } from './output.js';
 import { readCsvColumn } from './csv.js';
 import { lineChart } from './svg.js';
 import { UserError } from './errors.js';
 
 export interface ForecastFlags {
-  column?: string; horizon: number; window?: number; ar?: number; model: CellType; layers: number; hidden: number;
+  column?: string; sep?: string; horizon: number; window?: number; ar?: number; model: CellType; layers: number; hidden: number;
   steps: number; batch: number; lr: number; seed: number; out: string; plot: string; quiet?: boolean;
 }
 
 export function forecastCommand(file: string, f: ForecastFlags): void {
+  // both outputs are checked before training: never the CSV itself, never each other
+  const out = prepareOutput(f.out, '--out', [{ path: file, what: 'CSV file' }]);
+  const plot = prepareOutput(f.plot, '--plot', [{ path: file, what: 'CSV file' }]);
+  if (resolve(out) === resolve(plot)) throw new UserError(`--out and --plot are both '${f.out}'; give them different names`, 2);
   const bytes = readBytes(file, 'CSV file');
   let text: string;
   try {
@@ -27,7 +33,7 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   } catch (e) {
     throw new UserError((e as Error).message.replace('give a text file with some characters in it', 'give a CSV file with a header row and numbers under it'));
   }
-  const { name, values } = readCsvColumn(text, file, f.column);
+  const { name, values } = readCsvColumn(text, file, f.column, f.sep);
   const H = f.horizon;
   const W = f.window ?? Math.max(20, 2 * H);
   const N = values.length;
@@ -37,7 +43,7 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   }
   const ar = f.ar ?? W;
   if (ar > W) throw new UserError(`--ar ${ar} is more than the window of ${W} values the model reads; give at most ${W}`);
-  const say = (s: string): void => { if (!f.quiet) process.stdout.write(s + '\n'); };
+  const say = (s: string): void => { if (!f.quiet) stdout.write(s + '\n'); };
   const rng = new Rng(f.seed);
   // train on everything but the last H values, which are kept for the backtest
   const train = values.subarray(0, N - H);
@@ -68,7 +74,7 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   for (let i = 0; i < fitFrom.length; i += 1024) fit.push(...model.predict(fitFrom.slice(i, i + 1024)).map((p) => p[0]));
   const rows = ['index,' + (name.includes(',') ? `"${name.replace(/"/g, '""')} forecast"` : `${name}_forecast`)];
   forecast.forEach((v, i) => rows.push(`${N + i},${v}`));
-  writeFileAtomic(f.out, new TextEncoder().encode(rows.join('\n') + '\n'));
+  writeFileAtomic(out, new TextEncoder().encode(rows.join('\n') + '\n'));
   const svg = lineChart(
     [
       { label: 'history', x: Array.from(values, (_, i) => i), y: values, color: '#1f77b4' },
@@ -77,6 +83,6 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
     ],
     { title: `${name}: history, fit and forecast`, splitX: N - 0.5 },
   );
-  writeFileAtomic(f.plot, new TextEncoder().encode(svg));
-  process.stdout.write(`recur: trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote the ${H}-step forecast to '${f.out}' and the plot to '${f.plot}'\n`);
+  writeFileAtomic(plot, new TextEncoder().encode(svg));
+  stdout.write(`recur: trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote the ${H}-step forecast to '${f.out}' and the plot to '${f.plot}'\n`);
 }

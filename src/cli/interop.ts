@@ -6,12 +6,14 @@ import { charLMFromTorch, parseVocab } from '../io/torch-import.js';
 import type { CellType } from '../models/charlm.js';
 import type { Vocab } from '../data/text.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { readBytes, readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
+import { prepareOutput, readBytes, readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
+import { stdout } from './output.js';
 import { UserError } from './errors.js';
 
 const clean = (e: unknown): string => (e as Error).message.replace(/^(readSafetensors|Vocab|loadStateDict): /, '');
 
 export function importTorchCommand(file: string, f: { vocab: string; model?: CellType; out: string }): void {
+  const out = prepareOutput(f.out, '--out', [{ path: file, what: 'state dict' }, { path: f.vocab, what: 'vocabulary file' }]);
   const bytes = readBytes(file, 'state dict');
   if (bytes[0] === 0x50 && bytes[1] === 0x4b) {
     throw new UserError(`'${file}' is a PyTorch pickle (torch.save), not safetensors; save the state dict with ` +
@@ -38,10 +40,10 @@ export function importTorchCommand(file: string, f: { vocab: string; model?: Cel
     throw new UserError(`'${file}' cannot be imported: ${clean(e)}`);
   }
   const { model, renamed } = imported;
-  writeFileAtomic(f.out, encodeCheckpoint(model, vocab, { createdBy: 'recur import-torch', options: { importedFrom: basename(file) } }));
+  writeFileAtomic(out, encodeCheckpoint(model, vocab, { createdBy: 'recur import-torch', options: { importedFrom: basename(file) } }));
   const c = model.config;
   const names = Object.entries(renamed).map(([a, b]) => `${a}* as ${b}*`).join(', ');
-  process.stdout.write(
+  stdout.write(
     `recur: imported a ${c.layers} x ${c.hidden} ${c.model.toUpperCase()} (${c.embed ? `embedding ${c.embed}` : 'one-hot input'}, ` +
     `vocabulary ${vocab.size}, ${model.numParameters().toLocaleString('en-US')} parameters)${names ? `, reading ${names}` : ''}; saved '${f.out}'\n`,
   );
@@ -50,6 +52,7 @@ export function importTorchCommand(file: string, f: { vocab: string; model?: Cel
 export async function exportCommand(checkpoint: string, f: { onnx: string; states: 'optional' | 'required' }, version: string): Promise<void> {
   // loaded here, not at start-up: protobufjs and the schema are only needed for this command
   const { exportCharLMOnnx, ONNX_OPSET } = await import('../export/onnx.js');
+  const out = prepareOutput(f.onnx, '--onnx', [{ path: checkpoint, what: 'checkpoint' }]);
   const ck = readCheckpoint(checkpoint);
   let bytes: Uint8Array;
   try {
@@ -57,10 +60,10 @@ export async function exportCommand(checkpoint: string, f: { onnx: string; state
   } catch (e) {
     throw new UserError(`'${checkpoint}' cannot be exported: ${(e as Error).message}`);
   }
-  writeFileAtomic(f.onnx, bytes);
+  writeFileAtomic(out, bytes);
   const { layers: L, hidden: H, vocabSize: V, model } = ck.model.config;
   const states = model === 'lstm' ? 'h0, c0' : 'h0';
-  process.stdout.write(
+  stdout.write(
     `recur: wrote '${f.onnx}' (ONNX opset ${ONNX_OPSET}, ${(bytes.length / 1024).toFixed(1)} KiB): inputs tokens int64 [batch, seq] and ` +
     `${f.states === 'required' ? '' : 'optional '}${states} [${L}, batch, ${H}]; outputs logits [batch, seq, ${V}] and ` +
     `${model === 'lstm' ? 'hn, cn' : 'hn'} [${L}, batch, ${H}]\n`,

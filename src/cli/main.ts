@@ -1,10 +1,11 @@
 /** The `recur` command: argument parsing (commander) and error handling. */
 import '../node/wasm-features.js';
 import '../node/threads.js';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { int, num } from './options.js';
+import { CONFIG_LIMITS } from '../models/config.js';
 import { UserError } from './errors.js';
-import { evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
+import { asUserErrorUnlessBug, evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
 import { forecastCommand } from './forecast.js';
 import { exportCommand, importTorchCommand } from './interop.js';
 
@@ -18,12 +19,12 @@ function program(): Command {
     .exitOverride();
 
   p.command('train')
-    .description('train a character-level language model on a UTF-8 text file')
+    .description('train a language model on a UTF-8 text file, over characters (default) or words')
     .argument('<text-file>', 'UTF-8 text to learn')
     .addOption(new Option('--model <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default('lstm'))
-    .option('--layers <n>', 'recurrent layers', int(1), 2)
-    .option('--hidden <n>', 'hidden units per layer', int(1), 128)
-    .option('--embed <n>', 'embedding size (0: one-hot input)', int(0), 64)
+    .option('--layers <n>', 'recurrent layers', int(1, CONFIG_LIMITS.layers), 2)
+    .option('--hidden <n>', 'hidden units per layer', int(1, CONFIG_LIMITS.hidden), 128)
+    .option('--embed <n>', 'embedding size (0: one-hot input)', int(0, CONFIG_LIMITS.embed), 64)
     .addOption(new Option('--tokens <kind>', 'model characters or words (default: char; on --resume, the checkpoint\'s)').choices(['char', 'word']))
     .option('--min-count <n>', 'word models: words seen fewer times become <unk> (default: 2)', int(1))
     .option('--dropout <p>', 'dropout between layers and before the output', num((n) => n >= 0 && n < 1, 'a number from 0 up to (not including) 1'), 0.1)
@@ -39,11 +40,11 @@ function program(): Command {
     .option('--val-frac <x>', 'fraction of the text (at its end) held out for validation', num((n) => n > 0 && n < 0.5, 'a number above 0 and below 0.5'), 0.1)
     .option('--eval-every <n>', 'validate and checkpoint every N steps (0: only at the end)', int(0), 200)
     .option('--sample-every <n>', 'print a sample every N steps (0: only at the end)', int(0), 500)
-    .option('--out <file>', 'checkpoint to write', 'model.safetensors')
-    .option('--resume <file>', 'continue training from this checkpoint')
+    .option('--out <file>', 'checkpoint to write (checked before training; never the text itself)', 'model.safetensors')
+    .option('--resume <file>', 'continue training from this checkpoint: its model, and its training options unless given again')
     .option('--seed <n>', 'random seed', int(0), 1)
     .option('--quiet', 'no progress bar')
-    .action(async (file: string, flags) => trainCommand(file, flags));
+    .action(async (file: string, flags, cmd: Command) => { code = await trainCommand(file, { ...flags, explicit: explicitOptions(cmd) }); });
 
   p.command('sample')
     .description('generate text from a checkpoint, streaming it to stdout')
@@ -51,15 +52,15 @@ function program(): Command {
     .option('--prime <text>', 'text to start from (printed first)')
     .option('--length <n>', 'characters (words for a word model) to generate', int(1), 500)
     .option('--temperature <t>', 'sampling temperature', num((n) => n > 0, 'a positive number'), 0.8)
-    .option('--top-k <k>', 'sample only from the k most likely characters', int(1))
-    .option('--top-p <p>', 'sample only from the most likely characters covering probability p', num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'))
-    .option('--argmax', 'always take the most likely character')
-    .option('--argmax-after-space', "argmax, except sample the character after a space (char-rnn's option)")
+    .option('--top-k <k>', 'sample only from the k most likely tokens (characters or words)', int(1))
+    .option('--top-p <p>', 'sample only from the most likely tokens covering probability p', num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'))
+    .option('--argmax', 'always take the most likely token')
+    .option('--argmax-after-space', "argmax, except sample the token after a space (char-rnn's option)")
     .option('--seed <n>', 'random seed (default: from the clock)', int(0))
     .action((ck: string, flags) => sampleCommand(ck, flags));
 
   p.command('eval')
-    .description("print a checkpoint's loss, perplexity and bits/char on a text")
+    .description("print a checkpoint's loss, perplexity and bits per character (or word) on a text")
     .argument('<checkpoint>', 'a .safetensors checkpoint written by recur train')
     .argument('<text-file>', 'UTF-8 text to score')
     .option('--batch <n>', 'parallel streams', int(1), 32)
@@ -69,12 +70,17 @@ function program(): Command {
   p.command('forecast')
     .description('train on a numeric CSV column and forecast its next values (CSV out, SVG plot)')
     .argument('<file.csv>', 'CSV with a header row')
-    .option('--column <name>', 'the column to forecast (needed when there are several)')
+    .option('--column <name>', 'the column to forecast (needed when there are several; an unnamed one is column_N)')
+    .option('--sep <char>', 'the column separator (default: comma, semicolon or tab, whichever the header row uses)', (v: string) => {
+      const sep = v === '\\t' || v === 'tab' ? '\t' : v;
+      if (sep.length !== 1 || sep === '"') throw new InvalidArgumentError('expected one character (or tab).');
+      return sep;
+    })
     .requiredOption('--horizon <n>', 'values to forecast', int(1))
     .option('--window <n>', 'values the model reads before forecasting (default: max(20, 2 x horizon))', int(1))
     .addOption(new Option('--model <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default('gru'))
-    .option('--layers <n>', 'recurrent layers', int(1), 1)
-    .option('--hidden <n>', 'hidden units per layer', int(1), 32)
+    .option('--layers <n>', 'recurrent layers', int(1, CONFIG_LIMITS.layers), 1)
+    .option('--hidden <n>', 'hidden units per layer', int(1, CONFIG_LIMITS.hidden), 32)
     .option('--ar <n>', 'lags of the linear autoregressive path (fitted by least squares) added to the recurrent output (0: none; default: the window)', int(0))
     .option('--steps <n>', 'training steps', int(1), 1000)
     .option('--batch <n>', 'windows per step', int(1), 32)
@@ -108,28 +114,37 @@ function program(): Command {
   return p;
 }
 
-/** Run the CLI; resolves to the exit code (0 ok, 1 user error, 2 usage error). */
+/** The options given on the command line, as opposed to defaults. */
+function explicitOptions(cmd: Command): Set<string> {
+  return new Set(cmd.options.map((o) => o.attributeName()).filter((k) => cmd.getOptionValueSource(k) === 'cli'));
+}
+
+/** An exit code a command chose (train: 130 after Ctrl-C); commander's action results are not passed on. */
+let code = 0;
+
+/** Run the CLI; resolves to the exit code (0 ok, 1 user error, 2 usage error, 130 interrupted). */
 export async function main(argv: string[]): Promise<number> {
   const p = program();
+  code = 0;
   try {
     if (argv.length === 0) {
       p.outputHelp();
       return 0;
     }
     await p.parseAsync(argv, { from: 'user' });
-    return 0;
+    return code;
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version exit 0; parse errors were already printed by commander
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof UserError) {
-      process.stderr.write(`recur: ${e.message}\n`);
-      return e.exitCode;
+    const err = asUserErrorUnlessBug(e);
+    if (err instanceof UserError) {
+      process.stderr.write(`recur: ${err.message}\n`);
+      return err.exitCode;
     }
-    const err = e as Error;
-    process.stderr.write(`recur: ${err.message}\n`);
-    if (process.env.RECUR_DEBUG) process.stderr.write(`${err.stack}\n`);
+    // not the user's doing: a bug in recur, reported with its stack so it can be fixed
+    process.stderr.write(`recur: internal error (please report it): ${(e as Error)?.stack ?? e}\n`);
     return 1;
   }
 }

@@ -1,9 +1,17 @@
 /** Option parsers for commander that reject bad values with a sentence naming the option. */
 import { InvalidArgumentError } from 'commander';
 
-export const int = (min: number) => (v: string): number => {
+/**
+ * A whole number in [min, max]. Written as digits or in scientific notation
+ * (1e3), as --lr accepts it: what matters is the value, so 1e9 is refused
+ * for being too big, not for how it is written.
+ */
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
   const n = Number(v);
-  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}.`);
+  const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max.toLocaleString('en-US')}`;
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a whole number ${range}, like ${Math.max(min, 2)}.`);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected a whole number ${range}; ${v} has a fraction.`);
+  if (n < min || n > max) throw new InvalidArgumentError(`expected a whole number ${range}.`);
   return n;
 };
 

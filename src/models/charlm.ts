@@ -33,6 +33,13 @@ export class CharLM extends Module {
     this.head = new Linear(hidden, V, { rng: this.rng });
   }
 
+  /** Change the dropout probability (between layers and before the head) for further training. */
+  setDropout(p: number): void {
+    checkCharLMConfig({ ...this.config, dropout: p });
+    this.config.dropout = p;
+    this.rnn.dropout = p;
+  }
+
   /** A zero state for `batch` sequences. */
   initialState(batch: number): RecurrentState {
     const { layers, hidden } = this.config;

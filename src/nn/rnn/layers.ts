@@ -64,7 +64,8 @@ export abstract class RecurrentBase extends Module {
   readonly hiddenSize: number;
   readonly numLayers: number;
   readonly bidirectional: boolean;
-  readonly dropout: number;
+  /** Between layers, in training mode; may change between runs (a resumed training run may set another). */
+  dropout: number;
   readonly batchFirst: boolean;
   readonly bias: boolean;
   private readonly dropRng: Rng;
