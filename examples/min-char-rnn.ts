@@ -24,7 +24,12 @@ export interface MinCharRnnOptions {
   report?: (iteration: number, smoothLoss: number, sample: string) => void;
 }
 
-export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLoss: number } {
+/**
+ * `recentLoss`: the mean loss per character over the last 100 iterations
+ * (the smoothed loss still carries 0.999^n of its start, so it cannot say
+ * whether the model beats a unigram model after a short run).
+ */
+export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLoss: number; recentLoss: number } {
   const H = o.hidden ?? 100, T = o.seqLength ?? 25, lr = o.lr ?? 0.1;
   const rng = new Rng(o.seed ?? 1);
   const vocab = Vocab.fromText(o.text);
@@ -54,6 +59,7 @@ export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLos
   let smoothLoss = startLoss;
   let hprev = r.zeros([1, H]).keep();
   let p = 0;
+  const recent: number[] = [];
   for (let n = 0; n < o.iterations; n++) {
     if (p + T + 1 >= data.length || n === 0) {
       hprev.dispose();
@@ -78,10 +84,12 @@ export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLos
       return l.item();
     });
     smoothLoss = smoothLoss * 0.999 + loss * 0.001;
+    recent.push(loss / T);
+    if (recent.length > 100) recent.shift();
     p += T;
   }
   o.report?.(o.iterations, smoothLoss, sample(hprev, data[p], 200));
-  return { startLoss, smoothLoss };
+  return { startLoss, smoothLoss, recentLoss: recent.reduce((a, b) => a + b, 0) / recent.length };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
