@@ -1,7 +1,8 @@
 /**
  * Checkpoint integrity ("nothing lost, nothing misreported"): the CRC-32s a
- * checkpoint records of its tensors and of its recur metadata, and NaN and
- * infinities refused at load.
+ * checkpoint records of its tensors and of its recur metadata, NaN and
+ * infinities refused at load, and a resumed run's NaN loss blamed on the
+ * checkpoint when its weights are the cause.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -181,5 +182,34 @@ describe('NaN and infinite values are refused at load', () => {
     const old = writeSafetensors(readSafetensors(nanCk), { recur: JSON.stringify(meta) });
     assert.throws(() => decodeCheckpoint(old, NAME), { message: nanMessage('head.weight') });
     assert.throws(() => new Sampler(old, NAME), { message: nanMessage('head.weight') });
+  });
+});
+
+describe('a NaN loss on resume names the checkpoint when its weights are the cause', () => {
+  // finite weights whose logits overflow float32 (rows of ±3e38): the loss is infinite or NaN before any update
+  const huge = reencode(decodeCheckpoint(charCk), (ck) => {
+    const w = ck.model.stateDict()['head.weight'];
+    for (let i = 0; i < w.data.length; i++) w.data[i] = Math.floor(i / w.shape[1]) % 2 ? 3e38 : -3e38;
+  });
+  const message = /^training stopped at step 4: the checkpoint 'huge\.st' is the cause, not the learning rate: its weights give a loss of (NaN|Infinity) on the first batch before any training; resume from an earlier checkpoint or train anew$/;
+
+  it('trainCharLM: the checkpoint, not the learning rate', async () => {
+    const ck = decodeCheckpoint(huge, "'huge.st'"); // finite, with valid checksums: it loads
+    await assert.rejects(trainCharLM({ text, vocab: ck.vocab, options: opts({ steps: 6 }), resume: ck, resumeName: "'huge.st'" }), { message });
+  });
+
+  it('a sound checkpoint resumed with a learning rate that blows up still blames the learning rate', async () => {
+    const ck = decodeCheckpoint(charCk);
+    await assert.rejects(
+      trainCharLM({ text, vocab: ck.vocab, options: opts({ steps: 20, lr: 1e38, clip: 0 }), resume: ck, resumeName: "'m.st'" }),
+      { message: /^training stopped at step \d+: the loss became (NaN|Infinity|-Infinity); the last checkpoint was kept\. Try a smaller --lr or --clip$/ },
+    );
+  });
+
+  it('recur train --resume says so in one sentence', () => {
+    writeFileSync(join(dir, 'huge.st'), huge);
+    writeFileSync(join(dir, 'text.txt'), text);
+    const line = cliFails(['train', 'text.txt', '--resume', 'huge.st', '--batch', '2', '--seq', '8', '--steps', '6', '--out', 'out.st']);
+    assert.match(line.replace(/^recur: /, ''), message);
   });
 });
