@@ -137,6 +137,28 @@ describe('checkpoint checksums', () => {
     assert.equal(decodeCheckpoint(build(header, bad.subarray(dataStart)), NAME).meta.progress.lastValLoss, changed);
   });
 
+  // the tool's own interpreter (its #! line): Debian's python3-torch; skipped where that is not installed
+  const python = '/usr/bin/python3';
+  const torchHere = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  it("tools/torch_interop.py's save_recur writes the same checksums, so its files are verified too", { skip: !torchHere && `no ${python} with torch` }, () => {
+    const file = join(dir, 'py.st');
+    const script = `import sys; sys.path.insert(0, ${JSON.stringify(fileURLToPath(new URL('../tools/', import.meta.url)))})
+import torch
+from torch_interop import CharModel, save_recur
+torch.manual_seed(0)
+save_recur(CharModel(3, 'gru', 1, 4, 2), ['a', 'b', '\\u00e9'], sys.argv[1])`;
+    const r = spawnSync(python, ['-c', script, file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const bytes = new Uint8Array(readFileSync(file));
+    const { header, tensors } = layout(bytes);
+    assert.match(header.__metadata__.recur_crc32, /^[0-9a-f]{8}$/);
+    assert.equal(Object.keys(JSON.parse(header.__metadata__.recur).checksums).length, 7);
+    assert.deepEqual(decodeCheckpoint(bytes, NAME).vocab.tokens, ['a', 'b', 'é']);
+    const [, begin] = tensors.find(([k]) => k === 'head.weight')!;
+    bytes[begin] ^= 1;
+    assert.throws(() => decodeCheckpoint(bytes, NAME), { message: /^'m\.st' is damaged: tensor 'head\.weight' fails its checksum$/ });
+  });
+
   it('checkpoints from before checksums (the fixtures) still load, in decodeCheckpoint and the sampler', () => {
     const fixtures = readdirSync(fileURLToPath(new URL('./fixtures/', import.meta.url))).filter((f) => f.endsWith('.safetensors'));
     let loaded = 0;
