@@ -1,8 +1,11 @@
 /**
  * Checkpoint integrity ("nothing lost, nothing misreported"): the CRC-32s a
  * checkpoint records of its tensors and of its recur metadata, NaN and
- * infinities refused at load, and a resumed run's NaN loss blamed on the
- * checkpoint when its weights are the cause.
+ * infinities refused at load, a resumed run's NaN loss blamed on the
+ * checkpoint when its weights are the cause, and fault injection: hundreds of
+ * damaged copies of two real checkpoints (char and word level, with
+ * optimizer moments and carried state), each of which decodeCheckpoint and
+ * the sampler must refuse with one sentence or read exactly as the original.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +14,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import {
   Rng, Vocab, WordTokenizer, decodeCheckpoint, defaultTrainOptions, encodeCheckpoint, readSafetensors, readSafetensorsMetadata,
@@ -19,6 +23,7 @@ import {
 import type { LMTokenizer } from '../src/text/tokenizers.js';
 import { Sampler } from '../src/sampler/index.js';
 import { crc32, crc32Hex } from '../src/io/crc32.js';
+import type { FaultJob, FaultOutcome, Reading } from './checkpoint-faults-worker.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
 const NAME = "'m.st'";
@@ -233,5 +238,200 @@ describe('a NaN loss on resume names the checkpoint when its weights are the cau
     writeFileSync(join(dir, 'text.txt'), text);
     const line = cliFails(['train', 'text.txt', '--resume', 'huge.st', '--batch', '2', '--seq', '8', '--steps', '6', '--out', 'out.st']);
     assert.match(line.replace(/^recur: /, ''), message);
+  });
+});
+
+// ---- fault injection ----
+
+interface Fault { kind: string; what: string; bytes: Uint8Array; source: 'char' | 'word'; expect?: RegExp }
+
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Damaged copies of one checkpoint: random bytes and bits, truncations at every boundary, edited headers. */
+function faults(original: Uint8Array, source: 'char' | 'word', rng: Rng): Fault[] {
+  const out: Fault[] = [];
+  const { header, dataStart, tensors } = layout(original);
+  const data = original.subarray(dataStart);
+  const int = (n: number): number => Math.floor(rng.random() * n);
+  const add = (kind: string, what: string, bytes: Uint8Array, expect?: RegExp): void => { out.push({ kind, what: `${source}: ${what}`, bytes, source, expect }); };
+  const owner = (pos: number): string => tensors.find(([, b, e]) => pos >= b && pos < e)![0];
+
+  for (let i = 0; i < 60; i++) {
+    const pos = int(original.length), b = original.slice();
+    b[pos] ^= 1 + int(255);
+    add('byte anywhere', `byte ${pos} changed to ${b[pos]}`, b, pos >= dataStart ? new RegExp(`tensor '${esc(owner(pos))}' fails its checksum`) : undefined);
+  }
+  for (let i = 0; i < 40; i++) {
+    const pos = int(dataStart), b = original.slice();
+    b[pos] ^= 1 + int(255);
+    add('byte in length or header', `byte ${pos} changed to ${b[pos]}`, b);
+  }
+  for (let i = 0; i < 30; i++) {
+    const pos = dataStart + int(data.length), bit = int(8), b = original.slice();
+    b[pos] ^= 1 << bit;
+    add('bit in data', `bit ${bit} of byte ${pos} (in '${owner(pos)}')`, b, new RegExp(`^'m\\.st' is damaged: tensor '${esc(owner(pos))}' fails its checksum$`));
+  }
+
+  const cuts = new Set([4, 8, 8 + Math.floor((dataStart - 8) / 2), dataStart - 1, dataStart, original.length - 1]);
+  for (const [, b, e] of tensors) cuts.add(b).add(e).add(Math.floor((b + e) / 2));
+  cuts.delete(original.length);
+  for (const at of [...cuts].sort((a, b) => a - b)) add('truncation', `cut to ${at} bytes`, original.slice(0, at), /is not a readable checkpoint: .*(too short|truncated)/);
+
+  /**
+   * The header edited in place (the data as it was; recur_crc32 kept unless
+   * the edit is to it): refused with `expect`, or 'same' for edits that
+   * change nothing a reader uses.
+   */
+  const headerEdit = (what: string, edit: (h: Record<string, any>) => void, expect: RegExp | 'same', kind = 'header edit'): void => {
+    const h = structuredClone(header);
+    edit(h);
+    const json = what.startsWith('whitespace') ? JSON.stringify(h, null, 2) : JSON.stringify(h);
+    if (expect === 'same') add(`${kind} (harmless)`, what, build(json, data));
+    else add(kind, what, build(json, data), expect);
+  };
+  const metaEdit = (what: string, edit: (m: Record<string, any>) => void): void => headerEdit(what, (h) => {
+    const m = JSON.parse(h.__metadata__.recur);
+    edit(m);
+    h.__metadata__.recur = JSON.stringify(m);
+  }, /^'m\.st' is damaged: its recur metadata fails its checksum$/, 'recur metadata edit');
+  const names = tensors.map(([k]) => k);
+  const optim = names.filter((k) => k.startsWith('optim.0.'));
+  const last = names[names.length - 1];
+
+  headerEdit('a weight transposed', (h) => { h['rnn.weight_ih_l0'].shape.reverse(); }, /does not match its own model description: 'rnn\.weight_ih_l0' has shape/);
+  headerEdit('a dimension one larger', (h) => { h['head.weight'].shape[1]++; }, /is not a readable checkpoint: tensor 'head\.weight' of shape .* needs \d+ bytes but has \d+/);
+  headerEdit('the carried state for one stream fewer (shape and range)', (h) => {
+    for (const k of ['state.h', 'state.c']) if (h[k]) { h[k].shape[1]--; h[k].data_offsets[1] -= h[k].shape[2] * 4; }
+  }, /is damaged: tensor 'state\.h' fails its checksum/);
+  headerEdit('dtype F32 -> I32 (same width)', (h) => { h['head.bias'].dtype = 'I32'; }, /is damaged: tensor 'head\.bias' is stored as I32, but its checksum is of F32 data/);
+  headerEdit('dtype F32 -> F16', (h) => { h['head.bias'].dtype = 'F16'; }, /tensor 'head\.bias' of shape \[\d+\] and dtype F16 needs \d+ bytes but has \d+/);
+  headerEdit('dtype F32 -> F8', (h) => { h['head.bias'].dtype = 'F8'; }, /tensor 'head\.bias' has dtype F8, which recur cannot read/);
+  headerEdit('two same-size biases swap their data', (h) => {
+    [h['rnn.bias_ih_l0'].data_offsets, h['rnn.bias_hh_l0'].data_offsets] = [h['rnn.bias_hh_l0'].data_offsets, h['rnn.bias_ih_l0'].data_offsets];
+  }, /is damaged: tensor 'rnn\.bias_ih_l0' fails its checksum/);
+  headerEdit('two optimizer moments swap their data', (h) => {
+    [h[optim[0]].data_offsets, h[optim[1]].data_offsets] = [h[optim[1]].data_offsets, h[optim[0]].data_offsets];
+  }, new RegExp(`is damaged: tensor '${esc(optim[0])}' fails its checksum`));
+  headerEdit('the first tensor moved 4 bytes on', (h) => { h[names[0]].data_offsets = h[names[0]].data_offsets.map((o: number) => o + 4); }, /overlap in the data section|fails its checksum/);
+  headerEdit('the last tensor moved 4 bytes back', (h) => { h[last].data_offsets = h[last].data_offsets.map((o: number) => o - 4); }, /overlap in the data section/);
+  headerEdit('an optimizer moment left out', (h) => { delete h[optim[1]]; }, new RegExp(`is damaged: it lists a checksum for tensor '${esc(optim[1])}', which is missing`));
+  headerEdit('an optimizer moment renamed to another slot', (h) => { h['optim.0.zz'] = h[optim[1]]; delete h[optim[1]]; }, /is damaged: it lists a checksum for tensor 'optim\.0\.\w+', which is missing/);
+  headerEdit('the carried state renamed', (h) => { h['state.x'] = h['state.h']; delete h['state.h']; }, /does not match its own model description: 'state\.(x' is not a tensor of this model|c' is there without 'state\.h')/);
+  headerEdit('the metadata checksum changed', (h) => { h.__metadata__.recur_crc32 = ((parseInt(h.__metadata__.recur_crc32, 16) ^ 1) >>> 0).toString(16).padStart(8, '0'); },
+    /^'m\.st' is damaged: its recur metadata fails its checksum$/);
+  headerEdit('the metadata checksum not hex', (h) => { h.__metadata__.recur_crc32 = 'checksum'; }, /^'m\.st' is damaged: its recur metadata checksum is not 8 hex digits$/);
+  headerEdit('the metadata checksum removed (the metadata itself intact)', (h) => { delete h.__metadata__.recur_crc32; }, 'same');
+  headerEdit('keys reordered, metadata last', (h) => { const m = h.__metadata__; delete h.__metadata__; h.__metadata__ = m; }, 'same');
+  headerEdit('whitespace between the tokens', () => {}, 'same');
+  headerEdit('other metadata added', (h) => { h.__metadata__.note = 'hello'; }, 'same');
+
+  metaEdit('config hidden + 1', (m) => { m.config.hidden++; });
+  metaEdit('config cell type', (m) => { m.config.model = m.config.model === 'lstm' ? 'gru' : 'lstm'; });
+  metaEdit('config embedding size', (m) => { m.config.embed--; });
+  metaEdit('config dropout', (m) => { m.config.dropout = 0.5; });
+  metaEdit('a vocabulary entry', (m) => { m.vocab[1] = m.vocab[1] === 'x' ? 'y' : 'x'; });
+  metaEdit('two vocabulary entries swapped', (m) => { [m.vocab[0], m.vocab[2]] = [m.vocab[2], m.vocab[0]]; });
+  metaEdit('progress step', (m) => { m.progress.step += 1000; });
+  metaEdit('progress epoch', (m) => { m.progress.epoch++; });
+  metaEdit('progress window', (m) => { m.progress.window++; });
+  metaEdit('progress last validation loss', (m) => { m.progress.lastValLoss *= 0.5; });
+  metaEdit('progress seconds', (m) => { m.progress.seconds += 3600; });
+  metaEdit('optimizer learning rate', (m) => { m.optimizer.options.lr *= 10; });
+  metaEdit('optimizer step', (m) => { m.optimizer.step++; });
+  metaEdit('random-generator state', (m) => { m.rng.s[0] ^= 1; });
+  metaEdit('training options', (m) => { m.options.batch = 64; });
+  metaEdit('a tensor checksum', (m) => { m.checksums[names[0]] = '00000000'; });
+  metaEdit('the tensor checksums removed', (m) => { delete m.checksums; });
+  if (source === 'word') {
+    metaEdit('the word tokenizer\'s unknown token', (m) => { m.tokenizer.unknown = '<UNK>'; });
+    metaEdit('a word tokenizer entry', (m) => { m.tokenizer.tokens[3] = 'zzz'; });
+  }
+  return out;
+}
+
+/** Read every file in a worker; if one file takes longer than `budgetMs`, stop the worker and fail, naming it. */
+function readAll(files: Fault[], budgetMs: number): Promise<FaultOutcome[]> {
+  const progress = new SharedArrayBuffer(4);
+  const at = new Int32Array(progress);
+  // tsx hooks only the main thread: the worker registers them itself
+  const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register();
+    await import(${JSON.stringify(new URL('./checkpoint-faults-worker.ts', import.meta.url).href)});`;
+  const job: FaultJob = { files: files.map((f) => f.bytes), progress, name: NAME };
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: job });
+  return new Promise((resolve, reject) => {
+    let seen = 0, since = performance.now();
+    const watchdog = setInterval(() => {
+      const now = Atomics.load(at, 0);
+      if (now !== seen) [seen, since] = [now, performance.now()];
+      // before the first file the worker is still loading its modules
+      else if (now > 0 && performance.now() - since > budgetMs) {
+        clearInterval(watchdog);
+        void worker.terminate();
+        reject(new Error(`reading '${files[now - 1].what}' took more than ${budgetMs} ms: a hang`));
+      }
+    }, 50);
+    worker.once('message', (m: FaultOutcome[]) => { clearInterval(watchdog); void worker.terminate(); resolve(m); });
+    worker.once('error', (e) => { clearInterval(watchdog); reject(e); });
+    worker.once('exit', (code) => { clearInterval(watchdog); reject(new Error(`the worker exited with code ${code} before reporting`)); });
+  });
+}
+
+describe('fault injection: damaged copies of real checkpoints are refused in one sentence or read exactly as the original', () => {
+  it('hundreds of damaged files against decodeCheckpoint and the sampler, a few through the CLI', { timeout: 120_000 }, async (t) => {
+    const rng = new Rng(20240611);
+    const files: Fault[] = [
+      { kind: 'original', what: 'char: the original', bytes: charCk, source: 'char' },
+      { kind: 'original', what: 'word: the original', bytes: wordCk, source: 'word' },
+      ...faults(charCk, 'char', rng), ...faults(wordCk, 'word', rng),
+    ];
+    const budgetMs = 5000;
+    const outcomes = await readAll(files, budgetMs);
+    const fingerprint = (r: Reading, what: string): string => {
+      assert.ok('fingerprint' in r, `${what}: ${'error' in r ? r.error : ''}`);
+      return r.fingerprint;
+    };
+    const originals = {
+      char: { decode: fingerprint(outcomes[0].decode, 'char original'), sampler: fingerprint(outcomes[0].sampler, 'char original') },
+      word: { decode: fingerprint(outcomes[1].decode, 'word original'), sampler: fingerprint(outcomes[1].sampler, 'word original') },
+    };
+    const counts = new Map<string, { refused: number; same: number }>();
+    const refused: { fault: Fault; message: string }[] = [];
+    let slowest = 0;
+    for (const [i, f] of files.entries()) {
+      if (f.kind === 'original') continue;
+      const o = outcomes[i];
+      slowest = Math.max(slowest, o.ms);
+      const c = counts.get(f.kind) ?? { refused: 0, same: 0 };
+      counts.set(f.kind, c);
+      if (!('error' in o.decode) && !('error' in o.sampler)) {
+        assert.equal(o.decode.fingerprint, originals[f.source].decode, `${f.what}: decodeCheckpoint read something other than the original`);
+        assert.equal(o.sampler.fingerprint, originals[f.source].sampler, `${f.what}: the sampler read something other than the original`);
+        assert.equal(f.expect, undefined, `${f.what}: read as the original, but ${f.expect} was expected`);
+        c.same++;
+        continue;
+      }
+      for (const [reader, r] of [['decodeCheckpoint', o.decode], ['the sampler', o.sampler]] as const) {
+        assert.ok('error' in r, `${f.what}: ${reader} read it while the other refused it`);
+        assertSentence(r.error, `${f.what} (${reader})`);
+        if (f.expect) assert.match(r.error, f.expect, `${f.what} (${reader})`);
+      }
+      c.refused++;
+      refused.push({ fault: f, message: (o.decode as { error: string }).error });
+    }
+    const total = [...counts.values()].reduce((a, c) => a + c.refused + c.same, 0);
+    assert.ok(total >= 200, `${total} damaged files`);
+    assert.ok(slowest < budgetMs, `the slowest file took ${slowest} ms`);
+    for (const [kind, c] of counts) t.diagnostic(`${kind}: ${c.refused} refused, ${c.same} read as the original`);
+    t.diagnostic(`${total} damaged files: ${refused.length} refused, ${total - refused.length} read as the original; slowest ${slowest.toFixed(1)} ms for both readers`);
+
+    // the CLI gives the same sentence with the path it was given: the first refused file of each kind, and a few more
+    const kinds = [...new Set(refused.map((r) => r.fault.kind))];
+    const picks = [...kinds.map((k) => refused.find((r) => r.fault.kind === k)!), ...refused.filter((_, i) => i % 60 === 7)].slice(0, 10);
+    assert.ok(picks.length >= 8, `${picks.length} files for the CLI`);
+    for (const { fault, message } of picks) {
+      writeFileSync(join(dir, 'm.st'), fault.bytes);
+      assert.equal(cliFails(['info', 'm.st']), `recur: ${message}`, fault.what);
+    }
+    t.diagnostic(`through recur info: ${picks.length} refused files, each exit code 1 and the same one line`);
   });
 });
