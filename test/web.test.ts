@@ -184,6 +184,7 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     const meta = JSON.parse(header.__metadata__.recur);
     meta.config.hidden = 1e9;
     header.__metadata__.recur = JSON.stringify(meta);
+    delete header.__metadata__.recur_crc32; // a hostile file need not carry a checksum: the size caps must hold without one
     const head = Buffer.from(JSON.stringify(header));
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(head.length));
@@ -193,6 +194,16 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     // the page still works: the model loaded before is still there to sample
     await page.click('#sample');
     await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
+  });
+
+  it('refuses a checkpoint with a changed byte in a tensor, naming the tensor', async () => {
+    const bytes = Buffer.from(readFileSync(join(dir, 'cli.safetensors')));
+    const n = Number(bytes.readBigUInt64LE(0));
+    const [begin] = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'))['head.bias'].data_offsets;
+    bytes[8 + n + begin] ^= 0x40;
+    await page.setInputFiles('#load', { name: 'bad.safetensors', mimeType: 'application/octet-stream', buffer: bytes });
+    await page.waitForFunction(() => document.querySelector('#model-info')?.textContent?.includes('bad.safetensors'), undefined, { timeout: 30000 });
+    assert.equal(await page.textContent('#model-info'), "'bad.safetensors' is damaged: tensor 'head.bias' fails its checksum");
   });
 
   it('logged no errors in the page or its workers', () => {

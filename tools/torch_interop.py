@@ -47,6 +47,7 @@ import re
 import struct
 import sys
 import zipfile
+import zlib
 
 import torch
 import torch.nn.functional as F
@@ -222,7 +223,11 @@ def save_recur(model, vocab, path, created_by='tools/torch_interop.py'):
         'optimizer': None, 'rng': None, 'createdBy': created_by,
     }
     sd = {k: v for k, v in model.state_dict().items()}
-    write_safetensors(path, sd, {'recur': json.dumps(meta, ensure_ascii=False)})
+    # what recur verifies on load: the CRC-32 of each tensor's bytes as write_safetensors stores them (F32),
+    # and of the recur JSON's UTF-8 text, under 'recur_crc32' beside it
+    meta['checksums'] = {k: f'{zlib.crc32(v.detach().contiguous().to(torch.float32).numpy().tobytes()):08x}' for k, v in sd.items()}
+    recur = json.dumps(meta, ensure_ascii=False)
+    write_safetensors(path, sd, {'recur': recur, 'recur_crc32': f'{zlib.crc32(recur.encode("utf-8")):08x}'})
 
 
 def normalize_names(sd):

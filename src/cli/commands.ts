@@ -140,7 +140,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   let lastCps = 0;
   const started = Date.now();
   try {
-    const res = await trainCharLM({ text, vocab, config, options, resume }, {
+    const res = await trainCharLM({ text, vocab, config, options, resume, resumeName: f.resume && `'${f.resume}'` }, {
       onStep: (s) => {
         lastLoss = s.loss;
         lastCps = s.charsPerSec;

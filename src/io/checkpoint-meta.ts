@@ -1,15 +1,22 @@
 /**
- * A checkpoint's `recur` metadata: its types and checks, with no tensor
- * imports (the embeddable sampler reads checkpoints with this alone;
- * checkpoint.ts builds the model on top). Errors are one sentence that says
- * what is wrong with the file.
+ * A checkpoint's `recur` metadata and the checks of a checkpoint file, with
+ * no tensor imports: readCheckpointArrays is the one reader of checkpoint
+ * bytes (the embeddable sampler uses it alone; checkpoint.ts builds the model
+ * on top). Errors are one sentence that says what is wrong with the file.
+ *
+ * Integrity: the recur JSON records a CRC-32 of every tensor's bytes
+ * (`checksums`), and the `recur_crc32` metadata key a CRC-32 of the recur
+ * JSON's UTF-8 text, so a changed byte anywhere that matters is found before
+ * anything is built. Files written before checksums have neither and are
+ * read unverified.
  */
 import { charLMShapes, checkCharLMConfig, type CharLMConfig } from '../models/config.js';
 import { parseJsonLimited } from './json-limits.js';
 import { Vocab } from '../data/text.js';
 import { tokenizerFromSpec, type LMTokenizer, type TokenizerSpec, type WordTokenizer } from '../text/tokenizers.js';
 import type { RngState } from '../random/rng.js';
-import type { SafetensorsMetadata } from './safetensors-core.js';
+import { decodeSafetensorsEntry, readSafetensorsHeader, type RawTensor, type SafetensorsHeader, type SafetensorsMetadata } from './safetensors-core.js';
+import { crc32Hex } from './crc32.js';
 
 export const CHECKPOINT_FORMAT = 'recur-charlm';
 /** The newest version this recur reads (2: word tokenizers). Char checkpoints are still written as version 1. */
@@ -48,6 +55,20 @@ export interface CheckpointMeta {
   optimizer: { type: string; step: number; options: Record<string, number | boolean> } | null;
   rng: { s: RngState; spare: number | null } | null;
   createdBy: string;
+  /** CRC-32 of each tensor's bytes as stored (F32), by tensor name, as 8 hex digits; absent in files from before checksums. */
+  checksums?: Record<string, string>;
+}
+
+/** The metadata key holding the CRC-32 of the recur JSON text (beside `recur`, since the JSON cannot hold its own checksum). */
+export const METADATA_CHECKSUM_KEY = 'recur_crc32';
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const isCrc = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{8}$/.test(v);
+
+/** The safetensors metadata of a checkpoint: its recur JSON and that text's checksum. */
+export function checkpointMetadata(meta: CheckpointMeta): SafetensorsMetadata {
+  const recur = JSON.stringify(meta);
+  return { recur, [METADATA_CHECKSUM_KEY]: crc32Hex(utf8(recur)) };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -68,6 +89,8 @@ function metaProblem(meta: Record<string, unknown>): string | null {
     if (!isObject(o) || typeof o.type !== 'string' || !isCount(o.step) || !isObject(o.options)) return 'its optimizer description is not { type, step, options }';
     if (!Object.values(o.options).every((v) => typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) return 'its optimizer options are not all numbers';
   }
+  const c = meta.checksums;
+  if (c !== undefined && !(isObject(c) && Object.values(c).every(isCrc))) return 'its tensor checksums are not 8 hex digits each';
   const r = meta.rng;
   if (r !== null && r !== undefined) {
     if (!isObject(r) || !Array.isArray(r.s) || r.s.length !== 4 || !r.s.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || r.s.every((w) => w === 0)) {
@@ -81,6 +104,12 @@ function metaProblem(meta: Record<string, unknown>): string | null {
 /** Parse and check the metadata of a checkpoint (the model's weights are checked by whoever loads them). */
 export function parseCheckpointMeta(metadata: SafetensorsMetadata, name = 'the checkpoint'): { meta: CheckpointMeta; vocab: LMTokenizer } {
   if (!metadata.recur) throw new Error(`${name} is a safetensors file but not a recur checkpoint (it has no 'recur' metadata)`);
+  // before parsing: a changed byte can leave valid JSON that says something else (a step count, a loss)
+  const crc = metadata[METADATA_CHECKSUM_KEY];
+  if (crc !== undefined) {
+    if (!isCrc(crc)) throw new Error(`${name} is damaged: its recur metadata checksum is not 8 hex digits`);
+    if (crc32Hex(utf8(metadata.recur)) !== crc) throw new Error(`${name} is damaged: its recur metadata fails its checksum`);
+  }
   let raw: unknown;
   try {
     raw = parseJsonLimited(metadata.recur, 'its recur metadata');
@@ -147,4 +176,63 @@ export function checkCheckpointTensors(shapes: Record<string, readonly number[]>
     mismatch(`'${key}' is not a tensor of this model`);
   }
   if (config.model === 'lstm' && h && !shapes['state.c']) mismatch("'state.h' is there without the LSTM's 'state.c'");
+}
+
+/**
+ * Each tensor's bytes against the checksum the recur metadata records for
+ * it: the same names on both sides, F32 data (what the checksums are of), the
+ * same CRC-32. Data offsets moved in the header point a tensor at other bytes,
+ * so they fail here too.
+ */
+function verifyChecksums(bytes: Uint8Array, header: SafetensorsHeader, checksums: Record<string, string>, name: string): void {
+  const damaged = (msg: string): never => { throw new Error(`${name} is damaged: ${msg}`); };
+  const stored = new Map(header.entries);
+  for (const key of Object.keys(checksums)) if (!stored.has(key)) damaged(`it lists a checksum for tensor '${key}', which is missing`);
+  for (const [key, e] of header.entries) {
+    const want = checksums[key];
+    if (want === undefined) damaged(`tensor '${key}' has no checksum`);
+    if (e.dtype !== 'F32') damaged(`tensor '${key}' is stored as ${e.dtype}, but its checksum is of F32 data`);
+    const [begin, end] = e.data_offsets;
+    if (crc32Hex(bytes.subarray(header.dataStart + begin, header.dataStart + end)) !== want) damaged(`tensor '${key}' fails its checksum`);
+  }
+}
+
+/** False if any value is NaN or infinite. */
+function allFinite(a: Float32Array): boolean {
+  // x - x is 0 for every finite x and NaN for NaN and both infinities
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Read and check a checkpoint's bytes, the one path for every reader (the
+ * CLI, the playground, the sampler): the safetensors header, the metadata's
+ * checksum, the metadata, every tensor's shape against the config, every
+ * tensor's checksum, and then each decoded tensor for NaN and infinities
+ * (weights, carried state and optimizer moments alike: any of them would
+ * poison training or sampling). Nothing is decoded until the header alone
+ * has been checked, so a hostile file cannot make this allocate more than a
+ * few times its own size.
+ */
+export function readCheckpointArrays(
+  bytes: Uint8Array, name = 'the checkpoint',
+  /** Which tensors to return (all by default); the others are still checked, then dropped, so a sampler holds only the weights. */
+  keep: (key: string) => boolean = () => true,
+): { meta: CheckpointMeta; vocab: LMTokenizer; arrays: Record<string, RawTensor> } {
+  let header: SafetensorsHeader;
+  try {
+    header = readSafetensorsHeader(bytes);
+  } catch (e) {
+    throw new Error(`${name} is not a readable checkpoint: ${(e as Error).message.replace(/^readSafetensors: /, '')}`);
+  }
+  const { meta, vocab } = parseCheckpointMeta(header.metadata, name);
+  checkCheckpointTensors(Object.fromEntries(header.entries.map(([k, e]) => [k, e.shape])), meta.config, name);
+  if (meta.checksums) verifyChecksums(bytes, header, meta.checksums, name);
+  const arrays: Record<string, RawTensor> = {};
+  for (const [key, e] of header.entries) {
+    const data = decodeSafetensorsEntry(bytes, e, header.dataStart);
+    if (!allFinite(data)) throw new Error(`${name} is damaged: tensor '${key}' holds NaN or infinite values`);
+    if (keep(key)) arrays[key] = { shape: e.shape, data };
+  }
+  return { meta, vocab, arrays };
 }

@@ -6,8 +6,10 @@
  * or a word tokenizer's full description; files without it are char models),
  * the training options and progress (step, epoch, batch position), the
  * optimizer type, step and hyper-parameters, the RNG state and the last
- * validation loss. Char checkpoints stay version 1 (readable by older
- * recur); word checkpoints are version 2.
+ * validation loss, and a CRC-32 of every tensor's bytes; metadata key
+ * `recur_crc32`: a CRC-32 of that JSON text (see checkpoint-meta.ts). Char
+ * checkpoints stay version 1 (readable by older recur, which ignores the
+ * checksums); word checkpoints are version 2.
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
@@ -15,10 +17,10 @@ import { CharLM } from '../models/charlm.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
-import { writeSafetensors } from './safetensors.js';
-import { decodeSafetensorsEntry, readSafetensorsHeader, type SafetensorsHeader } from './safetensors-core.js';
+import { float32Bytes, writeSafetensorsF32 } from './safetensors.js';
 import { tensor } from '../tensor/create.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkCheckpointTensors, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
+import { crc32Hex } from './crc32.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointMetadata, readCheckpointArrays, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
@@ -48,6 +50,8 @@ export function encodeCheckpoint(
     if (extra.state.c) tensors['state.c'] = extra.state.c;
   }
   if (extra.optimizer) for (const [k, t] of Object.entries(extra.optimizer.state)) tensors[`optim.${k}`] = t;
+  // the checksums are of the bytes written, so each tensor is serialised once and both use the result
+  const data = Object.entries(tensors).map(([k, t]): [string, readonly number[], Uint8Array] => [k, t.shape, float32Bytes(t)]);
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     version: vocab.kind === 'word' ? 2 : 1,
@@ -59,27 +63,20 @@ export function encodeCheckpoint(
     optimizer: extra.optimizer ? { type: extra.optimizer.type, step: extra.optimizer.step, options: extra.optimizer.options } : null,
     rng: extra.rng ?? null,
     createdBy: extra.createdBy ?? 'recur',
+    checksums: Object.fromEntries(data.map(([k, , b]) => [k, crc32Hex(b)])),
   };
-  return writeSafetensors(tensors, { recur: JSON.stringify(meta) });
+  return writeSafetensorsF32(data, checkpointMetadata(meta));
 }
 
 /**
- * Parse and check a checkpoint; errors are one sentence that says what is
- * wrong with the file. Nothing is decoded or built until the header, the
- * metadata and every tensor's shape have been checked against each other,
- * so a hostile file cannot make this allocate more than its own size.
+ * Parse and check a checkpoint (readCheckpointArrays: checksums, shapes
+ * against the config, no NaN or infinities), then build the model; errors are
+ * one sentence that says what is wrong with the file.
  */
 export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Checkpoint {
-  let header: SafetensorsHeader;
-  try {
-    header = readSafetensorsHeader(bytes);
-  } catch (e) {
-    throw new Error(`${name} is not a readable checkpoint: ${(e as Error).message.replace(/^readSafetensors: /, '')}`);
-  }
-  const { meta, vocab } = parseCheckpointMeta(header.metadata, name);
-  checkCheckpointTensors(Object.fromEntries(header.entries.map(([k, e]) => [k, e.shape])), meta.config, name);
+  const { meta, vocab, arrays } = readCheckpointArrays(bytes, name);
   const tensors: Record<string, Tensor> = {};
-  for (const [k, e] of header.entries) tensors[k] = tensor(decodeSafetensorsEntry(bytes, e, header.dataStart), e.shape);
+  for (const [k, a] of Object.entries(arrays)) tensors[k] = tensor(a.data, a.shape);
   let model: CharLM;
   try {
     model = new CharLM(meta.config);

@@ -23,8 +23,22 @@ export function readSafetensors(bytes: Uint8Array): Record<string, Tensor> {
   return readSafetensorsWithMetadata(bytes).tensors;
 }
 
+/** A tensor's values as the little-endian float32 bytes a safetensors file stores. */
+export function float32Bytes(t: Tensor): Uint8Array {
+  const d = t.data;
+  const out = new Uint8Array(d.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < d.length; i++) view.setFloat32(i * 4, d[i], true);
+  return out;
+}
+
 /** Serialise tensors as F32 (in insertion order), with optional string metadata. */
 export function writeSafetensors(record: Record<string, Tensor>, metadata?: SafetensorsMetadata): Uint8Array {
+  return writeSafetensorsF32(Object.entries(record).map(([name, t]) => [name, t.shape, float32Bytes(t)]), metadata);
+}
+
+/** Serialise tensors already turned into F32 bytes (float32Bytes), in order, with optional string metadata. */
+export function writeSafetensorsF32(tensors: [name: string, shape: readonly number[], bytes: Uint8Array][], metadata?: SafetensorsMetadata): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) {
@@ -33,26 +47,22 @@ export function writeSafetensors(record: Record<string, Tensor>, metadata?: Safe
     header.__metadata__ = metadata;
   }
   let offset = 0;
-  const names = Object.keys(record);
-  for (const name of names) {
+  for (const [name, shape, bytes] of tensors) {
     if (name === '__metadata__') throw new Error("writeSafetensors: '__metadata__' cannot be a tensor name");
-    const t = record[name];
-    const size = t.size * 4;
-    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + size] };
-    offset += size;
+    header[name] = { dtype: 'F32', shape: [...shape], data_offsets: [offset, offset + bytes.length] };
+    offset += bytes.length;
   }
   let json = JSON.stringify(header);
   // pad with spaces so the data starts 8-byte aligned, as the reference writer does
   json += ' '.repeat((8 - ((8 + new TextEncoder().encode(json).length) % 8)) % 8);
   const head = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + head.length + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(head.length), true);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
   out.set(head, 8);
   let at = 8 + head.length;
-  for (const name of names) {
-    const d = record[name].data;
-    for (let i = 0; i < d.length; i++, at += 4) view.setFloat32(at, d[i], true);
+  for (const [, , bytes] of tensors) {
+    out.set(bytes, at);
+    at += bytes.length;
   }
   return out;
 }

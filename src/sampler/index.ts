@@ -11,8 +11,7 @@
  */
 import { createJsBackend } from '../backend/js/index.js';
 import type { Storage } from '../backend/backend.js';
-import { decodeSafetensorsEntry, readSafetensorsHeader } from '../io/safetensors-core.js';
-import { checkCheckpointTensors, checkpointSizeProblem, parseCheckpointMeta, type CheckpointMeta } from '../io/checkpoint-meta.js';
+import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from '../io/checkpoint-meta.js';
 import { charLMShapes, type CharLMConfig } from '../models/config.js';
 import { StepperCore } from '../generate/stepper-core.js';
 import { generateChars, prepareGeneration, type GenerateOptions } from '../generate/core.js';
@@ -46,20 +45,12 @@ export class Sampler {
     const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
     const tooBig = checkpointSizeProblem(u8.length, name);
     if (tooBig) throw new Error(tooBig);
-    let header;
-    try {
-      header = readSafetensorsHeader(u8);
-    } catch (e) {
-      throw new Error(`${name} is not a readable checkpoint: ${(e as Error).message.replace(/^readSafetensors: /, '')}`);
-    }
-    const { meta, vocab } = parseCheckpointMeta(header.metadata, name);
+    // the CLI's and the playground's checks (checksums, shapes, no NaN), so every reader refuses the same files
+    const { meta, vocab, arrays } = readCheckpointArrays(u8, name, (key) => !key.startsWith('optim.') && !key.startsWith('state.'));
     const config = meta.config;
-    // shapes first, from the header alone: nothing is decoded for a file that does not match its config
-    const entries = new Map(header.entries);
-    checkCheckpointTensors(Object.fromEntries([...entries].map(([k, e]) => [k, e.shape])), config, name);
     const bk = createJsBackend('f32');
     const store: Record<string, Storage> = {};
-    for (const key of Object.keys(charLMShapes(config))) store[key] = bk.fromValues(decodeSafetensorsEntry(u8, entries.get(key)!, header.dataStart));
+    for (const key of Object.keys(charLMShapes(config))) store[key] = bk.fromValues(arrays[key].data);
     this.config = config;
     this.chars = vocab.tokens;
     this.vocab = vocab;

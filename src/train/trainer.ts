@@ -145,6 +145,22 @@ export function evaluateLoss(model: CharLM, ids: Int32Array, batch: number, seq:
   }
 }
 
+/**
+ * The model's loss on a window from a state, forward only (no update, no
+ * dropout): when a resumed run's first loss is not finite and this is not
+ * either, the checkpoint's weights are the cause, which no learning rate or
+ * clipping can help.
+ */
+function lossBeforeUpdate(model: CharLM, win: { x: Int32Array; y: Int32Array }, prev: RecurrentState, o: TrainOptions): number {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return noGrad(() => tidy(() => crossEntropy(model.forward(win.x, o.batch, o.seq, prev).logits, win.y).item()));
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
 function makeOptimizer(model: CharLM, o: TrainOptions): Optimizer {
   if (o.optimizer === 'adagrad') return new Adagrad(model.parameters(), { lr: o.lr });
   if (o.optimizer === 'sgd') return new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum });
@@ -160,7 +176,11 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeou
  * handed to onCheckpoint is then the last good one.
  */
 export async function trainCharLM(
-  args: { text: string; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint },
+  args: {
+    text: string; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint;
+    /** How messages name the checkpoint being resumed, e.g. its quoted path (default: no name). */
+    resumeName?: string;
+  },
   cb: TrainCallbacks = {},
 ): Promise<TrainResult> {
   const o = checkTrainOptions({ ...args.options });
@@ -244,6 +264,15 @@ export async function trainCharLM(
     }
     const prev: RecurrentState = state;
     const res = trainStep(model, opt, win.x, win.y, o.batch, o.seq, prev, o);
+    // on a resumed run's first step (charsThisRun is still 0) the weights are the checkpoint's, as trainStep
+    // skips the update when the loss is not finite; prev is needed for the check, so it is disposed after
+    const before = !Number.isFinite(res.loss) && args.resume && charsThisRun === 0 ? lossBeforeUpdate(model, win, prev, o) : 0;
+    if (!Number.isFinite(before)) {
+      throw new Error(
+        `training stopped at step ${progress.step + 1}: the checkpoint${args.resumeName ? ` ${args.resumeName}` : ''} is the cause, not the learning rate: ` +
+          `its weights give a loss of ${before} on the first batch before any training; resume from an earlier checkpoint or train anew`,
+      );
+    }
     prev.h.dispose();
     prev.c?.dispose();
     state = res.state;
