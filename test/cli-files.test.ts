@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensorsMetadata } from '../src/index.js';
@@ -81,6 +81,26 @@ describe('--out is checked before any work', () => {
     if (process.getuid?.() === 0) return t.skip('running as root');
     mkdirSync(join(dir, 'ro'), { mode: 0o555 });
     fails(run('train', 'v.txt', ...tiny, '--out', 'ro/m.st'), 1, /cannot write --out 'ro\/m\.st': no permission to write in directory 'ro'/);
+  });
+
+  it('a full disk keeps the previous checkpoint and says so (a 300 KiB tmpfs; skipped where mounting one is not allowed)', (t) => {
+    const small = join(dir, 'small');
+    mkdirSync(small);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=300k', 'tmpfs', small]).status !== 0) return t.skip('cannot mount a tmpfs here (needs root)');
+    try {
+      writeFileSync(join(small, 'v.txt'), shakespeare.slice(0, 20000));
+      const first = spawnSync(process.execPath, [bin, 'train', 'v.txt', ...tiny, '--steps', '2', '--out', 'm.st'], { cwd: small, encoding: 'utf8' });
+      assert.equal(first.status, 0, first.stderr);
+      const before = readFileSync(join(small, 'm.st'));
+      // a 1 x 128 model's checkpoint (about 700 KB) does not fit
+      const big = spawnSync(process.execPath, [bin, 'train', 'v.txt', ...tiny, '--hidden', '128', '--steps', '2', '--out', 'm.st'], { cwd: small, encoding: 'utf8' });
+      assert.equal(big.status, 1);
+      assert.equal(big.stderr, "recur: cannot write 'm.st': the disk is full (the file as it was before, if any, is unchanged)\n");
+      assert.deepEqual(readFileSync(join(small, 'm.st')), before);
+      assert.deepEqual(readdirSync(small).sort(), ['m.st', 'v.txt']);
+    } finally {
+      spawnSync('umount', [small]);
+    }
   });
 
   it('--resume m.st --out m.st still continues in place', () => {
