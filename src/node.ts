@@ -1,5 +1,5 @@
 /**
- * The Node entry point (`import ... from 'recur'` under Node): everything in
+ * The Node entry point (`import ... from 'recur-rnn'` under Node): everything in
  * the portable library, plus worker_threads as the wasm backend's thread
  * spawner. It changes no process-wide settings: V8 flags such as relaxed
  * SIMD are the host application's to choose (`node --experimental-wasm-relaxed-simd

@@ -11,13 +11,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const probe = `
-const r = await import('recur');
+const r = await import('recur-rnn');
 const b = r.getBackend();
 console.log(JSON.stringify({ backend: b.name, variant: b.kernels?.variant ?? null }));
 `;
 
 describe('the Node entry point', () => {
-  it("import 'recur' sets no V8 flags: without --experimental-wasm-relaxed-simd the plain SIMD kernels run", () => {
+  it("import 'recur-rnn' sets no V8 flags: without --experimental-wasm-relaxed-simd the plain SIMD kernels run", () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { backend: 'wasm', variant: 'simd' });

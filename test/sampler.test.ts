@@ -17,7 +17,7 @@ const bundlePath = fileURLToPath(new URL('../dist/sampler/recur-sampler.js', imp
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 // the package's own export, resolved the way an application resolves it
-const { loadSampler, Sampler, SAMPLE_DEFAULTS } = await import('recur/sampler');
+const { loadSampler, Sampler, SAMPLE_DEFAULTS } = await import('recur-rnn/sampler');
 
 /** `recur sample` prints the prime, the generated text and a newline. */
 function cliSample(ck: string, args: string[], env: Record<string, string> = {}): string {

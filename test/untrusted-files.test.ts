@@ -19,7 +19,7 @@ import { CharLM, Vocab, decodeCheckpoint, encodeCheckpoint, readSafetensors, rea
 import { MAX_JSON_BYTES } from '../src/io/json-limits.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
-const { Sampler } = await import('recur/sampler');
+const { Sampler } = await import('recur-rnn/sampler');
 
 /** A safetensors file from a header object (or raw header text) and data, independent of writeSafetensors. */
 function build(header: object | string, data: Uint8Array = new Uint8Array(0)): Uint8Array {
