@@ -8,11 +8,11 @@
  */
 import type {
   RecurrentKind, RecurrentStepArgs, RecurrentStepGradArgs,
-  AdagradArgs, AdamArgs, Backend, BinaryOp, FloatArray, MatmulArgs, ReduceOp, RmspropArgs,
+  AdagradArgs, AdamArgs, Backend, BinaryOp, FloatArray, HostView, MatmulArgs, ReduceOp, RmspropArgs,
   SgdArgs, Storage, UnaryGradOp, UnaryOp,
 } from '../backend.js';
 
-class JsStorage implements Storage {
+class JsStorage implements HostView {
   freed = false;
   constructor(readonly data: FloatArray) {}
   get size(): number {
@@ -20,10 +20,15 @@ class JsStorage implements Storage {
   }
 }
 
+/**
+ * The floats of a storage. Kernels reach storages only through this, as
+ * HostViews: the wasm backend runs these kernels on its own storages for the
+ * methods in its JS_FALLBACKS list.
+ */
 const st = (s: Storage): FloatArray => {
-  const js = s as JsStorage;
-  if (js.freed) throw new Error('js backend: storage used after it was freed');
-  return js.data;
+  const h = s as HostView;
+  if (h.freed) throw new Error('js backend: storage used after it was freed');
+  return h.data;
 };
 
 /** Iterate an N-d index space, calling `inner(offsets..., count)` for each run of the last dimension. */
