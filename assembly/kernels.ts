@@ -10,6 +10,8 @@
  * where the CPU has it) and with plain SIMD as the fallback.
  */
 
+import { UNARY, BINARY, RECURRENT } from '../src/backend/opcodes';
+
 // ---------------------------------------------------------------- helpers
 
 @inline function fma(a: v128, b: v128, c: v128): v128 {
@@ -333,19 +335,18 @@ export function gemvRowsB(m: i32, n: i32, k: i32, a: usize, ars: usize, acs: usi
 
 // ---------------------------------------------------------------- elementwise
 
-// op codes shared with src/backend/wasm/index.ts
-const U_NEG = 0, U_EXP = 1, U_TANH = 2, U_SIGMOID = 3, U_RELU = 4, U_ABS = 5, U_SQUARE = 6, U_SQRT = 7;
+// op codes: src/backend/opcodes.ts, shared with src/backend/wasm/index.ts
 
 @inline function unaryV(op: i32, x: v128): v128 {
   switch (op) {
-    case U_NEG: return f32x4.neg(x);
-    case U_EXP: return vexp(x);
-    case U_TANH: return vtanh(x);
-    case U_SIGMOID: return vsigmoid(x);
-    case U_RELU: return f32x4.max(x, splat(0));
-    case U_ABS: return f32x4.abs(x);
-    case U_SQUARE: return f32x4.mul(x, x);
-    default: return f32x4.sqrt(x);
+    case UNARY.neg: return f32x4.neg(x);
+    case UNARY.exp: return vexp(x);
+    case UNARY.tanh: return vtanh(x);
+    case UNARY.sigmoid: return vsigmoid(x);
+    case UNARY.relu: return f32x4.max(x, splat(0));
+    case UNARY.abs: return f32x4.abs(x);
+    case UNARY.square: return f32x4.mul(x, x);
+    default: return f32x4.sqrt(x); // UNARY.sqrt
   }
 }
 
@@ -381,12 +382,12 @@ export function binarySame(op: i32, a: usize, b: usize, out: usize, n: i32): voi
   for (; i + 4 <= n; i += 4) {
     const o = (<usize>i) << 2;
     const x = ld(a + o), y = ld(b + o);
-    st(out + o, op == 0 ? f32x4.add(x, y) : op == 1 ? f32x4.sub(x, y) : op == 2 ? f32x4.mul(x, y) : f32x4.div(x, y));
+    st(out + o, op == BINARY.add ? f32x4.add(x, y) : op == BINARY.sub ? f32x4.sub(x, y) : op == BINARY.mul ? f32x4.mul(x, y) : f32x4.div(x, y));
   }
   for (; i < n; i++) {
     const o = (<usize>i) << 2;
     const x = load<f32>(a + o), y = load<f32>(b + o);
-    store<f32>(out + o, op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y);
+    store<f32>(out + o, op == BINARY.add ? x + y : op == BINARY.sub ? x - y : op == BINARY.mul ? x * y : x / y);
   }
 }
 
@@ -656,10 +657,9 @@ export function crossEntropyGrad(probs: usize, targets: usize, gyRow: usize, gx:
 
 // ---------------------------------------------------------------- fused recurrent steps
 
-const K_LSTM = 0, K_GRU = 1, K_RNN_TANH = 2, K_RNN_RELU = 3, K_RNN_SIGMOID = 4;
-
+// kind: RECURRENT in src/backend/opcodes.ts (anything else is rnn_sigmoid)
 @inline function rnnAct(kind: i32, v: v128): v128 {
-  return kind == K_RNN_TANH ? vtanh(v) : kind == K_RNN_RELU ? f32x4.max(v, splat(0)) : vsigmoid(v);
+  return kind == RECURRENT.rnn_tanh ? vtanh(v) : kind == RECURRENT.rnn_relu ? f32x4.max(v, splat(0)) : vsigmoid(v);
 }
 
 /** Four floats at p, or (tail) one float in lane 0: a row's ragged end goes through the same vector math. */
@@ -693,8 +693,8 @@ export function recurrentStep(
   kind: i32, B: i32, H: i32,
   gx: usize, gh: usize, hPrev: usize, cPrev: usize, hOut: usize, cOut: usize, act: usize, valid: usize,
 ): void {
-  const G = kind == K_LSTM ? 4 * H : kind == K_GRU ? 3 * H : H;
-  const A = kind == K_LSTM || kind == K_GRU ? 4 * H : 0;
+  const G = kind == RECURRENT.lstm ? 4 * H : kind == RECURRENT.gru ? 3 * H : H;
+  const A = kind == RECURRENT.lstm || kind == RECURRENT.gru ? 4 * H : 0;
   const HB = (<usize>H) << 2;
   const full = H >> 2, steps = unitSteps(H);
   for (let b = 0; b < B; b++) {
@@ -705,13 +705,13 @@ export function recurrentStep(
     const ac = act + ((<usize>(b * A)) << 2);
     if (valid != 0 && load<u8>(valid + b) == 0) {
       memory.copy(ho, hp, HB);
-      if (kind == K_LSTM) memory.copy(co, cp, HB);
+      if (kind == RECURRENT.lstm) memory.copy(co, cp, HB);
       continue;
     }
     for (let u = 0; u < steps; u++) {
       const q = unitOffset(u, H);
       const tail = u >= full;
-      if (kind == K_LSTM) {
+      if (kind == RECURRENT.lstm) {
         let pi = ldt(gxr + q, tail), pf = ldt(gxr + HB + q, tail), pg = ldt(gxr + 2 * HB + q, tail), po = ldt(gxr + 3 * HB + q, tail);
         if (ghr != 0) {
           pi = f32x4.add(pi, ldt(ghr + q, tail)); pf = f32x4.add(pf, ldt(ghr + HB + q, tail));
@@ -722,7 +722,7 @@ export function recurrentStep(
         stt(co + q, c, tail);
         stt(ho + q, f32x4.mul(og, vtanh(c)), tail);
         stt(ac + q, i, tail); stt(ac + HB + q, f, tail); stt(ac + 2 * HB + q, g, tail); stt(ac + 3 * HB + q, og, tail);
-      } else if (kind == K_GRU) {
+      } else if (kind == RECURRENT.gru) {
         const r = vsigmoid(f32x4.add(ldt(gxr + q, tail), ldt(ghr + q, tail)));
         const z = vsigmoid(f32x4.add(ldt(gxr + HB + q, tail), ldt(ghr + HB + q, tail)));
         const hn = ldt(ghr + 2 * HB + q, tail);
@@ -744,8 +744,8 @@ export function recurrentStepGrad(
   act: usize, hPrev: usize, hOut: usize, cPrev: usize, cOut: usize,
   dh: usize, dc: usize, dGx: usize, dGh: usize, dhPrev: usize, dcPrev: usize, valid: usize,
 ): void {
-  const G = kind == K_LSTM ? 4 * H : kind == K_GRU ? 3 * H : H;
-  const A = kind == K_LSTM || kind == K_GRU ? 4 * H : 0;
+  const G = kind == RECURRENT.lstm ? 4 * H : kind == RECURRENT.gru ? 3 * H : H;
+  const A = kind == RECURRENT.lstm || kind == RECURRENT.gru ? 4 * H : 0;
   const HB = (<usize>H) << 2;
   const one = splat(1);
   const full = H >> 2, steps = unitSteps(H);
@@ -762,14 +762,14 @@ export function recurrentStepGrad(
       memory.fill(dgx, 0, (<usize>G) << 2);
       if (twoOutputs) memory.fill(dgh, 0, (<usize>G) << 2);
       memory.copy(dhp, dhr, HB);
-      if (kind == K_LSTM) memory.copy(dcp, dcr, HB);
+      if (kind == RECURRENT.lstm) memory.copy(dcp, dcr, HB);
       continue;
     }
     for (let u = 0; u < steps; u++) {
       const q = unitOffset(u, H);
       const tail = u >= full;
       const dhv = ldt(dhr + q, tail);
-      if (kind == K_LSTM) {
+      if (kind == RECURRENT.lstm) {
         const i = ldt(ac + q, tail), f = ldt(ac + HB + q, tail), g = ldt(ac + 2 * HB + q, tail), og = ldt(ac + 3 * HB + q, tail);
         const tc = vtanh(ldt(co + q, tail));
         const dct = fma(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc)), ldt(dcr + q, tail));
@@ -781,7 +781,7 @@ export function recurrentStepGrad(
         if (twoOutputs) { stt(dgh + q, di, tail); stt(dgh + HB + q, df, tail); stt(dgh + 2 * HB + q, dg, tail); stt(dgh + 3 * HB + q, dO, tail); }
         stt(dcp + q, f32x4.mul(dct, f), tail);
         stt(dhp + q, splat(0), tail);
-      } else if (kind == K_GRU) {
+      } else if (kind == RECURRENT.gru) {
         const r = ldt(ac + q, tail), z = ldt(ac + HB + q, tail), n = ldt(ac + 2 * HB + q, tail), hn = ldt(ac + 3 * HB + q, tail);
         const dnPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
         const dzPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ldt(hp + q, tail), n)), f32x4.mul(z, f32x4.sub(one, z)));
@@ -792,8 +792,8 @@ export function recurrentStepGrad(
       } else {
         const h = ldt(ho + q, tail);
         let d: v128;
-        if (kind == K_RNN_TANH) d = f32x4.sub(one, f32x4.mul(h, h));
-        else if (kind == K_RNN_RELU) d = v128.and(f32x4.gt(h, splat(0)), one);
+        if (kind == RECURRENT.rnn_tanh) d = f32x4.sub(one, f32x4.mul(h, h));
+        else if (kind == RECURRENT.rnn_relu) d = v128.and(f32x4.gt(h, splat(0)), one);
         else d = f32x4.mul(h, f32x4.sub(one, h));
         const v = f32x4.mul(dhv, d);
         stt(dgx + q, v, tail);

@@ -1,4 +1,5 @@
-// Compile assembly/kernels.ts (AssemblyScript) to WebAssembly and embed the
+// Compile assembly/kernels.ts (AssemblyScript, which imports the op codes from
+// src/backend/opcodes.ts, the file the TypeScript side uses) to WebAssembly and embed the
 // binaries as base64 in src/backend/wasm/binaries.ts, so the library loads
 // them the same way in Node and in a browser (no file system, no fetch).
 // Four variants: relaxed-SIMD or plain SIMD, shared memory (threads) or not.

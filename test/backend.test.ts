@@ -2,6 +2,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createJsBackend } from '../src/backend/js/index.js';
 import { BACKEND_METHODS } from '../src/backend/backend.js';
+import * as opcodes from '../src/backend/opcodes.js';
 import { runBackendConformance } from './backend-conformance.js';
 
 import '../src/node/threads.js';
@@ -44,4 +45,12 @@ runBackendConformance('wasm, recording which methods run js code', () => {
 });
 it('the methods of JS_FALLBACKS are exactly those that ran js code in the conformance suite', () => {
   assert.deepEqual([...reachedJs].sort(), [...JS_FALLBACKS].sort());
+});
+
+it('kernel op codes (src/backend/opcodes.ts, compiled into the kernels too) are distinct small integers in each family', () => {
+  for (const [family, codes] of Object.entries(opcodes)) {
+    const values = Object.values(codes as Record<string, number>);
+    assert.ok(values.length > 0 && values.every((v) => Number.isInteger(v) && v >= 0), `${family}: codes must be integers >= 0`);
+    assert.equal(new Set(values).size, values.length, `${family}: two ops share a code: ${JSON.stringify(codes)}`);
+  }
 });

@@ -13,6 +13,7 @@ import type {
   RecurrentStepGradArgs, SgdArgs, Storage, UnaryOp,
 } from '../backend.js';
 import { createJsBackend } from '../js/index.js';
+import { BINARY, RECURRENT, UNARY } from '../opcodes.js';
 import { loadKernels, type LoadedKernels } from './kernels.js';
 import { WasmHeap } from './memory.js';
 import { ThreadPool, getThreadSpawner } from './threads.js';
@@ -33,9 +34,11 @@ class WasmStorage implements HostView {
   }
 }
 
-const UNARY: Partial<Record<UnaryOp, number>> = { neg: 0, exp: 1, tanh: 2, sigmoid: 3, relu: 4, abs: 5, square: 6, sqrt: 7 };
-const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
-const KIND: Record<RecurrentKind, number> = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3, rnn_sigmoid: 4 };
+/** An op-code namespace whose names are all members of Op (a misspelt name is a type error). */
+type CodesOf<Op extends string, T> = Partial<Record<Op, number>> & Record<Exclude<keyof T, Op>, never>;
+const UNARY_CODE: CodesOf<UnaryOp, typeof UNARY> = UNARY;
+const BINARY_CODE: CodesOf<BinaryOp, typeof BINARY> = BINARY;
+const KIND: CodesOf<RecurrentKind, typeof RECURRENT> & Record<RecurrentKind, number> = RECURRENT;
 
 /**
  * The Backend methods that run js code: the reference backend's kernels on
@@ -171,7 +174,7 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
     rmspropStep: (p, g, sq, avg, buf, n, a) => js.rmspropStep(p, g, sq, avg, buf, n, a),
 
     unary(op, x, out, n) {
-      const code = UNARY[op];
+      const code = UNARY_CODE[op];
       if (code === undefined) return js.unary(op, x, out, n);
       k.unary(code, at(x), at(out), n);
     },
@@ -179,7 +182,7 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       k.affine(at(x), at(out), n, scale, shift);
     },
     binary(op, a, aStrides, b, bStrides, out, shape) {
-      const code = BINARY[op];
+      const code = BINARY_CODE[op];
       if (code !== undefined && isContiguous(aStrides, shape) && isContiguous(bStrides, shape)) {
         let n = 1;
         for (const d of shape) n *= d;
@@ -192,7 +195,7 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       // contiguous runs (bias rows, embedding rows, state copies) skip the general N-d walk
       if (shape.length === 1 && srcStrides[0] === 1 && dstStrides[0] === 1) {
         const n = shape[0];
-        if (accumulate) k.binarySame(0, at(dst, dstOffset), at(src, srcOffset), at(dst, dstOffset), n);
+        if (accumulate) k.binarySame(BINARY.add, at(dst, dstOffset), at(src, srcOffset), at(dst, dstOffset), n);
         else ws(dst).data.set(ws(src).data.subarray(srcOffset, srcOffset + n), dstOffset);
         return;
       }
