@@ -65,6 +65,14 @@ import { UNARY, BINARY, RECURRENT } from '../src/backend/opcodes';
 @inline function st1(p: usize, v: v128): void {
   store<f32>(p, f32x4.extract_lane(v, 0));
 }
+/** Four floats at p, or (tail) one float in lane 0: a row's ragged end goes through the same vector math. */
+@inline function ldt(p: usize, tail: bool): v128 {
+  return tail ? ld1(p) : ld(p);
+}
+@inline function stt(p: usize, v: v128, tail: bool): void {
+  if (tail) st1(p, v);
+  else st(p, v);
+}
 
 @inline function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
@@ -662,15 +670,6 @@ export function crossEntropyGrad(probs: usize, targets: usize, gyRow: usize, gx:
   return kind == RECURRENT.rnn_tanh ? vtanh(v) : kind == RECURRENT.rnn_relu ? f32x4.max(v, splat(0)) : vsigmoid(v);
 }
 
-/** Four floats at p, or (tail) one float in lane 0: a row's ragged end goes through the same vector math. */
-@inline function ldt(p: usize, tail: bool): v128 {
-  return tail ? ld1(p) : ld(p);
-}
-@inline function stt(p: usize, v: v128, tail: bool): void {
-  if (tail) st1(p, v);
-  else st(p, v);
-}
-
 /**
  * The hidden units are walked four at a time, then one at a time for a ragged
  * end (H not a multiple of 4): step u covers the units at byte offset
@@ -806,37 +805,66 @@ export function recurrentStepGrad(
 
 // ---------------------------------------------------------------- optimizers (PyTorch's update rules)
 
-export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, dampening: f32, nesterov: bool, wd: f32, firstStep: bool): void {
-  for (let i = 0; i < n; i++) {
-    const o = (<usize>i) << 2;
-    let d = load<f32>(g + o) + wd * load<f32>(p + o);
-    if (buf != 0 && momentum != 0) {
-      const bv = firstStep ? d : momentum * load<f32>(buf + o) + (1 - dampening) * d;
-      store<f32>(buf + o, bv);
-      d = nesterov ? d + momentum * bv : bv;
-    }
-    store<f32>(p + o, load<f32>(p + o) - lr * d);
+// Each rule is written once, on four lanes: the kernels run it four elements at
+// a time, then one at a time in lane 0 for the ragged end (tail = true).
+
+@inline function sgdAt(
+  o: usize, tail: bool, p: usize, g: usize, buf: usize, useBuf: bool,
+  lrv: v128, mv: v128, undamped: v128, nesterov: bool, wdv: v128, firstStep: bool,
+): void {
+  const pv = ldt(p + o, tail);
+  let d = fma(wdv, pv, ldt(g + o, tail));
+  if (useBuf) {
+    const bv = firstStep ? d : fma(mv, ldt(buf + o, tail), f32x4.mul(undamped, d));
+    stt(buf + o, bv, tail);
+    d = nesterov ? fma(mv, bv, d) : bv;
   }
+  stt(p + o, f32x4.sub(pv, f32x4.mul(lrv, d)), tail);
+}
+
+export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, dampening: f32, nesterov: bool, wd: f32, firstStep: bool): void {
+  const useBuf = buf != 0 && momentum != 0;
+  const lrv = splat(lr), mv = splat(momentum), undamped = splat(1 - dampening), wdv = splat(wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) sgdAt((<usize>i) << 2, false, p, g, buf, useBuf, lrv, mv, undamped, nesterov, wdv, firstStep);
+  for (; i < n; i++) sgdAt((<usize>i) << 2, true, p, g, buf, useBuf, lrv, mv, undamped, nesterov, wdv, firstStep);
+}
+
+@inline function adagradAt(o: usize, tail: bool, p: usize, g: usize, sum: usize, lrv: v128, epsv: v128, wdv: v128): void {
+  const pv = ldt(p + o, tail);
+  const d = fma(wdv, pv, ldt(g + o, tail));
+  const s = fma(d, d, ldt(sum + o, tail));
+  stt(sum + o, s, tail);
+  stt(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(lrv, d), f32x4.add(f32x4.sqrt(s), epsv))), tail);
 }
 
 export function adagradStep(p: usize, g: usize, sum: usize, n: i32, lr: f32, eps: f32, wd: f32): void {
   const lrv = splat(lr), epsv = splat(eps), wdv = splat(wd);
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = (<usize>i) << 2;
-    const pv = ld(p + o);
-    const d = fma(wdv, pv, ld(g + o));
-    const s = fma(d, d, ld(sum + o));
-    st(sum + o, s);
-    st(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(lrv, d), f32x4.add(f32x4.sqrt(s), epsv))));
+  for (; i + 4 <= n; i += 4) adagradAt((<usize>i) << 2, false, p, g, sum, lrv, epsv, wdv);
+  for (; i < n; i++) adagradAt((<usize>i) << 2, true, p, g, sum, lrv, epsv, wdv);
+}
+
+@inline function adamAt(
+  o: usize, tail: bool, p: usize, g: usize, m: usize, v: usize, vmax: usize,
+  b1: v128, b2: v128, c1: v128, c2: v128, ss: v128, inv: v128, epsv: v128, wdv: v128, decay: v128, wd: f32, decoupled: bool,
+): void {
+  let pv = ldt(p + o, tail);
+  let d = ldt(g + o, tail);
+  if (wd != 0) {
+    if (decoupled) pv = f32x4.mul(pv, decay);
+    else d = fma(wdv, pv, d);
   }
-  for (; i < n; i++) {
-    const o = (<usize>i) << 2;
-    const d = load<f32>(g + o) + wd * load<f32>(p + o);
-    const s = load<f32>(sum + o) + d * d;
-    store<f32>(sum + o, s);
-    store<f32>(p + o, load<f32>(p + o) - (lr * d) / (Mathf.sqrt(s) + eps));
+  const mv = fma(b1, ldt(m + o, tail), f32x4.mul(c1, d));
+  let vv = fma(b2, ldt(v + o, tail), f32x4.mul(c2, f32x4.mul(d, d)));
+  stt(m + o, mv, tail);
+  stt(v + o, vv, tail);
+  if (vmax != 0) {
+    vv = f32x4.max(vv, ldt(vmax + o, tail));
+    stt(vmax + o, vv, tail);
   }
+  const denom = fma(f32x4.sqrt(vv), inv, epsv);
+  stt(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(ss, mv), denom)), tail);
 }
 
 /** Adam / AdamW; stepSize = lr / (1 - beta1^t), sqrtBc2 = sqrt(1 - beta2^t). vmax = 0 without amsgrad. */
@@ -848,41 +876,6 @@ export function adamStep(
   const ss = splat(stepSize), inv = splat(1 / sqrtBc2), epsv = splat(eps);
   const wdv = splat(wd), decay = splat(1 - lr * wd);
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = (<usize>i) << 2;
-    let pv = ld(p + o);
-    let d = ld(g + o);
-    if (wd != 0) {
-      if (decoupled) pv = f32x4.mul(pv, decay);
-      else d = fma(wdv, pv, d);
-    }
-    const mv = fma(b1, ld(m + o), f32x4.mul(c1, d));
-    let vv = fma(b2, ld(v + o), f32x4.mul(c2, f32x4.mul(d, d)));
-    st(m + o, mv);
-    st(v + o, vv);
-    if (vmax != 0) {
-      vv = f32x4.max(vv, ld(vmax + o));
-      st(vmax + o, vv);
-    }
-    const denom = fma(f32x4.sqrt(vv), inv, epsv);
-    st(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(ss, mv), denom)));
-  }
-  for (; i < n; i++) {
-    const o = (<usize>i) << 2;
-    let pv = load<f32>(p + o);
-    let d = load<f32>(g + o);
-    if (wd != 0) {
-      if (decoupled) pv *= 1 - lr * wd;
-      else d += wd * pv;
-    }
-    const mv = beta1 * load<f32>(m + o) + (1 - beta1) * d;
-    let vv = beta2 * load<f32>(v + o) + (1 - beta2) * d * d;
-    store<f32>(m + o, mv);
-    store<f32>(v + o, vv);
-    if (vmax != 0) {
-      vv = max(vv, load<f32>(vmax + o));
-      store<f32>(vmax + o, vv);
-    }
-    store<f32>(p + o, pv - (stepSize * mv) / (Mathf.sqrt(vv) / sqrtBc2 + eps));
-  }
+  for (; i + 4 <= n; i += 4) adamAt((<usize>i) << 2, false, p, g, m, v, vmax, b1, b2, c1, c2, ss, inv, epsv, wdv, decay, wd, decoupled);
+  for (; i < n; i++) adamAt((<usize>i) << 2, true, p, g, m, v, vmax, b1, b2, c1, c2, ss, inv, epsv, wdv, decay, wd, decoupled);
 }

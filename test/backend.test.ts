@@ -31,6 +31,7 @@ it('the wasm backend defines every Backend method itself, none by spreading the 
 // the whole conformance suite again, on a wasm backend whose js kernels record their calls:
 // every method in JS_FALLBACKS must reach js code (no stale entries), and the wasm backend can
 // reach no js kernel outside the list (jsFallbacks holds only those), so the list is exact
+// (a conformance case that fails before reaching a fallback makes this fail too)
 const reachedJs = new Set<string>();
 runBackendConformance('wasm, recording which methods run js code', () => {
   const b = createWasmBackend({ shared: false });

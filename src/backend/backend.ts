@@ -104,6 +104,14 @@ export interface AdamArgs {
   step: number;
 }
 
+/**
+ * Adam's bias correction at args.step, for every backend's adamStep: the step
+ * size lr / (1 - beta1^t) and sqrt(1 - beta2^t), which divides sqrt(v).
+ */
+export function adamBiasCorrection(a: AdamArgs): { stepSize: number; sqrtBc2: number } {
+  return { stepSize: a.lr / (1 - Math.pow(a.beta1, a.step)), sqrtBc2: Math.sqrt(1 - Math.pow(a.beta2, a.step)) };
+}
+
 /** A position inside a storage: kernels that walk big per-sequence buffers take views. */
 export interface View {
   s: Storage;

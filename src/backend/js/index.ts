@@ -6,6 +6,7 @@
  * `createJsBackend('f64')` gives the same kernels on Float64Array, which
  * gradcheck uses so finite differences are not drowned in float32 rounding.
  */
+import { adamBiasCorrection } from '../backend.js';
 import type {
   RecurrentKind, RecurrentStepArgs, RecurrentStepGradArgs,
   AdagradArgs, AdamArgs, Backend, BinaryOp, FloatArray, HostView, MatmulArgs, ReduceOp, RmspropArgs,
@@ -566,10 +567,7 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
     },
     adamStep(p, g, m, v, vmax, n, a: AdamArgs) {
       const P = st(p), G = st(g), M = st(m), V = st(v), VM = vmax ? st(vmax) : null;
-      const bc1 = 1 - Math.pow(a.beta1, a.step);
-      const bc2 = 1 - Math.pow(a.beta2, a.step);
-      const stepSize = a.lr / bc1;
-      const sqrtBc2 = Math.sqrt(bc2);
+      const { stepSize, sqrtBc2 } = adamBiasCorrection(a);
       for (let i = 0; i < n; i++) {
         let d = G[i];
         if (a.weightDecay !== 0) {

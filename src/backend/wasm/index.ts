@@ -12,6 +12,7 @@ import type {
   AdagradArgs, AdamArgs, Backend, BinaryOp, HostView, MatmulArgs, RecurrentKind, RecurrentStepArgs,
   RecurrentStepGradArgs, SgdArgs, Storage, UnaryOp,
 } from '../backend.js';
+import { adamBiasCorrection } from '../backend.js';
 import { createJsBackend } from '../js/index.js';
 import { BINARY, RECURRENT, UNARY } from '../opcodes.js';
 import { loadKernels, type LoadedKernels } from './kernels.js';
@@ -296,9 +297,8 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       k.adagradStep(at(p), at(g), at(sum), n, a.lr, a.eps, a.weightDecay);
     },
     adamStep(p, g, m, v, vmax, n, a: AdamArgs) {
-      const bc1 = 1 - Math.pow(a.beta1, a.step);
-      const bc2 = 1 - Math.pow(a.beta2, a.step);
-      k.adamStep(at(p), at(g), at(m), at(v), vmax ? at(vmax) : 0, n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled ? 1 : 0, a.lr / bc1, Math.sqrt(bc2));
+      const { stepSize, sqrtBc2 } = adamBiasCorrection(a);
+      k.adamStep(at(p), at(g), at(m), at(v), vmax ? at(vmax) : 0, n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled ? 1 : 0, stepSize, sqrtBc2);
     },
   };
   return backend;
