@@ -10,6 +10,8 @@
  * where the CPU has it) and with plain SIMD as the fallback.
  */
 
+import { UNARY, BINARY, RECURRENT } from '../src/backend/opcodes';
+
 // ---------------------------------------------------------------- helpers
 
 @inline function fma(a: v128, b: v128, c: v128): v128 {
@@ -62,6 +64,14 @@
 }
 @inline function st1(p: usize, v: v128): void {
   store<f32>(p, f32x4.extract_lane(v, 0));
+}
+/** Four floats at p, or (tail) one float in lane 0: a row's ragged end goes through the same vector math. */
+@inline function ldt(p: usize, tail: bool): v128 {
+  return tail ? ld1(p) : ld(p);
+}
+@inline function stt(p: usize, v: v128, tail: bool): void {
+  if (tail) st1(p, v);
+  else st(p, v);
 }
 
 @inline function hsum(v: v128): f32 {
@@ -333,19 +343,18 @@ export function gemvRowsB(m: i32, n: i32, k: i32, a: usize, ars: usize, acs: usi
 
 // ---------------------------------------------------------------- elementwise
 
-// op codes shared with src/backend/wasm/index.ts
-const U_NEG = 0, U_EXP = 1, U_TANH = 2, U_SIGMOID = 3, U_RELU = 4, U_ABS = 5, U_SQUARE = 6, U_SQRT = 7;
+// op codes: src/backend/opcodes.ts, shared with src/backend/wasm/index.ts
 
 @inline function unaryV(op: i32, x: v128): v128 {
   switch (op) {
-    case U_NEG: return f32x4.neg(x);
-    case U_EXP: return vexp(x);
-    case U_TANH: return vtanh(x);
-    case U_SIGMOID: return vsigmoid(x);
-    case U_RELU: return f32x4.max(x, splat(0));
-    case U_ABS: return f32x4.abs(x);
-    case U_SQUARE: return f32x4.mul(x, x);
-    default: return f32x4.sqrt(x);
+    case UNARY.neg: return f32x4.neg(x);
+    case UNARY.exp: return vexp(x);
+    case UNARY.tanh: return vtanh(x);
+    case UNARY.sigmoid: return vsigmoid(x);
+    case UNARY.relu: return f32x4.max(x, splat(0));
+    case UNARY.abs: return f32x4.abs(x);
+    case UNARY.square: return f32x4.mul(x, x);
+    default: return f32x4.sqrt(x); // UNARY.sqrt
   }
 }
 
@@ -381,12 +390,12 @@ export function binarySame(op: i32, a: usize, b: usize, out: usize, n: i32): voi
   for (; i + 4 <= n; i += 4) {
     const o = (<usize>i) << 2;
     const x = ld(a + o), y = ld(b + o);
-    st(out + o, op == 0 ? f32x4.add(x, y) : op == 1 ? f32x4.sub(x, y) : op == 2 ? f32x4.mul(x, y) : f32x4.div(x, y));
+    st(out + o, op == BINARY.add ? f32x4.add(x, y) : op == BINARY.sub ? f32x4.sub(x, y) : op == BINARY.mul ? f32x4.mul(x, y) : f32x4.div(x, y));
   }
   for (; i < n; i++) {
     const o = (<usize>i) << 2;
     const x = load<f32>(a + o), y = load<f32>(b + o);
-    store<f32>(out + o, op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y);
+    store<f32>(out + o, op == BINARY.add ? x + y : op == BINARY.sub ? x - y : op == BINARY.mul ? x * y : x / y);
   }
 }
 
@@ -656,19 +665,9 @@ export function crossEntropyGrad(probs: usize, targets: usize, gyRow: usize, gx:
 
 // ---------------------------------------------------------------- fused recurrent steps
 
-const K_LSTM = 0, K_GRU = 1, K_RNN_TANH = 2, K_RNN_RELU = 3, K_RNN_SIGMOID = 4;
-
+// kind: RECURRENT in src/backend/opcodes.ts (anything else is rnn_sigmoid)
 @inline function rnnAct(kind: i32, v: v128): v128 {
-  return kind == K_RNN_TANH ? vtanh(v) : kind == K_RNN_RELU ? f32x4.max(v, splat(0)) : vsigmoid(v);
-}
-
-/** Four floats at p, or (tail) one float in lane 0: a row's ragged end goes through the same vector math. */
-@inline function ldt(p: usize, tail: bool): v128 {
-  return tail ? ld1(p) : ld(p);
-}
-@inline function stt(p: usize, v: v128, tail: bool): void {
-  if (tail) st1(p, v);
-  else st(p, v);
+  return kind == RECURRENT.rnn_tanh ? vtanh(v) : kind == RECURRENT.rnn_relu ? f32x4.max(v, splat(0)) : vsigmoid(v);
 }
 
 /**
@@ -693,8 +692,8 @@ export function recurrentStep(
   kind: i32, B: i32, H: i32,
   gx: usize, gh: usize, hPrev: usize, cPrev: usize, hOut: usize, cOut: usize, act: usize, valid: usize,
 ): void {
-  const G = kind == K_LSTM ? 4 * H : kind == K_GRU ? 3 * H : H;
-  const A = kind == K_LSTM || kind == K_GRU ? 4 * H : 0;
+  const G = kind == RECURRENT.lstm ? 4 * H : kind == RECURRENT.gru ? 3 * H : H;
+  const A = kind == RECURRENT.lstm || kind == RECURRENT.gru ? 4 * H : 0;
   const HB = (<usize>H) << 2;
   const full = H >> 2, steps = unitSteps(H);
   for (let b = 0; b < B; b++) {
@@ -705,13 +704,13 @@ export function recurrentStep(
     const ac = act + ((<usize>(b * A)) << 2);
     if (valid != 0 && load<u8>(valid + b) == 0) {
       memory.copy(ho, hp, HB);
-      if (kind == K_LSTM) memory.copy(co, cp, HB);
+      if (kind == RECURRENT.lstm) memory.copy(co, cp, HB);
       continue;
     }
     for (let u = 0; u < steps; u++) {
       const q = unitOffset(u, H);
       const tail = u >= full;
-      if (kind == K_LSTM) {
+      if (kind == RECURRENT.lstm) {
         let pi = ldt(gxr + q, tail), pf = ldt(gxr + HB + q, tail), pg = ldt(gxr + 2 * HB + q, tail), po = ldt(gxr + 3 * HB + q, tail);
         if (ghr != 0) {
           pi = f32x4.add(pi, ldt(ghr + q, tail)); pf = f32x4.add(pf, ldt(ghr + HB + q, tail));
@@ -722,7 +721,7 @@ export function recurrentStep(
         stt(co + q, c, tail);
         stt(ho + q, f32x4.mul(og, vtanh(c)), tail);
         stt(ac + q, i, tail); stt(ac + HB + q, f, tail); stt(ac + 2 * HB + q, g, tail); stt(ac + 3 * HB + q, og, tail);
-      } else if (kind == K_GRU) {
+      } else if (kind == RECURRENT.gru) {
         const r = vsigmoid(f32x4.add(ldt(gxr + q, tail), ldt(ghr + q, tail)));
         const z = vsigmoid(f32x4.add(ldt(gxr + HB + q, tail), ldt(ghr + HB + q, tail)));
         const hn = ldt(ghr + 2 * HB + q, tail);
@@ -744,8 +743,8 @@ export function recurrentStepGrad(
   act: usize, hPrev: usize, hOut: usize, cPrev: usize, cOut: usize,
   dh: usize, dc: usize, dGx: usize, dGh: usize, dhPrev: usize, dcPrev: usize, valid: usize,
 ): void {
-  const G = kind == K_LSTM ? 4 * H : kind == K_GRU ? 3 * H : H;
-  const A = kind == K_LSTM || kind == K_GRU ? 4 * H : 0;
+  const G = kind == RECURRENT.lstm ? 4 * H : kind == RECURRENT.gru ? 3 * H : H;
+  const A = kind == RECURRENT.lstm || kind == RECURRENT.gru ? 4 * H : 0;
   const HB = (<usize>H) << 2;
   const one = splat(1);
   const full = H >> 2, steps = unitSteps(H);
@@ -762,14 +761,14 @@ export function recurrentStepGrad(
       memory.fill(dgx, 0, (<usize>G) << 2);
       if (twoOutputs) memory.fill(dgh, 0, (<usize>G) << 2);
       memory.copy(dhp, dhr, HB);
-      if (kind == K_LSTM) memory.copy(dcp, dcr, HB);
+      if (kind == RECURRENT.lstm) memory.copy(dcp, dcr, HB);
       continue;
     }
     for (let u = 0; u < steps; u++) {
       const q = unitOffset(u, H);
       const tail = u >= full;
       const dhv = ldt(dhr + q, tail);
-      if (kind == K_LSTM) {
+      if (kind == RECURRENT.lstm) {
         const i = ldt(ac + q, tail), f = ldt(ac + HB + q, tail), g = ldt(ac + 2 * HB + q, tail), og = ldt(ac + 3 * HB + q, tail);
         const tc = vtanh(ldt(co + q, tail));
         const dct = fma(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc)), ldt(dcr + q, tail));
@@ -781,7 +780,7 @@ export function recurrentStepGrad(
         if (twoOutputs) { stt(dgh + q, di, tail); stt(dgh + HB + q, df, tail); stt(dgh + 2 * HB + q, dg, tail); stt(dgh + 3 * HB + q, dO, tail); }
         stt(dcp + q, f32x4.mul(dct, f), tail);
         stt(dhp + q, splat(0), tail);
-      } else if (kind == K_GRU) {
+      } else if (kind == RECURRENT.gru) {
         const r = ldt(ac + q, tail), z = ldt(ac + HB + q, tail), n = ldt(ac + 2 * HB + q, tail), hn = ldt(ac + 3 * HB + q, tail);
         const dnPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
         const dzPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ldt(hp + q, tail), n)), f32x4.mul(z, f32x4.sub(one, z)));
@@ -792,8 +791,8 @@ export function recurrentStepGrad(
       } else {
         const h = ldt(ho + q, tail);
         let d: v128;
-        if (kind == K_RNN_TANH) d = f32x4.sub(one, f32x4.mul(h, h));
-        else if (kind == K_RNN_RELU) d = v128.and(f32x4.gt(h, splat(0)), one);
+        if (kind == RECURRENT.rnn_tanh) d = f32x4.sub(one, f32x4.mul(h, h));
+        else if (kind == RECURRENT.rnn_relu) d = v128.and(f32x4.gt(h, splat(0)), one);
         else d = f32x4.mul(h, f32x4.sub(one, h));
         const v = f32x4.mul(dhv, d);
         stt(dgx + q, v, tail);
@@ -806,37 +805,66 @@ export function recurrentStepGrad(
 
 // ---------------------------------------------------------------- optimizers (PyTorch's update rules)
 
-export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, dampening: f32, nesterov: bool, wd: f32, firstStep: bool): void {
-  for (let i = 0; i < n; i++) {
-    const o = (<usize>i) << 2;
-    let d = load<f32>(g + o) + wd * load<f32>(p + o);
-    if (buf != 0 && momentum != 0) {
-      const bv = firstStep ? d : momentum * load<f32>(buf + o) + (1 - dampening) * d;
-      store<f32>(buf + o, bv);
-      d = nesterov ? d + momentum * bv : bv;
-    }
-    store<f32>(p + o, load<f32>(p + o) - lr * d);
+// Each rule is written once, on four lanes: the kernels run it four elements at
+// a time, then one at a time in lane 0 for the ragged end (tail = true).
+
+@inline function sgdAt(
+  o: usize, tail: bool, p: usize, g: usize, buf: usize, useBuf: bool,
+  lrv: v128, mv: v128, undamped: v128, nesterov: bool, wdv: v128, firstStep: bool,
+): void {
+  const pv = ldt(p + o, tail);
+  let d = fma(wdv, pv, ldt(g + o, tail));
+  if (useBuf) {
+    const bv = firstStep ? d : fma(mv, ldt(buf + o, tail), f32x4.mul(undamped, d));
+    stt(buf + o, bv, tail);
+    d = nesterov ? fma(mv, bv, d) : bv;
   }
+  stt(p + o, f32x4.sub(pv, f32x4.mul(lrv, d)), tail);
+}
+
+export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, dampening: f32, nesterov: bool, wd: f32, firstStep: bool): void {
+  const useBuf = buf != 0 && momentum != 0;
+  const lrv = splat(lr), mv = splat(momentum), undamped = splat(1 - dampening), wdv = splat(wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) sgdAt((<usize>i) << 2, false, p, g, buf, useBuf, lrv, mv, undamped, nesterov, wdv, firstStep);
+  for (; i < n; i++) sgdAt((<usize>i) << 2, true, p, g, buf, useBuf, lrv, mv, undamped, nesterov, wdv, firstStep);
+}
+
+@inline function adagradAt(o: usize, tail: bool, p: usize, g: usize, sum: usize, lrv: v128, epsv: v128, wdv: v128): void {
+  const pv = ldt(p + o, tail);
+  const d = fma(wdv, pv, ldt(g + o, tail));
+  const s = fma(d, d, ldt(sum + o, tail));
+  stt(sum + o, s, tail);
+  stt(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(lrv, d), f32x4.add(f32x4.sqrt(s), epsv))), tail);
 }
 
 export function adagradStep(p: usize, g: usize, sum: usize, n: i32, lr: f32, eps: f32, wd: f32): void {
   const lrv = splat(lr), epsv = splat(eps), wdv = splat(wd);
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = (<usize>i) << 2;
-    const pv = ld(p + o);
-    const d = fma(wdv, pv, ld(g + o));
-    const s = fma(d, d, ld(sum + o));
-    st(sum + o, s);
-    st(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(lrv, d), f32x4.add(f32x4.sqrt(s), epsv))));
+  for (; i + 4 <= n; i += 4) adagradAt((<usize>i) << 2, false, p, g, sum, lrv, epsv, wdv);
+  for (; i < n; i++) adagradAt((<usize>i) << 2, true, p, g, sum, lrv, epsv, wdv);
+}
+
+@inline function adamAt(
+  o: usize, tail: bool, p: usize, g: usize, m: usize, v: usize, vmax: usize,
+  b1: v128, b2: v128, c1: v128, c2: v128, ss: v128, inv: v128, epsv: v128, wdv: v128, decay: v128, wd: f32, decoupled: bool,
+): void {
+  let pv = ldt(p + o, tail);
+  let d = ldt(g + o, tail);
+  if (wd != 0) {
+    if (decoupled) pv = f32x4.mul(pv, decay);
+    else d = fma(wdv, pv, d);
   }
-  for (; i < n; i++) {
-    const o = (<usize>i) << 2;
-    const d = load<f32>(g + o) + wd * load<f32>(p + o);
-    const s = load<f32>(sum + o) + d * d;
-    store<f32>(sum + o, s);
-    store<f32>(p + o, load<f32>(p + o) - (lr * d) / (Mathf.sqrt(s) + eps));
+  const mv = fma(b1, ldt(m + o, tail), f32x4.mul(c1, d));
+  let vv = fma(b2, ldt(v + o, tail), f32x4.mul(c2, f32x4.mul(d, d)));
+  stt(m + o, mv, tail);
+  stt(v + o, vv, tail);
+  if (vmax != 0) {
+    vv = f32x4.max(vv, ldt(vmax + o, tail));
+    stt(vmax + o, vv, tail);
   }
+  const denom = fma(f32x4.sqrt(vv), inv, epsv);
+  stt(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(ss, mv), denom)), tail);
 }
 
 /** Adam / AdamW; stepSize = lr / (1 - beta1^t), sqrtBc2 = sqrt(1 - beta2^t). vmax = 0 without amsgrad. */
@@ -848,41 +876,6 @@ export function adamStep(
   const ss = splat(stepSize), inv = splat(1 / sqrtBc2), epsv = splat(eps);
   const wdv = splat(wd), decay = splat(1 - lr * wd);
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = (<usize>i) << 2;
-    let pv = ld(p + o);
-    let d = ld(g + o);
-    if (wd != 0) {
-      if (decoupled) pv = f32x4.mul(pv, decay);
-      else d = fma(wdv, pv, d);
-    }
-    const mv = fma(b1, ld(m + o), f32x4.mul(c1, d));
-    let vv = fma(b2, ld(v + o), f32x4.mul(c2, f32x4.mul(d, d)));
-    st(m + o, mv);
-    st(v + o, vv);
-    if (vmax != 0) {
-      vv = f32x4.max(vv, ld(vmax + o));
-      st(vmax + o, vv);
-    }
-    const denom = fma(f32x4.sqrt(vv), inv, epsv);
-    st(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(ss, mv), denom)));
-  }
-  for (; i < n; i++) {
-    const o = (<usize>i) << 2;
-    let pv = load<f32>(p + o);
-    let d = load<f32>(g + o);
-    if (wd != 0) {
-      if (decoupled) pv *= 1 - lr * wd;
-      else d += wd * pv;
-    }
-    const mv = beta1 * load<f32>(m + o) + (1 - beta1) * d;
-    let vv = beta2 * load<f32>(v + o) + (1 - beta2) * d * d;
-    store<f32>(m + o, mv);
-    store<f32>(v + o, vv);
-    if (vmax != 0) {
-      vv = max(vv, load<f32>(vmax + o));
-      store<f32>(vmax + o, vv);
-    }
-    store<f32>(p + o, pv - (stepSize * mv) / (Mathf.sqrt(vv) / sqrtBc2 + eps));
-  }
+  for (; i + 4 <= n; i += 4) adamAt((<usize>i) << 2, false, p, g, m, v, vmax, b1, b2, c1, c2, ss, inv, epsv, wdv, decay, wd, decoupled);
+  for (; i < n; i++) adamAt((<usize>i) << 2, true, p, g, m, v, vmax, b1, b2, c1, c2, ss, inv, epsv, wdv, decay, wd, decoupled);
 }

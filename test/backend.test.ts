@@ -1,10 +1,12 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createJsBackend } from '../src/backend/js/index.js';
+import { BACKEND_METHODS } from '../src/backend/backend.js';
+import * as opcodes from '../src/backend/opcodes.js';
 import { runBackendConformance } from './backend-conformance.js';
 
 import '../src/node/threads.js';
-import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { createWasmBackend, JS_FALLBACKS, type JsFallback } from '../src/backend/wasm/index.js';
 runBackendConformance('js (float32)', () => createJsBackend('f32'));
 runBackendConformance('js-f64', () => createJsBackend('f64'));
 runBackendConformance('wasm (best variant, shared memory)', () => createWasmBackend({ shared: true }));
@@ -14,4 +16,42 @@ runBackendConformance('wasm (2 worker threads sharing the big GEMMs)', () => cre
 it('the threaded wasm backend really runs with 2 threads (RECUR_THREADS=1 would give 1)', () => {
   assert.equal(createWasmBackend({ shared: true, threads: 2 }).threads, 2);
   assert.equal(createWasmBackend({ shared: false, threads: 2 }).threads, 1, 'no shared memory: one thread');
+});
+
+it('the wasm backend defines every Backend method itself, none by spreading the js backend', () => {
+  const b = createWasmBackend({ shared: false });
+  const missing = BACKEND_METHODS.filter((m) => typeof b[m] !== 'function' || !Object.hasOwn(b, m));
+  assert.deepEqual(missing, [], 'Backend methods the wasm backend does not define');
+  const unknown = JS_FALLBACKS.filter((m) => !(BACKEND_METHODS as readonly string[]).includes(m));
+  assert.deepEqual(unknown, [], 'JS_FALLBACKS entries that are not Backend methods');
+  assert.equal(new Set(JS_FALLBACKS).size, JS_FALLBACKS.length, 'JS_FALLBACKS lists a method twice');
+  assert.deepEqual(Object.keys(b.jsFallbacks).sort(), [...JS_FALLBACKS].sort(), 'the wasm backend reaches exactly the js kernels of JS_FALLBACKS');
+});
+
+// the whole conformance suite again, on a wasm backend whose js kernels record their calls:
+// every method in JS_FALLBACKS must reach js code (no stale entries), and the wasm backend can
+// reach no js kernel outside the list (jsFallbacks holds only those), so the list is exact
+// (a conformance case that fails before reaching a fallback makes this fail too)
+const reachedJs = new Set<string>();
+runBackendConformance('wasm, recording which methods run js code', () => {
+  const b = createWasmBackend({ shared: false });
+  for (const name of JS_FALLBACKS) {
+    const f = b.jsFallbacks[name] as (...args: unknown[]) => unknown;
+    (b.jsFallbacks as Record<JsFallback, unknown>)[name] = (...args: unknown[]) => {
+      reachedJs.add(name);
+      return f(...args);
+    };
+  }
+  return b;
+});
+it('the methods of JS_FALLBACKS are exactly those that ran js code in the conformance suite', () => {
+  assert.deepEqual([...reachedJs].sort(), [...JS_FALLBACKS].sort());
+});
+
+it('kernel op codes (src/backend/opcodes.ts, compiled into the kernels too) are distinct small integers in each family', () => {
+  for (const [family, codes] of Object.entries(opcodes)) {
+    const values = Object.values(codes as Record<string, number>);
+    assert.ok(values.length > 0 && values.every((v) => Number.isInteger(v) && v >= 0), `${family}: codes must be integers >= 0`);
+    assert.equal(new Set(values).size, values.length, `${family}: two ops share a code: ${JSON.stringify(codes)}`);
+  }
 });

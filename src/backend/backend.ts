@@ -19,6 +19,18 @@ export interface Storage {
   readonly size: number;
 }
 
+/**
+ * A storage whose floats this thread can see as a typed array. The js
+ * backend's kernels read and write storages only through this interface, so
+ * they run on any storage that implements it: the js backend's own, and the
+ * wasm backend's (a Float32Array view of its memory) for its `JS_FALLBACKS`.
+ */
+export interface HostView extends Storage {
+  /** The floats; for a wasm storage, valid until the memory next grows. */
+  readonly data: FloatArray;
+  readonly freed: boolean;
+}
+
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'square';
 
 /**
@@ -90,6 +102,14 @@ export interface AdamArgs {
   amsgrad: boolean;
   /** 1-based step count, for bias correction. */
   step: number;
+}
+
+/**
+ * Adam's bias correction at args.step, for every backend's adamStep: the step
+ * size lr / (1 - beta1^t) and sqrt(1 - beta2^t), which divides sqrt(v).
+ */
+export function adamBiasCorrection(a: AdamArgs): { stepSize: number; sqrtBc2: number } {
+  return { stepSize: a.lr / (1 - Math.pow(a.beta1, a.step)), sqrtBc2: Math.sqrt(1 - Math.pow(a.beta2, a.step)) };
 }
 
 /** A position inside a storage: kernels that walk big per-sequence buffers take views. */
@@ -232,3 +252,22 @@ export interface Backend {
   rmspropStep(p: Storage, g: Storage, sq: Storage, avg: Storage | null, buf: Storage | null, n: number, args: RmspropArgs): void;
   adamStep(p: Storage, g: Storage, m: Storage, v: Storage, vmax: Storage | null, n: number, args: AdamArgs): void;
 }
+
+/** The names of Backend's methods, required and optional. */
+export type BackendMethod = {
+  [K in keyof Backend]-?: NonNullable<Backend[K]> extends (...args: never[]) => unknown ? K : never;
+}[keyof Backend];
+
+/** Every method of the Backend interface as a runtime list (tests walk it); the type checker keeps it complete. */
+export const BACKEND_METHODS = [
+  'alloc', 'fromValues', 'read', 'write', 'free', 'fill', 'flush',
+  'unary', 'unaryGrad', 'affine', 'powScalar', 'powScalarGrad', 'clamp', 'binary', 'where',
+  'stridedCopy', 'reduce', 'reduceMaxGrad', 'sumSquares', 'matmul', 'gather', 'scatterAdd',
+  'softmax', 'softmaxGrad', 'crossEntropy', 'crossEntropyGrad', 'recurrentStep', 'recurrentStepGrad',
+  'sgdStep', 'adagradStep', 'rmspropStep', 'adamStep',
+] as const satisfies readonly BackendMethod[];
+
+// a method added to Backend but not to BACKEND_METHODS is a type error here, naming the method
+type MissingMethods = Exclude<BackendMethod, (typeof BACKEND_METHODS)[number]>;
+const backendMethodsComplete: [MissingMethods] extends [never] ? true : MissingMethods = true;
+void backendMethodsComplete;

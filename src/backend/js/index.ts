@@ -6,13 +6,14 @@
  * `createJsBackend('f64')` gives the same kernels on Float64Array, which
  * gradcheck uses so finite differences are not drowned in float32 rounding.
  */
+import { adamBiasCorrection } from '../backend.js';
 import type {
   RecurrentKind, RecurrentStepArgs, RecurrentStepGradArgs,
-  AdagradArgs, AdamArgs, Backend, BinaryOp, FloatArray, MatmulArgs, ReduceOp, RmspropArgs,
+  AdagradArgs, AdamArgs, Backend, BinaryOp, FloatArray, HostView, MatmulArgs, ReduceOp, RmspropArgs,
   SgdArgs, Storage, UnaryGradOp, UnaryOp,
 } from '../backend.js';
 
-class JsStorage implements Storage {
+class JsStorage implements HostView {
   freed = false;
   constructor(readonly data: FloatArray) {}
   get size(): number {
@@ -20,10 +21,15 @@ class JsStorage implements Storage {
   }
 }
 
+/**
+ * The floats of a storage. Kernels reach storages only through this, as
+ * HostViews: the wasm backend runs these kernels on its own storages for the
+ * methods in its JS_FALLBACKS list.
+ */
 const st = (s: Storage): FloatArray => {
-  const js = s as JsStorage;
-  if (js.freed) throw new Error('js backend: storage used after it was freed');
-  return js.data;
+  const h = s as HostView;
+  if (h.freed) throw new Error('js backend: storage used after it was freed');
+  return h.data;
 };
 
 /** Iterate an N-d index space, calling `inner(offsets..., count)` for each run of the last dimension. */
@@ -561,10 +567,7 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
     },
     adamStep(p, g, m, v, vmax, n, a: AdamArgs) {
       const P = st(p), G = st(g), M = st(m), V = st(v), VM = vmax ? st(vmax) : null;
-      const bc1 = 1 - Math.pow(a.beta1, a.step);
-      const bc2 = 1 - Math.pow(a.beta2, a.step);
-      const stepSize = a.lr / bc1;
-      const sqrtBc2 = Math.sqrt(bc2);
+      const { stepSize, sqrtBc2 } = adamBiasCorrection(a);
       for (let i = 0; i < n; i++) {
         let d = G[i];
         if (a.weightDecay !== 0) {

@@ -2,20 +2,24 @@
  * The `wasm` backend: tensors live in one WebAssembly memory and the hot
  * kernels (GEMM, fused recurrent steps, softmax / cross-entropy, embedding
  * gather and scatter, optimizer updates) run as SIMD code compiled from
- * assembly/kernels.ts. Everything else runs the reference backend's loops on
- * Float32Array views of the same memory, so both backends share one set of
- * semantics and the conformance suite checks the difference.
+ * assembly/kernels.ts. The methods named in JS_FALLBACKS run (in whole or in
+ * the cases named there) the reference backend's loops on Float32Array views
+ * of the same memory, through the HostView interface both backends' storages
+ * implement, so both backends share one set of semantics and the conformance
+ * suite checks the difference.
  */
 import type {
-  AdagradArgs, AdamArgs, Backend, BinaryOp, MatmulArgs, RecurrentKind, RecurrentStepArgs,
+  AdagradArgs, AdamArgs, Backend, BinaryOp, HostView, MatmulArgs, RecurrentKind, RecurrentStepArgs,
   RecurrentStepGradArgs, SgdArgs, Storage, UnaryOp,
 } from '../backend.js';
+import { adamBiasCorrection } from '../backend.js';
 import { createJsBackend } from '../js/index.js';
+import { BINARY, RECURRENT, UNARY } from '../opcodes.js';
 import { loadKernels, type LoadedKernels } from './kernels.js';
 import { WasmHeap } from './memory.js';
 import { ThreadPool, getThreadSpawner } from './threads.js';
 
-class WasmStorage implements Storage {
+class WasmStorage implements HostView {
   freed = false;
   private view: Float32Array | null = null;
   private version = -1;
@@ -31,11 +35,42 @@ class WasmStorage implements Storage {
   }
 }
 
-const UNARY: Partial<Record<UnaryOp, number>> = { neg: 0, exp: 1, tanh: 2, sigmoid: 3, relu: 4, abs: 5, square: 6, sqrt: 7 };
-const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
-const KIND: Record<RecurrentKind, number> = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3, rnn_sigmoid: 4 };
+/** An op-code namespace whose names are all members of Op (a misspelt name is a type error). */
+type CodesOf<Op extends string, T> = Partial<Record<Op, number>> & Record<Exclude<keyof T, Op>, never>;
+const UNARY_CODE: CodesOf<UnaryOp, typeof UNARY> = UNARY;
+const BINARY_CODE: CodesOf<BinaryOp, typeof BINARY> = BINARY;
+const KIND: CodesOf<RecurrentKind, typeof RECURRENT> & Record<RecurrentKind, number> = RECURRENT;
+
+/**
+ * The Backend methods that run js code: the reference backend's kernels on
+ * HostViews of the wasm memory. The first seven always do (nothing hot calls
+ * them); the last four have wasm kernels for their common cases and hand the
+ * rest over. Every other method is a wasm kernel or memory bookkeeping.
+ */
+export const JS_FALLBACKS = [
+  'unaryGrad', 'powScalar', 'powScalarGrad', 'clamp', 'where', 'reduceMaxGrad', 'rmspropStep',
+  'unary', //       log (no wasm kernel)
+  'binary', //      max, min, eq, gt, lt, and broadcast or strided operands
+  'stridedCopy', // N-d walks whose last dimension is strided or shorter than 4
+  'reduce', //      max (with its argmax)
+] as const;
+export type JsFallback = (typeof JS_FALLBACKS)[number];
+/** The js kernels the wasm backend may call: only those in JS_FALLBACKS. */
+export type JsFallbackKernels = Pick<Backend, JsFallback>;
+
+function jsFallbackKernels(): JsFallbackKernels {
+  const js = createJsBackend('f32');
+  const out: Partial<Record<JsFallback, unknown>> = {};
+  for (const name of JS_FALLBACKS) out[name] = js[name];
+  return out as JsFallbackKernels;
+}
 
 export interface WasmBackend extends Backend {
+  /**
+   * The js kernels behind JS_FALLBACKS, looked up at each call (a test wraps
+   * them to see which methods reach js code).
+   */
+  readonly jsFallbacks: JsFallbackKernels;
   readonly kernels: LoadedKernels;
   readonly heap: WasmHeap;
   /** Threads that share the big GEMMs (1: this thread only). */
@@ -63,7 +98,7 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
   const loaded = loadKernels(opts);
   const k = loaded.exports;
   const heap = new WasmHeap(loaded.memory, loaded.shared, loaded.heapBase);
-  const js = createJsBackend('f32');
+  const js = jsFallbackKernels();
 
   const ws = (s: Storage): WasmStorage => {
     const w = s as WasmStorage;
@@ -96,9 +131,9 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
   const allocRaw = (size: number): WasmStorage => new WasmStorage(heap, heap.alloc(Math.max(4, 4 * size)), size);
 
   const backend: WasmBackend = {
-    ...js,
     name: 'wasm',
     precision: 'f32',
+    jsFallbacks: js,
     kernels: loaded,
     heap,
     threads,
@@ -130,8 +165,17 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       a.fill(value, offset, length === undefined ? a.length : offset + length);
     },
 
+    // ---- JS_FALLBACKS that always run the js loops
+    unaryGrad: (op, x, y, gy, gx, n) => js.unaryGrad(op, x, y, gy, gx, n),
+    powScalar: (x, out, n, p) => js.powScalar(x, out, n, p),
+    powScalarGrad: (x, gy, gx, n, p) => js.powScalarGrad(x, gy, gx, n, p),
+    clamp: (x, out, n, lo, hi) => js.clamp(x, out, n, lo, hi),
+    where: (cond, cStrides, a, aStrides, b, bStrides, out, shape) => js.where(cond, cStrides, a, aStrides, b, bStrides, out, shape),
+    reduceMaxGrad: (gy, arg, gx, outer, n, inner) => js.reduceMaxGrad(gy, arg, gx, outer, n, inner),
+    rmspropStep: (p, g, sq, avg, buf, n, a) => js.rmspropStep(p, g, sq, avg, buf, n, a),
+
     unary(op, x, out, n) {
-      const code = UNARY[op];
+      const code = UNARY_CODE[op];
       if (code === undefined) return js.unary(op, x, out, n);
       k.unary(code, at(x), at(out), n);
     },
@@ -139,7 +183,7 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       k.affine(at(x), at(out), n, scale, shift);
     },
     binary(op, a, aStrides, b, bStrides, out, shape) {
-      const code = BINARY[op];
+      const code = BINARY_CODE[op];
       if (code !== undefined && isContiguous(aStrides, shape) && isContiguous(bStrides, shape)) {
         let n = 1;
         for (const d of shape) n *= d;
@@ -152,7 +196,7 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       // contiguous runs (bias rows, embedding rows, state copies) skip the general N-d walk
       if (shape.length === 1 && srcStrides[0] === 1 && dstStrides[0] === 1) {
         const n = shape[0];
-        if (accumulate) k.binarySame(0, at(dst, dstOffset), at(src, srcOffset), at(dst, dstOffset), n);
+        if (accumulate) k.binarySame(BINARY.add, at(dst, dstOffset), at(src, srcOffset), at(dst, dstOffset), n);
         else ws(dst).data.set(ws(src).data.subarray(srcOffset, srcOffset + n), dstOffset);
         return;
       }
@@ -253,9 +297,8 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       k.adagradStep(at(p), at(g), at(sum), n, a.lr, a.eps, a.weightDecay);
     },
     adamStep(p, g, m, v, vmax, n, a: AdamArgs) {
-      const bc1 = 1 - Math.pow(a.beta1, a.step);
-      const bc2 = 1 - Math.pow(a.beta2, a.step);
-      k.adamStep(at(p), at(g), at(m), at(v), vmax ? at(vmax) : 0, n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled ? 1 : 0, a.lr / bc1, Math.sqrt(bc2));
+      const { stepSize, sqrtBc2 } = adamBiasCorrection(a);
+      k.adamStep(at(p), at(g), at(m), at(v), vmax ? at(vmax) : 0, n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled ? 1 : 0, stepSize, sqrtBc2);
     },
   };
   return backend;
