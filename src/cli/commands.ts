@@ -1,11 +1,10 @@
 /** The `recur` subcommands: train, sample, eval, info. */
 import cliProgress from 'cli-progress';
-import { Vocab } from '../data/text.js';
-import { WordTokenizer, type LMTokenizer } from '../text/tokenizers.js';
+import type { LMTokenizer } from '../text/tokenizers.js';
 import { sampleText } from '../generate/sample.js';
 import { evaluateLoss, trainCharLM, defaultTrainOptions, type TrainOptions } from '../train/trainer.js';
 import type { CellType } from '../models/charlm.js';
-import { readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
+import { readCheckpoint, readCorpusFile, writeFileAtomic } from './files.js';
 import { UserError } from './errors.js';
 
 const fmtTime = (s: number): string => {
@@ -30,23 +29,6 @@ export interface TrainFlags {
 const unitOf = (v: LMTokenizer): string => (v.kind === 'word' ? 'word' : 'char');
 
 export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
-  const text = readTextFile(file);
-  const resume = f.resume ? readCheckpoint(f.resume) : undefined;
-  let vocab: LMTokenizer;
-  if (resume) {
-    vocab = resume.vocab;
-    if (f.tokens !== undefined && f.tokens !== vocab.kind) throw new UserError(`the checkpoint is a ${vocab.kind}-level model; resume it with --tokens ${vocab.kind} (or leave --tokens out)`, 2);
-    const unknown = vocab.kind === 'char' ? vocab.unknownChars(text) : new Map();
-    if (unknown.size > 0) {
-      const list = [...unknown.keys()].slice(0, 5).map((c) => JSON.stringify(c)).join(', ');
-      throw new UserError(`'${file}' has ${unknown.size} character(s) the checkpoint's vocabulary lacks (${list}); resume on the text it was trained on`);
-    }
-  } else if (f.tokens === 'word') {
-    vocab = WordTokenizer.fromText(text, { minCount: f.minCount ?? 2 });
-  } else {
-    vocab = Vocab.fromText(text);
-  }
-  const unit = unitOf(vocab);
   if (f.epochs !== undefined && f.minutes !== undefined) throw new UserError('give either --epochs or --minutes, not both', 2);
   const options: TrainOptions = {
     ...defaultTrainOptions,
@@ -55,6 +37,12 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
     seconds: (f.minutes ?? 0) * 60, steps: f.steps ?? 0,
     valFrac: f.valFrac, evalEvery: f.evalEvery, sampleEvery: f.sampleEvery, seed: f.seed,
   };
+  const resume = f.resume ? readCheckpoint(f.resume) : undefined;
+  if (resume && f.tokens !== undefined && f.tokens !== resume.vocab.kind) {
+    throw new UserError(`the checkpoint is a ${resume.vocab.kind}-level model; resume it with --tokens ${resume.vocab.kind} (or leave --tokens out)`, 2);
+  }
+  const { ids, vocab, chars } = readCorpusFile(file, { keepCr: true, vocab: resume?.vocab, tokens: f.tokens, minCount: f.minCount ?? 2 });
+  const unit = unitOf(vocab);
   const config = { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
   const tty = process.stderr.isTTY && !f.quiet;
   const multibar = !tty ? null : new cliProgress.MultiBar({
@@ -67,7 +55,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
     else process.stdout.write(s.endsWith('\n') ? s : s + '\n');
   };
   const budget = { epochs: options.epochs, seconds: options.seconds, steps: options.steps };
-  const size = vocab.kind === 'word' ? `${vocab.encode(text).length} word tokens, vocabulary ${vocab.size} (words seen fewer than ${f.minCount ?? 2} times are <unk>)` : `${[...text].length} characters, vocabulary ${vocab.size}`;
+  const size = vocab.kind === 'word' ? `${ids.length} word tokens, vocabulary ${vocab.size} (words seen fewer than ${f.minCount ?? 2} times are <unk>)` : `${chars} characters, vocabulary ${vocab.size}`;
   log(`recur: training a ${config.layers}x${config.hidden} ${config.model.toUpperCase()} ${unit}-level model on '${file}' (${size})` +
     (resume ? `, resuming at step ${resume.meta.progress.step}` : '') + `; checkpoints go to '${f.out}'`);
   let stopRequests = 0;
@@ -82,7 +70,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
   let lastCps = 0;
   const started = Date.now();
   try {
-    const res = await trainCharLM({ text, vocab, config, options, resume }, {
+    const res = await trainCharLM({ ids, vocab, config, options, resume }, {
       onStep: (s) => {
         lastLoss = s.loss;
         lastCps = s.charsPerSec;
@@ -151,24 +139,21 @@ export function sampleCommand(checkpoint: string, f: SampleFlags): void {
 
 export function evalCommand(checkpoint: string, file: string, f: { batch: number; seq: number }): void {
   const ck = readCheckpoint(checkpoint);
-  const text = readTextFile(file);
+  // unknown words are scored as <unk>, as word-level perplexities usually are; unknown characters are skipped and listed
+  const { ids, unknown } = readCorpusFile(file, { keepCr: true, vocab: ck.vocab, unknown: 'skip' });
   if (ck.vocab.kind === 'word') {
-    // unknown words are scored as <unk>, as word-level perplexities usually are
-    const ids = ck.vocab.encode(text);
     if (ids.length < 2) throw new UserError(`'${file}' has fewer than two words; nothing to evaluate`);
     const unk = ck.vocab.id(ck.vocab.unknown);
-    const unknownCount = ids.filter((id) => id === unk).length;
+    let unknownCount = 0;
+    for (let i = 0; i < ids.length; i++) if (ids[i] === unk) unknownCount++;
     const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
     process.stdout.write(`loss ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/word over ${ids.length} word tokens\n`);
     if (unknownCount > 0) process.stdout.write(`${unknownCount} of them are words outside the model's vocabulary, scored as <unk>\n`);
     return;
   }
-  const unknown = ck.vocab.unknownChars(text);
   let skipped = 0;
   for (const n of unknown.values()) skipped += n;
-  const known = [...text].filter((c) => ck.vocab.has(c)).join('');
-  if ([...known].length < 2) throw new UserError(`'${file}' has fewer than two characters the model knows; nothing to evaluate`);
-  const ids = ck.vocab.encode(known);
+  if (ids.length < 2) throw new UserError(`'${file}' has fewer than two characters the model knows; nothing to evaluate`);
   const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
   process.stdout.write(`loss ${loss.toFixed(4)} nats/char, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char over ${ids.length} characters\n`);
   if (skipped > 0) {

@@ -2,6 +2,7 @@
 import { readFileSync, renameSync, writeFileSync, unlinkSync, statSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { decodeText } from '../data/text.js';
+import { readCorpus, type Corpus, type CorpusOptions } from '../data/corpus.js';
 import { decodeCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { checkpointSizeProblem } from '../io/checkpoint-meta.js';
 import { UserError } from './errors.js';
@@ -20,7 +21,9 @@ export function readBytes(path: string, what: string, opts: { sizeProblem?: (byt
   const problem = opts.sizeProblem?.(st.size);
   if (problem) throw new UserError(problem);
   try {
-    return new Uint8Array(readFileSync(path));
+    const b = readFileSync(path);
+    // a view of the Buffer, not a copy: a big text is held once
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } catch (e) {
     throw new UserError(`cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -38,6 +41,11 @@ function asUserError<T>(fn: () => T): T {
 export function readTextFile(path: string): string {
   const bytes = readBytes(path, 'text file');
   return asUserError(() => decodeText(bytes, `'${path}'`));
+}
+
+/** Read a text file for a language model (readCorpus). The bytes are dropped once encoded. */
+export function readCorpusFile(path: string, opts: Omit<CorpusOptions, 'name'>): Corpus {
+  return asUserError(() => readCorpus(readBytes(path, 'text file'), { ...opts, name: `'${path}'` }));
 }
 
 export function readCheckpoint(path: string): Checkpoint {

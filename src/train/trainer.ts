@@ -10,7 +10,7 @@ import { Adagrad, Adam, SGD } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../random/rng.js';
 import { BpttBatcher } from '../data/bptt.js';
-import { splitIds } from '../data/text.js';
+import { splitIds, type TokenIds } from '../data/text.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import { CharLM, type CharLMConfig } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
@@ -113,7 +113,7 @@ export interface TrainResult {
 }
 
 /** Mean cross-entropy (nats/char) of the model on `ids`, read as stateful windows. */
-export function evaluateLoss(model: CharLM, ids: Int32Array, batch: number, seq: number): number {
+export function evaluateLoss(model: CharLM, ids: TokenIds, batch: number, seq: number): number {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -155,16 +155,23 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
- * Train a char LM on `text` (or continue `resume`). Throws (after reporting
- * nothing further) if the loss becomes NaN or infinite; the last checkpoint
- * handed to onCheckpoint is then the last good one.
+ * Train a char LM on `text`, or on its `ids` under `vocab` (readCorpus reads
+ * a big file into those without one string), or continue `resume`. Throws
+ * (after reporting nothing further) if the loss becomes NaN or infinite; the
+ * last checkpoint handed to onCheckpoint is then the last good one.
  */
 export async function trainCharLM(
-  args: { text: string; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint },
+  args: {
+    text?: string; ids?: TokenIds; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint;
+  },
   cb: TrainCallbacks = {},
 ): Promise<TrainResult> {
   const o = checkTrainOptions({ ...args.options });
   const { vocab } = args;
+  if (args.ids === undefined && args.text === undefined) throw new Error('trainCharLM: give the text or its ids');
+  const ids = args.ids ?? vocab.encode(args.text!);
+  const split = splitIds(ids, o.valFrac);
+  if (split.val.length < 2) throw new Error(`the validation split is too small (${split.val.length} characters); use a longer text or a larger --val-frac`);
   const rng = new Rng(o.seed);
   let model: CharLM;
   let progress: TrainingProgress = { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0 };
@@ -178,9 +185,6 @@ export async function trainCharLM(
   }
   model.train();
   cb.onStart?.(model);
-  const ids = vocab.encode(args.text);
-  const split = splitIds(ids, o.valFrac);
-  if (split.val.length < 2) throw new Error(`the validation split is too small (${split.val.length} characters); use a longer text or a larger --val-frac`);
   const batches = new BpttBatcher(split.train, o.batch, o.seq);
   if (args.resume) batches.setState({ epoch: progress.epoch, window: Math.min(progress.window, batches.windowsPerEpoch - 1) });
   const opt = makeOptimizer(model, o);

@@ -43,7 +43,7 @@ export interface ModelInfo {
 }
 
 export type ToWorker =
-  | { type: 'train'; text: string; model: ModelSettings; train: TrainSettings }
+  | { type: 'train'; text: string; name: string; model: ModelSettings; train: TrainSettings }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -56,7 +56,8 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; backend: string; threads: number; isolated: boolean; variant: string }
   | { type: 'speed'; gflops: number }
-  | { type: 'started'; vocabSize: number; trainChars: number; info: ModelInfo }
+  /** `chars` counts code points of the text as read. */
+  | { type: 'started'; vocabSize: number; chars: number; info: ModelInfo }
   | { type: 'step'; step: number; epoch: number; loss: number; charsPerSec: number; lr: number }
   | { type: 'eval'; step: number; valLoss: number; bitsPerChar: number }
   | { type: 'trainSample'; step: number; text: string }
