@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultTrainOptions } from '../src/index.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
 const shakespeare = fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url));
@@ -91,5 +92,24 @@ describe('recur CLI', () => {
     const r = spawnSync(process.execPath, [bin, 'train', 'small.txt', '--steps', '1', '--quiet'], { encoding: 'utf8', cwd: dir, env: { ...process.env, RECUR_THREADS: 'abc' } });
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), "recur: RECUR_THREADS must be a whole number of at least 1, got 'abc'");
+  });
+
+  // a small model, so these runs take a moment
+  const quick = ['--layers', '1', '--hidden', '16', '--embed', '8', '--sample-every', '0', '--quiet'];
+
+  it('periodic validation scores --eval-chars of the validation split, the final one all of it; the report says which', () => {
+    const t = run('train', 'small.txt', ...quick, '--batch', '8', '--seq', '32', '--steps', '20', '--eval-every', '10', '--eval-chars', '500', '--out', 'ev.safetensors');
+    assert.equal(t.status, 0, t.stderr);
+    // small.txt has 20,000 characters: 2,000 of them are the validation split
+    assert.match(t.stdout, /^step 10: val loss [\d.]+ nats\/char, perplexity [\d.]+, [\d.]+ bits\/char \(first 500 of 2,000 validation chars\)$/m);
+    assert.match(t.stdout, /^step 20: val loss ([\d.]+) nats\/char, .* \(all 2,000 validation chars\)$/m);
+    assert.match(t.stdout, /recur: done .* val loss [\d.]+ nats\/char \([\d.]+ bits\/char, perplexity [\d.]+; all 2,000 validation chars\)/);
+    const finalLoss = /^step 20: val loss ([\d.]+)/m.exec(t.stdout)![1];
+    assert.match(t.stdout, new RegExp(`done .* val loss ${finalLoss.replace('.', '\\.')} nats/char`));
+    // the default, defined once in the library, is what the help shows
+    assert.match(run('train', '--help').stdout, new RegExp(`--eval-chars <n>[\\s\\S]*?\\(default: ${defaultTrainOptions.evalChars}\\)`));
+    for (const bad of ['1', '-5', '2.5', 'many']) {
+      fails(run('train', 'small.txt', '--eval-chars', bad), 2, new RegExp(`option '--eval-chars <n>' argument '${bad}' is invalid\\. expected 0 or a whole number of at least 2`));
+    }
   });
 });

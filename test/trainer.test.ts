@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Vocab, decodeCheckpoint, defaultTrainOptions, trainCharLM, type TrainOptions } from '../src/index.js';
+import {
+  Vocab, decodeCheckpoint, defaultTrainOptions, evaluateLoss, splitIds, trainCharLM, type CharLM, type EvalInfo, type TrainOptions,
+} from '../src/index.js';
 
 const text = 'the cat sat on the mat. '.repeat(80);
 const vocab = Vocab.fromText(text);
@@ -77,5 +79,37 @@ describe('trainCharLM', () => {
     await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ batch: 0 }) }), /batch must be a whole number of at least 1, got 0/);
     await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ lr: -1 }) }), /lr must be a positive number/);
     await assert.rejects(trainCharLM({ text: 'abc'.repeat(10), vocab: Vocab.fromText('abc'), config, options: opts({ batch: 8, seq: 16 }) }), /too short for batch 8 x seq 16/);
+  });
+
+  it('periodic evaluations score the first evalChars of the validation split, the final one all of it, and say which', async () => {
+    const split = splitIds(vocab.encode(text), 0.1);
+    let model: CharLM | null = null;
+    const evals: (EvalInfo & { whole: number; slice: number })[] = [];
+    const res = await trainCharLM({ text, vocab, config, options: opts({ steps: 20, evalEvery: 5, evalChars: 50 }) }, {
+      onStart: (m) => { model = m; },
+      // the model as it is at this evaluation, scored on the slice and on the whole split
+      onEval: (e) => evals.push({ ...e, slice: evaluateLoss(model!, split.val.subarray(0, 50), 4, 16), whole: evaluateLoss(model!, split.val, 4, 16) }),
+    });
+    assert.equal(split.val.length, 192);
+    assert.deepEqual(evals.map((e) => [e.step, e.evalChars, e.valChars]), [[5, 50, 192], [10, 50, 192], [15, 50, 192], [20, 192, 192]]);
+    for (const e of evals.slice(0, 3)) {
+      assert.equal(e.valLoss, e.slice);
+      assert.notEqual(e.valLoss, e.whole);
+    }
+    assert.equal(evals[3].valLoss, evals[3].whole);
+    assert.deepEqual(res.finalEval, { step: 20, valLoss: evals[3].whole, perplexity: Math.exp(evals[3].whole), bitsPerChar: evals[3].whole / Math.LN2, evalChars: 192, valChars: 192 });
+    assert.equal(res.progress.lastValLoss, evals[3].whole);
+    // 0, or a slice as long as the split, scores all of it every time (and the last step is not scored twice)
+    for (const evalChars of [0, 192, 10 ** 6]) {
+      const seen: number[][] = [];
+      await trainCharLM({ text, vocab, config, options: opts({ steps: 10, evalEvery: 5, evalChars }) }, { onEval: (e) => seen.push([e.step, e.evalChars]) });
+      assert.deepEqual(seen, [[5, 192], [10, 192]], `evalChars ${evalChars}`);
+    }
+    assert.equal(defaultTrainOptions.evalChars, 250_000);
+    for (const bad of [1, -5, 2.5, NaN]) {
+      await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ evalChars: bad }) }), {
+        message: `eval-chars must be 0 (the whole validation split) or a whole number of at least 2, got ${bad}`,
+      });
+    }
   });
 });

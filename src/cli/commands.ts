@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import { sampleText } from '../generate/sample.js';
-import { evaluateLoss, trainCharLM, defaultTrainOptions, type TrainOptions } from '../train/trainer.js';
+import { evaluateLoss, trainCharLM, defaultTrainOptions, type EvalInfo, type TrainOptions } from '../train/trainer.js';
 import type { CellType } from '../models/charlm.js';
 import { readCheckpoint, readCorpusFile, writeFileAtomic } from './files.js';
 import { UserError } from './errors.js';
@@ -17,7 +17,7 @@ const fmtTime = (s: number): string => {
 export interface TrainFlags {
   model: CellType; layers: number; hidden: number; embed: number; dropout: number;
   batch: number; seq: number; lr: number; optimizer: TrainOptions['optimizer']; clip: number; lrDecay: number;
-  epochs?: number; minutes?: number; steps?: number; valFrac: number; evalEvery: number; sampleEvery: number;
+  epochs?: number; minutes?: number; steps?: number; valFrac: number; evalEvery: number; evalChars: number; sampleEvery: number;
   out: string; resume?: string; seed: number; quiet?: boolean;
   /** 'char' (default) or 'word'. */
   tokens?: 'char' | 'word';
@@ -28,6 +28,12 @@ export interface TrainFlags {
 /** What one token is called in messages. */
 const unitOf = (v: LMTokenizer): string => (v.kind === 'word' ? 'word' : 'char');
 
+/** Which part of the validation split an evaluation scored, e.g. "first 250,000 of 5,019,870 validation chars". */
+const evalScope = (e: EvalInfo, unit: string): string => {
+  const n = (k: number): string => k.toLocaleString('en-US');
+  return e.evalChars < e.valChars ? `first ${n(e.evalChars)} of ${n(e.valChars)} validation ${unit}s` : `all ${n(e.valChars)} validation ${unit}s`;
+};
+
 export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
   if (f.epochs !== undefined && f.minutes !== undefined) throw new UserError('give either --epochs or --minutes, not both', 2);
   const options: TrainOptions = {
@@ -35,7 +41,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
     batch: f.batch, seq: f.seq, lr: f.lr, optimizer: f.optimizer, clip: f.clip, lrDecay: f.lrDecay,
     epochs: f.epochs ?? (f.minutes === undefined && f.steps === undefined ? 1 : 0),
     seconds: (f.minutes ?? 0) * 60, steps: f.steps ?? 0,
-    valFrac: f.valFrac, evalEvery: f.evalEvery, sampleEvery: f.sampleEvery, seed: f.seed,
+    valFrac: f.valFrac, evalEvery: f.evalEvery, evalChars: f.evalChars, sampleEvery: f.sampleEvery, seed: f.seed,
   };
   const resume = f.resume ? readCheckpoint(f.resume) : undefined;
   if (resume && f.tokens !== undefined && f.tokens !== resume.vocab.kind) {
@@ -89,7 +95,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
       },
       onEval: (e) => {
         lastVal = e.valLoss;
-        log(`step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/${unit}`);
+        log(`step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/${unit} (${evalScope(e, unit)})`);
       },
       onSample: (t, step) => log(`--- sample at step ${step} ---\n${t}\n---`),
       onCheckpoint: (bytes) => writeFileAtomic(f.out, bytes),
@@ -101,7 +107,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
     process.stdout.write(
       `recur: done (${res.stoppedBy === 'request' ? 'stopped on request' : `reached the ${res.stoppedBy} limit`}): ${p.step} steps, ` +
       `epoch ${p.epoch}, ${fmtTime(p.seconds)} of training, train loss ${lastLoss.toFixed(4)}, ` +
-      `val loss ${p.lastValLoss!.toFixed(4)} nats/${unit} (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss!).toFixed(2)}), ` +
+      `val loss ${p.lastValLoss!.toFixed(4)} nats/${unit} (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss!).toFixed(2)}; ${evalScope(res.finalEval, unit)}), ` +
       `${Math.round(lastCps).toLocaleString('en-US')} ${unit}s/s; saved '${f.out}'\n`,
     );
   } catch (e) {

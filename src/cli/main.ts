@@ -7,6 +7,7 @@ import { UserError } from './errors.js';
 import { evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
 import { forecastCommand } from './forecast.js';
 import { exportCommand, importTorchCommand } from './interop.js';
+import { defaultTrainOptions } from '../train/trainer.js';
 
 export const VERSION = '0.1.0';
 
@@ -38,6 +39,9 @@ function program(): Command {
     .option('--steps <n>', 'stop after this many steps', int(1))
     .option('--val-frac <x>', 'fraction of the text (at its end) held out for validation', num((n) => n > 0 && n < 0.5, 'a number above 0 and below 0.5'), 0.1)
     .option('--eval-every <n>', 'validate and checkpoint every N steps (0: only at the end)', int(0), 200)
+    .option('--eval-chars <n>', 'characters (word tokens for --tokens word) from the start of the validation split that each ' +
+      'periodic validation scores; the final one scores the whole split (0: the whole split every time)',
+    num((n) => Number.isSafeInteger(n) && (n === 0 || n >= 2), '0 or a whole number of at least 2'), defaultTrainOptions.evalChars)
     .option('--sample-every <n>', 'print a sample every N steps (0: only at the end)', int(0), 500)
     .option('--out <file>', 'checkpoint to write', 'model.safetensors')
     .option('--resume <file>', 'continue training from this checkpoint')

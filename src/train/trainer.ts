@@ -42,6 +42,12 @@ export interface TrainOptions {
   valFrac: number;
   /** Evaluate (and checkpoint) every N steps (0: only at the end). */
   evalEvery: number;
+  /**
+   * Tokens of the validation split (from its start) that each periodic
+   * evaluation scores, so its cost does not grow with the corpus; the final
+   * evaluation scores the whole split (0: the whole split every time).
+   */
+  evalChars: number;
   /** Print a sample every N steps (0: only at the end). */
   sampleEvery: number;
   sampleLength: number;
@@ -50,8 +56,11 @@ export interface TrainOptions {
 
 export const defaultTrainOptions: TrainOptions = {
   batch: 32, seq: 64, lr: 2e-3, optimizer: 'adam', momentum: 0.9, clip: 5, clipValue: 0, lrDecay: 1,
-  epochs: 0, seconds: 0, steps: 0, valFrac: 0.1, evalEvery: 200, sampleEvery: 500, sampleLength: 200, seed: 1,
+  epochs: 0, seconds: 0, steps: 0, valFrac: 0.1, evalEvery: 200, evalChars: 250_000, sampleEvery: 500, sampleLength: 200, seed: 1,
 };
+
+/** evaluateLoss needs one input and its target. */
+const MIN_EVAL_TOKENS = 2;
 
 export function checkTrainOptions(o: TrainOptions): TrainOptions {
   const pos = (k: keyof TrainOptions): void => {
@@ -65,6 +74,9 @@ export function checkTrainOptions(o: TrainOptions): TrainOptions {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new Error(`lr must be a positive number, got ${o.lr}`);
   if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new Error(`lr decay must be above 0 and at most 1, got ${o.lrDecay}`);
   if (!(o.valFrac > 0 && o.valFrac < 0.5)) throw new Error(`val-frac must be above 0 and below 0.5, got ${o.valFrac}`);
+  if (!(Number.isSafeInteger(o.evalChars) && (o.evalChars === 0 || o.evalChars >= MIN_EVAL_TOKENS))) {
+    throw new Error(`eval-chars must be 0 (the whole validation split) or a whole number of at least ${MIN_EVAL_TOKENS}, got ${o.evalChars}`);
+  }
   if (!['adam', 'adagrad', 'sgd'].includes(o.optimizer)) throw new Error(`optimizer must be adam, adagrad or sgd, got '${o.optimizer}'`);
   return o;
 }
@@ -85,6 +97,9 @@ export interface EvalInfo {
   valLoss: number;
   perplexity: number;
   bitsPerChar: number;
+  /** Tokens scored: the first `evalChars` of the validation split's `valChars`. */
+  evalChars: number;
+  valChars: number;
 }
 
 export interface TrainCallbacks {
@@ -110,6 +125,8 @@ export interface TrainResult {
   progress: TrainingProgress;
   stoppedBy: 'epochs' | 'time' | 'steps' | 'request';
   finalTrainLoss: number;
+  /** The last evaluation, over the whole validation split. */
+  finalEval: EvalInfo;
 }
 
 /** Mean cross-entropy (nats/char) of the model on `ids`, read as stateful windows. */
@@ -203,12 +220,13 @@ export async function trainCharLM(
     const bytes = encodeCheckpoint(model, vocab, { options: { ...o }, progress, optimizer: opt.stateDict(), rng: rng.getState(), state });
     await cb.onCheckpoint(bytes, { ...progress });
   };
-  let lastEvalStep = -1;
-  const evaluate = (): void => {
-    lastEvalStep = progress.step;
-    const valLoss = evaluateLoss(model, split.val, o.batch, o.seq);
+  let lastEval: EvalInfo | null = null;
+  const evaluate = (whole: boolean): void => {
+    const n = whole || o.evalChars === 0 ? split.val.length : Math.min(o.evalChars, split.val.length);
+    const valLoss = evaluateLoss(model, split.val.subarray(0, n), o.batch, o.seq);
     progress.lastValLoss = valLoss;
-    cb.onEval?.({ step: progress.step, valLoss, perplexity: Math.exp(valLoss), bitsPerChar: valLoss / Math.LN2 });
+    lastEval = { step: progress.step, valLoss, perplexity: Math.exp(valLoss), bitsPerChar: valLoss / Math.LN2, evalChars: n, valChars: split.val.length };
+    cb.onEval?.(lastEval);
   };
   const sample = (): void => {
     if (!cb.onSample) return;
@@ -226,10 +244,15 @@ export async function trainCharLM(
   let charsThisRun = 0;
   let lastLoss = NaN;
   let stoppedBy: TrainResult['stoppedBy'] = 'request';
+  const limitReached = (): TrainResult['stoppedBy'] | null => {
+    if (o.epochs > 0 && batches.epoch >= o.epochs) return 'epochs';
+    if (o.steps > 0 && progress.step >= o.steps) return 'steps';
+    if (o.seconds > 0 && (now() - t0 - pausedMs) / 1000 >= o.seconds) return 'time';
+    return null;
+  };
   for (;;) {
-    if (o.epochs > 0 && batches.epoch >= o.epochs) { stoppedBy = 'epochs'; break; }
-    if (o.steps > 0 && progress.step >= o.steps) { stoppedBy = 'steps'; break; }
-    if (o.seconds > 0 && (now() - t0 - pausedMs) / 1000 >= o.seconds) { stoppedBy = 'time'; break; }
+    const limit = limitReached();
+    if (limit) { stoppedBy = limit; break; }
     const pause = cb.waitIfPaused?.();
     if (pause) {
       const p0 = now();
@@ -273,8 +296,9 @@ export async function trainCharLM(
       step: progress.step, epoch: progress.epoch, epochProgress: batches.window / batches.windowsPerEpoch,
       loss: lastLoss, lr: opt.lr, charsPerSec: charsThisRun / Math.max(elapsed, 1e-9), seconds: progress.seconds,
     });
-    if (o.evalEvery > 0 && progress.step % o.evalEvery === 0) {
-      evaluate();
+    // on the last step the final evaluation (the whole split) comes instead
+    if (o.evalEvery > 0 && progress.step % o.evalEvery === 0 && !limitReached()) {
+      evaluate(false);
       await checkpoint();
     }
     if (o.sampleEvery > 0 && progress.step % o.sampleEvery === 0) sample();
@@ -283,12 +307,13 @@ export async function trainCharLM(
       lastYield = now();
     }
   }
-  if (lastEvalStep !== progress.step) {
-    evaluate();
+  const last = lastEval as EvalInfo | null;
+  if (!last || last.step !== progress.step || last.evalChars < last.valChars) {
+    evaluate(true);
     await checkpoint();
   }
   sample();
   state?.h.dispose();
   state?.c?.dispose();
-  return { model, progress: { ...progress }, stoppedBy, finalTrainLoss: lastLoss };
+  return { model, progress: { ...progress }, stoppedBy, finalTrainLoss: lastLoss, finalEval: lastEval! };
 }

@@ -139,6 +139,9 @@ function onMessage(m: FromWorker): void {
       break;
     case 'eval':
       $('st-val').textContent = fmt(m.valLoss, 4);
+      $('st-val').title = m.evalChars < m.valChars
+        ? `the first ${m.evalChars.toLocaleString('en-US')} of ${m.valChars.toLocaleString('en-US')} validation characters`
+        : `all ${m.valChars.toLocaleString('en-US')} validation characters`;
       $('st-bpc').textContent = fmt(m.bitsPerChar);
       $('stats').dataset.valLoss = String(m.valLoss);
       chartData[0].push(m.step); chartData[1].push(null); chartData[2].push(m.valLoss);

@@ -59,7 +59,7 @@ export type FromWorker =
   /** `chars` counts code points of the text as read. */
   | { type: 'started'; vocabSize: number; chars: number; info: ModelInfo }
   | { type: 'step'; step: number; epoch: number; loss: number; charsPerSec: number; lr: number }
-  | { type: 'eval'; step: number; valLoss: number; bitsPerChar: number }
+  | { type: 'eval'; step: number; valLoss: number; bitsPerChar: number; evalChars: number; valChars: number }
   | { type: 'trainSample'; step: number; text: string }
   | { type: 'paused' }
   | { type: 'resumed' }

@@ -67,7 +67,7 @@ async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
           }
         },
         onEval(e) {
-          post({ type: 'eval', step: e.step, valLoss: e.valLoss, bitsPerChar: e.bitsPerChar });
+          post({ type: 'eval', step: e.step, valLoss: e.valLoss, bitsPerChar: e.bitsPerChar, evalChars: e.evalChars, valChars: e.valChars });
         },
         onSample(text, s) {
           post({ type: 'trainSample', step: s, text });
