@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultTrainOptions } from '../src/index.js';
+import { decodeCheckpoint, defaultTrainOptions } from '../src/index.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
 const shakespeare = fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url));
@@ -111,5 +111,38 @@ describe('recur CLI', () => {
     for (const bad of ['1', '-5', '2.5', 'many']) {
       fails(run('train', 'small.txt', '--eval-chars', bad), 2, new RegExp(`option '--eval-chars <n>' argument '${bad}' is invalid\\. expected 0 or a whole number of at least 2`));
     }
+  });
+
+  it("reads CRLF line ends as LF with a note (--keep-cr keeps them); a model with '\\r' in its vocabulary evaluates with --keep-cr", () => {
+    const lines = readFileSync(join(dir, 'small.txt'), 'utf8').slice(0, 6000);
+    const lfCount = lines.split('\n').length - 1;
+    writeFileSync(join(dir, 'dos.txt'), '\ufeff' + lines.replace(/\n/g, '\r\n'));
+    const note = "recur: 'dos.txt' has Windows line ends (CRLF); read as LF (--keep-cr keeps them)\n";
+    const args = ['--batch', '4', '--seq', '16', '--steps', '2', '--eval-every', '0', ...quick];
+    const lf = run('train', 'dos.txt', ...args, '--out', 'lf.safetensors');
+    assert.equal(lf.status, 0, lf.stderr);
+    assert.equal(lf.stderr, note);
+    assert.match(lf.stdout, /\(6000 characters, vocabulary \d+\)/);
+    const lfVocab = decodeCheckpoint(readFileSync(join(dir, 'lf.safetensors'))).vocab;
+    assert.equal(lfVocab.has('\r'), false);
+    const cr = run('train', 'dos.txt', ...args, '--keep-cr', '--out', 'cr.safetensors');
+    assert.equal(cr.status, 0, cr.stderr);
+    assert.equal(cr.stderr, '');
+    assert.match(cr.stdout, new RegExp(`\\(${6000 + lfCount} characters, vocabulary ${lfVocab.size + 1}\\)`));
+    assert.equal(decodeCheckpoint(readFileSync(join(dir, 'cr.safetensors'))).vocab.has('\r'), true);
+    const e1 = run('eval', 'cr.safetensors', 'dos.txt', '--keep-cr');
+    assert.equal(e1.status, 0, e1.stderr);
+    assert.equal(e1.stderr, '');
+    assert.match(e1.stdout, new RegExp(`over ${6000 + lfCount} characters\n$`));
+    const e2 = run('eval', 'cr.safetensors', 'dos.txt');
+    assert.equal(e2.stderr, note);
+    assert.match(e2.stdout, /over 6000 characters\n$/);
+    // lone CRs (old Mac files) too
+    writeFileSync(join(dir, 'mac.txt'), lines.replace(/\n/g, '\r'));
+    const mac = run('train', 'mac.txt', ...args, '--out', 'mac.safetensors');
+    assert.equal(mac.status, 0, mac.stderr);
+    assert.equal(mac.stderr, "recur: 'mac.txt' has carriage-return line ends (CR); read as LF (--keep-cr keeps them)\n");
+    assert.match(run('train', '--help').stdout, /--keep-cr\s+keep '\\r'/);
+    assert.match(run('eval', '--help').stdout, /--keep-cr\s+keep '\\r'/);
   });
 });

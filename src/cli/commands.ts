@@ -19,6 +19,8 @@ export interface TrainFlags {
   batch: number; seq: number; lr: number; optimizer: TrainOptions['optimizer']; clip: number; lrDecay: number;
   epochs?: number; minutes?: number; steps?: number; valFrac: number; evalEvery: number; evalChars: number; sampleEvery: number;
   out: string; resume?: string; seed: number; quiet?: boolean;
+  /** Keep '\r' line ends instead of reading them as LF. */
+  keepCr?: boolean;
   /** 'char' (default) or 'word'. */
   tokens?: 'char' | 'word';
   /** Word models: words seen fewer times become <unk>. */
@@ -47,7 +49,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
   if (resume && f.tokens !== undefined && f.tokens !== resume.vocab.kind) {
     throw new UserError(`the checkpoint is a ${resume.vocab.kind}-level model; resume it with --tokens ${resume.vocab.kind} (or leave --tokens out)`, 2);
   }
-  const { ids, vocab, chars } = readCorpusFile(file, { keepCr: true, vocab: resume?.vocab, tokens: f.tokens, minCount: f.minCount ?? 2 });
+  const { ids, vocab, chars } = readCorpusFile(file, { keepCr: f.keepCr, vocab: resume?.vocab, tokens: f.tokens, minCount: f.minCount ?? 2 });
   const unit = unitOf(vocab);
   const config = { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
   const tty = process.stderr.isTTY && !f.quiet;
@@ -143,10 +145,10 @@ export function sampleCommand(checkpoint: string, f: SampleFlags): void {
   process.stdout.write('\n');
 }
 
-export function evalCommand(checkpoint: string, file: string, f: { batch: number; seq: number }): void {
+export function evalCommand(checkpoint: string, file: string, f: { batch: number; seq: number; keepCr?: boolean }): void {
   const ck = readCheckpoint(checkpoint);
   // unknown words are scored as <unk>, as word-level perplexities usually are; unknown characters are skipped and listed
-  const { ids, unknown } = readCorpusFile(file, { keepCr: true, vocab: ck.vocab, unknown: 'skip' });
+  const { ids, unknown } = readCorpusFile(file, { keepCr: f.keepCr, vocab: ck.vocab, unknown: 'skip' });
   if (ck.vocab.kind === 'word') {
     if (ids.length < 2) throw new UserError(`'${file}' has fewer than two words; nothing to evaluate`);
     const unk = ck.vocab.id(ck.vocab.unknown);

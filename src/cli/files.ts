@@ -1,7 +1,7 @@
 /** Node file I/O for the CLI: friendly errors, and atomic writes (temp file + rename). */
 import { readFileSync, renameSync, writeFileSync, unlinkSync, statSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { decodeText } from '../data/text.js';
+import { decodeText, lineEndNote } from '../data/text.js';
 import { readCorpus, type Corpus, type CorpusOptions } from '../data/corpus.js';
 import { decodeCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { checkpointSizeProblem } from '../io/checkpoint-meta.js';
@@ -43,9 +43,15 @@ export function readTextFile(path: string): string {
   return asUserError(() => decodeText(bytes, `'${path}'`));
 }
 
-/** Read a text file for a language model (readCorpus). The bytes are dropped once encoded. */
+/**
+ * Read a text file for a language model (readCorpus) and say on stderr when
+ * its line ends were read as LF. The bytes are dropped once encoded.
+ */
 export function readCorpusFile(path: string, opts: Omit<CorpusOptions, 'name'>): Corpus {
-  return asUserError(() => readCorpus(readBytes(path, 'text file'), { ...opts, name: `'${path}'` }));
+  const corpus = asUserError(() => readCorpus(readBytes(path, 'text file'), { ...opts, name: `'${path}'` }));
+  const note = opts.keepCr ? null : lineEndNote(`'${path}'`, corpus.lineEnds, ' (--keep-cr keeps them)');
+  if (note) process.stderr.write(`recur: ${note}\n`);
+  return corpus;
 }
 
 export function readCheckpoint(path: string): Checkpoint {

@@ -9,6 +9,8 @@ import { forecastCommand } from './forecast.js';
 import { exportCommand, importTorchCommand } from './interop.js';
 import { defaultTrainOptions } from '../train/trainer.js';
 
+const keepCrHelp = "keep '\\r' (Windows CRLF or lone CR line ends) instead of reading line ends as LF";
+
 export const VERSION = '0.1.0';
 
 function program(): Command {
@@ -46,6 +48,7 @@ function program(): Command {
     .option('--out <file>', 'checkpoint to write', 'model.safetensors')
     .option('--resume <file>', 'continue training from this checkpoint')
     .option('--seed <n>', 'random seed', int(0), 1)
+    .option('--keep-cr', keepCrHelp)
     .option('--quiet', 'no progress bar')
     .action(async (file: string, flags) => trainCommand(file, flags));
 
@@ -68,6 +71,7 @@ function program(): Command {
     .argument('<text-file>', 'UTF-8 text to score')
     .option('--batch <n>', 'parallel streams', int(1), 32)
     .option('--seq <n>', 'window length', int(1), 64)
+    .option('--keep-cr', keepCrHelp)
     .action((ck: string, file: string, flags) => evalCommand(ck, file, flags));
 
   p.command('forecast')

@@ -121,7 +121,7 @@ function onMessage(m: FromWorker): void {
     case 'started':
       hasModel = true;
       setModel(m.info);
-      $('text-status').textContent = `Training on ${m.chars.toLocaleString('en-US')} characters, vocabulary ${m.vocabSize}.`;
+      $('text-status').textContent = `Training on ${m.chars.toLocaleString('en-US')} characters, vocabulary ${m.vocabSize}.${m.note ? ` ${m.note}.` : ''}`;
       break;
     case 'step':
       if (firstLoss === null) {

@@ -56,8 +56,8 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; backend: string; threads: number; isolated: boolean; variant: string }
   | { type: 'speed'; gflops: number }
-  /** `chars` counts code points of the text as read. */
-  | { type: 'started'; vocabSize: number; chars: number; info: ModelInfo }
+  /** `chars` counts code points of the text as read; `note` says how its line ends were read, if it had CRs. */
+  | { type: 'started'; vocabSize: number; chars: number; note: string | null; info: ModelInfo }
   | { type: 'step'; step: number; epoch: number; loss: number; charsPerSec: number; lr: number }
   | { type: 'eval'; step: number; valLoss: number; bitsPerChar: number; evalChars: number; valChars: number }
   | { type: 'trainSample'; step: number; text: string }

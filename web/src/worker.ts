@@ -6,7 +6,7 @@
  */
 import {
   CharLM, CharStepper, Vocab, createWasmBackend, decodeCheckpoint, encodeCheckpoint, sampleText, setBackend,
-  trainCharLM, useWebWorkerThreads, defaultTrainOptions, getBackend, readCorpus,
+  trainCharLM, useWebWorkerThreads, defaultTrainOptions, getBackend, readCorpus, lineEndNote,
 } from '../../src/index.js';
 import type { FromWorker, ModelInfo, ToWorker } from './protocol.js';
 
@@ -46,8 +46,8 @@ async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   stopRequested = false;
   let lastStepPost = 0;
   try {
-    // the CLI's reading and code-point counts
-    const corpus = readCorpus(msg.text, { name: msg.name, keepCr: true });
+    // the CLI's reading: the same line-end rule and code-point counts
+    const corpus = readCorpus(msg.text, { name: msg.name });
     const v = corpus.vocab as Vocab;
     const result = await trainCharLM(
       { ids: corpus.ids, vocab: v, config: msg.model, options: { ...defaultTrainOptions, ...msg.train, sampleLength: 200 } },
@@ -56,7 +56,7 @@ async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
           // set together, so a text refused before this leaves the last model and its vocabulary as they were
           model = m;
           vocab = v;
-          post({ type: 'started', vocabSize: v.size, chars: corpus.chars, info: info(m, v) });
+          post({ type: 'started', vocabSize: v.size, chars: corpus.chars, note: lineEndNote(msg.name, corpus.lineEnds), info: info(m, v) });
         },
         onStep(s) {
           const now = performance.now();
