@@ -55,4 +55,4 @@ export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickO
 export { charLMFromTorch, parseVocab, type TorchImport } from './io/torch-import.js';
 export { encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type CheckpointMeta, type TrainingProgress } from './io/checkpoint.js';
 export { trainStep, type StepClip } from './train/step.js';
-export { trainCharLM, evaluateLoss, checkTrainOptions, defaultTrainOptions, type TrainOptions, type TrainCallbacks, type TrainResult, type StepInfo, type EvalInfo, type OptimizerName } from './train/trainer.js';
+export { trainCharLM, evaluateLoss, checkTrainOptions, defaultTrainOptions, minTextLength, textLengthProblem, type TrainOptions, type TrainCallbacks, type TrainResult, type StepInfo, type EvalInfo, type OptimizerName } from './train/trainer.js';

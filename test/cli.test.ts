@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeCheckpoint, defaultTrainOptions } from '../src/index.js';
+import { decodeCheckpoint, defaultTrainOptions, minTextLength } from '../src/index.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
 const shakespeare = fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url));
@@ -144,5 +144,19 @@ describe('recur CLI', () => {
     assert.equal(mac.stderr, "recur: 'mac.txt' has carriage-return line ends (CR); read as LF (--keep-cr keeps them)\n");
     assert.match(run('train', '--help').stdout, /--keep-cr\s+keep '\\r'/);
     assert.match(run('eval', '--help').stdout, /--keep-cr\s+keep '\\r'/);
+  });
+
+  it('a text too short for --batch, --seq and --val-frac is one message with the exact minimum', () => {
+    writeFileSync(join(dir, 'tiny.txt'), 'hello world');
+    const need = minTextLength({ batch: 32, seq: 64, valFrac: 0.1 });
+    fails(run('train', 'tiny.txt'), 1, new RegExp(`^recur: 'tiny.txt' has 11 characters; batch 32 x seq 64 with val-frac 0.1 needs at least ${need.toLocaleString('en-US')}; use a longer text or a smaller --batch/--seq\n$`));
+    const text = readFileSync(join(dir, 'small.txt'), 'utf8');
+    writeFileSync(join(dir, 'just.txt'), text.slice(0, need));
+    writeFileSync(join(dir, 'under.txt'), text.slice(0, need - 1));
+    const ok = run('train', 'just.txt', ...quick, '--steps', '1', '--out', 'just.safetensors');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /recur: done \(reached the steps limit\): 1 steps/);
+    fails(run('train', 'under.txt', ...quick, '--steps', '1'), 1, new RegExp(`'under.txt' has ${(need - 1).toLocaleString('en-US')} characters; .* needs at least ${need.toLocaleString('en-US')};`));
+    fails(run('train', 'tiny.txt', '--batch', '1', '--seq', '1', '--val-frac', '0.05'), 1, /'tiny.txt' has 11 characters; batch 1 x seq 1 with val-frac 0.05 needs at least 40; use a longer text or a larger --val-frac/);
   });
 });

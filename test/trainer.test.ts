@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Vocab, decodeCheckpoint, defaultTrainOptions, evaluateLoss, splitIds, trainCharLM, type CharLM, type EvalInfo, type TrainOptions,
+  BpttBatcher, Vocab, decodeCheckpoint, defaultTrainOptions, evaluateLoss, minTextLength, splitIds, trainCharLM, type CharLM, type EvalInfo, type TrainOptions,
 } from '../src/index.js';
 
 const text = 'the cat sat on the mat. '.repeat(80);
@@ -78,7 +78,9 @@ describe('trainCharLM', () => {
   it('invalid options are one sentence', async () => {
     await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ batch: 0 }) }), /batch must be a whole number of at least 1, got 0/);
     await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ lr: -1 }) }), /lr must be a positive number/);
-    await assert.rejects(trainCharLM({ text: 'abc'.repeat(10), vocab: Vocab.fromText('abc'), config, options: opts({ batch: 8, seq: 16 }) }), /too short for batch 8 x seq 16/);
+    await assert.rejects(trainCharLM({ text: 'abc'.repeat(10), vocab: Vocab.fromText('abc'), config, options: opts({ batch: 8, seq: 16 }) }), {
+      message: 'the text has 30 characters; batch 8 x seq 16 with val-frac 0.1 needs at least 143; use a longer text or a smaller --batch/--seq',
+    });
   });
 
   it('periodic evaluations score the first evalChars of the validation split, the final one all of it, and say which', async () => {
@@ -111,5 +113,31 @@ describe('trainCharLM', () => {
         message: `eval-chars must be 0 (the whole validation split) or a whole number of at least 2, got ${bad}`,
       });
     }
+  });
+
+  it('the minimum text length is exact: a text of exactly that many tokens trains, one fewer is refused naming it', async () => {
+    const tiny = { model: 'gru' as const, layers: 1, hidden: 4, embed: 0, dropout: 0 };
+    for (const [batch, seq, valFrac] of [[32, 64, 0.1], [4, 16, 0.1], [3, 5, 0.25], [1, 1, 0.1], [2, 3, 0.37], [7, 9, 0.011]] as const) {
+      const n = minTextLength({ batch, seq, valFrac });
+      // what the splitter and the batcher accept, found by walking up from 1: the first length that gives a batcher and two validation tokens
+      const fits = (len: number): { val: boolean; train: boolean } => {
+        const s = splitIds(new Uint8Array(len), valFrac);
+        return { val: s.val.length >= 2, train: BpttBatcher.layout(s.train.length, batch, seq).windowsPerEpoch >= 1 };
+      };
+      let first = 1;
+      while (!(fits(first).val && fits(first).train)) first++;
+      assert.equal(n, first, `batch ${batch} x seq ${seq}, val-frac ${valFrac}`);
+      const letters = 'abcdefgh'.repeat(Math.ceil(n / 8));
+      const o = opts({ batch, seq, valFrac, steps: 1 });
+      const ok = await trainCharLM({ text: letters.slice(0, n), vocab: Vocab.fromText(letters), config: tiny, options: o });
+      assert.equal(ok.progress.step, 1);
+      // the advice follows what falls short: only the validation part, or the training windows
+      const valShort = fits(n - 1).train;
+      await assert.rejects(trainCharLM({ text: letters.slice(0, n - 1), vocab: Vocab.fromText(letters), config: tiny, options: o }), {
+        message: `the text has ${(n - 1).toLocaleString('en-US')} characters; batch ${batch} x seq ${seq} with val-frac ${valFrac} needs at least ${n.toLocaleString('en-US')}; ` +
+          `use a longer text or ${valShort ? 'a larger --val-frac' : 'a smaller --batch/--seq'}`,
+      });
+    }
+    assert.equal(minTextLength({ batch: 32, seq: 64, valFrac: 0.1 }), 2276);
   });
 });

@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import { sampleText } from '../generate/sample.js';
-import { evaluateLoss, trainCharLM, defaultTrainOptions, type EvalInfo, type TrainOptions } from '../train/trainer.js';
+import { evaluateLoss, trainCharLM, defaultTrainOptions, textLengthProblem, type EvalInfo, type TrainOptions } from '../train/trainer.js';
 import type { CellType } from '../models/charlm.js';
 import { readCheckpoint, readCorpusFile, writeFileAtomic } from './files.js';
 import { UserError } from './errors.js';
@@ -51,6 +51,8 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
   }
   const { ids, vocab, chars } = readCorpusFile(file, { keepCr: f.keepCr, vocab: resume?.vocab, tokens: f.tokens, minCount: f.minCount ?? 2 });
   const unit = unitOf(vocab);
+  const tooShort = textLengthProblem(ids.length, options, `'${file}'`, vocab.kind === 'word' ? 'word tokens' : 'characters');
+  if (tooShort) throw new UserError(tooShort);
   const config = { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
   const tty = process.stderr.isTTY && !f.quiet;
   const multibar = !tty ? null : new cliProgress.MultiBar({
@@ -78,7 +80,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<void> {
   let lastCps = 0;
   const started = Date.now();
   try {
-    const res = await trainCharLM({ ids, vocab, config, options, resume }, {
+    const res = await trainCharLM({ ids, vocab, name: `'${file}'`, config, options, resume }, {
       onStep: (s) => {
         lastLoss = s.loss;
         lastCps = s.charsPerSec;

@@ -10,7 +10,7 @@ import { Adagrad, Adam, SGD } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../random/rng.js';
 import { BpttBatcher } from '../data/bptt.js';
-import { splitIds, type TokenIds } from '../data/text.js';
+import { splitIds, splitSizes, type TokenIds } from '../data/text.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import { CharLM, type CharLMConfig } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
@@ -61,6 +61,42 @@ export const defaultTrainOptions: TrainOptions = {
 
 /** evaluateLoss needs one input and its target. */
 const MIN_EVAL_TOKENS = 2;
+
+type LengthOptions = Pick<TrainOptions, 'batch' | 'seq' | 'valFrac'>;
+
+/** Whether a text of n tokens leaves a validation split of at least two and a training split with one window per row. */
+function partsFit(n: number, o: LengthOptions): { val: boolean; train: boolean } {
+  const s = splitSizes(n, o.valFrac);
+  return { val: s.val >= MIN_EVAL_TOKENS, train: BpttBatcher.layout(s.train, o.batch, o.seq).windowsPerEpoch >= 1 };
+}
+
+/**
+ * The fewest tokens a text needs to train with these options, from splitIds'
+ * and BpttBatcher's own arithmetic (splitSizes, BpttBatcher.layout), so a
+ * text of exactly this length trains and one token fewer does not.
+ */
+export function minTextLength(o: LengthOptions): number {
+  const ok = (n: number): boolean => {
+    const f = partsFit(n, o);
+    return f.val && f.train;
+  };
+  // neither part shrinks as n grows, so the first n that fits is the minimum: start at the real-number bound and walk to it
+  let n = Math.max(MIN_EVAL_TOKENS, Math.ceil(Math.max(MIN_EVAL_TOKENS / o.valFrac, (o.batch * o.seq + 1) / (1 - o.valFrac))));
+  while (n > 1 && ok(n - 1)) n--;
+  while (!ok(n)) n++;
+  return n;
+}
+
+/** Why a text of `n` tokens is too short to train with these options (one sentence), or null if it is not. */
+export function textLengthProblem(n: number, o: LengthOptions, name = 'the text', unit = 'characters'): string | null {
+  const need = minTextLength(o);
+  if (n >= need) return null;
+  const fmt = (k: number): string => k.toLocaleString('en-US');
+  // when only the validation part falls short, smaller windows would not help
+  const below = partsFit(need - 1, o);
+  return `${name} has ${fmt(n)} ${unit}; batch ${o.batch} x seq ${o.seq} with val-frac ${o.valFrac} needs at least ${fmt(need)}; ` +
+    `use a longer text or ${below.train ? 'a larger --val-frac' : 'a smaller --batch/--seq'}`;
+}
 
 export function checkTrainOptions(o: TrainOptions): TrainOptions {
   const pos = (k: keyof TrainOptions): void => {
@@ -173,13 +209,14 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeou
 
 /**
  * Train a char LM on `text`, or on its `ids` under `vocab` (readCorpus reads
- * a big file into those without one string), or continue `resume`. Throws
- * (after reporting nothing further) if the loss becomes NaN or infinite; the
- * last checkpoint handed to onCheckpoint is then the last good one.
+ * a big file into those without one string), or continue `resume`. `name`
+ * names the text in messages. Throws (after reporting nothing further) if
+ * the loss becomes NaN or infinite; the last checkpoint handed to
+ * onCheckpoint is then the last good one.
  */
 export async function trainCharLM(
   args: {
-    text?: string; ids?: TokenIds; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint;
+    text?: string; ids?: TokenIds; name?: string; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint;
   },
   cb: TrainCallbacks = {},
 ): Promise<TrainResult> {
@@ -187,8 +224,9 @@ export async function trainCharLM(
   const { vocab } = args;
   if (args.ids === undefined && args.text === undefined) throw new Error('trainCharLM: give the text or its ids');
   const ids = args.ids ?? vocab.encode(args.text!);
+  const tooShort = textLengthProblem(ids.length, o, args.name, vocab.kind === 'word' ? 'word tokens' : 'characters');
+  if (tooShort) throw new Error(tooShort);
   const split = splitIds(ids, o.valFrac);
-  if (split.val.length < 2) throw new Error(`the validation split is too small (${split.val.length} characters); use a longer text or a larger --val-frac`);
   const rng = new Rng(o.seed);
   let model: CharLM;
   let progress: TrainingProgress = { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0 };

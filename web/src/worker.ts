@@ -50,7 +50,7 @@ async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
     const corpus = readCorpus(msg.text, { name: msg.name });
     const v = corpus.vocab as Vocab;
     const result = await trainCharLM(
-      { ids: corpus.ids, vocab: v, config: msg.model, options: { ...defaultTrainOptions, ...msg.train, sampleLength: 200 } },
+      { ids: corpus.ids, vocab: v, name: msg.name, config: msg.model, options: { ...defaultTrainOptions, ...msg.train, sampleLength: 200 } },
       {
         onStart(m) {
           // set together, so a text refused before this leaves the last model and its vocabulary as they were
