@@ -149,7 +149,9 @@ describe('recur CLI', () => {
   it('a text too short for --batch, --seq and --val-frac is one message with the exact minimum', () => {
     writeFileSync(join(dir, 'tiny.txt'), 'hello world');
     const need = minTextLength({ batch: 32, seq: 64, valFrac: 0.1 });
-    fails(run('train', 'tiny.txt'), 1, new RegExp(`^recur: 'tiny.txt' has 11 characters; batch 32 x seq 64 with val-frac 0.1 needs at least ${need.toLocaleString('en-US')}; use a longer text or a smaller --batch/--seq\n$`));
+    const short = run('train', 'tiny.txt');
+    fails(short, 1, new RegExp(`^recur: 'tiny.txt' has 11 characters; batch 32 x seq 64 with val-frac 0.1 needs at least ${need.toLocaleString('en-US')}; use a longer text or a smaller --batch/--seq\n$`));
+    assert.equal(short.stdout, '', 'refused before the banner');
     const text = readFileSync(join(dir, 'small.txt'), 'utf8');
     writeFileSync(join(dir, 'just.txt'), text.slice(0, need));
     writeFileSync(join(dir, 'under.txt'), text.slice(0, need - 1));

@@ -101,6 +101,13 @@ describe('trainCharLM', () => {
     assert.equal(evals[3].valLoss, evals[3].whole);
     assert.deepEqual(res.finalEval, { step: 20, valLoss: evals[3].whole, perplexity: Math.exp(evals[3].whole), bitsPerChar: evals[3].whole / Math.LN2, evalChars: 192, valChars: 192 });
     assert.equal(res.progress.lastValLoss, evals[3].whole);
+    // a stop asked for right after a periodic evaluation still ends with one over the whole split
+    const stopped: number[][] = [];
+    let steps = 0;
+    const early = await trainCharLM({ text, vocab, config, options: opts({ steps: 20, evalEvery: 5, evalChars: 50 }) }, {
+      onStep: () => { steps++; }, shouldStop: () => steps >= 5, onEval: (e) => stopped.push([e.step, e.evalChars]),
+    });
+    assert.deepEqual([stopped, early.stoppedBy, early.finalEval.evalChars], [[[5, 50], [5, 192]], 'request', 192]);
     // 0, or a slice as long as the split, scores all of it every time (and the last step is not scored twice)
     for (const evalChars of [0, 192, 10 ** 6]) {
       const seen: number[][] = [];
@@ -109,7 +116,7 @@ describe('trainCharLM', () => {
     }
     assert.equal(defaultTrainOptions.evalChars, 250_000);
     for (const bad of [1, -5, 2.5, NaN]) {
-      await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ evalChars: bad }) }), {
+      await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ evalChars: bad, steps: 1 }) }), {
         message: `eval-chars must be 0 (the whole validation split) or a whole number of at least 2, got ${bad}`,
       });
     }
