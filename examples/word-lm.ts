@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Rng, WordTokenizer, defaultTrainOptions, encodeCheckpoint, decodeCheckpoint, sampleText, splitIds, trainCharLM } from '../src/index.js';
+import { Rng, WordTokenizer, defaultTrainOptions, encodeCheckpoint, decodeCheckpoint, sampleText, splitIds, trainCharLM, type TokenIds } from '../src/index.js';
 
 export interface WordLmResult {
   valPerplexity: number;
@@ -26,7 +26,7 @@ export interface WordLmResult {
 }
 
 /** Perplexity of the smoothed unigram distribution of `train` on `val`. */
-export function unigramPerplexity(train: Int32Array, val: Int32Array, vocabSize: number): number {
+export function unigramPerplexity(train: TokenIds, val: TokenIds, vocabSize: number): number {
   const counts = new Float64Array(vocabSize).fill(1);
   for (const id of train) counts[id]++;
   const total = train.length + vocabSize;

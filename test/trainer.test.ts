@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Vocab, decodeCheckpoint, defaultTrainOptions, trainCharLM, type TrainOptions } from '../src/index.js';
+import {
+  BpttBatcher, Vocab, decodeCheckpoint, defaultTrainOptions, evaluateLoss, minTextLength, splitIds, trainCharLM, type CharLM, type EvalInfo, type TrainOptions,
+} from '../src/index.js';
 
 const text = 'the cat sat on the mat. '.repeat(80);
 const vocab = Vocab.fromText(text);
@@ -76,6 +78,73 @@ describe('trainCharLM', () => {
   it('invalid options are one sentence', async () => {
     await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ batch: 0 }) }), /batch must be a whole number of at least 1, got 0/);
     await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ lr: -1 }) }), /lr must be a positive number/);
-    await assert.rejects(trainCharLM({ text: 'abc'.repeat(10), vocab: Vocab.fromText('abc'), config, options: opts({ batch: 8, seq: 16 }) }), /too short for batch 8 x seq 16/);
+    await assert.rejects(trainCharLM({ text: 'abc'.repeat(10), vocab: Vocab.fromText('abc'), config, options: opts({ batch: 8, seq: 16 }) }), {
+      message: 'the text has 30 characters; batch 8 x seq 16 with val-frac 0.1 needs at least 143; use a longer text or a smaller --batch/--seq',
+    });
+  });
+
+  it('periodic evaluations score the first evalChars of the validation split, the final one all of it, and say which', async () => {
+    const split = splitIds(vocab.encode(text), 0.1);
+    let model: CharLM | null = null;
+    const evals: (EvalInfo & { whole: number; slice: number })[] = [];
+    const res = await trainCharLM({ text, vocab, config, options: opts({ steps: 20, evalEvery: 5, evalChars: 50 }) }, {
+      onStart: (m) => { model = m; },
+      // the model as it is at this evaluation, scored on the slice and on the whole split
+      onEval: (e) => evals.push({ ...e, slice: evaluateLoss(model!, split.val.subarray(0, 50), 4, 16), whole: evaluateLoss(model!, split.val, 4, 16) }),
+    });
+    assert.equal(split.val.length, 192);
+    assert.deepEqual(evals.map((e) => [e.step, e.evalChars, e.valChars]), [[5, 50, 192], [10, 50, 192], [15, 50, 192], [20, 192, 192]]);
+    for (const e of evals.slice(0, 3)) {
+      assert.equal(e.valLoss, e.slice);
+      assert.notEqual(e.valLoss, e.whole);
+    }
+    assert.equal(evals[3].valLoss, evals[3].whole);
+    assert.deepEqual(res.finalEval, { step: 20, valLoss: evals[3].whole, perplexity: Math.exp(evals[3].whole), bitsPerChar: evals[3].whole / Math.LN2, evalChars: 192, valChars: 192 });
+    assert.equal(res.progress.lastValLoss, evals[3].whole);
+    // a stop asked for right after a periodic evaluation still ends with one over the whole split
+    const stopped: number[][] = [];
+    let steps = 0;
+    const early = await trainCharLM({ text, vocab, config, options: opts({ steps: 20, evalEvery: 5, evalChars: 50 }) }, {
+      onStep: () => { steps++; }, shouldStop: () => steps >= 5, onEval: (e) => stopped.push([e.step, e.evalChars]),
+    });
+    assert.deepEqual([stopped, early.stoppedBy, early.finalEval.evalChars], [[[5, 50], [5, 192]], 'request', 192]);
+    // 0, or a slice as long as the split, scores all of it every time (and the last step is not scored twice)
+    for (const evalChars of [0, 192, 10 ** 6]) {
+      const seen: number[][] = [];
+      await trainCharLM({ text, vocab, config, options: opts({ steps: 10, evalEvery: 5, evalChars }) }, { onEval: (e) => seen.push([e.step, e.evalChars]) });
+      assert.deepEqual(seen, [[5, 192], [10, 192]], `evalChars ${evalChars}`);
+    }
+    assert.equal(defaultTrainOptions.evalChars, 250_000);
+    for (const bad of [1, -5, 2.5, NaN]) {
+      await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ evalChars: bad, steps: 1 }) }), {
+        message: `eval-chars must be 0 (the whole validation split) or a whole number of at least 2, got ${bad}`,
+      });
+    }
+  });
+
+  it('the minimum text length is exact: a text of exactly that many tokens trains, one fewer is refused naming it', async () => {
+    const tiny = { model: 'gru' as const, layers: 1, hidden: 4, embed: 0, dropout: 0 };
+    for (const [batch, seq, valFrac] of [[32, 64, 0.1], [4, 16, 0.1], [3, 5, 0.25], [1, 1, 0.1], [2, 3, 0.37], [7, 9, 0.011]] as const) {
+      const n = minTextLength({ batch, seq, valFrac });
+      // what the splitter and the batcher accept, found by walking up from 1: the first length that gives a batcher and two validation tokens
+      const fits = (len: number): { val: boolean; train: boolean } => {
+        const s = splitIds(new Uint8Array(len), valFrac);
+        return { val: s.val.length >= 2, train: BpttBatcher.layout(s.train.length, batch, seq).windowsPerEpoch >= 1 };
+      };
+      let first = 1;
+      while (!(fits(first).val && fits(first).train)) first++;
+      assert.equal(n, first, `batch ${batch} x seq ${seq}, val-frac ${valFrac}`);
+      const letters = 'abcdefgh'.repeat(Math.ceil(n / 8));
+      const o = opts({ batch, seq, valFrac, steps: 1 });
+      const ok = await trainCharLM({ text: letters.slice(0, n), vocab: Vocab.fromText(letters), config: tiny, options: o });
+      assert.equal(ok.progress.step, 1);
+      // the advice follows what falls short: only the validation part, or the training windows
+      const valShort = fits(n - 1).train;
+      await assert.rejects(trainCharLM({ text: letters.slice(0, n - 1), vocab: Vocab.fromText(letters), config: tiny, options: o }), {
+        message: `the text has ${(n - 1).toLocaleString('en-US')} characters; batch ${batch} x seq ${seq} with val-frac ${valFrac} needs at least ${n.toLocaleString('en-US')}; ` +
+          `use a longer text or ${valShort ? 'a larger --val-frac' : 'a smaller --batch/--seq'}`,
+      });
+    }
+    assert.equal(minTextLength({ batch: 32, seq: 64, valFrac: 0.1 }), 2276);
   });
 });

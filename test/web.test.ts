@@ -206,6 +206,19 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     assert.equal(await page.textContent('#model-info'), "'bad.safetensors' is damaged: tensor 'head.bias' fails its checksum");
   });
 
+  it('reads a CRLF file as the CLI does: line ends as LF, said in the text status line', async () => {
+    const text = readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 20000);
+    await page.check('input[name=source][value=file]');
+    await page.setInputFiles('#text-file', { name: 'dos.txt', mimeType: 'text/plain', buffer: Buffer.from('\ufeff' + text.replace(/\n/g, '\r\n')) });
+    await page.click('#start');
+    await page.waitForFunction(() => document.getElementById('text-status')?.textContent?.startsWith('Training on'), undefined, { timeout: 30000 });
+    // the same count and vocabulary as the LF text: no '\r' among the characters
+    const vocabSize = new Set(text).size;
+    assert.equal(await page.textContent('#text-status'), `Training on 20,000 characters, vocabulary ${vocabSize}. 'dos.txt' has Windows line ends (CRLF); read as LF.`);
+    await page.click('#stop');
+    await page.waitForSelector('body[data-phase=idle]', { timeout: 60000 });
+  });
+
   it('logged no errors in the page or its workers', () => {
     assert.deepEqual(errors, []);
   });

@@ -1,11 +1,10 @@
 /** The `recur` subcommands: train, sample, eval, info. */
 import cliProgress from 'cli-progress';
-import { Vocab } from '../data/text.js';
-import { WordTokenizer, type LMTokenizer } from '../text/tokenizers.js';
+import type { LMTokenizer } from '../text/tokenizers.js';
 import { sampleText } from '../generate/sample.js';
-import { evaluateLoss, trainCharLM, defaultTrainOptions, type TrainOptions } from '../train/trainer.js';
+import { evaluateLoss, trainCharLM, defaultTrainOptions, textLengthProblem, type EvalInfo, type TrainOptions } from '../train/trainer.js';
 import type { CellType, CharLMConfig } from '../models/charlm.js';
-import { prepareOutput, readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
+import { prepareOutput, readCheckpoint, readCorpusFile, writeFileAtomic } from './files.js';
 import { stdout } from './output.js';
 import { UserError } from './errors.js';
 
@@ -19,8 +18,10 @@ const fmtTime = (s: number): string => {
 export interface TrainFlags {
   model: CellType; layers: number; hidden: number; embed: number; dropout: number;
   batch: number; seq: number; lr: number; optimizer: TrainOptions['optimizer']; clip: number; lrDecay: number;
-  epochs?: number; minutes?: number; steps?: number; valFrac: number; evalEvery: number; sampleEvery: number;
+  epochs?: number; minutes?: number; steps?: number; valFrac: number; evalEvery: number; evalChars: number; sampleEvery: number;
   out: string; resume?: string; seed: number; quiet?: boolean;
+  /** Keep '\r' line ends instead of reading them as LF. */
+  keepCr?: boolean;
   /** 'char' (default) or 'word'. */
   tokens?: 'char' | 'word';
   /** Word models: words seen fewer times become <unk>. */
@@ -32,10 +33,16 @@ export interface TrainFlags {
 /** What one token is called in messages. */
 const unitOf = (v: LMTokenizer): string => (v.kind === 'word' ? 'word' : 'char');
 
+/** Which part of the validation split an evaluation scored, e.g. "first 250,000 of 5,019,870 validation chars". */
+const evalScope = (e: EvalInfo, unit: string): string => {
+  const n = (k: number): string => k.toLocaleString('en-US');
+  return e.evalChars < e.valChars ? `first ${n(e.evalChars)} of ${n(e.valChars)} validation ${unit}s` : `all ${n(e.valChars)} validation ${unit}s`;
+};
+
 /** The model's shape options: on --resume they come from the checkpoint, and a flag that disagrees is a usage error. */
 const ARCHITECTURE = ['model', 'layers', 'hidden', 'embed'] as const;
 /** Training options a resumed run takes from its checkpoint unless given again (then the banner says what changed). */
-const RESUMABLE = ['batch', 'seq', 'lr', 'optimizer', 'clip', 'lrDecay', 'valFrac', 'evalEvery', 'sampleEvery'] as const;
+const RESUMABLE = ['batch', 'seq', 'lr', 'optimizer', 'clip', 'lrDecay', 'valFrac', 'evalEvery', 'evalChars', 'sampleEvery'] as const;
 /** Option names as the user types them. */
 const flagName = (k: string): string => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 /** Numbers as people read them: 0.0015660187499999998 is 0.001566. */
@@ -53,15 +60,14 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   const explicit = f.explicit ?? new Set<string>();
   // the output is checked before any work, so a long run never ends in an unwritable path
   const out = prepareOutput(f.out, '--out', [{ path: file, what: 'training text' }]);
-  const text = readTextFile(file);
   const resume = f.resume ? readCheckpoint(f.resume) : undefined;
-  let vocab: LMTokenizer;
+  if (resume && f.tokens !== undefined && f.tokens !== resume.vocab.kind) {
+    throw new UserError(`the checkpoint is a ${resume.vocab.kind}-level model; resume it with --tokens ${resume.vocab.kind} (or leave --tokens out)`, 2);
+  }
   const changed: string[] = [];
   let flags: TrainFlags = f;
   if (resume) {
-    vocab = resume.vocab;
     const rc = resume.model.config;
-    if (f.tokens !== undefined && f.tokens !== vocab.kind) throw new UserError(`the checkpoint is a ${vocab.kind}-level model; resume it with --tokens ${vocab.kind} (or leave --tokens out)`, 2);
     for (const k of ARCHITECTURE) {
       if (explicit.has(k) && f[k] !== rc[k]) {
         throw new UserError(`${flagName(k)} ${f[k]} disagrees with the checkpoint '${f.resume}', ${describeModel(rc)}; a resumed model keeps its architecture (leave ${flagName(k)} out)`, 2);
@@ -82,23 +88,15 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
       resume.model.setDropout(f.dropout);
     }
     flags = merged as unknown as TrainFlags;
-    if (vocab.kind === 'char') {
-      const unknown = vocab.unknownChars(text);
-      if (unknown.size > 0) {
-        const list = [...unknown.keys()].slice(0, 5).map((c) => JSON.stringify(c)).join(', ');
-        throw new UserError(`'${file}' has ${unknown.size} character(s) the checkpoint's vocabulary lacks (${list}); resume on the text it was trained on`);
-      }
-    } else {
-      const share = unknownShare(vocab, text);
-      if (share > MAX_RESUME_UNKNOWN) {
-        throw new UserError(`${pct(share)} of the word tokens of '${file}' are outside the checkpoint's vocabulary (<unk>), more than ${pct(MAX_RESUME_UNKNOWN)}; ` +
-          'resume on the text the model was trained on, or train a new model on this one');
-      }
+  }
+  // a character model refuses characters it lacks (readCorpusFile says which); a word model reads them as <unk>
+  const { ids, vocab, chars } = readCorpusFile(file, { keepCr: f.keepCr, vocab: resume?.vocab, tokens: f.tokens, minCount: f.minCount ?? 2 });
+  if (resume && vocab.kind === 'word') {
+    const share = unknownShareOfIds(ids, vocab.id(vocab.unknown));
+    if (share > MAX_RESUME_UNKNOWN) {
+      throw new UserError(`${pct(share)} of the word tokens of '${file}' are outside the checkpoint's vocabulary (<unk>), more than ${pct(MAX_RESUME_UNKNOWN)}; ` +
+        'resume on the text the model was trained on, or train a new model on this one');
     }
-  } else if (f.tokens === 'word') {
-    vocab = WordTokenizer.fromText(text, { minCount: f.minCount ?? 2 });
-  } else {
-    vocab = Vocab.fromText(text);
   }
   const unit = unitOf(vocab);
   if (flags.epochs !== undefined && flags.minutes !== undefined) throw new UserError('give either --epochs or --minutes, not both', 2);
@@ -107,8 +105,10 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     batch: flags.batch, seq: flags.seq, lr: flags.lr, optimizer: flags.optimizer, clip: flags.clip, lrDecay: flags.lrDecay,
     epochs: flags.epochs ?? (flags.minutes === undefined && flags.steps === undefined ? 1 : 0),
     seconds: (flags.minutes ?? 0) * 60, steps: flags.steps ?? 0,
-    valFrac: flags.valFrac, evalEvery: flags.evalEvery, sampleEvery: flags.sampleEvery, seed: flags.seed,
+    valFrac: flags.valFrac, evalEvery: flags.evalEvery, evalChars: flags.evalChars, sampleEvery: flags.sampleEvery, seed: flags.seed,
   };
+  const tooShort = textLengthProblem(ids.length, options, `'${file}'`, vocab.kind === 'word' ? 'word tokens' : 'characters');
+  if (tooShort) throw new UserError(tooShort);
   const config = resume ? resume.model.config : { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
   const tty = process.stderr.isTTY && !f.quiet;
   const multibar = !tty ? null : new cliProgress.MultiBar({
@@ -123,7 +123,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     else stdout.write(line);
   };
   const budget = { epochs: options.epochs, seconds: options.seconds, steps: options.steps };
-  const size = vocab.kind === 'word' ? `${vocab.encode(text).length} word tokens, vocabulary ${vocab.size} (words seen fewer than ${f.minCount ?? 2} times are <unk>)` : `${[...text].length} characters, vocabulary ${vocab.size}`;
+  const size = vocab.kind === 'word' ? `${ids.length} word tokens, vocabulary ${vocab.size}${resume ? '' : ` (words seen fewer than ${f.minCount ?? 2} times are <unk>)`}` : `${chars} characters, vocabulary ${vocab.size}`;
   const cell = `${config.layers}x${config.hidden} ${config.model.toUpperCase()}`;
   log(`recur: training a ${cell} ${unit}-level model on '${file}' (${size})` +
     (resume ? `, resuming '${f.resume}' at step ${resume.meta.progress.step}${changed.length ? ` with ${changed.join(', ')}` : ''}` : '') +
@@ -140,7 +140,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   let lastCps = 0;
   const started = Date.now();
   try {
-    const res = await trainCharLM({ text, vocab, config, options, resume, resumeName: f.resume && `'${f.resume}'` }, {
+    const res = await trainCharLM({ ids, vocab, name: `'${file}'`, config, options, resume, resumeName: f.resume && `'${f.resume}'` }, {
       onStep: (s) => {
         lastLoss = s.loss;
         lastCps = s.charsPerSec;
@@ -159,7 +159,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
       },
       onEval: (e) => {
         lastVal = e.valLoss;
-        log(`step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/${unit}`);
+        log(`step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/${unit} (${evalScope(e, unit)})`);
       },
       onSample: (t, step) => log(`--- sample at step ${step} ---\n${t}\n---`),
       onCheckpoint: (bytes) => writeFileAtomic(out, bytes),
@@ -171,7 +171,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     stdout.write(
       `recur: done (${res.stoppedBy === 'request' ? 'stopped on request' : `reached the ${res.stoppedBy} limit`}): ${p.step} steps, ` +
       `epoch ${p.epoch}, ${fmtTime(p.seconds)} of training, train loss ${lastLoss.toFixed(4)}, ` +
-      `val loss ${p.lastValLoss!.toFixed(4)} nats/${unit} (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss!).toFixed(2)}), ` +
+      `val loss ${p.lastValLoss!.toFixed(4)} nats/${unit} (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss!).toFixed(2)}; ${evalScope(res.finalEval, unit)}), ` +
       `${Math.round(lastCps).toLocaleString('en-US')} ${unit}s/s; saved '${f.out}'\n`,
     );
     // the shell's convention after an interrupt, now that the checkpoint is safe
@@ -190,21 +190,11 @@ export function asUserErrorUnlessBug(e: unknown): unknown {
   return new UserError((e as Error).message);
 }
 
-/** Share of `text`'s tokens the tokenizer does not know (<unk> for words, skipped for characters). */
-function unknownShare(vocab: LMTokenizer, text: string): number {
-  if (vocab.kind === 'word') {
-    const ids = vocab.encode(text);
-    const unk = vocab.id(vocab.unknown);
-    let n = 0;
-    for (let i = 0; i < ids.length; i++) if (ids[i] === unk) n++;
-    return ids.length > 0 ? n / ids.length : 0;
-  }
-  let unknown = 0, total = 0;
-  for (const c of text) {
-    total++;
-    if (!vocab.has(c)) unknown++;
-  }
-  return total > 0 ? unknown / total : 0;
+/** Share of `ids` that are the unknown token. */
+function unknownShareOfIds(ids: ArrayLike<number>, unk: number): number {
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) if (ids[i] === unk) n++;
+  return ids.length > 0 ? n / ids.length : 0;
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
@@ -243,30 +233,25 @@ export function sampleCommand(checkpoint: string, f: SampleFlags): void {
   }
 }
 
-export function evalCommand(checkpoint: string, file: string, f: { batch: number; seq: number }): void {
+export function evalCommand(checkpoint: string, file: string, f: { batch: number; seq: number; keepCr?: boolean }): void {
   const ck = readCheckpoint(checkpoint);
-  const text = readTextFile(file);
-  const share = unknownShare(ck.vocab, text);
-  const unitName = ck.vocab.kind === 'word' ? 'word tokens' : 'characters';
+  // unknown words are scored as <unk>, as word-level perplexities usually are; unknown characters are skipped and listed
+  const { ids, unknown, chars } = readCorpusFile(file, { keepCr: f.keepCr, vocab: ck.vocab, unknown: 'skip' });
+  let skipped = 0;
+  for (const n of unknown.values()) skipped += n;
+  const word = ck.vocab.kind === 'word';
+  const share = word ? unknownShareOfIds(ids, ck.vocab.id(ck.vocab.unknown)) : chars > 0 ? skipped / chars : 0;
   // the figure means little when much of the text is unknown to the model: say so first
-  if (share > 0.01) stdout.write(`note: ${pct(share)} of the ${unitName} of '${file}' are outside the model's vocabulary (${ck.vocab.kind === 'word' ? 'scored as <unk>' : 'skipped'})\n`);
+  if (share > 0.01) stdout.write(`note: ${pct(share)} of the ${word ? 'word tokens' : 'characters'} of '${file}' are outside the model's vocabulary (${word ? 'scored as <unk>' : 'skipped'})\n`);
   if (ck.vocab.kind === 'word') {
-    // unknown words are scored as <unk>, as word-level perplexities usually are
-    const ids = ck.vocab.encode(text);
     if (ids.length < 2) throw new UserError(`'${file}' has fewer than two words; nothing to evaluate`);
-    const unk = ck.vocab.id(ck.vocab.unknown);
-    const unknownCount = ids.filter((id) => id === unk).length;
+    const unknownCount = Math.round(share * ids.length);
     const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
     stdout.write(`loss ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/word over ${ids.length} word tokens\n`);
     if (unknownCount > 0) stdout.write(`${unknownCount} of them are words outside the model's vocabulary, scored as <unk>\n`);
     return;
   }
-  const unknown = ck.vocab.unknownChars(text);
-  let skipped = 0;
-  for (const n of unknown.values()) skipped += n;
-  const known = [...text].filter((c) => ck.vocab.has(c)).join('');
-  if ([...known].length < 2) throw new UserError(`'${file}' has fewer than two characters the model knows; nothing to evaluate`);
-  const ids = ck.vocab.encode(known);
+  if (ids.length < 2) throw new UserError(`'${file}' has fewer than two characters the model knows; nothing to evaluate`);
   const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
   stdout.write(`loss ${loss.toFixed(4)} nats/char, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char over ${ids.length} characters\n`);
   if (skipped > 0) {

@@ -4,7 +4,8 @@ import {
   type Stats,
 } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
-import { decodeText } from '../data/text.js';
+import { decodeText, lineEndNote } from '../data/text.js';
+import { readCorpus, type Corpus, type CorpusOptions } from '../data/corpus.js';
 import { decodeCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { checkpointSizeProblem } from '../io/checkpoint-meta.js';
 import { UserError } from './errors.js';
@@ -23,7 +24,9 @@ export function readBytes(path: string, what: string, opts: { sizeProblem?: (byt
   const problem = opts.sizeProblem?.(st.size);
   if (problem) throw new UserError(problem);
   try {
-    return new Uint8Array(readFileSync(path));
+    const b = readFileSync(path);
+    // a view of the Buffer, not a copy: a big text is held once
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } catch (e) {
     throw new UserError(describeFsError(e, path, `read ${what}`).replace(/no permission to write in directory '[^']*'/, 'no permission to read it'));
   }
@@ -41,6 +44,17 @@ function asUserError<T>(fn: () => T): T {
 export function readTextFile(path: string): string {
   const bytes = readBytes(path, 'text file');
   return asUserError(() => decodeText(bytes, `'${path}'`));
+}
+
+/**
+ * Read a text file for a language model (readCorpus) and say on stderr when
+ * its line ends were read as LF. The bytes are dropped once encoded.
+ */
+export function readCorpusFile(path: string, opts: Omit<CorpusOptions, 'name'>): Corpus {
+  const corpus = asUserError(() => readCorpus(readBytes(path, 'text file'), { ...opts, name: `'${path}'` }));
+  const note = opts.keepCr ? null : lineEndNote(`'${path}'`, corpus.lineEnds, ' (--keep-cr keeps them)');
+  if (note) process.stderr.write(`recur: ${note}\n`);
+  return corpus;
 }
 
 export function readCheckpoint(path: string): Checkpoint {

@@ -8,6 +8,9 @@ import { UserError } from './errors.js';
 import { asUserErrorUnlessBug, evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
 import { forecastCommand } from './forecast.js';
 import { exportCommand, importTorchCommand } from './interop.js';
+import { defaultTrainOptions } from '../train/trainer.js';
+
+const keepCrHelp = "keep '\\r' (Windows CRLF or lone CR line ends) instead of reading line ends as LF";
 
 export const VERSION = '0.1.0';
 
@@ -39,10 +42,14 @@ function program(): Command {
     .option('--steps <n>', 'stop after this many steps', int(1))
     .option('--val-frac <x>', 'fraction of the text (at its end) held out for validation', num((n) => n > 0 && n < 0.5, 'a number above 0 and below 0.5'), 0.1)
     .option('--eval-every <n>', 'validate and checkpoint every N steps (0: only at the end)', int(0), 200)
+    .option('--eval-chars <n>', 'characters (word tokens for --tokens word) from the start of the validation split that each ' +
+      'periodic validation scores; the final one scores the whole split (0: the whole split every time)',
+    num((n) => Number.isSafeInteger(n) && (n === 0 || n >= 2), '0 or a whole number of at least 2'), defaultTrainOptions.evalChars)
     .option('--sample-every <n>', 'print a sample every N steps (0: only at the end)', int(0), 500)
     .option('--out <file>', 'checkpoint to write (checked before training; never the text itself)', 'model.safetensors')
     .option('--resume <file>', 'continue training from this checkpoint: its model, and its training options unless given again')
     .option('--seed <n>', 'random seed', int(0), 1)
+    .option('--keep-cr', keepCrHelp)
     .option('--quiet', 'no progress bar')
     .action(async (file: string, flags, cmd: Command) => { code = await trainCommand(file, { ...flags, explicit: explicitOptions(cmd) }); });
 
@@ -65,6 +72,7 @@ function program(): Command {
     .argument('<text-file>', 'UTF-8 text to score')
     .option('--batch <n>', 'parallel streams', int(1), 32)
     .option('--seq <n>', 'window length', int(1), 64)
+    .option('--keep-cr', keepCrHelp)
     .action((ck: string, file: string, flags) => evalCommand(ck, file, flags));
 
   p.command('forecast')

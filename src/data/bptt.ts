@@ -3,8 +3,10 @@
  * into `batch` parallel rows, each read left to right in windows of `seq`
  * steps, so row b of window k+1 continues exactly where row b of window k
  * stopped and the hidden state can carry over (detached). One epoch is one
- * pass over all windows of the rows.
+ * pass over all windows of the rows. The ids may be any id array (a
+ * Uint8Array for a small vocabulary); the windows are Int32Array.
  */
+import type { TokenIds } from './text.js';
 
 export interface BpttWindow {
   /** Inputs and next-character targets, [batch, seq] batch-major. */
@@ -21,13 +23,20 @@ export class BpttBatcher {
   epoch = 0;
   window = 0;
 
-  constructor(private readonly ids: Int32Array, readonly batch: number, readonly seq: number) {
+  /** Row length and windows per epoch for `length` ids: the batcher's arithmetic, also what the minimum text length is computed from. */
+  static layout(length: number, batch: number, seq: number): { rowLength: number; windowsPerEpoch: number } {
+    // each row needs seq + 1 characters for one window (inputs plus shifted targets)
+    const rowLength = Math.max(0, Math.floor((length - 1) / batch));
+    return { rowLength, windowsPerEpoch: Math.floor(rowLength / seq) };
+  }
+
+  constructor(private readonly ids: TokenIds, readonly batch: number, readonly seq: number) {
     for (const [k, v] of [['batch', batch], ['seq', seq]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`BpttBatcher: ${k} must be a positive integer, got ${v}`);
     }
-    // each row needs seq + 1 characters for one window (inputs plus shifted targets)
-    this.rowLength = Math.floor((ids.length - 1) / batch);
-    this.windowsPerEpoch = Math.floor(this.rowLength / seq);
+    const layout = BpttBatcher.layout(ids.length, batch, seq);
+    this.rowLength = layout.rowLength;
+    this.windowsPerEpoch = layout.windowsPerEpoch;
     if (this.windowsPerEpoch < 1) {
       throw new Error(
         `the text is too short for batch ${batch} x seq ${seq}: it has ${ids.length} characters but needs at least ${batch * seq + 1}; use a smaller --batch or --seq`,

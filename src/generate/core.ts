@@ -9,6 +9,7 @@
  */
 import type { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
+import type { TokenIds } from '../data/text.js';
 
 export interface PickOptions {
   /** Divide logits by this before the softmax (default 1); must be > 0. */
@@ -84,7 +85,7 @@ export interface GenerateOptions extends PickOptions {
 export interface PreparedGeneration {
   length: number;
   prime: string;
-  primeIds: Int32Array;
+  primeIds: TokenIds;
   /** Turns each generated id into its text (a word model's with its spacing), continuing after the prime. */
   decode: (id: number) => string;
   /** A token never to generate (a word model's <unk>), or -1. */

@@ -50,7 +50,7 @@ export class CharLM extends Module {
   }
 
   /** Logits [B, T, V] for ids laid out [B, T] (batch-major), and the final state. */
-  forward(ids: Int32Array, batch: number, time: number, state?: RecurrentState): { logits: Tensor; state: RecurrentState } {
+  forward(ids: ArrayLike<number>, batch: number, time: number, state?: RecurrentState): { logits: Tensor; state: RecurrentState } {
     const V = this.config.vocabSize;
     if (ids.length !== batch * time) throw new Error(`CharLM: ${ids.length} ids do not fill [${batch}, ${time}]`);
     let x: Tensor;

@@ -10,7 +10,7 @@
  * No Node imports.
  */
 
-import type { Vocab } from '../data/text.js';
+import { codePointCount, tokenIds, type TokenIds, type Vocab } from '../data/text.js';
 
 export type TokenizerKind = 'char' | 'word';
 
@@ -26,7 +26,8 @@ export interface Tokenizer {
   has(token: string): boolean;
   /** The id of a token (an error if it is not in the vocabulary). */
   id(token: string): number;
-  encode(text: string): Int32Array;
+  /** Ids in the narrowest array the vocabulary allows (see tokenIds). */
+  encode(text: string): TokenIds;
   decode(ids: ArrayLike<number>): string;
   /** Pieces of `text` (characters or words) outside the vocabulary, with their counts. */
   unknownIn(text: string): Map<string, number>;
@@ -52,10 +53,12 @@ export interface TokenizerOptions {
 const codeOf = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 const show = (c: string): string => JSON.stringify(c);
 
-/** Count items, then order them by count (most frequent first), ties by code-point order. */
-function byFrequency(pieces: Iterable<string>, minCount: number): string[] {
-  const counts = new Map<string, number>();
-  for (const p of pieces) counts.set(p, (counts.get(p) ?? 0) + 1);
+const count = (counts: Map<string, number>, p: string): void => {
+  counts.set(p, (counts.get(p) ?? 0) + 1);
+};
+
+/** Counted items ordered by count (most frequent first), ties by code-point order. */
+function byFrequency(counts: Map<string, number>, minCount: number): string[] {
   return [...counts.keys()]
     .filter((k) => counts.get(k)! >= minCount)
     .sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
@@ -131,18 +134,16 @@ export class CharTokenizer extends BaseTokenizer implements Tokenizer {
     checkCommon('CharTokenizer', opts);
     const specials = [...(opts.specials ?? [])];
     if (opts.unknown !== undefined && !specials.includes(opts.unknown)) specials.push(opts.unknown);
-    const all = typeof texts === 'string' ? [texts] : texts;
-    function* chars(): Generator<string> {
-      for (const t of all) yield* t;
-    }
-    let chosen = byFrequency(chars(), opts.minCount ?? 1).filter((c) => !specials.includes(c));
+    const counts = new Map<string, number>();
+    for (const t of typeof texts === 'string' ? [texts] : texts) for (const c of t) count(counts, c);
+    let chosen = byFrequency(counts, opts.minCount ?? 1).filter((c) => !specials.includes(c));
     if (opts.maxSize !== undefined) chosen = chosen.slice(0, Math.max(0, opts.maxSize - specials.length));
     return new CharTokenizer([...specials, ...chosen], { specials: opts.specials, unknown: opts.unknown ?? null });
   }
 
   /** Code points of `text` as ids; one outside the vocabulary maps to the unknown token, or is an error naming it. */
-  encode(text: string): Int32Array {
-    const out = new Int32Array([...text].length);
+  encode(text: string): TokenIds {
+    const out = tokenIds(this.size, codePointCount(text));
     let i = 0;
     const unk = this.unknown === null ? -1 : this.index.get(this.unknown)!;
     for (const c of text) {
@@ -194,14 +195,17 @@ function defaultGap(prev: string | null, next: string): string {
 }
 
 /**
- * Split text into word and punctuation tokens plus the spacing that is not
- * the default: whitespace characters as tokens of their own, and `join`
- * where there is no space but the default would put one.
+ * Hand `fn` the word and punctuation tokens of `text` in order, plus the
+ * spacing that is not the default: whitespace characters as tokens of their
+ * own ('space'), and `join` where there is no space but the default would put
+ * one. No array of the pieces is made, so a big text costs no more than its ids.
  */
-export function wordPieces(text: string, join = '<join>'): string[] {
-  const out: string[] = [];
+export function forEachWordPiece(text: string, join: string, fn: (piece: string, kind: 'word' | 'space' | 'join') => void): void {
   let prev: string | null = null;
   let gap = '';
+  const spaces = (): void => {
+    for (let i = 0; i < gap.length; i++) fn(gap[i], 'space'); // \s matches only BMP characters
+  };
   for (const m of text.matchAll(PIECE)) {
     if (m[2] !== undefined) {
       gap += m[2];
@@ -209,14 +213,20 @@ export function wordPieces(text: string, join = '<join>'): string[] {
     }
     const tok = m[0];
     if (gap !== defaultGap(prev, tok)) {
-      if (gap === '') out.push(join);
-      else out.push(...gap);
+      if (gap === '') fn(join, 'join');
+      else spaces();
     }
-    out.push(tok);
+    fn(tok, 'word');
     prev = tok;
     gap = '';
   }
-  if (gap !== '') out.push(...gap);
+  if (gap !== '') spaces();
+}
+
+/** The pieces forEachWordPiece hands over, as an array. */
+export function wordPieces(text: string, join = '<join>'): string[] {
+  const out: string[] = [];
+  forEachWordPiece(text, join, (p) => out.push(p));
   return out;
 }
 
@@ -250,21 +260,29 @@ export class WordTokenizer extends BaseTokenizer implements Tokenizer {
     const join = opts.join ?? '<join>';
     const specials = [...(opts.specials ?? [])];
     for (const s of [unknown, join]) if (!specials.includes(s)) specials.push(s);
-    const pieces = wordPieces(text, join).filter((p) => p !== join);
-    const spaces = byFrequency(pieces.filter(isSpace), 1);
-    let words = byFrequency(pieces.filter((p) => !isSpace(p)), opts.minCount ?? 1).filter((w) => !specials.includes(w));
+    const spaceCounts = new Map<string, number>(), wordCounts = new Map<string, number>();
+    forEachWordPiece(text, join, (p, kind) => {
+      if (kind !== 'join') count(kind === 'space' ? spaceCounts : wordCounts, p);
+    });
+    const spaces = byFrequency(spaceCounts, 1);
+    let words = byFrequency(wordCounts, opts.minCount ?? 1).filter((w) => !specials.includes(w));
     if (opts.maxSize !== undefined) words = words.slice(0, Math.max(0, opts.maxSize - specials.length - spaces.length));
     return new WordTokenizer([...specials, ...spaces, ...words], { specials: opts.specials, unknown, join });
   }
 
-  encode(text: string): Int32Array {
-    const pieces = wordPieces(text, this.join);
-    const out = new Int32Array(pieces.length);
-    pieces.forEach((p, i) => {
-      const id = this.index.get(p);
-      out[i] = id === undefined ? this.unkId : id;
+  encode(text: string): TokenIds {
+    // the count of pieces is known only at the end: grow by half, then trim once
+    let out = tokenIds(this.size, 16 + (text.length >> 2));
+    let n = 0;
+    forEachWordPiece(text, this.join, (p) => {
+      if (n === out.length) {
+        const bigger = tokenIds(this.size, Math.ceil(out.length * 1.5));
+        bigger.set(out);
+        out = bigger;
+      }
+      out[n++] = this.index.get(p) ?? this.unkId;
     });
-    return out;
+    return n === out.length ? out : out.slice(0, n);
   }
 
   decode(ids: ArrayLike<number>): string {
@@ -298,9 +316,9 @@ export class WordTokenizer extends BaseTokenizer implements Tokenizer {
 
   unknownIn(text: string): Map<string, number> {
     const out = new Map<string, number>();
-    for (const p of wordPieces(text, this.join)) {
-      if (!this.index.has(p)) out.set(p, (out.get(p) ?? 0) + 1);
-    }
+    forEachWordPiece(text, this.join, (p) => {
+      if (!this.index.has(p)) count(out, p);
+    });
     return out;
   }
 

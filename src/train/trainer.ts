@@ -10,7 +10,7 @@ import { Adagrad, Adam, SGD } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../random/rng.js';
 import { BpttBatcher } from '../data/bptt.js';
-import { splitIds } from '../data/text.js';
+import { splitIds, splitSizes, type TokenIds } from '../data/text.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import { CharLM, type CharLMConfig } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
@@ -42,6 +42,12 @@ export interface TrainOptions {
   valFrac: number;
   /** Evaluate (and checkpoint) every N steps (0: only at the end). */
   evalEvery: number;
+  /**
+   * Tokens of the validation split (from its start) that each periodic
+   * evaluation scores, so its cost does not grow with the corpus; the final
+   * evaluation scores the whole split (0: the whole split every time).
+   */
+  evalChars: number;
   /** Print a sample every N steps (0: only at the end). */
   sampleEvery: number;
   sampleLength: number;
@@ -50,8 +56,47 @@ export interface TrainOptions {
 
 export const defaultTrainOptions: TrainOptions = {
   batch: 32, seq: 64, lr: 2e-3, optimizer: 'adam', momentum: 0.9, clip: 5, clipValue: 0, lrDecay: 1,
-  epochs: 0, seconds: 0, steps: 0, valFrac: 0.1, evalEvery: 200, sampleEvery: 500, sampleLength: 200, seed: 1,
+  epochs: 0, seconds: 0, steps: 0, valFrac: 0.1, evalEvery: 200, evalChars: 250_000, sampleEvery: 500, sampleLength: 200, seed: 1,
 };
+
+/** evaluateLoss needs one input and its target. */
+const MIN_EVAL_TOKENS = 2;
+
+type LengthOptions = Pick<TrainOptions, 'batch' | 'seq' | 'valFrac'>;
+
+/** Whether a text of n tokens leaves a validation split of at least two and a training split with one window per row. */
+function partsFit(n: number, o: LengthOptions): { val: boolean; train: boolean } {
+  const s = splitSizes(n, o.valFrac);
+  return { val: s.val >= MIN_EVAL_TOKENS, train: BpttBatcher.layout(s.train, o.batch, o.seq).windowsPerEpoch >= 1 };
+}
+
+/**
+ * The fewest tokens a text needs to train with these options, from splitIds'
+ * and BpttBatcher's own arithmetic (splitSizes, BpttBatcher.layout), so a
+ * text of exactly this length trains and one token fewer does not.
+ */
+export function minTextLength(o: LengthOptions): number {
+  const ok = (n: number): boolean => {
+    const f = partsFit(n, o);
+    return f.val && f.train;
+  };
+  // neither part shrinks as n grows, so the first n that fits is the minimum: start at the real-number bound and walk to it
+  let n = Math.max(MIN_EVAL_TOKENS, Math.ceil(Math.max(MIN_EVAL_TOKENS / o.valFrac, (o.batch * o.seq + 1) / (1 - o.valFrac))));
+  while (n > 1 && ok(n - 1)) n--;
+  while (!ok(n)) n++;
+  return n;
+}
+
+/** Why a text of `n` tokens is too short to train with these options (one sentence), or null if it is not. */
+export function textLengthProblem(n: number, o: LengthOptions, name = 'the text', unit = 'characters'): string | null {
+  const need = minTextLength(o);
+  if (n >= need) return null;
+  const fmt = (k: number): string => k.toLocaleString('en-US');
+  // when only the validation part falls short, smaller windows would not help
+  const below = partsFit(need - 1, o);
+  return `${name} has ${fmt(n)} ${unit}; batch ${o.batch} x seq ${o.seq} with val-frac ${o.valFrac} needs at least ${fmt(need)}; ` +
+    `use a longer text or ${below.train ? 'a larger --val-frac' : 'a smaller --batch/--seq'}`;
+}
 
 export function checkTrainOptions(o: TrainOptions): TrainOptions {
   const pos = (k: keyof TrainOptions): void => {
@@ -65,6 +110,9 @@ export function checkTrainOptions(o: TrainOptions): TrainOptions {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new Error(`lr must be a positive number, got ${o.lr}`);
   if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new Error(`lr decay must be above 0 and at most 1, got ${o.lrDecay}`);
   if (!(o.valFrac > 0 && o.valFrac < 0.5)) throw new Error(`val-frac must be above 0 and below 0.5, got ${o.valFrac}`);
+  if (!(Number.isSafeInteger(o.evalChars) && (o.evalChars === 0 || o.evalChars >= MIN_EVAL_TOKENS))) {
+    throw new Error(`eval-chars must be 0 (the whole validation split) or a whole number of at least ${MIN_EVAL_TOKENS}, got ${o.evalChars}`);
+  }
   if (!['adam', 'adagrad', 'sgd'].includes(o.optimizer)) throw new Error(`optimizer must be adam, adagrad or sgd, got '${o.optimizer}'`);
   return o;
 }
@@ -85,6 +133,9 @@ export interface EvalInfo {
   valLoss: number;
   perplexity: number;
   bitsPerChar: number;
+  /** Tokens scored: the first `evalChars` of the validation split's `valChars`. */
+  evalChars: number;
+  valChars: number;
 }
 
 export interface TrainCallbacks {
@@ -110,10 +161,12 @@ export interface TrainResult {
   progress: TrainingProgress;
   stoppedBy: 'epochs' | 'time' | 'steps' | 'request';
   finalTrainLoss: number;
+  /** The last evaluation, over the whole validation split. */
+  finalEval: EvalInfo;
 }
 
 /** Mean cross-entropy (nats/char) of the model on `ids`, read as stateful windows. */
-export function evaluateLoss(model: CharLM, ids: Int32Array, batch: number, seq: number): number {
+export function evaluateLoss(model: CharLM, ids: TokenIds, batch: number, seq: number): number {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -171,13 +224,15 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
- * Train a char LM on `text` (or continue `resume`). Throws (after reporting
- * nothing further) if the loss becomes NaN or infinite; the last checkpoint
- * handed to onCheckpoint is then the last good one.
+ * Train a char LM on `text`, or on its `ids` under `vocab` (readCorpus reads
+ * a big file into those without one string), or continue `resume`. `name`
+ * names the text in messages. Throws (after reporting nothing further) if
+ * the loss becomes NaN or infinite; the last checkpoint handed to
+ * onCheckpoint is then the last good one.
  */
 export async function trainCharLM(
   args: {
-    text: string; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint;
+    text?: string; ids?: TokenIds; name?: string; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint;
     /** How messages name the checkpoint being resumed, e.g. its quoted path (default: no name). */
     resumeName?: string;
   },
@@ -185,6 +240,11 @@ export async function trainCharLM(
 ): Promise<TrainResult> {
   const o = checkTrainOptions({ ...args.options });
   const { vocab } = args;
+  if (args.ids === undefined && args.text === undefined) throw new Error('trainCharLM: give the text or its ids');
+  const ids = args.ids ?? vocab.encode(args.text!);
+  const tooShort = textLengthProblem(ids.length, o, args.name, vocab.kind === 'word' ? 'word tokens' : 'characters');
+  if (tooShort) throw new Error(tooShort);
+  const split = splitIds(ids, o.valFrac);
   const rng = new Rng(o.seed);
   let model: CharLM;
   let progress: TrainingProgress = { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0 };
@@ -198,9 +258,6 @@ export async function trainCharLM(
   }
   model.train();
   cb.onStart?.(model);
-  const ids = vocab.encode(args.text);
-  const split = splitIds(ids, o.valFrac);
-  if (split.val.length < 2) throw new Error(`the validation split is too small (${split.val.length} characters); use a longer text or a larger --val-frac`);
   const batches = new BpttBatcher(split.train, o.batch, o.seq);
   if (args.resume) batches.setState({ epoch: progress.epoch, window: Math.min(progress.window, batches.windowsPerEpoch - 1) });
   const opt = makeOptimizer(model, o);
@@ -219,12 +276,13 @@ export async function trainCharLM(
     const bytes = encodeCheckpoint(model, vocab, { options: { ...o }, progress, optimizer: opt.stateDict(), rng: rng.getState(), state });
     await cb.onCheckpoint(bytes, { ...progress });
   };
-  let lastEvalStep = -1;
-  const evaluate = (): void => {
-    lastEvalStep = progress.step;
-    const valLoss = evaluateLoss(model, split.val, o.batch, o.seq);
+  let lastEval: EvalInfo | null = null;
+  const evaluate = (whole: boolean): void => {
+    const n = whole || o.evalChars === 0 ? split.val.length : Math.min(o.evalChars, split.val.length);
+    const valLoss = evaluateLoss(model, split.val.subarray(0, n), o.batch, o.seq);
     progress.lastValLoss = valLoss;
-    cb.onEval?.({ step: progress.step, valLoss, perplexity: Math.exp(valLoss), bitsPerChar: valLoss / Math.LN2 });
+    lastEval = { step: progress.step, valLoss, perplexity: Math.exp(valLoss), bitsPerChar: valLoss / Math.LN2, evalChars: n, valChars: split.val.length };
+    cb.onEval?.(lastEval);
   };
   const sample = (): void => {
     if (!cb.onSample) return;
@@ -242,10 +300,15 @@ export async function trainCharLM(
   let charsThisRun = 0;
   let lastLoss = NaN;
   let stoppedBy: TrainResult['stoppedBy'] = 'request';
+  const limitReached = (): TrainResult['stoppedBy'] | null => {
+    if (o.epochs > 0 && batches.epoch >= o.epochs) return 'epochs';
+    if (o.steps > 0 && progress.step >= o.steps) return 'steps';
+    if (o.seconds > 0 && (now() - t0 - pausedMs) / 1000 >= o.seconds) return 'time';
+    return null;
+  };
   for (;;) {
-    if (o.epochs > 0 && batches.epoch >= o.epochs) { stoppedBy = 'epochs'; break; }
-    if (o.steps > 0 && progress.step >= o.steps) { stoppedBy = 'steps'; break; }
-    if (o.seconds > 0 && (now() - t0 - pausedMs) / 1000 >= o.seconds) { stoppedBy = 'time'; break; }
+    const limit = limitReached();
+    if (limit) { stoppedBy = limit; break; }
     const pause = cb.waitIfPaused?.();
     if (pause) {
       const p0 = now();
@@ -298,8 +361,9 @@ export async function trainCharLM(
       step: progress.step, epoch: progress.epoch, epochProgress: batches.window / batches.windowsPerEpoch,
       loss: lastLoss, lr: opt.lr, charsPerSec: charsThisRun / Math.max(elapsed, 1e-9), seconds: progress.seconds,
     });
-    if (o.evalEvery > 0 && progress.step % o.evalEvery === 0) {
-      evaluate();
+    // on the last step the final evaluation (the whole split) comes instead
+    if (o.evalEvery > 0 && progress.step % o.evalEvery === 0 && !limitReached()) {
+      evaluate(false);
       await checkpoint();
     }
     if (o.sampleEvery > 0 && progress.step % o.sampleEvery === 0) sample();
@@ -308,12 +372,13 @@ export async function trainCharLM(
       lastYield = now();
     }
   }
-  if (lastEvalStep !== progress.step) {
-    evaluate();
+  const last = lastEval as EvalInfo | null;
+  if (!last || last.step !== progress.step || last.evalChars < last.valChars) {
+    evaluate(true);
     await checkpoint();
   }
   sample();
   state?.h.dispose();
   state?.c?.dispose();
-  return { model, progress: { ...progress }, stoppedBy, finalTrainLoss: lastLoss };
+  return { model, progress: { ...progress }, stoppedBy, finalTrainLoss: lastLoss, finalEval: lastEval! };
 }

@@ -121,7 +121,7 @@ function onMessage(m: FromWorker): void {
     case 'started':
       hasModel = true;
       setModel(m.info);
-      $('text-status').textContent = `Training on ${m.trainChars.toLocaleString('en-US')} characters, vocabulary ${m.vocabSize}.`;
+      $('text-status').textContent = `Training on ${m.chars.toLocaleString('en-US')} characters, vocabulary ${m.vocabSize}.${m.note ? ` ${m.note}.` : ''}`;
       break;
     case 'step':
       if (firstLoss === null) {
@@ -139,6 +139,9 @@ function onMessage(m: FromWorker): void {
       break;
     case 'eval':
       $('st-val').textContent = fmt(m.valLoss, 4);
+      $('st-val').title = m.evalChars < m.valChars
+        ? `the first ${m.evalChars.toLocaleString('en-US')} of ${m.valChars.toLocaleString('en-US')} validation characters`
+        : `all ${m.valChars.toLocaleString('en-US')} validation characters`;
       $('st-bpc').textContent = fmt(m.bitsPerChar);
       $('stats').dataset.valLoss = String(m.valLoss);
       chartData[0].push(m.step); chartData[1].push(null); chartData[2].push(m.valLoss);
@@ -215,26 +218,28 @@ $<HTMLInputElement>('text-file').addEventListener('change', async (ev) => {
   (document.querySelector('input[name=source][value=file]') as HTMLInputElement).checked = true;
 });
 
-async function chosenText(): Promise<string> {
+/** The text to train on and its name for messages; the worker reads it as the CLI does (readCorpus). */
+async function chosenText(): Promise<{ text: string; name: string }> {
   const source = (document.querySelector('input[name=source]:checked') as HTMLInputElement).value;
-  if (source === 'paste') return decodeText(new TextEncoder().encode(val('paste')), 'the pasted text');
+  if (source === 'paste') return { text: decodeText(new TextEncoder().encode(val('paste')), 'the pasted text'), name: 'the pasted text' };
   if (source === 'file') {
     if (!fileText) throw new Error('choose a text file first');
     // the CLI's own checks and sentences: empty, binary, not UTF-8
-    return decodeText(fileText.bytes, `'${fileText.name}'`);
+    const name = `'${fileText.name}'`;
+    return { text: decodeText(fileText.bytes, name), name };
   }
   if (shakespeare === null) shakespeare = await (await fetch(shakespeareUrl)).text();
   const n = Number(val('excerpt'));
-  return n > 0 ? shakespeare.slice(0, n) : shakespeare;
+  return { text: n > 0 ? shakespeare.slice(0, n) : shakespeare, name: 'the Shakespeare excerpt' };
 }
 
 // ------------------------------------------------------------------ controls
 
 $('start').addEventListener('click', async () => {
   clearError();
-  let text: string;
+  let text: string, name: string;
   try {
-    text = await chosenText();
+    ({ text, name } = await chosenText());
   } catch (e) {
     showError((e as Error).message);
     return;
@@ -251,7 +256,7 @@ $('start').addEventListener('click', async () => {
   makeChart();
   $('train-samples').replaceChildren();
   setPhase('training');
-  send({ type: 'train', text, model, train });
+  send({ type: 'train', text, name, model, train });
 });
 $('pause').addEventListener('click', () => send({ type: phase === 'paused' ? 'resume' : 'pause' }));
 $('stop').addEventListener('click', () => send({ type: 'stop' }));

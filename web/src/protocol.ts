@@ -43,7 +43,7 @@ export interface ModelInfo {
 }
 
 export type ToWorker =
-  | { type: 'train'; text: string; model: ModelSettings; train: TrainSettings }
+  | { type: 'train'; text: string; name: string; model: ModelSettings; train: TrainSettings }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -56,9 +56,10 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; backend: string; threads: number; isolated: boolean; variant: string }
   | { type: 'speed'; gflops: number }
-  | { type: 'started'; vocabSize: number; trainChars: number; info: ModelInfo }
+  /** `chars` counts code points of the text as read; `note` says how its line ends were read, if it had CRs. */
+  | { type: 'started'; vocabSize: number; chars: number; note: string | null; info: ModelInfo }
   | { type: 'step'; step: number; epoch: number; loss: number; charsPerSec: number; lr: number }
-  | { type: 'eval'; step: number; valLoss: number; bitsPerChar: number }
+  | { type: 'eval'; step: number; valLoss: number; bitsPerChar: number; evalChars: number; valChars: number }
   | { type: 'trainSample'; step: number; text: string }
   | { type: 'paused' }
   | { type: 'resumed' }

@@ -6,7 +6,7 @@
  */
 import {
   CharLM, CharStepper, Vocab, createWasmBackend, decodeCheckpoint, encodeCheckpoint, sampleText, setBackend,
-  trainCharLM, useWebWorkerThreads, defaultTrainOptions, getBackend,
+  trainCharLM, useWebWorkerThreads, defaultTrainOptions, getBackend, readCorpus, lineEndNote,
 } from '../../src/index.js';
 import type { FromWorker, ModelInfo, ToWorker } from './protocol.js';
 
@@ -42,18 +42,21 @@ async function start(): Promise<void> {
 const started = start();
 
 async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
-  const v = Vocab.fromText(msg.text);
-  vocab = v;
   training = true;
   stopRequested = false;
   let lastStepPost = 0;
   try {
+    // the CLI's reading: the same line-end rule and code-point counts
+    const corpus = readCorpus(msg.text, { name: msg.name });
+    const v = corpus.vocab as Vocab;
     const result = await trainCharLM(
-      { text: msg.text, vocab: v, config: msg.model, options: { ...defaultTrainOptions, ...msg.train, sampleLength: 200 } },
+      { ids: corpus.ids, vocab: v, name: msg.name, config: msg.model, options: { ...defaultTrainOptions, ...msg.train, sampleLength: 200 } },
       {
         onStart(m) {
+          // set together, so a text refused before this leaves the last model and its vocabulary as they were
           model = m;
-          post({ type: 'started', vocabSize: v.size, trainChars: msg.text.length, info: info(m, v) });
+          vocab = v;
+          post({ type: 'started', vocabSize: v.size, chars: corpus.chars, note: lineEndNote(msg.name, corpus.lineEnds), info: info(m, v) });
         },
         onStep(s) {
           const now = performance.now();
@@ -64,7 +67,7 @@ async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
           }
         },
         onEval(e) {
-          post({ type: 'eval', step: e.step, valLoss: e.valLoss, bitsPerChar: e.bitsPerChar });
+          post({ type: 'eval', step: e.step, valLoss: e.valLoss, bitsPerChar: e.bitsPerChar, evalChars: e.evalChars, valChars: e.valChars });
         },
         onSample(text, s) {
           post({ type: 'trainSample', step: s, text });
