@@ -239,8 +239,9 @@ export function evalCommand(checkpoint: string, file: string, f: { batch: number
   const { ids, unknown, chars } = readCorpusFile(file, { keepCr: f.keepCr, vocab: ck.vocab, unknown: 'skip' });
   let skipped = 0;
   for (const n of unknown.values()) skipped += n;
-  const word = ck.vocab.kind === 'word';
-  const share = word ? unknownShareOfIds(ids, ck.vocab.id(ck.vocab.unknown)) : chars > 0 ? skipped / chars : 0;
+  const vocab = ck.vocab;
+  const word = vocab.kind === 'word';
+  const share = vocab.kind === 'word' ? unknownShareOfIds(ids, vocab.id(vocab.unknown)) : chars > 0 ? skipped / chars : 0;
   // the figure means little when much of the text is unknown to the model: say so first
   if (share > 0.01) stdout.write(`note: ${pct(share)} of the ${word ? 'word tokens' : 'characters'} of '${file}' are outside the model's vocabulary (${word ? 'scored as <unk>' : 'skipped'})\n`);
   if (ck.vocab.kind === 'word') {
