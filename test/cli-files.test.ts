@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSafetensorsMetadata } from '../src/index.js';
+import { defaultCharLMConfig, defaultTrainOptions, readSafetensorsMetadata } from '../src/index.js';
+import { sampleDefaults } from '../src/generate/core.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
 const shakespeare = readFileSync(fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)), 'utf8');
@@ -218,6 +219,16 @@ describe('signals and numbers', () => {
     const lr = /optimizer Adam \(lr ([\d.e-]+)\)/.exec(i.stdout)?.[1];
     assert.ok(lr && lr.replace(/^0\.0*/, '').length <= 4, `lr ${lr}`);
     assert.notEqual(Number(lr), 0.0017, 'the lr has decayed');
+  });
+
+  it('the defaults come from the library: the help shows defaultTrainOptions and defaultCharLMConfig', () => {
+    const help = run('train', '--help').stdout.replace(/\s+/g, ' ');
+    const T = defaultTrainOptions, M = defaultCharLMConfig;
+    for (const [flag, v] of [['--lr <x>', T.lr], ['--lr-decay <x>', T.lrDecay], ['--dropout <p>', M.dropout], ['--hidden <n>', M.hidden], ['--layers <n>', M.layers],
+      ['--embed <n>', M.embed], ['--batch <n>', T.batch], ['--seq <n>', T.seq], ['--clip <x>', T.clip], ['--eval-every <n>', T.evalEvery]] as const) {
+      assert.match(help, new RegExp(`${flag.replace(/[<>]/g, '.')} (?:(?!--).)*\\(default: ${v}\\)`), flag);
+    }
+    assert.match(run('sample', '--help').stdout.replace(/\s+/g, ' '), new RegExp(`--temperature <t> sampling temperature \\(default: ${sampleDefaults.temperature}\\)`));
   });
 
   it('help texts describe word models as well as characters', () => {

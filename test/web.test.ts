@@ -65,6 +65,12 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     assert.match(await page.textContent('#env') ?? '', /cross-origin isolated/);
   });
 
+  it('starts its fields at the library\'s defaults, as the CLI does', async () => {
+    const { defaultTrainOptions: T, defaultCharLMConfig: M } = await import('../src/index.js');
+    const fields = { model: M.model, layers: M.layers, hidden: M.hidden, embed: M.embed, dropout: M.dropout, batch: T.batch, seq: T.seq, lr: T.lr, 'lr-decay': T.lrDecay, clip: T.clip };
+    for (const [id, v] of Object.entries(fields)) assert.equal(await page.inputValue(`#${id}`), String(v), id);
+  });
+
   it('trains on a small text until the loss falls, shows samples, saves the model', async () => {
     const text = readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 30000);
     await page.check('input[name=source][value=paste]');

@@ -73,6 +73,9 @@ export function pickToken(logits: ArrayLike<number>, o: PickOptions, rng: Rng): 
   return best;
 }
 
+/** How much and how hot `recur sample`, the playground and recur/sampler generate unless told otherwise. */
+export const sampleDefaults = { length: 500, temperature: 0.8 } as const;
+
 export interface GenerateOptions extends PickOptions {
   /** Tokens to generate: characters, or words for a word model (default 500). */
   length?: number;

@@ -14,7 +14,7 @@ import type { Storage } from '../backend/backend.js';
 import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from '../io/checkpoint-meta.js';
 import { charLMShapes, type CharLMConfig } from '../models/config.js';
 import { StepperCore } from '../generate/stepper-core.js';
-import { generateChars, prepareGeneration, type GenerateOptions } from '../generate/core.js';
+import { generateChars, prepareGeneration, sampleDefaults, type GenerateOptions } from '../generate/core.js';
 import { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 
@@ -27,8 +27,8 @@ export interface SamplerOptions extends GenerateOptions {
   onChar?: (c: string) => void;
 }
 
-/** `recur sample`'s defaults, so that the same options give the same text. */
-export const SAMPLE_DEFAULTS = { length: 500, temperature: 0.8 } as const;
+/** `recur sample`'s defaults (the same object), so that the same options give the same text. */
+export const SAMPLE_DEFAULTS = sampleDefaults;
 
 export class Sampler {
   /** The model's description: cell type, layers, hidden and embedding sizes, vocabulary size. */

@@ -17,47 +17,9 @@ import type { RecurrentState } from '../nn/rnn/layers.js';
 import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../io/checkpoint.js';
 import { sampleText } from '../generate/sample.js';
 import { trainStep } from './step.js';
+import type { TrainOptions } from './options.js';
 
-export type OptimizerName = 'adam' | 'adagrad' | 'sgd';
-
-export interface TrainOptions {
-  batch: number;
-  seq: number;
-  lr: number;
-  optimizer: OptimizerName;
-  /** SGD momentum. */
-  momentum: number;
-  /** Clip gradients to this global L2 norm (0: off). */
-  clip: number;
-  /** Clip each gradient element to [-v, v] (0: off), as min-char-rnn does. */
-  clipValue: number;
-  /** Multiply the learning rate by this after every epoch (1: constant). */
-  lrDecay: number;
-  /** Stop after this many epochs (0: no limit). */
-  epochs: number;
-  /** Stop after this many seconds of training (0: no limit). */
-  seconds: number;
-  /** Stop after this many steps in total (0: no limit). */
-  steps: number;
-  valFrac: number;
-  /** Evaluate (and checkpoint) every N steps (0: only at the end). */
-  evalEvery: number;
-  /**
-   * Tokens of the validation split (from its start) that each periodic
-   * evaluation scores, so its cost does not grow with the corpus; the final
-   * evaluation scores the whole split (0: the whole split every time).
-   */
-  evalChars: number;
-  /** Print a sample every N steps (0: only at the end). */
-  sampleEvery: number;
-  sampleLength: number;
-  seed: number;
-}
-
-export const defaultTrainOptions: TrainOptions = {
-  batch: 32, seq: 64, lr: 2e-3, optimizer: 'adam', momentum: 0.9, clip: 5, clipValue: 0, lrDecay: 1,
-  epochs: 0, seconds: 0, steps: 0, valFrac: 0.1, evalEvery: 200, evalChars: 250_000, sampleEvery: 500, sampleLength: 200, seed: 1,
-};
+export { defaultTrainOptions, type OptimizerName, type TrainOptions } from './options.js';
 
 /** evaluateLoss needs one input and its target. */
 const MIN_EVAL_TOKENS = 2;

@@ -7,6 +7,9 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { decodeText } from '../../src/data/text.js';
 import { checkpointSizeProblem } from '../../src/io/checkpoint-meta.js';
+import { defaultTrainOptions } from '../../src/train/options.js';
+import { defaultCharLMConfig } from '../../src/models/config.js';
+import { sampleDefaults } from '../../src/generate/core.js';
 import shakespeareUrl from '../../data/tinyshakespeare.txt?url';
 import { activationColour, correlations, patternSeries, topCells, type Pattern } from './activations.js';
 import type { FromWorker, ModelInfo, ModelSettings, SampleSettings, ToWorker, TrainSettings } from './protocol.js';
@@ -57,6 +60,14 @@ function setPhase(p: typeof phase): void {
   $<HTMLInputElement>('load').disabled = p !== 'idle';
   document.body.dataset.phase = p;
 }
+
+// the fields start at the library's defaults (the CLI's too): they have one home, src/train/options.ts and friends
+for (const [id, v] of Object.entries({
+  model: defaultCharLMConfig.model, layers: defaultCharLMConfig.layers, hidden: defaultCharLMConfig.hidden, embed: defaultCharLMConfig.embed,
+  dropout: defaultCharLMConfig.dropout, batch: defaultTrainOptions.batch, seq: defaultTrainOptions.seq, optimizer: defaultTrainOptions.optimizer,
+  lr: defaultTrainOptions.lr, 'lr-decay': defaultTrainOptions.lrDecay, clip: defaultTrainOptions.clip, 'eval-every': defaultTrainOptions.evalEvery,
+  'sample-every': defaultTrainOptions.sampleEvery, 'train-seed': defaultTrainOptions.seed, length: sampleDefaults.length, temperature: sampleDefaults.temperature,
+})) $<HTMLInputElement>(id).value = String(v);
 
 function showError(message: string): void {
   const el = $('text-status');

@@ -1,0 +1,52 @@
+/**
+ * Training options and their defaults, with no imports, so the CLI's option
+ * parser and the playground's page read the defaults without loading the
+ * training code.
+ */
+
+export type OptimizerName = 'adam' | 'adagrad' | 'sgd';
+
+export interface TrainOptions {
+  batch: number;
+  seq: number;
+  lr: number;
+  optimizer: OptimizerName;
+  /** SGD momentum. */
+  momentum: number;
+  /** Clip gradients to this global L2 norm (0: off). */
+  clip: number;
+  /** Clip each gradient element to [-v, v] (0: off), as min-char-rnn does. */
+  clipValue: number;
+  /** Multiply the learning rate by this after every epoch (1: constant). */
+  lrDecay: number;
+  /** Stop after this many epochs (0: no limit). */
+  epochs: number;
+  /** Stop after this many seconds of training (0: no limit). */
+  seconds: number;
+  /** Stop after this many steps in total (0: no limit). */
+  steps: number;
+  valFrac: number;
+  /** Evaluate (and checkpoint) every N steps (0: only at the end). */
+  evalEvery: number;
+  /**
+   * Tokens of the validation split (from its start) that each periodic
+   * evaluation scores, so its cost does not grow with the corpus; the final
+   * evaluation scores the whole split (0: the whole split every time).
+   */
+  evalChars: number;
+  /** Print a sample every N steps (0: only at the end). */
+  sampleEvery: number;
+  sampleLength: number;
+  seed: number;
+}
+
+/**
+ * The training defaults, the one home of them: the CLI's option defaults and
+ * the playground's fields are read from here. lr 3e-3 with decay 0.85 per
+ * epoch (and dropout 0.1 in defaultCharLMConfig) are the measured best for a
+ * 2 x 128 LSTM on tinyshakespeare in ten minutes (README, "Measured").
+ */
+export const defaultTrainOptions: TrainOptions = {
+  batch: 32, seq: 64, lr: 3e-3, optimizer: 'adam', momentum: 0.9, clip: 5, clipValue: 0, lrDecay: 0.85,
+  epochs: 0, seconds: 0, steps: 0, valFrac: 0.1, evalEvery: 200, evalChars: 250_000, sampleEvery: 500, sampleLength: 200, seed: 1,
+};
