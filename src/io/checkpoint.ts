@@ -20,7 +20,7 @@ import type { RecurrentState } from '../nn/rnn/layers.js';
 import { float32Bytes, writeSafetensorsF32 } from './safetensors.js';
 import { tensor } from '../tensor/create.js';
 import { crc32Hex } from './crc32.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointMetadata, readCheckpointArrays, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
+import { CHECKPOINT_FORMAT, checkpointMetadata, readCheckpointArrays, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 

@@ -17,7 +17,14 @@ import type { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { backendOf, empty } from './util.js';
 import { narrow, squeeze } from './shape.js';
-import type { CellWeights } from '../nn/rnn/steps.js';
+
+/** One layer direction's weights, PyTorch's layout: W_ih [G*H, I], W_hh [G*H, H], b_ih and b_hh [G*H] (null: no bias). */
+export interface CellWeights {
+  weightIh: Tensor;
+  weightHh: Tensor;
+  biasIh: Tensor | null;
+  biasHh: Tensor | null;
+}
 
 export interface RecurrentLayerArgs {
   kind: RecurrentKind;

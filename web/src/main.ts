@@ -27,7 +27,6 @@ const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '
 // ------------------------------------------------------------------ worker
 
 let worker: Worker;
-let env = { backend: '?', threads: 1, isolated: false };
 const send = (m: ToWorker, transfer: Transferable[] = []): void => worker.postMessage(m, transfer);
 
 function newWorker(): void {
@@ -115,7 +114,6 @@ new ResizeObserver(() => chart?.setSize({ width: Math.max(280, $('chart').client
 function onMessage(m: FromWorker): void {
   switch (m.type) {
     case 'ready': {
-      env = m;
       document.body.dataset.threads = String(m.threads);
       document.body.dataset.backend = m.backend;
       const iso = self.crossOriginIsolated

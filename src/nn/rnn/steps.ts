@@ -18,12 +18,9 @@ import { chunk } from '../../ops/shape.js';
 
 export type Nonlinearity = 'tanh' | 'relu' | 'sigmoid';
 
-export interface CellWeights {
-  weightIh: Tensor;
-  weightHh: Tensor;
-  biasIh: Tensor | null;
-  biasHh: Tensor | null;
-}
+// the fused op (a lower layer) takes the same weights, so the type lives there
+import type { CellWeights } from '../../ops/recurrent.js';
+export type { CellWeights };
 
 export interface Peepholes {
   weightCi: Tensor;
