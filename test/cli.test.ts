@@ -108,6 +108,7 @@ describe('recur CLI', () => {
     assert.match(t.stdout, new RegExp(`done .* val loss ${finalLoss.replace('.', '\\.')} nats/char`));
     // the default, defined once in the library, is what the help shows
     assert.match(run('train', '--help').stdout, new RegExp(`--eval-chars <n>[\\s\\S]*?\\(default: ${defaultTrainOptions.evalChars}\\)`));
+    assert.ok(readFileSync(new URL('../README.md', import.meta.url), 'utf8').includes(`[--eval-chars ${defaultTrainOptions.evalChars}]`), 'the README synopsis shows the same default');
     for (const bad of ['1', '-5', '2.5', 'many']) {
       fails(run('train', 'small.txt', '--eval-chars', bad), 2, new RegExp(`option '--eval-chars <n>' argument '${bad}' is invalid\\. expected 0 or a whole number of at least 2`));
     }
