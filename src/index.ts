@@ -36,6 +36,7 @@ export { RNNCell, LSTMCell, GRUCell, type CellOptions, type LSTMCellOptions } fr
 export { RNN, LSTM, GRU, RecurrentBase, type RecurrentOptions, type LSTMOptions, type RecurrentState, type RecurrentOutput, type RecurrentForwardOptions } from './nn/rnn/layers.js';
 export { unroll, type RecurrentCell, type UnrollOptions } from './nn/rnn/unroll.js';
 export { rnnStep, lstmStep, gruStep, type CellWeights, type Peepholes, type Nonlinearity } from './nn/rnn/steps.js';
+export { CELL_KINDS, CELL_KIND_NAMES, fusedCell, torchParamNames, layerParamShapes, type CellKind, type CellKindSpec, type ParamNames } from './nn/rnn/kinds.js';
 export { decodeText, Vocab, splitIds, type Split } from './data/text.js';
 export { BpttBatcher, type BpttWindow } from './data/bptt.js';
 export { padSequences, lengthsMask, SequenceDataset, type Sequence, type PadOptions, type PaddedBatch, type BatchOptions } from './data/sequences.js';
