@@ -98,7 +98,7 @@ describe('no file but the registry spells what a cell kind is', () => {
   ];
   const files = sources().map((p) => ({ path: relative(root, p).split('\\').join('/'), text: readFileSync(p, 'utf8') }));
   for (const [what, re, allowed] of rules) {
-    it(`no ${what} outside src/nn/rnn/kinds.ts`, () => {
+    it(`nowhere outside src/nn/rnn/kinds.ts: ${what}`, () => {
       const bad = files.filter((f) => f.path !== 'src/nn/rnn/kinds.ts' && !allowed.has(f.path) && re.test(f.text)).map((f) => f.path);
       assert.deepEqual(bad, []);
     });

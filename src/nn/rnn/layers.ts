@@ -264,9 +264,17 @@ function peepholeSuffix(l: number, d: number): string {
   return torchParamNames(l, d === 1).weightIh.slice('weight_ih'.length);
 }
 
-/** A layer of the given kind, as the named class (LSTM, GRU, RNN) PyTorch users expect. */
-export function recurrentLayerOf(kind: CellKind, o: RecurrentOptions): RecurrentBase {
-  return new LAYERS[kind](o);
+/** A layer of any registered kind, with its default nonlinearity; what the named classes are for one kind. */
+export class RecurrentLayer extends RecurrentBase {
+  constructor(kind: CellKind, o: RecurrentOptions) {
+    super(kind, o);
+  }
 }
 
-const LAYERS: { readonly [K in CellKind]: new (o: RecurrentOptions) => RecurrentBase } = { lstm: LSTM, gru: GRU, rnn: RNN };
+/** A layer of the given kind: the named class PyTorch users expect where there is one (LSTM, GRU, RNN). */
+export function recurrentLayerOf(kind: CellKind, o: RecurrentOptions): RecurrentBase {
+  const named = NAMED_LAYERS[kind];
+  return named ? new named(o) : new RecurrentLayer(kind, o);
+}
+
+const NAMED_LAYERS: { readonly [K in CellKind]?: new (o: RecurrentOptions) => RecurrentBase } = { lstm: LSTM, gru: GRU, rnn: RNN };
