@@ -33,9 +33,10 @@ export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR } from './optim/s
 
 export { readSafetensors, readSafetensorsWithMetadata, readSafetensorsMetadata, writeSafetensors, type SafetensorsMetadata } from './io/safetensors.js';
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type LSTMCellOptions } from './nn/rnn/cells.js';
-export { RNN, LSTM, GRU, RecurrentBase, type RecurrentOptions, type LSTMOptions, type RecurrentState, type RecurrentOutput, type RecurrentForwardOptions } from './nn/rnn/layers.js';
+export { RNN, LSTM, GRU, RecurrentBase, RecurrentLayer, recurrentLayerOf, type RecurrentOptions, type LSTMOptions, type RecurrentState, type RecurrentOutput, type RecurrentForwardOptions } from './nn/rnn/layers.js';
 export { unroll, type RecurrentCell, type UnrollOptions } from './nn/rnn/unroll.js';
 export { rnnStep, lstmStep, gruStep, type CellWeights, type Peepholes, type Nonlinearity } from './nn/rnn/steps.js';
+export { CELL_KINDS, CELL_KIND_NAMES, fusedCell, torchParamNames, layerParamShapes, type CellKind, type CellKindSpec, type ParamNames } from './nn/rnn/kinds.js';
 export {
   decodeText, textPieces, normalizeLineEnds, lineEndNote, codePointCount, CharCounts, Vocab, tokenIds, splitIds, splitSizes,
   type Split, type TokenIds, type LineEnds,

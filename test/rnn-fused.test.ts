@@ -4,22 +4,24 @@ import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
 import { GRU, LSTM, RNN, Rng, gradcheck, type Tensor } from '../src/index.js';
 import { recurrentLayer } from '../src/ops/recurrent.js';
-import type { RecurrentKind } from '../src/backend/backend.js';
+import { CELL_KIND_NAMES, fusedCell, type Nonlinearity } from '../src/nn/rnn/kinds.js';
 import { rnd, assertClose } from './helpers.js';
 
 const rng = new Rng(5);
-const G: Record<RecurrentKind, number> = { lstm: 4, gru: 3, rnn_tanh: 1, rnn_relu: 1, rnn_sigmoid: 1 };
 
 describe('fused recurrent op gradchecks', () => {
-  for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'rnn_sigmoid'] as RecurrentKind[]) {
+  // every fused kernel of every registered kind
+  const cells = CELL_KIND_NAMES.flatMap((k) => (['tanh', 'relu', 'sigmoid'] as Nonlinearity[]).map((nl) => fusedCell(k, nl)));
+  for (const cell of cells.filter((c, i) => cells.findIndex((d) => d.kind === c.kind) === i)) {
+    const kind = cell.kind;
     for (const [reverse, lengths] of [[false, null], [true, null], [false, [3, 1]], [true, [2, 3]]] as const) {
       it(`${kind}${reverse ? ' reverse' : ''}${lengths ? ' with lengths' : ''}`, () => {
         const [B, T, I, H] = [2, 3, 2, 3];
-        const gh = G[kind] * H;
+        const gh = cell.gates * H;
         const inputs = [rnd(rng, [B, T, I]), rnd(rng, [B, H]), rnd(rng, [gh, I]), rnd(rng, [gh, H]), rnd(rng, [gh]), rnd(rng, [gh])];
-        if (kind === 'lstm') inputs.push(rnd(rng, [B, H]));
+        if (cell.cellState) inputs.push(rnd(rng, [B, H]));
         gradcheck((x, h0, wih, whh, bih, bhh, c0) => {
-          const res = recurrentLayer({ kind, x, h0, c0: c0 ?? null, w: { weightIh: wih, weightHh: whh, biasIh: bih, biasHh: bhh }, lengths, reverse });
+          const res = recurrentLayer({ cell, x, h0, c0: c0 ?? null, w: { weightIh: wih, weightHh: whh, biasIh: bih, biasHh: bhh }, lengths, reverse });
           // every result takes part: outputs, final h, final c
           let out: Tensor = r.add(r.sum(res.output, 1), res.h);
           if (res.c) out = r.add(out, r.mul(res.c, 0.7));
@@ -38,7 +40,7 @@ describe('fused path agrees with the composed path', () => {
   ];
   for (const make of configs) {
     const layer = make();
-    it(`${layer.mode} ${layer.numLayers} layers${layer.bidirectional ? ' bidirectional' : ''}: outputs, states and gradients`, () => {
+    it(`${layer.spec.name} ${layer.numLayers} layers${layer.bidirectional ? ' bidirectional' : ''}: outputs, states and gradients`, () => {
       const x = r.randn([4, 7, 3], { rng });
       const lengths = [7, 3, 5, 1];
       const run = (path: 'fused' | 'composed') => {

@@ -4,6 +4,7 @@ import { readSafetensorsWithMetadata } from '../io/safetensors.js';
 import { encodeCheckpoint } from '../io/checkpoint.js';
 import { charLMFromTorch, parseVocab } from '../io/torch-import.js';
 import type { CellType } from '../models/charlm.js';
+import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import type { Vocab } from '../data/text.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { prepareOutput, readBytes, readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
@@ -62,10 +63,11 @@ export async function exportCommand(checkpoint: string, f: { onnx: string; state
   }
   writeFileAtomic(out, bytes);
   const { layers: L, hidden: H, vocabSize: V, model } = ck.model.config;
-  const states = model === 'lstm' ? 'h0, c0' : 'h0';
+  const withC = CELL_KINDS[model].cellState;
+  const states = withC ? 'h0, c0' : 'h0';
   stdout.write(
     `recur: wrote '${f.onnx}' (ONNX opset ${ONNX_OPSET}, ${(bytes.length / 1024).toFixed(1)} KiB): inputs tokens int64 [batch, seq] and ` +
     `${f.states === 'required' ? '' : 'optional '}${states} [${L}, batch, ${H}]; outputs logits [batch, seq, ${V}] and ` +
-    `${model === 'lstm' ? 'hn, cn' : 'hn'} [${L}, batch, ${H}]\n`,
+    `${withC ? 'hn, cn' : 'hn'} [${L}, batch, ${H}]\n`,
   );
 }

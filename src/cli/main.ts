@@ -4,6 +4,7 @@ import '../node/threads.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { int, num } from './options.js';
 import { CONFIG_LIMITS } from '../models/config.js';
+import { CELL_KIND_NAMES } from '../nn/rnn/kinds.js';
 import { UserError } from './errors.js';
 import { asUserErrorUnlessBug, evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
 import { forecastCommand } from './forecast.js';
@@ -30,7 +31,7 @@ function program(): Command {
   p.command('train')
     .description('train a language model on a UTF-8 text file, over characters (default) or words')
     .argument('<text-file>', 'UTF-8 text to learn')
-    .addOption(new Option('--model <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default(M.model))
+    .addOption(new Option('--model <type>', 'recurrent cell').choices(CELL_KIND_NAMES).default(M.model))
     .option('--layers <n>', 'recurrent layers', int(1, CONFIG_LIMITS.layers), M.layers)
     .option('--hidden <n>', 'hidden units per layer', int(1, CONFIG_LIMITS.hidden), M.hidden)
     .option('--embed <n>', 'embedding size (0: one-hot input)', int(0, CONFIG_LIMITS.embed), M.embed)
@@ -92,7 +93,7 @@ function program(): Command {
     })
     .requiredOption('--horizon <n>', 'values to forecast', int(1))
     .option('--window <n>', 'values the model reads before forecasting (default: max(20, 2 x horizon))', int(1))
-    .addOption(new Option('--model <type>', 'recurrent cell').choices(['lstm', 'gru', 'rnn']).default('gru'))
+    .addOption(new Option('--model <type>', 'recurrent cell').choices(CELL_KIND_NAMES).default('gru'))
     .option('--layers <n>', 'recurrent layers', int(1, CONFIG_LIMITS.layers), 1)
     .option('--hidden <n>', 'hidden units per layer', int(1, CONFIG_LIMITS.hidden), 32)
     .option('--ar <n>', 'lags of the linear autoregressive path (fitted by least squares) added to the recurrent output (0: none; default: the window)', int(0))
@@ -114,7 +115,7 @@ function program(): Command {
     .description('turn a PyTorch char model (its state dict as .safetensors, plus the vocabulary) into a checkpoint')
     .argument('<state-dict>', 'a .safetensors state dict: [Embedding] + LSTM/GRU/RNN + Linear, any module names')
     .requiredOption('--vocab <file>', 'the characters in index order: a JSON list, a JSON {char: index} object, or a text file of the characters')
-    .addOption(new Option('--model <type>', 'check the cell type read from the weights').choices(['lstm', 'gru', 'rnn']))
+    .addOption(new Option('--model <type>', 'check the cell type read from the weights').choices(CELL_KIND_NAMES))
     .option('--out <file>', 'checkpoint to write', 'model.safetensors')
     .action((file: string, flags) => importTorchCommand(file, flags));
 

@@ -26,6 +26,7 @@ import protobuf from 'protobufjs';
 import type { CharLM } from '../models/charlm.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { CELL_KINDS, toOnnxGateOrder } from '../nn/rnn/kinds.js';
 
 export const ONNX_OPSET = 17;
 /** IR version 8 (ONNX 1.10+) is the oldest that may use opset 17; runtimes read it widely. */
@@ -51,23 +52,6 @@ function rawFloat32(values: ArrayLike<number>): Uint8Array {
   return out;
 }
 
-/**
- * Reorder the gate blocks of a [G*H, ...] PyTorch weight (or bias) into ONNX's
- * order. PyTorch: LSTM i,f,g,o and GRU r,z,n. ONNX: LSTM i,o,f,c and GRU z,r,h.
- */
-function reorderGates(data: Float32Array, gates: number, order: number[]): Float32Array {
-  const block = data.length / gates;
-  const out = new Float32Array(data.length);
-  order.forEach((from, to) => out.set(data.subarray(from * block, (from + 1) * block), to * block));
-  return out;
-}
-
-const ORDER: Record<CharLM['config']['model'], { gates: number; order: number[]; op: string }> = {
-  lstm: { gates: 4, order: [0, 3, 1, 2], op: 'LSTM' }, // i,f,g,o -> i,o,f,g(c)
-  gru: { gates: 3, order: [1, 0, 2], op: 'GRU' }, // r,z,n -> z,r,n(h)
-  rnn: { gates: 1, order: [0], op: 'RNN' },
-};
-
 export interface OnnxExportOptions {
   /** 'optional' (default): initial states default to zeros; 'required': they are plain inputs. */
   states?: 'optional' | 'required';
@@ -80,8 +64,12 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
   if (!optional && opts.states !== 'required') throw new Error(`states must be 'optional' or 'required', got '${opts.states}'`);
   const { vocabSize: V, model: cell, layers: L, hidden: H, embed: E } = model.config;
   if (model.rnn.bidirectional) throw new Error('a bidirectional model cannot be exported as a char LM');
-  if (model.rnn.kind === 'rnn_relu' || model.rnn.kind === 'rnn_sigmoid') throw new Error('only tanh RNN layers are exported');
-  const { gates, order, op } = ORDER[cell];
+  const spec = CELL_KINDS[cell];
+  // the registry's ONNX entry (operator, attributes) describes the default, tanh, kernel
+  if (model.rnn.kind !== spec.fused('tanh')) throw new Error('only tanh RNN layers are exported');
+  const gates = spec.gates.length;
+  const { op } = spec.onnx;
+  const reorderGates = (d: Float32Array): Float32Array => toOnnxGateOrder(cell, d);
   const nodes: NodeSpec[] = [];
   const inits: TensorSpec[] = [];
   const node = (op_type: string, input: string[], output: string[], attribute: Attr[] = []): void => {
@@ -107,7 +95,7 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
   node('Transpose', ['x_bti'], ['x0'], [ints('perm', [1, 0, 2])]);
 
   // initial states [L, B, H]: as given, or (optional states) the [L, 1, H] zero default broadcast to the batch
-  const stateNames = cell === 'lstm' ? ['h0', 'c0'] : ['h0'];
+  const stateNames = spec.cellState ? ['h0', 'c0'] : ['h0'];
   const zero = int64s('zero', [0]);
   let full = (s: string): string => s;
   if (optional) {
@@ -126,11 +114,11 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
   for (let l = 0; l < L; l++) {
     const w = model.rnn.weights(l, 0);
     const I = w.weightIh.shape[1];
-    const W = floats(`W_l${l}`, [1, gates * H, I], reorderGates(data(w.weightIh), gates, order));
-    const R = floats(`R_l${l}`, [1, gates * H, H], reorderGates(data(w.weightHh), gates, order));
+    const W = floats(`W_l${l}`, [1, gates * H, I], reorderGates(data(w.weightIh)));
+    const R = floats(`R_l${l}`, [1, gates * H, H], reorderGates(data(w.weightHh)));
     const bias = new Float32Array(2 * gates * H);
-    bias.set(reorderGates(data(w.biasIh), gates, order), 0);
-    bias.set(reorderGates(data(w.biasHh), gates, order), gates * H);
+    bias.set(reorderGates(data(w.biasIh)), 0);
+    bias.set(reorderGates(data(w.biasHh)), gates * H);
     const B = floats(`B_l${l}`, [1, 2 * gates * H], bias);
     const start = int64s(`layer${l}_start`, [l]), end = int64s(`layer${l}_end`, [l + 1]);
     const init = stateNames.map((s) => {
@@ -138,18 +126,18 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
       return `${s}_l${l}`;
     });
     const attrs = [int('hidden_size', H)];
-    if (cell === 'gru') attrs.push(int('linear_before_reset', 1)); // PyTorch's GRU applies r after the recurrent matmul
-    if (cell === 'rnn') attrs.push(strings('activations', ['Tanh']));
+    for (const [name, i] of Object.entries(spec.onnx.ints ?? {})) attrs.push(int(name, i));
+    for (const [name, v] of Object.entries(spec.onnx.strings ?? {})) attrs.push(strings(name, [...v]));
     // inputs: X, W, R, B, sequence_lens (none), initial_h[, initial_c]; outputs Y [T, 1, B, H], Y_h[, Y_c]
-    const outs = [`Y_l${l}`, `hn_l${l}`, ...(cell === 'lstm' ? [`cn_l${l}`] : [])];
+    const outs = [`Y_l${l}`, `hn_l${l}`, ...(spec.cellState ? [`cn_l${l}`] : [])];
     node(op, [x, W, R, B, '', ...init], outs, attrs);
     hn.push(`hn_l${l}`);
-    if (cell === 'lstm') cn.push(`cn_l${l}`);
+    if (spec.cellState) cn.push(`cn_l${l}`);
     node('Squeeze', [`Y_l${l}`, int64s(`squeeze_axes_l${l}`, [1])], [`x${l + 1}`]);
     x = `x${l + 1}`;
   }
   node('Concat', hn, ['hn'], [int('axis', 0)]);
-  if (cell === 'lstm') node('Concat', cn, ['cn'], [int('axis', 0)]);
+  if (spec.cellState) node('Concat', cn, ['cn'], [int('axis', 0)]);
 
   // the output layer on [B, T, H]: x W^T + b
   const headW = model.head.weight.toFloat32Array(); // [V, H]
@@ -170,14 +158,14 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
       : value(s, FLOAT, [L, 'batch', H], stateDoc(`initial ${s[0]} state (zeros to start), `)));
   }
   const outputs = [value('logits', FLOAT, ['batch', 'seq', V], 'next-token logits [batch, seq, vocab]'), value('hn', FLOAT, [L, 'batch', H], stateDoc('final h'))];
-  if (cell === 'lstm') outputs.push(value('cn', FLOAT, [L, 'batch', H], stateDoc('final c')));
+  if (spec.cellState) outputs.push(value('cn', FLOAT, [L, 'batch', H], stateDoc('final c')));
 
   return {
     ir_version: IR_VERSION,
     opset_import: [{ domain: '', version: ONNX_OPSET }],
     producer_name: 'recur',
     producer_version: opts.producerVersion ?? '',
-    doc_string: `recur char LM: ${L} x ${H} ${cell.toUpperCase()}, ${E > 0 ? `embedding ${E}` : 'one-hot input'}, vocabulary ${V}`,
+    doc_string: `recur char LM: ${L} x ${H} ${spec.name}, ${E > 0 ? `embedding ${E}` : 'one-hot input'}, vocabulary ${V}`,
     graph: { name: 'recur_charlm', node: nodes, initializer: inits, input: inputs, output: outputs },
     // the vocabulary (and a word model's tokenizer), so a consumer can turn ids into text
     metadata_props: [{ key: 'recur', value: JSON.stringify({ config: model.config, vocab: [...vocab.tokens], ...(vocab.kind === 'word' ? { tokenizer: vocab.spec() } : {}) }) }],

@@ -5,7 +5,8 @@
  * parameters; the embeddable sampler runs it on weights read straight from a
  * checkpoint, on the js backend. No tensor imports, so it bundles small.
  */
-import type { Backend, RecurrentKind, Storage } from '../backend/backend.js';
+import type { Backend, Storage } from '../backend/backend.js';
+import { recurrentLayerStep, type FusedCell } from '../ops/recurrent-step.js';
 
 /** One recurrent layer's weights in PyTorch's layout: W_ih [G*H, in], W_hh [G*H, H], biases [G*H]. */
 export interface StepperLayer {
@@ -18,7 +19,8 @@ export interface StepperLayer {
 
 export interface StepperWeights {
   backend: Backend;
-  kind: RecurrentKind;
+  /** From the registry: fusedCell(kind, nonlinearity) in nn/rnn/kinds.ts. */
+  cell: FusedCell;
   vocabSize: number;
   hidden: number;
   /** 0: one-hot input. */
@@ -47,22 +49,22 @@ export class StepperCore {
   private disposed = false;
 
   constructor(private readonly w: StepperWeights) {
-    const { vocabSize, hidden, kind } = w;
+    const { vocabSize, hidden, cell } = w;
     const layers = w.layers.length;
     this.bk = w.backend;
     this.V = vocabSize;
     this.H = hidden;
     this.L = layers;
-    this.G = kind === 'lstm' ? 4 * hidden : kind === 'gru' ? 3 * hidden : hidden;
+    this.G = cell.gates * hidden;
     const bk = this.bk;
     this.x = bk.alloc(Math.max(1, w.embed));
     this.h = Array.from({ length: layers }, () => bk.alloc(hidden));
     this.hNext = Array.from({ length: layers }, () => bk.alloc(hidden));
-    this.c = kind === 'lstm' ? Array.from({ length: layers }, () => bk.alloc(hidden)) : null;
-    this.cNext = kind === 'lstm' ? Array.from({ length: layers }, () => bk.alloc(hidden)) : null;
+    this.c = cell.cellState ? Array.from({ length: layers }, () => bk.alloc(hidden)) : null;
+    this.cNext = cell.cellState ? Array.from({ length: layers }, () => bk.alloc(hidden)) : null;
     this.gx = bk.alloc(this.G);
-    this.gh = kind === 'gru' ? bk.alloc(this.G) : null;
-    this.act = bk.alloc(4 * hidden);
+    this.gh = cell.foldsHh ? null : bk.alloc(this.G);
+    this.act = bk.alloc(Math.max(1, cell.actBlocks * hidden));
     this.logits = bk.alloc(vocabSize);
   }
 
@@ -97,7 +99,7 @@ export class StepperCore {
     for (let l = 0; l < this.L; l++) {
       const lw = w.layers[l];
       const I = lw.inputSize;
-      // gx = b_ih + W_ih x (+ b_hh + W_hh h when the cell allows folding them in)
+      // gx = b_ih + W_ih x; the shared step adds the recurrent part
       if (input) {
         if (lw.biasIh) copy(lw.biasIh, this.gx, G);
         mm(input, lw.weightIh, this.gx, G, I, !!lw.biasIh);
@@ -106,17 +108,9 @@ export class StepperCore {
         copy(lw.weightIh, this.gx, G, id, I);
         if (lw.biasIh) copy(lw.biasIh, this.gx, G, 0, 1, true);
       }
-      let gh: Storage | null = null;
-      if (this.gh) {
-        gh = this.gh;
-        if (lw.biasHh) copy(lw.biasHh, gh, G);
-        mm(this.h[l], lw.weightHh, gh, G, H, !!lw.biasHh);
-      } else {
-        if (lw.biasHh) copy(lw.biasHh, this.gx, G, 0, 1, true);
-        mm(this.h[l], lw.weightHh, this.gx, G, H, true);
-      }
-      bk.recurrentStep(w.kind, {
-        B: 1, H, gx: { s: this.gx, off: 0 }, gh: gh ? { s: gh, off: 0 } : null, hPrev: { s: this.h[l], off: 0 },
+      recurrentLayerStep(bk, w.cell, {
+        B: 1, H, whh: lw.weightHh, whhTransposed: false, biasHh: lw.biasHh, biasHhInGx: false,
+        gx: { s: this.gx, off: 0 }, gh: this.gh, hPrev: { s: this.h[l], off: 0 },
         cPrev: this.c ? { s: this.c[l], off: 0 } : null, hOut: { s: this.hNext[l], off: 0 },
         cOut: this.cNext ? { s: this.cNext[l], off: 0 } : null, act: { s: this.act, off: 0 }, valid: null,
       });

@@ -15,7 +15,7 @@ function weightsOf(model: CharLM): StepperWeights {
   const { vocabSize, hidden, layers, embed } = model.config;
   return {
     backend: model.head.weight.backend,
-    kind: model.rnn.kind,
+    cell: model.rnn.fusedCell,
     vocabSize, hidden, embed,
     embedding: model.embedding ? model.embedding.weight.storage : null,
     layers: Array.from({ length: layers }, (_, l) => {

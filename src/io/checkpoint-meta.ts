@@ -11,6 +11,7 @@
  * read unverified.
  */
 import { charLMShapes, checkCharLMConfig, type CharLMConfig } from '../models/config.js';
+import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import { parseJsonLimited } from './json-limits.js';
 import { Vocab } from '../data/text.js';
 import { tokenizerFromSpec, type LMTokenizer, type TokenizerSpec, type WordTokenizer } from '../text/tokenizers.js';
@@ -157,10 +158,11 @@ export function checkCheckpointTensors(shapes: Record<string, readonly number[]>
     if (got.join() !== shape.join()) mismatch(`'${key}' has shape ${fmt(got)}, not ${fmt(shape)}`);
   }
   const h = shapes['state.h'];
+  const cell = CELL_KINDS[config.model];
   for (const [key, got] of Object.entries(shapes)) {
     if (key in want) continue;
     if (key === 'state.h' || key === 'state.c') {
-      if (key === 'state.c' && config.model !== 'lstm') mismatch(`'state.c' is a cell state, which a${config.model === 'rnn' ? 'n RNN' : ' GRU'} does not have`);
+      if (key === 'state.c' && !cell.cellState) mismatch(`'state.c' is a cell state, which ${cell.article} does not have`);
       if (key === 'state.c' && !h) mismatch("'state.c' is there without 'state.h'");
       const ok = got.length === 3 && got[0] === config.layers && got[1] >= 1 && got[2] === config.hidden && (key === 'state.h' || got[1] === h[1]);
       if (!ok) mismatch(`'${key}' has shape ${fmt(got)}, not [${config.layers}, batch, ${config.hidden}]${key === 'state.c' ? ` with the batch of 'state.h'` : ''}`);
@@ -175,7 +177,7 @@ export function checkCheckpointTensors(shapes: Record<string, readonly number[]>
     }
     mismatch(`'${key}' is not a tensor of this model`);
   }
-  if (config.model === 'lstm' && h && !shapes['state.c']) mismatch("'state.h' is there without the LSTM's 'state.c'");
+  if (cell.cellState && h && !shapes['state.c']) mismatch(`'state.h' is there without the ${cell.name}'s 'state.c'`);
 }
 
 /**

@@ -12,12 +12,12 @@ import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
 import { CharLM, type CellType } from '../models/charlm.js';
+import { CELL_KIND_NAMES, CELL_KINDS, cellKindOfGateBlocks, layerParamShapes, torchParamNames } from '../nn/rnn/kinds.js';
 import { Vocab } from '../data/text.js';
 import { jsonDepth, parseJsonLimited } from './json-limits.js';
 
-const GATES: Record<number, CellType> = { 4: 'lstm', 3: 'gru', 1: 'rnn' };
-const GATE_COUNT: Record<CellType, number> = { lstm: 4, gru: 3, rnn: 1 };
-const A_CELL: Record<CellType, string> = { lstm: 'an LSTM', gru: 'a GRU', rnn: 'an RNN' };
+/** "LSTM has 4, GRU 3, RNN 1" */
+const gateCounts = (): string => CELL_KIND_NAMES.map((k, i) => `${CELL_KINDS[k].name}${i === 0 ? ' has' : ''} ${CELL_KINDS[k].gates.length}`).join(', ');
 
 export interface TorchImport {
   model: CharLM;
@@ -34,23 +34,26 @@ export interface TorchImport {
 export function charLMFromTorch(dict: Record<string, Tensor>, vocab: Vocab, opts: { model?: CellType } = {}): TorchImport {
   const keys = Object.keys(dict);
   const list = (ks: string[]): string => ks.slice(0, 8).join(', ') + (ks.length > 8 ? ', ...' : '');
-  const rnnKeys = keys.filter((k) => k.endsWith('weight_ih_l0'));
-  if (rnnKeys.length === 0) throw new Error(`the state dict has no recurrent layer (no key ending in 'weight_ih_l0'; it has ${list(keys)})`);
+  // found before the kind is known: PyTorch names every kind's first layer alike
+  const first = torchParamNames(0);
+  const rnnKeys = keys.filter((k) => k.endsWith(first.weightIh));
+  if (rnnKeys.length === 0) throw new Error(`the state dict has no recurrent layer (no key ending in '${first.weightIh}'; it has ${list(keys)})`);
   if (rnnKeys.length > 1) throw new Error(`the state dict has ${rnnKeys.length} recurrent modules (${rnnKeys.join(', ')}); a char model has one`);
-  const rp = rnnKeys[0].slice(0, -'weight_ih_l0'.length);
+  const rp = rnnKeys[0].slice(0, -first.weightIh.length);
   if (keys.some((k) => k.startsWith(rp) && k.endsWith('_reverse'))) {
     throw new Error('the recurrent layer is bidirectional, which cannot generate text; recur imports unidirectional models');
   }
-  const whh = dict[`${rp}weight_hh_l0`];
-  if (!whh || whh.shape.length !== 2) throw new Error(`'${rp}weight_hh_l0' is missing or not a matrix`);
+  const whh = dict[`${rp}${first.weightHh}`];
+  if (!whh || whh.shape.length !== 2) throw new Error(`'${rp}${first.weightHh}' is missing or not a matrix`);
   const H = whh.shape[1];
-  const cell = GATES[whh.shape[0] / H];
+  const cell: CellType | undefined = cellKindOfGateBlocks(whh.shape[0] / H);
   if (!cell) {
-    throw new Error(`unknown cell type: '${rp}weight_hh_l0' has shape ${formatShape(whh.shape)}, which is ${whh.shape[0] / H} gate blocks of ${H} (LSTM has 4, GRU 3, RNN 1)`);
+    throw new Error(`unknown cell type: '${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}, which is ${whh.shape[0] / H} gate blocks of ${H} (${gateCounts()})`);
   }
-  if (opts.model && opts.model !== cell) throw new Error(`the weights are ${A_CELL[cell]} (${GATE_COUNT[cell]} gate blocks), not ${A_CELL[opts.model]}`);
+  const spec = CELL_KINDS[cell];
+  if (opts.model && opts.model !== cell) throw new Error(`the weights are ${spec.article} (${spec.gates.length} gate blocks), not ${CELL_KINDS[opts.model].article}`);
   let layers = 0;
-  while (`${rp}weight_ih_l${layers}` in dict) layers++;
+  while (`${rp}${spec.params(layers).weightIh}` in dict) layers++;
 
   // the output layer: the one module besides the recurrent one with a weight and a bias
   const rest = keys.filter((k) => !k.startsWith(rp));
@@ -76,21 +79,18 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: Vocab, opts
   const E = emb ? dict[emb].shape[1] : 0;
 
   const model = new CharLM({ vocabSize: V, model: cell, layers, hidden: H, embed: E, dropout: 0 });
-  const G = GATE_COUNT[cell] * H;
   const weights: Record<string, Tensor> = { 'head.weight': headW, 'head.bias': dict[hp + 'bias'] };
   if (emb) weights['embedding.weight'] = dict[emb];
   for (let l = 0; l < layers; l++) {
-    const want: Record<string, number[]> = {
-      [`weight_ih_l${l}`]: [G, l === 0 ? (E || V) : H], [`weight_hh_l${l}`]: [G, H], [`bias_ih_l${l}`]: [G], [`bias_hh_l${l}`]: [G],
-    };
-    for (const [name, shape] of Object.entries(want)) {
+    const names = spec.params(l);
+    for (const [name, shape] of Object.entries(layerParamShapes(cell, l, l === 0 ? (E || V) : H, H))) {
       const t = dict[rp + name];
-      if (!t && name.startsWith('bias')) {
+      if (!t && (name === names.biasIh || name === names.biasHh)) {
         weights[`rnn.${name}`] = zeros(shape);
         continue;
       }
       if (!t || formatShape(t.shape) !== formatShape(shape)) {
-        throw new Error(`'${rp}${name}' ${t ? `has shape ${formatShape(t.shape)}` : 'is missing'} but ${A_CELL[cell]} of ${layers} layer(s) ` +
+        throw new Error(`'${rp}${name}' ${t ? `has shape ${formatShape(t.shape)}` : 'is missing'} but ${spec.article} of ${layers} layer(s) ` +
           `and ${H} units on ${l === 0 ? (E ? `a ${E}-wide embedding` : `one-hot vectors of ${V}`) : 'the layer below'} needs ${formatShape(shape)}`);
       }
       weights[`rnn.${name}`] = t;

@@ -9,7 +9,8 @@ import { tensor, zeros } from '../tensor/create.js';
 import { globalRng, type Rng } from '../random/rng.js';
 import { Module } from '../nn/module.js';
 import { Embedding, Linear } from '../nn/layers.js';
-import { GRU, LSTM, RNN, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
+import { recurrentLayerOf, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
+import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import { dropout } from '../ops/dropout.js';
 import { checkCharLMConfig, type CharLMConfig } from './config.js';
 
@@ -29,7 +30,7 @@ export class CharLM extends Module {
     this.rng = opts.rng ?? globalRng;
     this.embedding = embed > 0 ? new Embedding(V, embed, { rng: this.rng }) : null;
     const o = { inputSize: embed > 0 ? embed : V, hiddenSize: hidden, numLayers: layers, dropout: this.config.dropout, rng: this.rng };
-    this.rnn = model === 'lstm' ? new LSTM(o) : model === 'gru' ? new GRU(o) : new RNN(o);
+    this.rnn = recurrentLayerOf(model, o);
     this.head = new Linear(hidden, V, { rng: this.rng });
   }
 
@@ -45,7 +46,7 @@ export class CharLM extends Module {
     const { layers, hidden } = this.config;
     const backend = this.head.weight.backend;
     const s: RecurrentState = { h: zeros([layers, batch, hidden], { backend }) };
-    if (this.config.model === 'lstm') s.c = zeros([layers, batch, hidden], { backend });
+    if (CELL_KINDS[this.config.model].cellState) s.c = zeros([layers, batch, hidden], { backend });
     return s;
   }
 

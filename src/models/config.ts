@@ -2,8 +2,10 @@
  * A CharLM's description and the shapes of its weights, with no tensor
  * imports: the embeddable sampler checks checkpoints with this alone.
  */
+import { cellKindChoices, isCellKind, layerParamShapes, type CellKind } from '../nn/rnn/kinds.js';
 
-export type CellType = 'lstm' | 'gru' | 'rnn';
+/** A CharLM's recurrent cell: a kind from the registry (nn/rnn/kinds.ts). */
+export type CellType = CellKind;
 
 export interface CharLMConfig {
   vocabSize: number;
@@ -46,7 +48,7 @@ export function checkCharLMConfig(c: CharLMConfig): CharLMConfig {
       throw new Error(`${k} must be a whole number from ${min} to ${max.toLocaleString('en-US')}, got ${typeof v === 'number' ? v : JSON.stringify(v)}`);
     }
   };
-  if (!['lstm', 'gru', 'rnn'].includes(c.model)) throw new Error(`model must be lstm, gru or rnn, got '${c.model}'`);
+  if (!isCellKind(c.model)) throw new Error(`model must be ${cellKindChoices()}, got '${c.model}'`);
   int('vocabSize', 1);
   int('layers', 1);
   int('hidden', 1);
@@ -60,20 +62,13 @@ export function checkCharLMConfig(c: CharLMConfig): CharLMConfig {
   return c;
 }
 
-/** Gate blocks per cell: PyTorch stacks LSTM i,f,g,o and GRU r,z,n along the first weight dimension. */
-export const GATE_BLOCKS: Record<CellType, number> = { lstm: 4, gru: 3, rnn: 1 };
-
 /** Every weight of a CharLM by state-dict name, with its shape (the order CharLM.stateDict() uses). */
 export function charLMShapes(c: CharLMConfig): Record<string, number[]> {
   const { vocabSize: V, layers, hidden: H, embed: E } = c;
-  const G = GATE_BLOCKS[c.model] * H;
   const shapes: Record<string, number[]> = {};
   if (E > 0) shapes['embedding.weight'] = [V, E];
   for (let l = 0; l < layers; l++) {
-    shapes[`rnn.weight_ih_l${l}`] = [G, l === 0 ? (E > 0 ? E : V) : H];
-    shapes[`rnn.weight_hh_l${l}`] = [G, H];
-    shapes[`rnn.bias_ih_l${l}`] = [G];
-    shapes[`rnn.bias_hh_l${l}`] = [G];
+    for (const [name, shape] of Object.entries(layerParamShapes(c.model, l, l === 0 ? (E > 0 ? E : V) : H, H))) shapes[`rnn.${name}`] = shape;
   }
   shapes['head.weight'] = [V, H];
   shapes['head.bias'] = [V];

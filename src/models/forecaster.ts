@@ -22,7 +22,8 @@ import { noGrad } from '../autograd/graph.js';
 import { globalRng, Rng } from '../random/rng.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
-import { GRU, LSTM, RNN, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
+import { recurrentLayerOf, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
+import { cellKindChoices, isCellKind } from '../nn/rnn/kinds.js';
 import { mseLoss } from '../ops/loss.js';
 import { add } from '../ops/arith.js';
 import { narrow } from '../ops/shape.js';
@@ -59,13 +60,13 @@ export class Forecaster extends Module {
     for (const k of ['horizon', 'layers', 'hidden'] as const) {
       if (!(Number.isInteger(c[k]) && c[k] >= 1)) throw new Error(`Forecaster: ${k} must be a whole number of at least 1, got ${c[k]}`);
     }
-    if (!['lstm', 'gru', 'rnn'].includes(c.model)) throw new Error(`Forecaster: model must be lstm, gru or rnn, got '${c.model}'`);
+    if (!isCellKind(c.model)) throw new Error(`Forecaster: model must be ${cellKindChoices()}, got '${c.model}'`);
     if (!(Number.isFinite(c.mean) && c.std > 0 && Number.isFinite(c.std))) throw new Error(`Forecaster: mean must be finite and std positive, got ${c.mean} and ${c.std}`);
     if (!(Number.isInteger(c.ar) && c.ar >= 0)) throw new Error(`Forecaster: ar must be a whole number (0: no autoregressive highway), got ${c.ar}`);
     this.config = c;
     const rng = opts.rng ?? globalRng;
     const o = { inputSize: 1, hiddenSize: c.hidden, numLayers: c.layers, rng };
-    this.rnn = c.model === 'lstm' ? new LSTM(o) : c.model === 'gru' ? new GRU(o) : new RNN(o);
+    this.rnn = recurrentLayerOf(c.model, o);
     this.head = new Linear(c.hidden, c.horizon, { rng });
     this.arHead = c.ar > 0 ? new Linear(c.ar, c.horizon, { rng }) : null;
     if (this.arHead) {

@@ -11,12 +11,13 @@
  * final c for LSTM) so that a single graph node owns all results; the caller
  * takes views of it with narrow.
  */
-import type { Backend, RecurrentKind, Storage, View } from '../backend/backend.js';
+import type { Backend, Storage, View } from '../backend/backend.js';
 import { record } from '../autograd/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { backendOf, empty } from './util.js';
 import { narrow, squeeze } from './shape.js';
+import { recurrentLayerStep, type FusedCell } from './recurrent-step.js';
 
 /** One layer direction's weights, PyTorch's layout: W_ih [G*H, I], W_hh [G*H, H], b_ih and b_hh [G*H] (null: no bias). */
 export interface CellWeights {
@@ -27,19 +28,18 @@ export interface CellWeights {
 }
 
 export interface RecurrentLayerArgs {
-  kind: RecurrentKind;
+  /** From the registry: fusedCell(kind, nonlinearity) in nn/rnn/kinds.ts. */
+  cell: FusedCell;
   /** [B, T, I] */
   x: Tensor;
   /** [B, H] */
   h0: Tensor;
-  /** [B, H], LSTM only */
+  /** [B, H], for a kind with a cell state (LSTM) only */
   c0: Tensor | null;
   w: CellWeights;
   lengths: readonly number[] | null;
   reverse: boolean;
 }
-
-const gatesOf = (kind: RecurrentKind): number => (kind === 'lstm' ? 4 : kind === 'gru' ? 3 : 1);
 
 /** Copy [B, T, I] (batch-major) into processing order [T, B, I] (reversed in time if `reverse`), or back. */
 function toProcessingOrder(bk: Backend, src: Storage, dst: Storage, B: number, T: number, I: number, reverse: boolean, back: boolean): void {
@@ -63,20 +63,20 @@ function validMask(lengths: readonly number[] | null, t: number, B: number): Uin
 }
 
 export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tensor; c: Tensor | null } {
-  const { kind, x, h0, c0, w, lengths, reverse } = a;
-  const lstm = kind === 'lstm';
+  const { cell, x, h0, c0, w, lengths, reverse } = a;
+  const { kind, cellState } = cell;
   const params = [w.weightIh, w.weightHh, ...(w.biasIh ? [w.biasIh] : []), ...(w.biasHh ? [w.biasHh] : [])];
   const inputs = [x, h0, ...(c0 ? [c0] : []), ...params];
   const bk = backendOf('recurrentLayer', ...inputs);
   const [B, T, I] = x.shape;
   const H = h0.shape[1];
-  const G = gatesOf(kind) * H;
+  const G = cell.gates * H;
   if (w.weightIh.shape[0] !== G || w.weightIh.shape[1] !== I || w.weightHh.shape[1] !== H) {
     throw new Error(`recurrentLayer: weights ${formatShape(w.weightIh.shape)} / ${formatShape(w.weightHh.shape)} do not fit input ${I} and hidden ${H}`);
   }
-  if (lstm && !c0) throw new Error('recurrentLayer: an LSTM needs an initial cell state');
-  const A = kind === 'lstm' || kind === 'gru' ? 4 * H : 0;
-  const S = lstm ? 2 : 1;
+  if (cellState && !c0) throw new Error(`recurrentLayer: a '${kind}' layer needs an initial cell state`);
+  const A = cell.actBlocks * H;
+  const S = cellState ? 2 : 1;
   const rowBias = (bias: Tensor, dst: Storage, rows: number, off = 0): void =>
     bk.stridedCopy(bias.storage, 0, [0, 1], dst, off, [G, 1], [rows, G], false);
   const timeOf = (k: number): number => (reverse ? T - 1 - k : k);
@@ -88,13 +88,12 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   // buffers the backward needs are tensors saved on the graph node, so tidy and dispose manage them
   const xkT = empty(bk, [T * B, I]);
   const hsT = empty(bk, [T + 1, B, H]);
-  const csT = lstm ? empty(bk, [T + 1, B, H]) : null;
+  const csT = cellState ? empty(bk, [T + 1, B, H]) : null;
   const actT = empty(bk, [Math.max(1, T * B * A)]);
   const xk = xkT.storage, hs = hsT.storage, cs = csT ? csT.storage : null, act = actT.storage;
   toProcessingOrder(bk, x.storage, xk, B, T, I, reverse, false);
-  // LSTM and RNN gates are gx + gh, so b_hh and the recurrent GEMM can add straight into gx;
-  // GRU needs W_hn h + b_hn on its own (it is scaled by r), so it keeps a separate gh
-  const separateGh = kind === 'gru';
+  // b_hh goes into every row of gx once here (before W_ih x), not once per step
+  const separateGh = !cell.foldsHh;
   const gx = bk.alloc(T * B * G);
   if (w.biasIh) rowBias(w.biasIh, gx, T * B);
   if (w.biasHh && !separateGh) bk.stridedCopy(w.biasHh.storage, 0, [0, 1], gx, 0, [G, 1], [T * B, G], !!w.biasIh);
@@ -105,20 +104,13 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   // a single step (sampling) reads W_hh as it is, as dot products
   const whhT = T > 1 ? bk.alloc(H * G) : null;
   if (whhT) bk.stridedCopy(w.weightHh.storage, 0, [1, H], whhT, 0, [G, 1], [H, G], false);
-  const recurrentMm = (C_: Storage, accumulate: boolean, k: number, offsetC: number): void =>
-    whhT ? mm(hs, whhT, C_, B, G, H, false, false, accumulate, k * B * H, 0, offsetC) : mm(hs, w.weightHh.storage, C_, B, G, H, false, true, accumulate, k * B * H, 0, offsetC);
   const gh = separateGh ? bk.alloc(B * G) : null;
   const valid: (Uint8Array | null)[] = [];
   for (let k = 0; k < T; k++) {
     valid.push(validMask(lengths, timeOf(k), B));
-    if (gh) {
-      if (w.biasHh) rowBias(w.biasHh, gh, B);
-      recurrentMm(gh, !!w.biasHh, k, 0);
-    } else {
-      recurrentMm(gx, true, k, k * B * G);
-    }
-    bk.recurrentStep(kind, {
-      B, H, gx: v(gx, k * B * G), gh: gh ? v(gh, 0) : null, hPrev: v(hs, k * B * H), hOut: v(hs, (k + 1) * B * H),
+    recurrentLayerStep(bk, cell, {
+      B, H, whh: whhT ?? w.weightHh.storage, whhTransposed: !!whhT, biasHh: w.biasHh ? w.biasHh.storage : null, biasHhInGx: true,
+      gx: v(gx, k * B * G), gh, hPrev: v(hs, k * B * H), hOut: v(hs, (k + 1) * B * H),
       cPrev: cs ? v(cs, k * B * H) : null, cOut: cs ? v(cs, (k + 1) * B * H) : null, act: v(act, k * B * A), valid: valid[k],
     });
   }
@@ -142,11 +134,12 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   record(packed, `${kind}Layer`, inputs, (gP) => {
     // ---- backward through time ----
     const dh = bk.alloc(B * H), dhPrev = bk.alloc(B * H);
-    const dc = lstm ? bk.alloc(B * H) : null, dcPrev = lstm ? bk.alloc(B * H) : null;
+    const dc = cellState ? bk.alloc(B * H) : null, dcPrev = cellState ? bk.alloc(B * H) : null;
     bk.stridedCopy(gP.storage, T * H, pStride, dh, 0, [H, 1], [B, H], false);
     if (dc) bk.stridedCopy(gP.storage, (T + 1) * H, pStride, dc, 0, [H, 1], [B, H], false);
     const dGx = bk.alloc(T * B * G);
-    const dGh = kind === 'gru' ? bk.alloc(T * B * G) : dGx;
+    // a kind that folds gh into gx has dGh = dGx
+    const dGh = separateGh ? bk.alloc(T * B * G) : dGx;
     let dhCur = dh, dhNext = dhPrev, dcCur = dc, dcNext = dcPrev;
     for (let k = T - 1; k >= 0; k--) {
       const t = timeOf(k);
@@ -200,14 +193,14 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
       bk.reduce('sum', dGh, g.storage, 1, T * B, G);
       grads.push(g);
     }
-    for (const s of [dh, dhPrev, dGx, ...(dc ? [dc, dcPrev!] : []), ...(kind === 'gru' ? [dGh] : [])]) bk.free(s);
+    for (const s of [dh, dhPrev, dGx, ...(dc ? [dc, dcPrev!] : []), ...(separateGh ? [dGh] : [])]) bk.free(s);
     return grads;
   }, savedTensors);
   // without a graph (noGrad, or nothing requires grad) nobody needs the saved buffers
   if (!packed.node) for (const t of savedTensors) t.dispose();
   const output = narrow(packed, 1, 0, T);
   const h = squeeze(narrow(packed, 1, T, 1), 1);
-  const c = lstm ? squeeze(narrow(packed, 1, T + 1, 1), 1) : null;
+  const c = cellState ? squeeze(narrow(packed, 1, T + 1, 1), 1) : null;
   return { output, h, c };
 }
 

@@ -14,6 +14,7 @@ import type { Storage } from '../backend/backend.js';
 import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from '../io/checkpoint-meta.js';
 import { charLMShapes, type CharLMConfig } from '../models/config.js';
 import { StepperCore } from '../generate/stepper-core.js';
+import { CELL_KINDS, fusedCell } from '../nn/rnn/kinds.js';
 import { generateChars, prepareGeneration, sampleDefaults, type GenerateOptions } from '../generate/core.js';
 import { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
@@ -57,13 +58,17 @@ export class Sampler {
     this.meta = meta;
     this.stepper = new StepperCore({
       backend: bk,
-      kind: config.model === 'rnn' ? 'rnn_tanh' : config.model,
+      // checkpoints hold tanh RNNs only (CharLM builds no other), so the default nonlinearity
+      cell: fusedCell(config.model),
       vocabSize: config.vocabSize, hidden: config.hidden, embed: config.embed,
       embedding: store['embedding.weight'] ?? null,
-      layers: Array.from({ length: config.layers }, (_, l) => ({
-        weightIh: store[`rnn.weight_ih_l${l}`], inputSize: l === 0 ? (config.embed || config.vocabSize) : config.hidden,
-        weightHh: store[`rnn.weight_hh_l${l}`], biasIh: store[`rnn.bias_ih_l${l}`], biasHh: store[`rnn.bias_hh_l${l}`],
-      })),
+      layers: Array.from({ length: config.layers }, (_, l) => {
+        const n = CELL_KINDS[config.model].params(l);
+        return {
+          weightIh: store[`rnn.${n.weightIh}`], inputSize: l === 0 ? (config.embed || config.vocabSize) : config.hidden,
+          weightHh: store[`rnn.${n.weightHh}`], biasIh: store[`rnn.${n.biasIh}`], biasHh: store[`rnn.${n.biasHh}`],
+        };
+      }),
       headWeight: store['head.weight'],
       headBias: store['head.bias'],
     });

@@ -1,7 +1,8 @@
 /** Messages between the page (main.ts) and the training worker (worker.ts). */
+import type { CellKind } from '../../src/nn/rnn/kinds.js';
 
 export interface ModelSettings {
-  model: 'lstm' | 'gru' | 'rnn';
+  model: CellKind;
   layers: number;
   hidden: number;
   embed: number;

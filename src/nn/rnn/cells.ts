@@ -4,7 +4,8 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { globalRng, type Rng } from '../../random/rng.js';
 import { Module, parameter } from '../module.js';
 import { uniform_ } from '../init.js';
-import { gruStep, lstmStep, rnnStep, type Nonlinearity } from './steps.js';
+import { gruStep, lstmStep, rnnStep } from './steps.js';
+import { CELL_KINDS, type CellKind, type Nonlinearity } from './kinds.js';
 import type { RecurrentCell } from './unroll.js';
 
 export interface CellOptions {
@@ -33,13 +34,13 @@ abstract class CellBase extends Module implements RecurrentCell {
   weight_hh: Tensor;
   bias_ih: Tensor | null;
   bias_hh: Tensor | null;
-  constructor(op: string, gates: number, o: CellOptions) {
+  constructor(op: string, kind: CellKind, o: CellOptions) {
     super();
     checkSizes(op, o);
     const { inputSize, hiddenSize, bias = true, rng = globalRng } = o;
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
-    const G = gates * hiddenSize;
+    const G = CELL_KINDS[kind].gates.length * hiddenSize;
     this.weight_ih = recurrentParam([G, inputSize], hiddenSize, rng);
     this.weight_hh = recurrentParam([G, hiddenSize], hiddenSize, rng);
     this.bias_ih = bias ? recurrentParam([G], hiddenSize, rng) : null;
@@ -58,7 +59,7 @@ abstract class CellBase extends Module implements RecurrentCell {
 export class RNNCell extends CellBase {
   readonly nonlinearity: Nonlinearity;
   constructor(o: CellOptions & { nonlinearity?: Nonlinearity }) {
-    super('RNNCell', 1, o);
+    super('RNNCell', 'rnn', o);
     this.nonlinearity = o.nonlinearity ?? 'tanh';
     if (!['tanh', 'relu', 'sigmoid'].includes(this.nonlinearity)) {
       throw new Error(`RNNCell: nonlinearity must be 'tanh', 'relu' or 'sigmoid', got '${this.nonlinearity}'`);
@@ -84,7 +85,7 @@ export class LSTMCell extends CellBase {
   weight_cf: Tensor | null = null;
   weight_co: Tensor | null = null;
   constructor(o: LSTMCellOptions) {
-    super('LSTMCell', 4, o);
+    super('LSTMCell', 'lstm', o);
     const H = this.hiddenSize;
     if (o.forgetBias !== undefined) setForgetBias(this.bias_ih, this.bias_hh, H, o.forgetBias);
     if (o.peepholes) {
@@ -118,7 +119,7 @@ export function setForgetBias(bih: Tensor | null, bhh: Tensor | null, H: number,
 
 export class GRUCell extends CellBase {
   constructor(o: CellOptions) {
-    super('GRUCell', 3, o);
+    super('GRUCell', 'gru', o);
   }
   step(x: Tensor, [h]: Tensor[]): Tensor[] {
     return [gruStep(x, h, this.weights)];

@@ -12,12 +12,12 @@ import { concat, narrow, squeeze, stack, transpose } from '../../ops/shape.js';
 import { dropout } from '../../ops/dropout.js';
 import { Module } from '../module.js';
 import { checkSizes, recurrentParam, setForgetBias } from './cells.js';
-import { gruStep, lstmStep, rnnStep, type CellWeights, type Nonlinearity, type Peepholes } from './steps.js';
+import { COMPOSED_STEPS, type CellWeights, type Peepholes } from './steps.js';
 import { checkLengths, unroll, type RecurrentCell } from './unroll.js';
+import { CELL_KINDS, fusedCell, layerParamShapes, torchParamNames, type CellKind, type CellKindSpec, type Nonlinearity } from './kinds.js';
 import { recurrentLayer } from '../../ops/recurrent.js';
 import type { RecurrentKind } from '../../backend/backend.js';
-
-export type RecurrentMode = 'RNN' | 'LSTM' | 'GRU';
+import type { FusedCell } from '../../ops/recurrent-step.js';
 
 export interface RecurrentOptions {
   inputSize: number;
@@ -56,10 +56,10 @@ export interface RecurrentOutput {
   state: RecurrentState;
 }
 
-const GATES: Record<RecurrentMode, number> = { RNN: 1, LSTM: 4, GRU: 3 };
-
 export abstract class RecurrentBase extends Module {
-  readonly mode: RecurrentMode;
+  readonly cellKind: CellKind;
+  /** The activation of an RNN layer's single gate; other kinds' gates are fixed. */
+  protected readonly activation: Nonlinearity;
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -70,11 +70,12 @@ export abstract class RecurrentBase extends Module {
   readonly bias: boolean;
   private readonly dropRng: Rng;
 
-  constructor(mode: RecurrentMode, o: RecurrentOptions) {
+  constructor(cellKind: CellKind, o: RecurrentOptions, activation: Nonlinearity = 'tanh') {
     super();
-    const op = mode;
+    const op = CELL_KINDS[cellKind].name;
     checkSizes(op, o);
-    this.mode = mode;
+    this.cellKind = cellKind;
+    this.activation = activation;
     this.inputSize = o.inputSize;
     this.hiddenSize = o.hiddenSize;
     this.numLayers = o.numLayers ?? 1;
@@ -87,20 +88,18 @@ export abstract class RecurrentBase extends Module {
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`${op}: dropout must be in [0, 1), got ${this.dropout}`);
     const rng = o.rng ?? globalRng;
     const H = this.hiddenSize;
-    const G = GATES[mode] * H;
     const self = this as unknown as Record<string, Tensor | null>;
     for (let l = 0; l < this.numLayers; l++) {
       const inSize = l === 0 ? this.inputSize : H * this.directions;
       for (let d = 0; d < this.directions; d++) {
-        const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
-        self[`weight_ih${sfx}`] = recurrentParam([G, inSize], H, rng);
-        self[`weight_hh${sfx}`] = recurrentParam([G, H], H, rng);
-        if (this.bias) {
-          self[`bias_ih${sfx}`] = recurrentParam([G], H, rng);
-          self[`bias_hh${sfx}`] = recurrentParam([G], H, rng);
-        }
+        const shapes = layerParamShapes(cellKind, l, inSize, H, { reverse: d === 1, bias: this.bias });
+        for (const [name, shape] of Object.entries(shapes)) self[name] = recurrentParam(shape, H, rng);
       }
     }
+  }
+
+  get spec(): CellKindSpec {
+    return CELL_KINDS[this.cellKind];
   }
 
   get directions(): number {
@@ -109,13 +108,13 @@ export abstract class RecurrentBase extends Module {
 
   /** The weights of layer l, direction d. */
   weights(l: number, d: number): CellWeights {
-    const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+    const n = this.spec.params(l, d === 1);
     const self = this as unknown as Record<string, Tensor>;
     return {
-      weightIh: self[`weight_ih${sfx}`],
-      weightHh: self[`weight_hh${sfx}`],
-      biasIh: this.bias ? self[`bias_ih${sfx}`] : null,
-      biasHh: this.bias ? self[`bias_hh${sfx}`] : null,
+      weightIh: self[n.weightIh],
+      weightHh: self[n.weightHh],
+      biasIh: this.bias ? self[n.biasIh] : null,
+      biasHh: this.bias ? self[n.biasHh] : null,
     };
   }
 
@@ -125,14 +124,17 @@ export abstract class RecurrentBase extends Module {
 
   /** The fused kernel kind of this layer. */
   get kind(): RecurrentKind {
-    if (this.mode === 'LSTM') return 'lstm';
-    if (this.mode === 'GRU') return 'gru';
-    return (this as unknown as { nonlinearity: Nonlinearity }).nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh';
+    return this.spec.fused(this.activation);
+  }
+
+  /** What the storage-level step needs (the training op and the stepper). */
+  get fusedCell(): FusedCell {
+    return fusedCell(this.cellKind, this.activation);
   }
 
   protected canFuse(path: 'fused' | 'composed' | undefined): boolean {
     if (path !== undefined && path !== 'fused' && path !== 'composed') {
-      throw new Error(`${this.mode}: path must be 'fused' or 'composed', got '${path}'`);
+      throw new Error(`${this.spec.name}: path must be 'fused' or 'composed', got '${path}'`);
     }
     return path !== 'composed' && this.peepholes(0, 0) === null;
   }
@@ -142,23 +144,18 @@ export abstract class RecurrentBase extends Module {
     const w = this.weights(l, d);
     const H = this.hiddenSize;
     const backend = w.weightIh.backend;
-    const zerosState = (n: number): Tensor[] => Array.from({ length: n }, () => zeros([batch, H], { backend }));
-    switch (this.mode) {
-      case 'LSTM': {
-        const peep = this.peepholes(l, d);
-        return { hiddenSize: H, initialState: () => zerosState(2), step: (x, [h, c]) => { const s = lstmStep(x, h, c, w, peep); return [s.h, s.c]; } };
-      }
-      case 'GRU':
-        return { hiddenSize: H, initialState: () => zerosState(1), step: (x, [h]) => [gruStep(x, h, w)] };
-      default: {
-        const nl = (this as unknown as { nonlinearity: Nonlinearity }).nonlinearity;
-        return { hiddenSize: H, initialState: () => zerosState(1), step: (x, [h]) => [rnnStep(x, h, w, nl)] };
-      }
-    }
+    const states = this.spec.cellState ? 2 : 1;
+    const step = COMPOSED_STEPS[this.cellKind];
+    const o = { nonlinearity: this.activation, peepholes: this.peepholes(l, d) };
+    return {
+      hiddenSize: H,
+      initialState: () => Array.from({ length: states }, () => zeros([batch, H], { backend })),
+      step: (x, state) => step(x, state, w, o),
+    };
   }
 
   forward(input: Tensor, opts: RecurrentForwardOptions = {}): RecurrentOutput {
-    const op = this.mode;
+    const op = this.spec.name;
     if (input.rank !== 3) {
       throw new Error(`${op}: input must be 3-D (${this.batchFirst ? '[batch, time, features]' : '[time, batch, features]'}), got ${formatShape(input.shape)}`);
     }
@@ -167,7 +164,7 @@ export abstract class RecurrentBase extends Module {
     if (I !== this.inputSize) throw new Error(`${op}: input has ${I} features but the layer expects inputSize ${this.inputSize}`);
     const lengths = opts.lengths ? checkLengths(op, opts.lengths, B, T) : undefined;
     const L = this.numLayers, D = this.directions, H = this.hiddenSize;
-    const isLstm = this.mode === 'LSTM';
+    const isLstm = this.spec.cellState;
     const expect = [L * D, B, H];
     const given = opts.state;
     for (const [k, t] of [['h', given?.h], ['c', given?.c]] as const) {
@@ -186,7 +183,7 @@ export abstract class RecurrentBase extends Module {
           : undefined;
         if (this.canFuse(opts.path)) {
           const res = recurrentLayer({
-            kind: this.kind, x, w: this.weights(l, d), lengths: lengths ?? null, reverse: d === 1,
+            cell: this.fusedCell, x, w: this.weights(l, d), lengths: lengths ?? null, reverse: d === 1,
             h0: init ? init[0] : zeros([B, H], { backend: x.backend }),
             c0: isLstm ? (init ? init[1] : zeros([B, H], { backend: x.backend })) : null,
           });
@@ -211,13 +208,15 @@ export abstract class RecurrentBase extends Module {
 }
 
 export class RNN extends RecurrentBase {
-  readonly nonlinearity: Nonlinearity;
   constructor(o: RecurrentOptions & { nonlinearity?: 'tanh' | 'relu' }) {
-    super('RNN', o);
-    this.nonlinearity = o.nonlinearity ?? 'tanh';
-    if (this.nonlinearity !== 'tanh' && this.nonlinearity !== 'relu') {
-      throw new Error(`RNN: nonlinearity must be 'tanh' or 'relu', got '${this.nonlinearity}'`);
-    }
+    const nl = o.nonlinearity ?? 'tanh';
+    // PyTorch's nn.RNN offers these two (the sigmoid kernel serves RNNCell)
+    if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNN: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
+    super('rnn', o, nl);
+  }
+
+  get nonlinearity(): Nonlinearity {
+    return this.activation;
   }
 }
 
@@ -230,7 +229,7 @@ export interface LSTMOptions extends RecurrentOptions {
 export class LSTM extends RecurrentBase {
   readonly peepholesEnabled: boolean;
   constructor(o: LSTMOptions) {
-    super('LSTM', o);
+    super('lstm', o);
     this.peepholesEnabled = o.peepholes ?? false;
     const self = this as unknown as Record<string, Tensor>;
     const H = this.hiddenSize;
@@ -239,7 +238,7 @@ export class LSTM extends RecurrentBase {
         const w = this.weights(l, d);
         if (o.forgetBias !== undefined) setForgetBias(w.biasIh, w.biasHh, H, o.forgetBias);
         if (this.peepholesEnabled) {
-          const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+          const sfx = peepholeSuffix(l, d);
           const rng = o.rng ?? globalRng;
           for (const g of ['ci', 'cf', 'co']) self[`weight_${g}${sfx}`] = recurrentParam([H], H, rng);
         }
@@ -248,7 +247,7 @@ export class LSTM extends RecurrentBase {
   }
   protected override peepholes(l: number, d: number): Peepholes | null {
     if (!this.peepholesEnabled) return null;
-    const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+    const sfx = peepholeSuffix(l, d);
     const self = this as unknown as Record<string, Tensor>;
     return { weightCi: self[`weight_ci${sfx}`], weightCf: self[`weight_cf${sfx}`], weightCo: self[`weight_co${sfx}`] };
   }
@@ -256,6 +255,26 @@ export class LSTM extends RecurrentBase {
 
 export class GRU extends RecurrentBase {
   constructor(o: RecurrentOptions) {
-    super('GRU', o);
+    super('gru', o);
   }
 }
+
+/** Peephole weights follow PyTorch's naming: `weight_ci` + the suffix of `weight_ih_l{k}[_reverse]`. */
+function peepholeSuffix(l: number, d: number): string {
+  return torchParamNames(l, d === 1).weightIh.slice('weight_ih'.length);
+}
+
+/** A layer of any registered kind, with its default nonlinearity; what the named classes are for one kind. */
+export class RecurrentLayer extends RecurrentBase {
+  constructor(kind: CellKind, o: RecurrentOptions) {
+    super(kind, o);
+  }
+}
+
+/** A layer of the given kind: the named class PyTorch users expect where there is one (LSTM, GRU, RNN). */
+export function recurrentLayerOf(kind: CellKind, o: RecurrentOptions): RecurrentBase {
+  const named = NAMED_LAYERS[kind];
+  return named ? new named(o) : new RecurrentLayer(kind, o);
+}
+
+const NAMED_LAYERS: { readonly [K in CellKind]?: new (o: RecurrentOptions) => RecurrentBase } = { lstm: LSTM, gru: GRU, rnn: RNN };

@@ -15,8 +15,9 @@ import { add, mul, sub } from '../../ops/arith.js';
 import { relu, sigmoid, tanh } from '../../ops/unary.js';
 import { linear } from '../../ops/linear.js';
 import { chunk } from '../../ops/shape.js';
+import type { CellKind, Nonlinearity } from './kinds.js';
 
-export type Nonlinearity = 'tanh' | 'relu' | 'sigmoid';
+export type { Nonlinearity } from './kinds.js';
 
 // the fused op (a lower layer) takes the same weights, so the type lives there
 import type { CellWeights } from '../../ops/recurrent.js';
@@ -55,3 +56,16 @@ export function gruStep(x: Tensor, h: Tensor, w: CellWeights): Tensor {
   // (1 - z) n + z h  ==  n + z (h - n)
   return add(n, mul(z, sub(h, n)));
 }
+
+/** One step of any kind on its state list ([h], or [h, c] for a kind with a cell state). */
+export type ComposedStep = (x: Tensor, state: Tensor[], w: CellWeights, o: { nonlinearity: Nonlinearity; peepholes: Peepholes | null }) => Tensor[];
+
+/** The reference step of each registered kind (nn/rnn/kinds.ts); a kind without one does not compile. */
+export const COMPOSED_STEPS: { readonly [K in CellKind]: ComposedStep } = {
+  lstm: (x, [h, c], w, o) => {
+    const s = lstmStep(x, h, c, w, o.peepholes);
+    return [s.h, s.c];
+  },
+  gru: (x, [h], w) => [gruStep(x, h, w)],
+  rnn: (x, [h], w, o) => [rnnStep(x, h, w, o.nonlinearity)],
+};

@@ -1,0 +1,140 @@
+/**
+ * The registry of recurrent cell kinds: everything recur knows about a kind
+ * that is not its arithmetic. Layers, CharLM's shapes, checkpoint checks,
+ * the PyTorch importer, the ONNX exporter, the stepper and the CLI read it
+ * here instead of spelling gate counts, names and orders themselves.
+ *
+ * A kind's arithmetic lives in three places that must agree, all keyed by
+ * CellKind so that a missing one is a type error: the composed reference
+ * step (COMPOSED_STEPS in steps.ts, tensor ops), and the fused kernels named
+ * by `fused` (src/backend/js and assembly/kernels.ts). This file imports no
+ * tensors: the embeddable sampler bundles it.
+ */
+import type { RecurrentKind } from '../../backend/backend.js';
+import type { FusedCell } from '../../ops/recurrent-step.js';
+
+/** The spelling checkpoints store (config.model). */
+export type CellKind = 'lstm' | 'gru' | 'rnn';
+
+export type Nonlinearity = 'tanh' | 'relu' | 'sigmoid';
+
+/** A layer's PyTorch parameter names (layer l, `_reverse` for the backward direction). */
+export interface ParamNames {
+  weightIh: string;
+  weightHh: string;
+  biasIh: string;
+  biasHh: string;
+}
+
+export interface CellKindSpec {
+  kind: CellKind;
+  /** PyTorch's module name, which messages use too. */
+  name: string;
+  /** The name with its article, for sentences ("an LSTM"). */
+  article: string;
+  /** Gate blocks in the order PyTorch stacks them along W_ih / W_hh's first dimension. */
+  gates: readonly string[];
+  /** State tensors besides h: an LSTM's c. */
+  cellState: boolean;
+  foldsHh: boolean;
+  actBlocks: number;
+  /** The fused kernel for a nonlinearity (only RNN layers have a choice; the others ignore it). */
+  fused(nonlinearity: Nonlinearity): RecurrentKind;
+  params(layer: number, reverse?: boolean): ParamNames;
+  onnx: {
+    op: string;
+    /** onnxBlocks[j] = the PyTorch gate block that ONNX's block j is. */
+    fromTorch: readonly number[];
+    /** Extra int attributes (GRU: PyTorch applies r after the recurrent matmul). */
+    ints?: Readonly<Record<string, number>>;
+    strings?: Readonly<Record<string, readonly string[]>>;
+  };
+}
+
+/** PyTorch's names, shared by its RNN, LSTM and GRU. */
+export function torchParamNames(layer: number, reverse = false): ParamNames {
+  const sfx = `_l${layer}${reverse ? '_reverse' : ''}`;
+  return { weightIh: `weight_ih${sfx}`, weightHh: `weight_hh${sfx}`, biasIh: `bias_ih${sfx}`, biasHh: `bias_hh${sfx}` };
+}
+
+const RNN_KERNELS: Record<Nonlinearity, RecurrentKind> = { tanh: 'rnn_tanh', relu: 'rnn_relu', sigmoid: 'rnn_sigmoid' };
+
+export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } } = {
+  lstm: {
+    kind: 'lstm', name: 'LSTM', article: 'an LSTM',
+    gates: ['i', 'f', 'g', 'o'], cellState: true, foldsHh: true, actBlocks: 4,
+    fused: () => 'lstm',
+    params: torchParamNames,
+    onnx: { op: 'LSTM', fromTorch: [0, 3, 1, 2] }, // ONNX: i, o, f, c(g)
+  },
+  gru: {
+    kind: 'gru', name: 'GRU', article: 'a GRU',
+    gates: ['r', 'z', 'n'], cellState: false, foldsHh: false, actBlocks: 4,
+    fused: () => 'gru',
+    params: torchParamNames,
+    onnx: { op: 'GRU', fromTorch: [1, 0, 2], ints: { linear_before_reset: 1 } }, // ONNX: z, r, h(n)
+  },
+  rnn: {
+    kind: 'rnn', name: 'RNN', article: 'an RNN',
+    gates: ['h'], cellState: false, foldsHh: true, actBlocks: 0,
+    fused: (nl) => RNN_KERNELS[nl],
+    params: torchParamNames,
+    // recur exports tanh RNNs only (ONNX's default would be Tanh as well; said for readers of the graph)
+    onnx: { op: 'RNN', fromTorch: [0], strings: { activations: ['Tanh'] } },
+  },
+};
+
+/** Every kind, in the registry's order (the CLI's choices, messages). */
+export const CELL_KIND_NAMES = Object.keys(CELL_KINDS) as CellKind[];
+
+export function isCellKind(s: unknown): s is CellKind {
+  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(CELL_KINDS, s);
+}
+
+/** "lstm, gru or rnn" */
+export function cellKindChoices(): string {
+  return CELL_KIND_NAMES.slice(0, -1).join(', ') + ' or ' + CELL_KIND_NAMES[CELL_KIND_NAMES.length - 1];
+}
+
+/** The kind whose W_hh stacks `blocks` gate blocks, if one does. */
+export function cellKindOfGateBlocks(blocks: number): CellKind | undefined {
+  return CELL_KIND_NAMES.find((k) => CELL_KINDS[k].gates.length === blocks);
+}
+
+/** What the storage-level step (ops/recurrent-step.ts) needs for this kind. */
+export function fusedCell(kind: CellKind, nonlinearity: Nonlinearity = 'tanh'): FusedCell {
+  const s = CELL_KINDS[kind];
+  return { kind: s.fused(nonlinearity), gates: s.gates.length, actBlocks: s.actBlocks, cellState: s.cellState, foldsHh: s.foldsHh };
+}
+
+/** Layer l's parameters by PyTorch name with their shapes, in state-dict order. */
+export function layerParamShapes(kind: CellKind, layer: number, inputSize: number, hidden: number, opts: { reverse?: boolean; bias?: boolean } = {}): Record<string, number[]> {
+  const s = CELL_KINDS[kind];
+  const n = s.params(layer, opts.reverse);
+  const G = s.gates.length * hidden;
+  const shapes: Record<string, number[]> = { [n.weightIh]: [G, inputSize], [n.weightHh]: [G, hidden] };
+  if (opts.bias ?? true) {
+    shapes[n.biasIh] = [G];
+    shapes[n.biasHh] = [G];
+  }
+  return shapes;
+}
+
+/** Reorder the gate blocks of a [G*H, ...] PyTorch weight or bias into ONNX's order. */
+export function toOnnxGateOrder(kind: CellKind, data: Float32Array): Float32Array {
+  return permuteBlocks(data, CELL_KINDS[kind].onnx.fromTorch);
+}
+
+/** ONNX's gate order back to PyTorch's (the inverse of toOnnxGateOrder). */
+export function fromOnnxGateOrder(kind: CellKind, data: Float32Array): Float32Array {
+  const from = CELL_KINDS[kind].onnx.fromTorch;
+  const inverse = from.map((_, j) => from.indexOf(j));
+  return permuteBlocks(data, inverse);
+}
+
+function permuteBlocks(data: Float32Array, from: readonly number[]): Float32Array {
+  const block = data.length / from.length;
+  const out = new Float32Array(data.length);
+  from.forEach((f, to) => out.set(data.subarray(f * block, (f + 1) * block), to * block));
+  return out;
+}

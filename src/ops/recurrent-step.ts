@@ -1,0 +1,74 @@
+/**
+ * One recurrent layer step on plain storages, shared by the training op
+ * (recurrent.ts, a whole batch per step) and the batch-1 stepper
+ * (generate/stepper-core.ts). It imports no tensors, so the embeddable
+ * sampler bundles it without the autograd.
+ */
+import type { Backend, RecurrentKind, Storage, View } from '../backend/backend.js';
+
+/**
+ * What a storage-level step needs to know of a cell kind. The registry
+ * (nn/rnn/kinds.ts) makes these; this layer cannot import it, so it names
+ * only the fields it reads.
+ */
+export interface FusedCell {
+  /** The backend kernel. */
+  kind: RecurrentKind;
+  /** Gate blocks of H stacked in W_ih / W_hh. */
+  gates: number;
+  /** Blocks of H per batch row the kernel saves for its backward (0: none). */
+  actBlocks: number;
+  /** Carries a cell state c besides h. */
+  cellState: boolean;
+  /**
+   * The gates are gx + gh, so b_hh and W_hh h may be added straight into gx;
+   * false when the kernel needs gh on its own (GRU scales W_hn h + b_hn by r).
+   */
+  foldsHh: boolean;
+}
+
+export interface LayerStepArgs {
+  B: number;
+  H: number;
+  /** W_hh [G*H, H], or its transpose [H, G*H] when `whhTransposed`. */
+  whh: Storage;
+  whhTransposed: boolean;
+  biasHh: Storage | null;
+  /** b_hh is already in every row of gx (the caller added it once for the whole sequence). */
+  biasHhInGx: boolean;
+  /** [B, G*H] holding W_ih x + b_ih; gets W_hh h (+ b_hh) too when the cell folds them in. */
+  gx: View;
+  /** [B, G*H] scratch for W_hh h + b_hh when the cell keeps it apart; else unused. */
+  gh: Storage | null;
+  hPrev: View;
+  hOut: View;
+  cPrev: View | null;
+  cOut: View | null;
+  act: View;
+  valid: Uint8Array | null;
+}
+
+/** The recurrent GEMM, b_hh, and the fused pointwise kernel of one step. */
+export function recurrentLayerStep(bk: Backend, cell: FusedCell, a: LayerStepArgs): void {
+  const { B, H } = a;
+  const G = cell.gates * H;
+  const recurrentMm = (dst: View, accumulate: boolean): void =>
+    bk.matmul(a.hPrev.s, a.whh, dst.s, {
+      batch: 1, m: B, n: G, k: H, transA: false, transB: !a.whhTransposed, strideA: 0, strideB: 0, strideC: 0,
+      accumulate, offsetA: a.hPrev.off, offsetB: 0, offsetC: dst.off,
+    });
+  const rowBias = (dst: View, accumulate: boolean): void => bk.stridedCopy(a.biasHh!, 0, [0, 1], dst.s, dst.off, [G, 1], [B, G], accumulate);
+  let gh: View | null = null;
+  if (cell.foldsHh) {
+    if (a.biasHh && !a.biasHhInGx) rowBias(a.gx, true);
+    recurrentMm(a.gx, true);
+  } else {
+    if (!a.gh) throw new Error(`recurrentLayerStep: a '${cell.kind}' step needs a gh buffer`);
+    gh = { s: a.gh, off: 0 };
+    if (a.biasHh) rowBias(gh, false);
+    recurrentMm(gh, !!a.biasHh);
+  }
+  bk.recurrentStep(cell.kind, {
+    B, H, gx: a.gx, gh, hPrev: a.hPrev, hOut: a.hOut, cPrev: a.cPrev, cOut: a.cOut, act: a.act, valid: a.valid,
+  });
+}
