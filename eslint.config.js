@@ -15,14 +15,28 @@ const LAYERS = [
   ['train', 'generate', 'export', 'sampler'],
   ['cli', 'node', 'browser'],
 ];
-const zones = LAYERS.slice(0, -1).flatMap((dirs, i) => dirs.map((dir) => ({
-  target: `./src/${dir}`,
-  from: LAYERS.slice(i + 1).flat().map((d) => `./src/${d}`),
-  message: `src/${dir} is below these layers: import from lower layers only (see ARCHITECTURE.md).`,
-})));
+const zones = LAYERS.slice(0, -1).flatMap((dirs, i) =>
+  dirs.map((dir) => ({
+    target: `./src/${dir}`,
+    from: LAYERS.slice(i + 1)
+      .flat()
+      .map((d) => `./src/${d}`),
+    message: `src/${dir} is below these layers: import from lower layers only (see ARCHITECTURE.md).`,
+  })),
+);
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/backend/wasm/binaries.ts', 'src/backend/wasm/kernel-exports.ts', 'test-results/**', 'assembly/**', 'bench/wasm/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'src/backend/wasm/binaries.ts',
+      'src/backend/wasm/kernel-exports.ts',
+      'test-results/**',
+      'assembly/**',
+      'bench/wasm/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     plugins: { 'import-x': importX },

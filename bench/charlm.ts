@@ -35,7 +35,8 @@ const batches = new BpttBatcher(ids, w.batch, w.seq);
 
 let state: RecurrentState = model.initialState(w.batch);
 const times: number[] = [];
-const steps = Number(values.steps), warmup = Number(values.warmup);
+const steps = Number(values.steps),
+  warmup = Number(values.warmup);
 let loss = NaN;
 for (let i = 0; i < warmup + steps; i++) {
   const win = batches.next();
@@ -59,15 +60,17 @@ sampleText(model, vocab, { length: sampleChars, seed: 1, prime: 'ROMEO:' });
 const sampleSec = (performance.now() - s0) / 1000;
 
 const wb = backend as { kernels?: { variant: string; shared: boolean } };
-console.log(JSON.stringify({
-  workload: values.workload,
-  peer: 'recur',
-  backend: backend.name,
-  variant: wb.kernels ? `${wb.kernels.variant}${wb.kernels.shared ? '+shared' : ''}` : undefined,
-  threads: (backend as { threads?: number }).threads ?? 1,
-  train_chars_per_s: Math.round((w.batch * w.seq) / (median / 1000)),
-  train_step_ms: Number(median.toFixed(2)),
-  sample_chars_per_s: Math.round(sampleChars / sampleSec),
-  last_loss: Number(loss.toFixed(4)),
-  peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-}));
+console.log(
+  JSON.stringify({
+    workload: values.workload,
+    peer: 'recur',
+    backend: backend.name,
+    variant: wb.kernels ? `${wb.kernels.variant}${wb.kernels.shared ? '+shared' : ''}` : undefined,
+    threads: (backend as { threads?: number }).threads ?? 1,
+    train_chars_per_s: Math.round((w.batch * w.seq) / (median / 1000)),
+    train_step_ms: Number(median.toFixed(2)),
+    sample_chars_per_s: Math.round(sampleChars / sampleSec),
+    last_loss: Number(loss.toFixed(4)),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

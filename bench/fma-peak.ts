@@ -15,7 +15,9 @@ export async function wasmFmaPeakGflops(relaxed = true): Promise<number> {
     },
   });
   if (error || !binary) throw new Error(`fma-peak: ${stderr.toString()}`);
-  const { fmaLoop } = new WebAssembly.Instance(new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>), { env: { abort() {} } }).exports as { fmaLoop(n: number, x: number): number };
+  const { fmaLoop } = new WebAssembly.Instance(new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>), { env: { abort() {} } }).exports as {
+    fmaLoop(n: number, x: number): number;
+  };
   const n = 1 << 20; // 10 x 4-lane FMAs per iteration = 80 flops
   let best = 0;
   for (let rep = 0; rep < 20; rep++) {

@@ -3,8 +3,18 @@ import '../src/node/wasm-features.js';
 import '../src/node/threads.js';
 import { backendByName, createWasmBackend, type Backend } from '../src/index.js';
 
-export const GEMM_SHAPES: [number, number, number][] = [[32, 640, 2048], [32, 1024, 2048], [512, 512, 512], [32, 512, 128], [32, 2048, 512]];
-const LAYOUTS: [string, boolean, boolean][] = [['A·B', false, false], ['A·Bᵀ', false, true], ['Aᵀ·B', true, false]];
+export const GEMM_SHAPES: [number, number, number][] = [
+  [32, 640, 2048],
+  [32, 1024, 2048],
+  [512, 512, 512],
+  [32, 512, 128],
+  [32, 2048, 512],
+];
+const LAYOUTS: [string, boolean, boolean][] = [
+  ['A·B', false, false],
+  ['A·Bᵀ', false, true],
+  ['Aᵀ·B', true, false],
+];
 
 /** `wasm:N` is a wasm backend with N threads. */
 export function gemmFigures(name: string, budgetMs = 300): { shape: string; gflops: Record<string, number> }[] {

@@ -11,10 +11,15 @@ import { wasmFmaPeakGflops } from './fma-peak.js';
 
 const { values } = parseArgs({ options: { backend: { type: 'string' }, ms: { type: 'string', default: '400' } } });
 const names = values.backend ? [values.backend] : ['js', 'wasm:1', 'wasm:2'];
-if (names.some((n) => n.startsWith('wasm'))) console.log(`wasm SIMD multiply-add peak of one core (no memory traffic): ${(await wasmFmaPeakGflops()).toFixed(1)} GFLOP/s`);
+if (names.some((n) => n.startsWith('wasm')))
+  console.log(`wasm SIMD multiply-add peak of one core (no memory traffic): ${(await wasmFmaPeakGflops()).toFixed(1)} GFLOP/s`);
 for (const name of names) {
   console.log(`backend ${name}`);
   for (const g of gemmFigures(name, Number(values.ms))) {
-    console.log(`  ${g.shape}: ${Object.entries(g.gflops).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('  ')} GFLOP/s`);
+    console.log(
+      `  ${g.shape}: ${Object.entries(g.gflops)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join('  ')} GFLOP/s`,
+    );
   }
 }

@@ -31,7 +31,10 @@ const rows: Row[] = [];
 const emit = (r: Row): void => {
   rows.push(r);
   if (values.json) console.log(JSON.stringify(r));
-  else console.log(`  ${String(r.peer).padEnd(8)} ${String(r.backend).padEnd(16)} threads ${r.threads}${r.blas_threads ? `/${r.blas_threads} blas` : '       '}  train ${fmt(r.train_chars_per_s)} chars/s  sample ${fmt(r.sample_chars_per_s)} chars/s  peak RSS ${r.peak_rss_mb} MB`);
+  else
+    console.log(
+      `  ${String(r.peer).padEnd(8)} ${String(r.backend).padEnd(16)} threads ${r.threads}${r.blas_threads ? `/${r.blas_threads} blas` : '       '}  train ${fmt(r.train_chars_per_s)} chars/s  sample ${fmt(r.sample_chars_per_s)} chars/s  peak RSS ${r.peak_rss_mb} MB`,
+    );
 };
 const fmt = (v: unknown): string => (typeof v === 'number' ? v.toLocaleString('en-US').padStart(7) : String(v));
 const log = (s: string): void => {
@@ -75,7 +78,10 @@ const tfjsAvailable = ((): boolean => {
 function printRatio(workload: string, ours: Row, theirs: Row, name: string): void {
   const train = Number(ours.train_chars_per_s) / Number(theirs.train_chars_per_s);
   const sample = Number(ours.sample_chars_per_s) / Number(theirs.sample_chars_per_s);
-  if (values.json) console.log(JSON.stringify({ workload, ratio: `recur-${ours.backend}-${ours.threads}t/${name}`, train: Number(train.toFixed(3)), sample: Number(sample.toFixed(3)) }));
+  if (values.json)
+    console.log(
+      JSON.stringify({ workload, ratio: `recur-${ours.backend}-${ours.threads}t/${name}`, train: Number(train.toFixed(3)), sample: Number(sample.toFixed(3)) }),
+    );
   else console.log(`  recur ${ours.backend} ${ours.threads} thread(s) / ${name}: train ${train.toFixed(2)}x, sample ${sample.toFixed(2)}x`);
 }
 
@@ -89,7 +95,20 @@ for (const workload of values.workloads!.split(',')) {
     }
     const steps = backend === 'js' ? '5' : values.steps!;
     for (const threads of backend === 'wasm' ? ['1', '2'] : ['1']) {
-      const r = runJson(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', 'bench/charlm.ts', '--workload', workload, '--backend', backend, '--steps', steps, '--threads', threads]);
+      const r = runJson(process.execPath, [
+        '--experimental-wasm-relaxed-simd',
+        '--import',
+        'tsx',
+        'bench/charlm.ts',
+        '--workload',
+        workload,
+        '--backend',
+        backend,
+        '--steps',
+        steps,
+        '--threads',
+        threads,
+      ]);
       if (r) {
         emit(r);
         ours.push(r);
@@ -99,8 +118,15 @@ for (const workload of values.workloads!.split(',')) {
   const peers: Row[] = [];
   if (torchAvailable) {
     // torch's own threads and OpenBLAS's threads oversubscribe 2 cores when both are 2, so try the settings
-    for (const [threads, blas] of [['1', '1'], ['1', '2'], ['2', '1']]) {
-      const r = runJson('/usr/bin/python3', ['bench/peers/torch_charlm.py', '--workload', workload, '--threads', threads, '--steps', values.steps!], { OPENBLAS_NUM_THREADS: blas, OMP_NUM_THREADS: threads });
+    for (const [threads, blas] of [
+      ['1', '1'],
+      ['1', '2'],
+      ['2', '1'],
+    ]) {
+      const r = runJson('/usr/bin/python3', ['bench/peers/torch_charlm.py', '--workload', workload, '--threads', threads, '--steps', values.steps!], {
+        OPENBLAS_NUM_THREADS: blas,
+        OMP_NUM_THREADS: threads,
+      });
       if (r) {
         emit(r);
         peers.push(r);
@@ -116,7 +142,17 @@ for (const workload of values.workloads!.split(',')) {
         log('  tfjs     tfjs-cpu         skipped (minutes per step; --js-w2 runs it)');
         continue;
       }
-      const r = runJson(process.execPath, ['--import', 'tsx', 'bench/peers/tfjs_charlm.ts', '--workload', workload, '--backend', backend, '--steps', values.steps!]);
+      const r = runJson(process.execPath, [
+        '--import',
+        'tsx',
+        'bench/peers/tfjs_charlm.ts',
+        '--workload',
+        workload,
+        '--backend',
+        backend,
+        '--steps',
+        values.steps!,
+      ]);
       if (r) {
         emit(r);
         tfjs[backend] = r;
@@ -125,15 +161,29 @@ for (const workload of values.workloads!.split(',')) {
   } else if (!values['no-peers']) log('  (TensorFlow.js not found: npm install the devDependencies)');
   // our best, like PyTorch's: the fastest run for each figure (thread counts are printed with it);
   // batch-1 sampling never uses the worker threads, so its best run varies with the machine's noise
-  const bestOf = (key: 'train_chars_per_s' | 'sample_chars_per_s'): Row | undefined =>
-    [...ours].sort((a, b) => Number(b[key]) - Number(a[key]))[0];
-  const bestT = bestOf('train_chars_per_s'), bestS = bestOf('sample_chars_per_s');
+  const bestOf = (key: 'train_chars_per_s' | 'sample_chars_per_s'): Row | undefined => [...ours].sort((a, b) => Number(b[key]) - Number(a[key]))[0];
+  const bestT = bestOf('train_chars_per_s'),
+    bestS = bestOf('sample_chars_per_s');
   if (bestT && bestS && peers.length > 0) {
     const peerTrain = Math.max(...peers.map((p) => Number(p.train_chars_per_s)));
     const peerSample = Math.max(...peers.map((p) => Number(p.sample_chars_per_s)));
-    const train = Number(bestT.train_chars_per_s) / peerTrain, sample = Number(bestS.sample_chars_per_s) / peerSample;
-    if (values.json) console.log(JSON.stringify({ workload, ratio: `recur-${bestT.backend}/pytorch-best`, train: Number(train.toFixed(3)), sample: Number(sample.toFixed(3)), train_threads: bestT.threads, sample_threads: bestS.threads }));
-    else console.log(`  recur ${bestT.backend} / PyTorch, each at its best thread setting: train ${train.toFixed(2)}x (recur ${bestT.threads} thread(s)), sample ${sample.toFixed(2)}x (recur ${bestS.threads} thread(s))`);
+    const train = Number(bestT.train_chars_per_s) / peerTrain,
+      sample = Number(bestS.sample_chars_per_s) / peerSample;
+    if (values.json)
+      console.log(
+        JSON.stringify({
+          workload,
+          ratio: `recur-${bestT.backend}/pytorch-best`,
+          train: Number(train.toFixed(3)),
+          sample: Number(sample.toFixed(3)),
+          train_threads: bestT.threads,
+          sample_threads: bestS.threads,
+        }),
+      );
+    else
+      console.log(
+        `  recur ${bestT.backend} / PyTorch, each at its best thread setting: train ${train.toFixed(2)}x (recur ${bestT.threads} thread(s)), sample ${sample.toFixed(2)}x (recur ${bestS.threads} thread(s))`,
+      );
   }
   // every recur run over tfjs-wasm (tfjs runs one thread here), and js over tfjs-cpu
   for (const r of ours) {
@@ -154,7 +204,12 @@ if (!values['no-gemm']) {
   for (const backend of gemmBackends) {
     for (const g of gemmFigures(backend)) {
       if (values.json) console.log(JSON.stringify({ gemm: g.shape, backend, ...g.gflops }));
-      else console.log(`  ${backend.padEnd(6)} ${g.shape.padEnd(13)} ${Object.entries(g.gflops).map(([k, v]) => `${k} ${v.toFixed(1).padStart(5)}`).join('   ')}`);
+      else
+        console.log(
+          `  ${backend.padEnd(6)} ${g.shape.padEnd(13)} ${Object.entries(g.gflops)
+            .map(([k, v]) => `${k} ${v.toFixed(1).padStart(5)}`)
+            .join('   ')}`,
+        );
     }
   }
 }

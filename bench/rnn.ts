@@ -9,9 +9,12 @@ import { parseArgs } from 'node:util';
 import * as r from '../src/index.js';
 import { LSTM, Rng, availableBackends, setBackend } from '../src/index.js';
 
-const { values } = parseArgs({ options: { backend: { type: 'string' }, reps: { type: 'string', default: '3' }, 'skip-w2': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { backend: { type: 'string' }, reps: { type: 'string', default: '3' }, 'skip-w2': { type: 'boolean', default: false } },
+});
 const names = values.backend ? [values.backend] : availableBackends().filter((n) => n !== 'js-f64');
-const B = 32, T = 64;
+const B = 32,
+  T = 64;
 const workloads = [
   { name: 'W1 LSTM 1x128 (input 64)', layers: 1, hidden: 128, input: 64, paths: ['fused', 'composed'] as const },
   ...(values['skip-w2'] ? [] : [{ name: 'W2 LSTM 2x512 (input 128)', layers: 2, hidden: 512, input: 128, paths: ['fused'] as const }]),
@@ -37,7 +40,9 @@ for (const backend of names) {
       const reps = w.hidden > 256 ? 1 : Number(values.reps);
       const times = Array.from({ length: reps }, step).sort((a, b) => a - b);
       const ms = times[Math.floor(times.length / 2)];
-      console.log(`${backend}  ${w.name}  ${path.padEnd(8)}  forward+backward ${ms.toFixed(0)} ms per batch (${(ms / B).toFixed(2)} ms per sequence, ${Math.round((B * T) / (ms / 1000))} steps/s)`);
+      console.log(
+        `${backend}  ${w.name}  ${path.padEnd(8)}  forward+backward ${ms.toFixed(0)} ms per batch (${(ms / B).toFixed(2)} ms per sequence, ${Math.round((B * T) / (ms / 1000))} steps/s)`,
+      );
     }
   }
 }

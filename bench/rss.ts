@@ -34,6 +34,8 @@ for (let step = 1; step <= total; step++) {
   state = r.state;
   if (marks.has(step)) {
     const heap = backend.heap ? `, wasm heap ${(backend.heap.reserved / 2 ** 20).toFixed(1)} MiB` : '';
-    console.log(`${values.workload} ${backend.name} step ${step}: loss ${r.loss.toFixed(3)}, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB${heap}`);
+    console.log(
+      `${values.workload} ${backend.name} step ${step}: loss ${r.loss.toFixed(3)}, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB${heap}`,
+    );
   }
 }

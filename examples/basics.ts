@@ -8,7 +8,10 @@ import { Adam, Linear, Sequential, Tanh, clipGradNorm } from '../src/index.js';
 r.manualSeed(0);
 
 // Tensors: float32, any rank, row-major, with NumPy broadcasting.
-const a = r.tensor([[1, 2, 3], [4, 5, 6]]);
+const a = r.tensor([
+  [1, 2, 3],
+  [4, 5, 6],
+]);
 console.log('a + [10, 20, 30] =', a.add(r.tensor([10, 20, 30])).toArray());
 console.log('a · aᵀ =', a.matmul(a.T).toArray());
 

@@ -82,8 +82,16 @@ export function binaryAddition(o: BinaryAdditionOptions = {}): BinaryAdditionRes
 
   // score every held-out pair in one batch
   const { x, y } = encode(test);
-  const pred = r.noGrad(() => r.tidy(() => head.forward(rnn.forward(r.tensor(x, [test.length, T, 2])).output).argmax(-1).toFloat32Array()));
-  let right = 0, bitsRight = 0;
+  const pred = r.noGrad(() =>
+    r.tidy(() =>
+      head
+        .forward(rnn.forward(r.tensor(x, [test.length, T, 2])).output)
+        .argmax(-1)
+        .toFloat32Array(),
+    ),
+  );
+  let right = 0,
+    bitsRight = 0;
   for (let i = 0; i < test.length; i++) {
     let ok = true;
     for (let t = 0; t < T; t++) {
@@ -96,7 +104,9 @@ export function binaryAddition(o: BinaryAdditionOptions = {}): BinaryAdditionRes
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '600' }, 'train-pairs': { type: 'string', default: '2000' }, seed: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: { steps: { type: 'string', default: '600' }, 'train-pairs': { type: 'string', default: '2000' }, seed: { type: 'string', default: '1' } },
+  });
   const res = binaryAddition({ steps: Number(values.steps), trainPairs: Number(values['train-pairs']), seed: Number(values.seed), log: console.log });
   console.log(
     `binary addition: ${(100 * res.accuracy).toFixed(2)}% of ${res.testPairs.toLocaleString('en-US')} held-out 8-bit pairs exactly right ` +

@@ -14,7 +14,11 @@ class MinimalGatedUnit extends Module implements RecurrentCell {
   bf: Tensor;
   wh: Tensor;
   bh: Tensor;
-  constructor(readonly inputSize: number, readonly hiddenSize: number, rng: Rng) {
+  constructor(
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    rng: Rng,
+  ) {
     super();
     const k = 1 / Math.sqrt(hiddenSize);
     const w = (shape: number[]): Tensor => parameter(r.uniform(shape, -k, k, { rng }));
@@ -40,7 +44,8 @@ const rng = new Rng(0);
 const cell = new MinimalGatedUnit(1, 16, rng);
 const head = new Linear(16, 1, { rng });
 const opt = new Adam([...cell.parameters(), ...head.parameters()], { lr: 0.02 });
-const B = 32, T = 12;
+const B = 32,
+  T = 12;
 
 for (let step = 1; step <= 300; step++) {
   const { loss, acc } = r.tidy(() => {
@@ -64,8 +69,14 @@ for (let step = 1; step <= 300; step++) {
     opt.zeroGrad();
     l.backward();
     opt.step();
-    let right = 0, n = 0;
-    logits.data.forEach((v, i) => { if (mask[i]) { n++; if ((v > 0 ? 1 : 0) === ys[i]) right++; } });
+    let right = 0,
+      n = 0;
+    logits.data.forEach((v, i) => {
+      if (mask[i]) {
+        n++;
+        if ((v > 0 ? 1 : 0) === ys[i]) right++;
+      }
+    });
     return { loss: l.item(), acc: right / n };
   });
   if (step % 50 === 0) console.log(`step ${step}: loss ${loss.toFixed(4)}, accuracy ${(acc * 100).toFixed(1)}%`);

@@ -14,7 +14,21 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
-import { Adam, CharTokenizer, Embedding, GRU, Linear, LuongAttention, Module, Rng, beamSearch, finalHidden, greedyDecode, padSequences, type Tensor } from '../src/index.js';
+import {
+  Adam,
+  CharTokenizer,
+  Embedding,
+  GRU,
+  Linear,
+  LuongAttention,
+  Module,
+  Rng,
+  beamSearch,
+  finalHidden,
+  greedyDecode,
+  padSequences,
+  type Tensor,
+} from '../src/index.js';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -26,7 +40,7 @@ export interface DateValue {
 }
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
-const ordinal = (n: number): string => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
+const ordinal = (n: number): string => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th')}`;
 export const iso = (v: DateValue): string => `${v.y}-${pad2(v.m)}-${pad2(v.d)}`;
 
 /** The ways people write a date; two-digit years mean 1950-2049. */
@@ -64,7 +78,9 @@ export function splitDates(seed: number, heldOut = 0.2): [DateValue[], DateValue
   return [all.slice(n), all.slice(0, n)];
 }
 
-const inputChars = [...new Set(['0123456789 ,.-/\'', ...MONTHS, ...DAYS, ...MONTHS.map((m) => m.toUpperCase()), ...MONTHS.map((m) => m.toLowerCase()), 'stndrdhof'].join(''))].join('');
+const inputChars = [
+  ...new Set(["0123456789 ,.-/'", ...MONTHS, ...DAYS, ...MONTHS.map((m) => m.toUpperCase()), ...MONTHS.map((m) => m.toLowerCase()), 'stndrdhof'].join('')),
+].join('');
 
 /** What the decoder needs from the encoder: its state, and for attention its outputs and the source lengths. */
 interface DecoderState {
@@ -106,7 +122,9 @@ class DateTranslator extends Module {
 
 /** The decoder state's rows in a new order (for beam search). */
 const selectRows = (s: DecoderState, rows: Int32Array): DecoderState => ({
-  h: r.indexSelect(s.h, 1, rows), enc: r.indexSelect(s.enc, 0, rows), lengths: Array.from(rows, (i) => s.lengths[i]),
+  h: r.indexSelect(s.h, 1, rows),
+  enc: r.indexSelect(s.enc, 0, rows),
+  lengths: Array.from(rows, (i) => s.lengths[i]),
 });
 
 export interface DatesResult {
@@ -119,17 +137,34 @@ export interface DatesResult {
   seconds: number;
 }
 
-export function dates(o: { steps?: number; hidden?: number; batch?: number; lr?: number; attention?: 'none' | 'dot'; beamWidth?: number; testSize?: number; seed?: number; log?: (s: string) => void } = {}): DatesResult {
+export function dates(
+  o: {
+    steps?: number;
+    hidden?: number;
+    batch?: number;
+    lr?: number;
+    attention?: 'none' | 'dot';
+    beamWidth?: number;
+    testSize?: number;
+    seed?: number;
+    log?: (s: string) => void;
+  } = {},
+): DatesResult {
   const { steps = 1500, hidden = 128, batch = 64, lr = 3e-3, attention = 'none', beamWidth = 4, testSize = 1000, seed = 1 } = o;
   const log = o.log ?? (() => {});
   const rng = new Rng(seed);
   const src = CharTokenizer.fromTexts(inputChars, { specials: ['<pad>'] });
   const tgt = CharTokenizer.fromTexts('0123456789-', { specials: ['<pad>', '<sos>', '<eos>'] });
-  const SOS = tgt.id('<sos>'), EOS = tgt.id('<eos>');
+  const SOS = tgt.id('<sos>'),
+    EOS = tgt.id('<eos>');
   const [trainDates, testDates] = splitDates(seed);
   const model = new DateTranslator(src.size, tgt.size, hidden, attention === 'dot', rng);
   const opt = new Adam(model.parameters(), { lr });
-  const source = (texts: string[]) => padSequences(texts.map((t) => src.encode(t)), { dtype: 'int32', value: 0 });
+  const source = (texts: string[]) =>
+    padSequences(
+      texts.map((t) => src.encode(t)),
+      { dtype: 'int32', value: 0 },
+    );
 
   const t0 = performance.now();
   for (let step = 1; step <= steps; step++) {
@@ -137,8 +172,14 @@ export function dates(o: { steps?: number; hidden?: number; batch?: number; lr?:
     const ds = Array.from({ length: batch }, () => trainDates[rng.int(trainDates.length)]);
     const x = source(ds.map((d) => humanDate(d, rng)));
     const out = ds.map((d) => Array.from(tgt.encode(iso(d))));
-    const yin = padSequences(out.map((ids) => [SOS, ...ids]), { dtype: 'int32' });
-    const yout = padSequences(out.map((ids) => [...ids, EOS]), { dtype: 'int32' });
+    const yin = padSequences(
+      out.map((ids) => [SOS, ...ids]),
+      { dtype: 'int32' },
+    );
+    const yout = padSequences(
+      out.map((ids) => [...ids, EOS]),
+      { dtype: 'int32' },
+    );
     const loss = r.tidy(() => {
       const enc = model.encode(x.data, batch, x.shape[1], x.lengths);
       const l = r.crossEntropy(model.forward(yin.data, batch, yin.shape[1], enc).logits, r.tensor(yout.data, yout.shape));
@@ -162,19 +203,31 @@ export function dates(o: { steps?: number; hidden?: number; batch?: number; lr?:
   const greedyOut: string[] = [];
   for (let i = 0; i < tests.length; i += 250) {
     const chunk = tests.slice(i, i + 250);
-    greedyOut.push(...r.noGrad(() => r.tidy(() => {
-      const x = source(chunk.map((t) => t.text));
-      const rows = greedyDecode(step, model.encode(x.data, chunk.length, x.shape[1], x.lengths), { rows: chunk.length, bos: SOS, eos: EOS, maxLen: 12 });
-      return rows.map((ids) => tgt.decode(ids, { skipSpecials: true }));
-    })));
+    greedyOut.push(
+      ...r.noGrad(() =>
+        r.tidy(() => {
+          const x = source(chunk.map((t) => t.text));
+          const rows = greedyDecode(step, model.encode(x.data, chunk.length, x.shape[1], x.lengths), { rows: chunk.length, bos: SOS, eos: EOS, maxLen: 12 });
+          return rows.map((ids) => tgt.decode(ids, { skipSpecials: true }));
+        }),
+      ),
+    );
   }
-  const beamOut = tests.map((t) => r.noGrad(() => r.tidy(() => {
-    const x = source([t.text]);
-    const best = beamSearch(step, model.encode(x.data, 1, x.shape[1], x.lengths), {
-      beamWidth, bos: SOS, eos: EOS, maxLen: 12, select: selectRows,
-    })[0];
-    return tgt.decode(best.tokens, { skipSpecials: true });
-  })));
+  const beamOut = tests.map((t) =>
+    r.noGrad(() =>
+      r.tidy(() => {
+        const x = source([t.text]);
+        const best = beamSearch(step, model.encode(x.data, 1, x.shape[1], x.lengths), {
+          beamWidth,
+          bos: SOS,
+          eos: EOS,
+          maxLen: 12,
+          select: selectRows,
+        })[0];
+        return tgt.decode(best.tokens, { skipSpecials: true });
+      }),
+    ),
+  );
   const greedy = greedyOut.filter((s, i) => s === tests[i].want).length / tests.length;
   const beam = beamOut.filter((s, i) => s === tests[i].want).length / tests.length;
   const examples = tests.slice(0, 6).map((t, i) => `"${t.text}" -> ${beamOut[i]}`);
@@ -182,12 +235,29 @@ export function dates(o: { steps?: number; hidden?: number; batch?: number; lr?:
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '1500' }, hidden: { type: 'string', default: '128' }, attention: { type: 'string', default: 'none' }, beam: { type: 'string', default: '4' }, seed: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: {
+      steps: { type: 'string', default: '1500' },
+      hidden: { type: 'string', default: '128' },
+      attention: { type: 'string', default: 'none' },
+      beam: { type: 'string', default: '4' },
+      seed: { type: 'string', default: '1' },
+    },
+  });
   if (values.attention !== 'none' && values.attention !== 'dot') {
     console.error(`dates: --attention must be none or dot, got '${values.attention}'`);
     process.exit(2);
   }
-  const res = dates({ steps: Number(values.steps), hidden: Number(values.hidden), attention: values.attention, beamWidth: Number(values.beam), seed: Number(values.seed), log: console.log });
+  const res = dates({
+    steps: Number(values.steps),
+    hidden: Number(values.hidden),
+    attention: values.attention,
+    beamWidth: Number(values.beam),
+    seed: Number(values.seed),
+    log: console.log,
+  });
   console.log(`examples: ${res.examples.join('; ')}`);
-  console.log(`dates to ISO (attention: ${values.attention}): exact match ${(100 * res.greedy).toFixed(2)}% greedy, ${(100 * res.beam).toFixed(2)}% beam (width ${res.beamWidth}) on ${res.testSize} held-out dates, ${res.steps} steps, ${res.seconds.toFixed(0)} s of training`);
+  console.log(
+    `dates to ISO (attention: ${values.attention}): exact match ${(100 * res.greedy).toFixed(2)}% greedy, ${(100 * res.beam).toFixed(2)}% beam (width ${res.beamWidth}) on ${res.testSize} held-out dates, ${res.steps} steps, ${res.seconds.toFixed(0)} s of training`,
+  );
 }

@@ -48,26 +48,33 @@ export interface DigitNamesResult {
   seconds: number;
 }
 
-export function digitNames(o: { epochs?: number; hidden?: number; batch?: number; lr?: number; seed?: number; log?: (s: string) => void } = {}): DigitNamesResult {
+export function digitNames(
+  o: { epochs?: number; hidden?: number; batch?: number; lr?: number; seed?: number; log?: (s: string) => void } = {},
+): DigitNamesResult {
   const { epochs = 30, hidden = 64, batch = 32, lr = 5e-3, seed = 1 } = o;
   const log = o.log ?? (() => {});
   const rng = new Rng(seed);
   const tok = CharTokenizer.fromTexts(NAMES, { specials: ['<pad>', '<sos>', '<eos>'] });
-  const SOS = tok.id('<sos>'), EOS = tok.id('<eos>');
+  const SOS = tok.id('<sos>'),
+    EOS = tok.id('<eos>');
   const [train, test] = new SequenceDataset(loadDigits()).split(0.2, seed);
   const model = new NameDecoder(tok.size, hidden, rng);
   const opt = new Adam(model.parameters(), { lr });
 
-  const generate = (images: readonly Digit[]): string[] => r.noGrad(() => r.tidy(() => {
-    const rows = greedyDecode(
-      (tokens, h: Tensor) => {
-        const out = model.forward(tokens, tokens.length, 1, h);
-        return { logits: out.logits.data, state: out.h };
-      },
-      model.start(images), { rows: images.length, bos: SOS, eos: EOS, maxLen: 8 },
+  const generate = (images: readonly Digit[]): string[] =>
+    r.noGrad(() =>
+      r.tidy(() => {
+        const rows = greedyDecode(
+          (tokens, h: Tensor) => {
+            const out = model.forward(tokens, tokens.length, 1, h);
+            return { logits: out.logits.data, state: out.h };
+          },
+          model.start(images),
+          { rows: images.length, bos: SOS, eos: EOS, maxLen: 8 },
+        );
+        return rows.map((ids) => tok.decode(ids, { skipSpecials: true }));
+      }),
     );
-    return rows.map((ids) => tok.decode(ids, { skipSpecials: true }));
-  }));
   const exactMatch = (ds: SequenceDataset<Digit>): number => {
     const names = generate(ds.items);
     return names.filter((n, i) => n === NAMES[ds.items[i].label]).length / ds.size;
@@ -75,24 +82,33 @@ export function digitNames(o: { epochs?: number; hidden?: number; batch?: number
 
   const t0 = performance.now();
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    let total = 0, n = 0;
+    let total = 0,
+      n = 0;
     for (const b of train.batches(batch, { shuffle: true, rng })) {
       // teacher forcing: read <sos> + name, predict name + <eos>; padding is skipped by the loss
       const names = b.map((d) => Array.from(tok.encode(NAMES[d.label])));
-      const x = padSequences(names.map((ids) => [SOS, ...ids]), { dtype: 'int32', value: tok.id('<pad>') });
-      const y = padSequences(names.map((ids) => [...ids, EOS]), { dtype: 'int32', value: -100 });
+      const x = padSequences(
+        names.map((ids) => [SOS, ...ids]),
+        { dtype: 'int32', value: tok.id('<pad>') },
+      );
+      const y = padSequences(
+        names.map((ids) => [...ids, EOS]),
+        { dtype: 'int32', value: -100 },
+      );
       const [B, T] = x.shape;
-      total += r.tidy(() => {
-        const { logits } = model.forward(x.data, B, T, model.start(b));
-        const l = r.crossEntropy(logits, r.tensor(y.data, [B, T]));
-        opt.zeroGrad();
-        l.backward();
-        opt.step();
-        return l.item();
-      }) * B;
+      total +=
+        r.tidy(() => {
+          const { logits } = model.forward(x.data, B, T, model.start(b));
+          const l = r.crossEntropy(logits, r.tensor(y.data, [B, T]));
+          opt.zeroGrad();
+          l.backward();
+          opt.step();
+          return l.item();
+        }) * B;
       n += B;
     }
-    if (epoch % 5 === 0 || epoch === epochs) log(`epoch ${epoch}: loss ${(total / n).toFixed(4)} per character, held-out exact match ${(100 * exactMatch(test)).toFixed(2)}%`);
+    if (epoch % 5 === 0 || epoch === epochs)
+      log(`epoch ${epoch}: loss ${(total / n).toFixed(4)} per character, held-out exact match ${(100 * exactMatch(test)).toFixed(2)}%`);
   }
   const seconds = (performance.now() - t0) / 1000;
   const shown = test.items.slice(0, 8);
@@ -101,8 +117,12 @@ export function digitNames(o: { epochs?: number; hidden?: number; batch?: number
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, hidden: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: { epochs: { type: 'string', default: '30' }, hidden: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' } },
+  });
   const res = digitNames({ epochs: Number(values.epochs), hidden: Number(values.hidden), seed: Number(values.seed), log: console.log });
   console.log(`examples: ${res.examples.join(', ')}`);
-  console.log(`digit names from images: exact match ${(100 * res.exactMatch).toFixed(2)}% on ${res.testSize} held-out images, ${res.epochs} epochs, ${res.seconds.toFixed(1)} s`);
+  console.log(
+    `digit names from images: exact match ${(100 * res.exactMatch).toFixed(2)}% on ${res.testSize} held-out images, ${res.epochs} epochs, ${res.seconds.toFixed(1)} s`,
+  );
 }

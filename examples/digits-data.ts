@@ -14,11 +14,14 @@ export interface Digit {
 
 export function loadDigits(): Digit[] {
   const csv = gunzipSync(readFileSync(new URL('../data/digits.csv.gz', import.meta.url))).toString('utf8');
-  return csv.trim().split('\n').map((line, i) => {
-    const v = line.split(',').map(Number);
-    if (v.length !== 65 || v.some((x) => !Number.isFinite(x))) throw new Error(`digits.csv.gz line ${i + 1} is not 65 numbers`);
-    return { pixels: Float32Array.from(v.slice(0, 64), (p) => p / 16), label: v[64] };
-  });
+  return csv
+    .trim()
+    .split('\n')
+    .map((line, i) => {
+      const v = line.split(',').map(Number);
+      if (v.length !== 65 || v.some((x) => !Number.isFinite(x))) throw new Error(`digits.csv.gz line ${i + 1} is not 65 numbers`);
+      return { pixels: Float32Array.from(v.slice(0, 64), (p) => p / 16), label: v[64] };
+    });
 }
 
 /** Images as 8 steps of 8 features: [B, 8, 8] row-major. */

@@ -33,23 +33,33 @@ export function digitsRnn(o: { epochs?: number; hidden?: number; batch?: number;
     const { state } = lstm.forward(r.tensor(rowsOf(ds), [ds.length, 8, 8]));
     return head.forward(finalHidden(lstm, state));
   };
-  const accuracy = (ds: SequenceDataset<Digit>): number => r.noGrad(() => r.tidy(() => {
-    const pred = logits(ds.items).argmax(-1).data;
-    let right = 0;
-    ds.items.forEach((d, i) => { if (pred[i] === d.label) right++; });
-    return right / ds.size;
-  }));
+  const accuracy = (ds: SequenceDataset<Digit>): number =>
+    r.noGrad(() =>
+      r.tidy(() => {
+        const pred = logits(ds.items).argmax(-1).data;
+        let right = 0;
+        ds.items.forEach((d, i) => {
+          if (pred[i] === d.label) right++;
+        });
+        return right / ds.size;
+      }),
+    );
   const t0 = performance.now();
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    let total = 0, n = 0;
+    let total = 0,
+      n = 0;
     for (const b of train.batches(batch, { shuffle: true, rng })) {
-      total += r.tidy(() => {
-        const l = r.crossEntropy(logits(b), b.map((d) => d.label));
-        opt.zeroGrad();
-        l.backward();
-        opt.step();
-        return l.item();
-      }) * b.length;
+      total +=
+        r.tidy(() => {
+          const l = r.crossEntropy(
+            logits(b),
+            b.map((d) => d.label),
+          );
+          opt.zeroGrad();
+          l.backward();
+          opt.step();
+          return l.item();
+        }) * b.length;
       n += b.length;
     }
     if (epoch % 5 === 0 || epoch === epochs) log(`epoch ${epoch}: train loss ${(total / n).toFixed(4)}, test accuracy ${(100 * accuracy(test)).toFixed(2)}%`);
@@ -59,7 +69,11 @@ export function digitsRnn(o: { epochs?: number; hidden?: number; batch?: number;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, hidden: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: { epochs: { type: 'string', default: '30' }, hidden: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' } },
+  });
   const res = digitsRnn({ epochs: Number(values.epochs), hidden: Number(values.hidden), seed: Number(values.seed), log: console.log });
-  console.log(`digits, rows as a sequence: test accuracy ${(100 * res.testAccuracy).toFixed(2)}% on ${res.testSize} held-out images (train ${(100 * res.trainAccuracy).toFixed(2)}% on ${res.trainSize}), ${res.epochs} epochs, ${res.seconds.toFixed(1)} s`);
+  console.log(
+    `digits, rows as a sequence: test accuracy ${(100 * res.testAccuracy).toFixed(2)}% on ${res.testSize} held-out images (train ${(100 * res.trainAccuracy).toFixed(2)}% on ${res.trainSize}), ${res.epochs} epochs, ${res.seconds.toFixed(1)} s`,
+  );
 }

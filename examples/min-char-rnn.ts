@@ -30,7 +30,9 @@ export interface MinCharRnnOptions {
  * whether the model beats a unigram model after a short run).
  */
 export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLoss: number; recentLoss: number } {
-  const H = o.hidden ?? 100, T = o.seqLength ?? 25, lr = o.lr ?? 0.1;
+  const H = o.hidden ?? 100,
+    T = o.seqLength ?? 25,
+    lr = o.lr ?? 0.1;
   const rng = new Rng(o.seed ?? 1);
   const vocab = Vocab.fromText(o.text);
   const V = vocab.size;
@@ -45,15 +47,20 @@ export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLos
   const opt = new Adagrad(params, { lr, eps: 1e-8 });
   const step = (x: number, h: Tensor): Tensor => r.tanh(r.embedding(Wxh, [x]).add(h.matmul(Whh)).add(bh));
 
-  const sample = (h0: Tensor, seed: number, n: number): string => r.noGrad(() => r.tidy(() => {
-    let h = h0, x = seed, out = '';
-    for (let i = 0; i < n; i++) {
-      h = step(x, h);
-      x = r.pickToken(r.add(h.matmul(Why), by).data, {}, rng);
-      out += vocab.chars[x];
-    }
-    return out;
-  }));
+  const sample = (h0: Tensor, seed: number, n: number): string =>
+    r.noGrad(() =>
+      r.tidy(() => {
+        let h = h0,
+          x = seed,
+          out = '';
+        for (let i = 0; i < n; i++) {
+          h = step(x, h);
+          x = r.pickToken(r.add(h.matmul(Why), by).data, {}, rng);
+          out += vocab.chars[x];
+        }
+        return out;
+      }),
+    );
 
   const startLoss = -Math.log(1 / V) * T;
   let smoothLoss = startLoss;
@@ -108,7 +115,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const text = readFileSync(values.data as string, 'utf8');
   const t0 = performance.now();
   minCharRnn({
-    text, iterations, seed: Number(values.seed),
+    text,
+    iterations,
+    seed: Number(values.seed),
     report: (n, loss, s) => console.log(`----\n${s}\n----\niter ${n}, loss: ${loss.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
   });
 }

@@ -17,12 +17,27 @@ export async function shakespeareLstm(o: { text: string; epochs: number; hidden?
   let lastLoss = NaN;
   return trainCharLM(
     {
-      text: o.text, vocab,
+      text: o.text,
+      vocab,
       config: { model: 'lstm', layers: 1, hidden: o.hidden ?? 256, embed: 64, dropout: 0 },
-      options: { ...defaultTrainOptions, batch: 16, seq: 25, optimizer: 'sgd', lr: 1, momentum: 0, lrDecay: 0.99, clip: 5, epochs: o.epochs, evalEvery: 0, sampleEvery: 0 },
+      options: {
+        ...defaultTrainOptions,
+        batch: 16,
+        seq: 25,
+        optimizer: 'sgd',
+        lr: 1,
+        momentum: 0,
+        lrDecay: 0.99,
+        clip: 5,
+        epochs: o.epochs,
+        evalEvery: 0,
+        sampleEvery: 0,
+      },
     },
     {
-      onStep: (s) => { lastLoss = s.loss; },
+      onStep: (s) => {
+        lastLoss = s.loss;
+      },
       onEpochEnd: (epoch, model) => {
         const sample = sampleText(model, vocab, { prime: 'ROMEO:', length: 150, temperature: 0.8, rng: new Rng(epoch) });
         log(`epoch ${epoch} done: train loss ${lastLoss.toFixed(3)}, learning rate now ${(0.99 ** epoch).toFixed(4)}\nROMEO:${sample}\n`);
@@ -33,7 +48,9 @@ export async function shakespeareLstm(o: { text: string; epochs: number; hidden?
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { epochs: { type: 'string', default: '2' }, chars: { type: 'string', default: '200000' }, hidden: { type: 'string', default: '256' } } });
+  const { values } = parseArgs({
+    options: { epochs: { type: 'string', default: '2' }, chars: { type: 'string', default: '200000' }, hidden: { type: 'string', default: '256' } },
+  });
   const text = readFileSync(fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)), 'utf8').slice(0, Number(values.chars));
   const res = await shakespeareLstm({ text, epochs: Number(values.epochs), hidden: Number(values.hidden), log: (s) => console.log(s) });
   console.log(`done: ${res.progress.step} steps, validation loss ${res.progress.lastValLoss!.toFixed(3)} nats/char`);

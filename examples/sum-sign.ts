@@ -49,7 +49,16 @@ export interface SumSignResult {
   seconds: number;
 }
 
-export function sumSign(o: { useLengths: boolean; steps?: number; hidden?: number; batch?: number; lr?: number; seed?: number; testSize?: number; log?: (s: string) => void }): SumSignResult {
+export function sumSign(o: {
+  useLengths: boolean;
+  steps?: number;
+  hidden?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  testSize?: number;
+  log?: (s: string) => void;
+}): SumSignResult {
   const { steps = 1500, hidden = 32, batch = 64, lr = 5e-3, seed = 1, testSize = 2000 } = o;
   const log = o.log ?? (() => {});
   const rng = new Rng(seed);
@@ -61,10 +70,13 @@ export function sumSign(o: { useLengths: boolean; steps?: number; hidden?: numbe
     return head.forward(finalHidden(lstm, state));
   };
   const test = sumSignBatch(testSize, new Rng(seed + 1000));
-  const accuracy = (): number => r.noGrad(() => r.tidy(() => {
-    const pred = logits(test).argmax(-1).data;
-    return test.labels.filter((y, i) => pred[i] === y).length / testSize;
-  }));
+  const accuracy = (): number =>
+    r.noGrad(() =>
+      r.tidy(() => {
+        const pred = logits(test).argmax(-1).data;
+        return test.labels.filter((y, i) => pred[i] === y).length / testSize;
+      }),
+    );
   const t0 = performance.now();
   for (let step = 1; step <= steps; step++) {
     opt.lr = lr * Math.pow(0.1, (step - 1) / steps); // decays to a tenth over the run
@@ -87,6 +99,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   for (const useLengths of [true, false]) {
     console.log(useLengths ? 'with lengths:' : 'lengths ignored (the same model reads to step 50):');
     const res = sumSign({ useLengths, steps: Number(values.steps), seed: Number(values.seed), log: console.log });
-    console.log(`sum sign, ${useLengths ? 'with lengths' : 'lengths ignored'}: accuracy ${(100 * res.accuracy).toFixed(2)}% on ${res.testSize} held-out sequences, ${res.steps} steps, ${res.seconds.toFixed(1)} s`);
+    console.log(
+      `sum sign, ${useLengths ? 'with lengths' : 'lengths ignored'}: accuracy ${(100 * res.accuracy).toFixed(2)}% on ${res.testSize} held-out sequences, ${res.steps} steps, ${res.seconds.toFixed(1)} s`,
+    );
   }
 }

@@ -20,7 +20,10 @@ import { pathToFileURL } from 'node:url';
 import { Forecaster, LinearAR, Rng, meanSquaredError, naiveForecast, seriesStats, trainForecaster } from '../src/index.js';
 
 export const series = (t: number): number => (t * Math.sin(t)) / 3 + 2 * Math.sin(5 * t);
-const INPUT = 20, HORIZON = 10, RES = 0.1, NOISE = 0.1;
+const INPUT = 20,
+  HORIZON = 10,
+  RES = 0.1,
+  NOISE = 0.1;
 
 /** Windows of `length` noisy values starting at random times in [0, 30 - length · 0.1]. */
 export function seriesWindows(n: number, rng: Rng, length = INPUT + HORIZON): Float32Array[] {
@@ -67,7 +70,16 @@ export function timeSeries(o: TimeSeriesOptions = {}): ForecastFigures {
 
   // one model: at every step it predicts the next 10 values; its first output is the one-step forecast
   const model = new Forecaster({ horizon: HORIZON, model: 'gru', layers, hidden, ar, ...stats }, { rng });
-  trainForecaster(model, train, { steps, batch, lr, warmup: Math.max(10, ar - 1), rng, onStep: (s, l) => { if (s % 1000 === 0) log(`step ${s}: loss ${l.toFixed(4)} (standardised)`); } });
+  trainForecaster(model, train, {
+    steps,
+    batch,
+    lr,
+    warmup: Math.max(10, ar - 1),
+    rng,
+    onStep: (s, l) => {
+      if (s % 1000 === 0) log(`step ${s}: loss ${l.toFixed(4)} (standardised)`);
+    },
+  });
   const seconds = (performance.now() - t0) / 1000;
 
   const seq2seq = model.predict(histories);
@@ -75,15 +87,30 @@ export function timeSeries(o: TimeSeriesOptions = {}): ForecastFigures {
   const linear10 = LinearAR.fit(train, INPUT, HORIZON);
   return {
     oneStep: {
-      model: meanSquaredError(seq2seq.map((p) => p.subarray(0, 1)), next1),
-      naive: meanSquaredError(histories.map((h) => naiveForecast(h, 1)), next1),
-      linear: meanSquaredError(histories.map((h) => linear1.predict(h)), next1),
+      model: meanSquaredError(
+        seq2seq.map((p) => p.subarray(0, 1)),
+        next1,
+      ),
+      naive: meanSquaredError(
+        histories.map((h) => naiveForecast(h, 1)),
+        next1,
+      ),
+      linear: meanSquaredError(
+        histories.map((h) => linear1.predict(h)),
+        next1,
+      ),
     },
     tenStep: {
       seq2seq: meanSquaredError(seq2seq, next10),
       fedBack: meanSquaredError(model.rollout(histories, HORIZON), next10),
-      naive: meanSquaredError(histories.map((h) => naiveForecast(h, HORIZON)), next10),
-      linear: meanSquaredError(histories.map((h) => linear10.predict(h)), next10),
+      naive: meanSquaredError(
+        histories.map((h) => naiveForecast(h, HORIZON)),
+        next10,
+      ),
+      linear: meanSquaredError(
+        histories.map((h) => linear10.predict(h)),
+        next10,
+      ),
     },
     noiseFloor: NOISE * NOISE,
     seconds,
@@ -91,7 +118,17 @@ export function timeSeries(o: TimeSeriesOptions = {}): ForecastFigures {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '8000' }, hidden: { type: 'string', default: '64' }, layers: { type: 'string', default: '2' }, batch: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' }, ar: { type: 'string', default: String(INPUT) }, csv: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      steps: { type: 'string', default: '8000' },
+      hidden: { type: 'string', default: '64' },
+      layers: { type: 'string', default: '2' },
+      batch: { type: 'string', default: '64' },
+      seed: { type: 'string', default: '1' },
+      ar: { type: 'string', default: String(INPUT) },
+      csv: { type: 'string' },
+    },
+  });
   if (values.csv) {
     const rng = new Rng(Number(values.seed));
     const rows = ['t,value', ...Array.from({ length: 300 }, (_, i) => `${(i * RES).toFixed(1)},${(series(i * RES) + NOISE * rng.normal()).toFixed(4)}`)];
@@ -99,9 +136,21 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.log(`wrote ${rows.length - 1} values of the series to '${values.csv}'`);
     process.exit(0);
   }
-  const f = timeSeries({ steps: Number(values.steps), hidden: Number(values.hidden), layers: Number(values.layers), batch: Number(values.batch), seed: Number(values.seed), ar: Number(values.ar), log: console.log });
+  const f = timeSeries({
+    steps: Number(values.steps),
+    hidden: Number(values.hidden),
+    layers: Number(values.layers),
+    batch: Number(values.batch),
+    seed: Number(values.seed),
+    ar: Number(values.ar),
+    log: console.log,
+  });
   const p = (v: number): string => v.toFixed(4);
   console.log(`held-out MSE (1,000 windows; the noise alone gives ${p(f.noiseFloor)}), ${f.seconds.toFixed(0)} s of training:`);
-  console.log(`  1 step ahead:   GRU ${p(f.oneStep.model)}   naive ${p(f.oneStep.naive)}   linear ${p(f.oneStep.linear)}   (GRU/linear ${(f.oneStep.model / f.oneStep.linear).toFixed(2)})`);
-  console.log(`  10 steps ahead: GRU seq2seq ${p(f.tenStep.seq2seq)}   GRU fed back ${p(f.tenStep.fedBack)}   naive ${p(f.tenStep.naive)}   linear ${p(f.tenStep.linear)}   (seq2seq/linear ${(f.tenStep.seq2seq / f.tenStep.linear).toFixed(2)}, fed back/linear ${(f.tenStep.fedBack / f.tenStep.linear).toFixed(2)})`);
+  console.log(
+    `  1 step ahead:   GRU ${p(f.oneStep.model)}   naive ${p(f.oneStep.naive)}   linear ${p(f.oneStep.linear)}   (GRU/linear ${(f.oneStep.model / f.oneStep.linear).toFixed(2)})`,
+  );
+  console.log(
+    `  10 steps ahead: GRU seq2seq ${p(f.tenStep.seq2seq)}   GRU fed back ${p(f.tenStep.fedBack)}   naive ${p(f.tenStep.naive)}   linear ${p(f.tenStep.linear)}   (seq2seq/linear ${(f.tenStep.seq2seq / f.tenStep.linear).toFixed(2)}, fed back/linear ${(f.tenStep.fedBack / f.tenStep.linear).toFixed(2)})`,
+  );
 }

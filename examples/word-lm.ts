@@ -35,18 +35,43 @@ export function unigramPerplexity(train: TokenIds, val: TokenIds, vocabSize: num
   return Math.exp(nll / val.length);
 }
 
-export async function wordLm(o: { text: string; epochs?: number; steps?: number; hidden?: number; embed?: number; minCount?: number; batch?: number; seq?: number; seed?: number; log?: (s: string) => void }): Promise<WordLmResult> {
+export async function wordLm(o: {
+  text: string;
+  epochs?: number;
+  steps?: number;
+  hidden?: number;
+  embed?: number;
+  minCount?: number;
+  batch?: number;
+  seq?: number;
+  seed?: number;
+  log?: (s: string) => void;
+}): Promise<WordLmResult> {
   const { epochs = 3, hidden = 256, embed = 128, minCount = 3, batch = 32, seq = 32, seed = 1 } = o;
   const log = o.log ?? (() => {});
   const tok = WordTokenizer.fromText(o.text, { minCount });
   const ids = tok.encode(o.text);
   const t0 = performance.now();
   // lr 2e-3 without decay: the settings the README's word-model figures were measured with
-  const options = { ...defaultTrainOptions, batch, seq, lr: 2e-3, lrDecay: 1, epochs: o.steps ? 0 : epochs, steps: o.steps ?? 0, evalEvery: 0, sampleEvery: 0, seed };
+  const options = {
+    ...defaultTrainOptions,
+    batch,
+    seq,
+    lr: 2e-3,
+    lrDecay: 1,
+    epochs: o.steps ? 0 : epochs,
+    steps: o.steps ?? 0,
+    evalEvery: 0,
+    sampleEvery: 0,
+    seed,
+  };
   const res = await trainCharLM(
     { text: o.text, vocab: tok, config: { model: 'lstm', layers: 1, hidden, embed, dropout: 0 }, options },
     {
-      onEpochEnd: (epoch, model) => log(`epoch ${epoch}: sample: ${sampleText(model, tok, { prime: 'ROMEO:\n', length: 30, temperature: 0.8, rng: new Rng(epoch) }).replace(/\n/g, ' / ')}`),
+      onEpochEnd: (epoch, model) =>
+        log(
+          `epoch ${epoch}: sample: ${sampleText(model, tok, { prime: 'ROMEO:\n', length: 30, temperature: 0.8, rng: new Rng(epoch) }).replace(/\n/g, ' / ')}`,
+        ),
       onEval: (e) => log(`validation: ${e.valLoss.toFixed(3)} nats/word, perplexity ${e.perplexity.toFixed(1)}`),
     },
   );
@@ -59,15 +84,29 @@ export async function wordLm(o: { text: string; epochs?: number; steps?: number;
   return {
     valPerplexity: Math.exp(res.progress.lastValLoss!),
     unigramPerplexity: unigramPerplexity(split.train, split.val, tok.size),
-    vocabSize: tok.size, tokens: ids.length, sample, steps: res.progress.step, seconds, checkpointBytes: bytes.length,
+    vocabSize: tok.size,
+    tokens: ids.length,
+    sample,
+    steps: res.progress.step,
+    seconds,
+    checkpointBytes: bytes.length,
   };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { epochs: { type: 'string', default: '3' }, hidden: { type: 'string', default: '256' }, 'min-count': { type: 'string', default: '3' }, chars: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      epochs: { type: 'string', default: '3' },
+      hidden: { type: 'string', default: '256' },
+      'min-count': { type: 'string', default: '3' },
+      chars: { type: 'string' },
+    },
+  });
   let text = readFileSync(fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)), 'utf8');
   if (values.chars) text = text.slice(0, Number(values.chars));
   const res = await wordLm({ text, epochs: Number(values.epochs), hidden: Number(values.hidden), minCount: Number(values['min-count']), log: console.log });
   console.log(`sample (from the checkpoint): ROMEO:\n${res.sample}\n`);
-  console.log(`word-level LSTM: validation perplexity ${res.valPerplexity.toFixed(1)} per word token (unigram model ${res.unigramPerplexity.toFixed(1)}), vocabulary ${res.vocabSize}, ${res.tokens.toLocaleString('en-US')} tokens, ${res.steps} steps, ${res.seconds.toFixed(0)} s`);
+  console.log(
+    `word-level LSTM: validation perplexity ${res.valPerplexity.toFixed(1)} per word token (unigram model ${res.unigramPerplexity.toFixed(1)}), vocabulary ${res.vocabSize}, ${res.tokens.toLocaleString('en-US')} tokens, ${res.steps} steps, ${res.seconds.toFixed(0)} s`,
+  );
 }

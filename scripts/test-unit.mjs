@@ -7,8 +7,26 @@ import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 const SLOW = new Set([
-  'web', 'kill-faults', 'torch-security', 'examples', 'package', 'cli', 'cli-files', 'cli-tasks', 'tasks', 'checkpoint-faults', 'interop', 'onnx', 'sampler', 'untrusted-files', 'node-entry',
+  'web',
+  'kill-faults',
+  'torch-security',
+  'examples',
+  'package',
+  'cli',
+  'cli-files',
+  'cli-tasks',
+  'tasks',
+  'checkpoint-faults',
+  'interop',
+  'onnx',
+  'sampler',
+  'untrusted-files',
+  'node-entry',
 ]);
-const files = readdirSync('test').filter((f) => f.endsWith('.test.ts') && !SLOW.has(f.slice(0, -'.test.ts'.length))).map((f) => `test/${f}`);
-const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', '--test', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
+const files = readdirSync('test')
+  .filter((f) => f.endsWith('.test.ts') && !SLOW.has(f.slice(0, -'.test.ts'.length)))
+  .map((f) => `test/${f}`);
+const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', '--test', ...process.argv.slice(2), ...files], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

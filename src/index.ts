@@ -33,27 +33,98 @@ export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR } from './optim/s
 
 export { readSafetensors, readSafetensorsWithMetadata, readSafetensorsMetadata, writeSafetensors, type SafetensorsMetadata } from './io/safetensors.js';
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type LSTMCellOptions } from './nn/rnn/cells.js';
-export { RNN, LSTM, GRU, RecurrentBase, RecurrentLayer, recurrentLayerOf, type RecurrentOptions, type LSTMOptions, type RecurrentState, type RecurrentOutput, type RecurrentForwardOptions } from './nn/rnn/layers.js';
+export {
+  RNN,
+  LSTM,
+  GRU,
+  RecurrentBase,
+  RecurrentLayer,
+  recurrentLayerOf,
+  type RecurrentOptions,
+  type LSTMOptions,
+  type RecurrentState,
+  type RecurrentOutput,
+  type RecurrentForwardOptions,
+} from './nn/rnn/layers.js';
 export { unroll, type RecurrentCell, type UnrollOptions } from './nn/rnn/unroll.js';
 export { rnnStep, lstmStep, gruStep, type CellWeights, type Peepholes, type Nonlinearity } from './nn/rnn/steps.js';
-export { CELL_KINDS, CELL_KIND_NAMES, fusedCell, torchParamNames, layerParamShapes, type CellKind, type CellKindSpec, type ParamNames } from './nn/rnn/kinds.js';
 export {
-  decodeText, textPieces, normalizeLineEnds, lineEndNote, codePointCount, CharCounts, Vocab, tokenIds, splitIds, splitSizes,
-  type Split, type TokenIds, type LineEnds,
+  CELL_KINDS,
+  CELL_KIND_NAMES,
+  fusedCell,
+  torchParamNames,
+  layerParamShapes,
+  type CellKind,
+  type CellKindSpec,
+  type ParamNames,
+} from './nn/rnn/kinds.js';
+export {
+  decodeText,
+  textPieces,
+  normalizeLineEnds,
+  lineEndNote,
+  codePointCount,
+  CharCounts,
+  Vocab,
+  tokenIds,
+  splitIds,
+  splitSizes,
+  type Split,
+  type TokenIds,
+  type LineEnds,
 } from './data/text.js';
 export { readCorpus, type Corpus, type CorpusOptions } from './data/corpus.js';
 export { BpttBatcher, type BpttWindow } from './data/bptt.js';
 export { padSequences, lengthsMask, SequenceDataset, type Sequence, type PadOptions, type PaddedBatch, type BatchOptions } from './data/sequences.js';
 export { lastValidStep, finalHidden, meanOverValid } from './nn/heads.js';
 export { dotAttention, LuongAttention } from './nn/attention.js';
-export { CharTokenizer, WordTokenizer, wordPieces, forEachWordPiece, tokenizerFromSpec, type Tokenizer, type TokenizerKind, type TokenizerSpec, type TokenizerOptions } from './text/tokenizers.js';
+export {
+  CharTokenizer,
+  WordTokenizer,
+  wordPieces,
+  forEachWordPiece,
+  tokenizerFromSpec,
+  type Tokenizer,
+  type TokenizerKind,
+  type TokenizerSpec,
+  type TokenizerOptions,
+} from './text/tokenizers.js';
 export { greedyDecode, beamSearch, type StepFunction, type DecodeOptions, type BeamOptions, type Hypothesis } from './generate/decode.js';
 export { CharLM, checkCharLMConfig, defaultCharLMConfig, type CharLMConfig, type CellType } from './models/charlm.js';
-export { Forecaster, trainForecaster, seriesStats, slidingWindows, lagWindows, type ForecasterConfig, type ForecasterTrainOptions } from './models/forecaster.js';
+export {
+  Forecaster,
+  trainForecaster,
+  seriesStats,
+  slidingWindows,
+  lagWindows,
+  type ForecasterConfig,
+  type ForecasterTrainOptions,
+} from './models/forecaster.js';
 export { LinearAR, naiveForecast, meanSquaredError } from './models/baselines.js';
 export { CharStepper } from './generate/stepper.js';
 export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickOptions } from './generate/sample.js';
 export { charLMFromTorch, parseVocab, type TorchImport } from './io/torch-import.js';
-export { encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type CheckpointMeta, type TrainingProgress } from './io/checkpoint.js';
+export {
+  encodeCheckpoint,
+  decodeCheckpoint,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+  type CheckpointMeta,
+  type TrainingProgress,
+} from './io/checkpoint.js';
 export { trainStep, type StepClip } from './train/step.js';
-export { trainCharLM, evaluateLoss, checkTrainOptions, defaultTrainOptions, minTextLength, textLengthProblem, type TrainOptions, type TrainCallbacks, type TrainResult, type StepInfo, type EvalInfo, type OptimizerName } from './train/trainer.js';
+export {
+  trainCharLM,
+  evaluateLoss,
+  checkTrainOptions,
+  defaultTrainOptions,
+  minTextLength,
+  textLengthProblem,
+  type TrainOptions,
+  type TrainCallbacks,
+  type TrainResult,
+  type StepInfo,
+  type EvalInfo,
+  type OptimizerName,
+} from './train/trainer.js';

@@ -43,7 +43,10 @@ describe('backward', () => {
     z.backward(undefined, { retainGraph: true });
     const once = Array.from(x.grad!.data);
     z.backward();
-    assertClose(x.grad!.data, once.map((v) => 2 * v));
+    assertClose(
+      x.grad!.data,
+      once.map((v) => 2 * v),
+    );
   });
   it('non-scalar outputs need an explicit gradient of matching shape', () => {
     const x = r.tensor([1, 2, 3], undefined, { requiresGrad: true });
@@ -81,7 +84,11 @@ describe('grad modes', () => {
     assert.equal(r.isGradEnabled(), true);
   });
   it('noGrad restores the mode after an exception', () => {
-    assert.throws(() => r.noGrad(() => { throw new Error('boom'); }));
+    assert.throws(() =>
+      r.noGrad(() => {
+        throw new Error('boom');
+      }),
+    );
     assert.equal(r.isGradEnabled(), true);
   });
   it('detach cuts the graph but shares the data', () => {
@@ -116,7 +123,10 @@ describe('memory: dispose and tidy', () => {
     const t = r.arange(6);
     const v = t.reshape(2, 3);
     t.dispose();
-    assert.deepEqual(v.toArray(), [[0, 1, 2], [3, 4, 5]]);
+    assert.deepEqual(v.toArray(), [
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
   });
   it('tidy frees everything made inside except what it returns', () => {
     const outside = r.ones([3]);
@@ -130,7 +140,7 @@ describe('memory: dispose and tidy', () => {
     assert.equal(outside.isDisposed, false);
     assert.deepEqual(result.toArray(), [3, 3, 3]);
   });
-  it('tidy keeps what the returned tensor\'s graph still needs for backward', () => {
+  it("tidy keeps what the returned tensor's graph still needs for backward", () => {
     const w = r.tensor([1, 2], undefined, { requiresGrad: true });
     const loss = r.tidy(() => w.mul(w).tanh().sum());
     loss.backward();
@@ -158,7 +168,12 @@ describe('memory: dispose and tidy', () => {
   });
   it('tidy frees tensors when the function throws', () => {
     let t: r.Tensor | null = null;
-    assert.throws(() => r.tidy(() => { t = r.ones([2]); throw new Error('x'); }));
+    assert.throws(() =>
+      r.tidy(() => {
+        t = r.ones([2]);
+        throw new Error('x');
+      }),
+    );
     assert.equal(t!.isDisposed, true);
   });
   it('a training step in tidy keeps the live tensor count flat', () => {
@@ -166,13 +181,14 @@ describe('memory: dispose and tidy', () => {
     const w = r.randn([4, 3], { requiresGrad: true });
     const x = r.randn([5, 4]);
     const made: r.Tensor[] = [];
-    const step = (): number => r.tidy(() => {
-      const h = r.tanh(r.matmul(x, w));
-      const loss = r.crossEntropy(h, [0, 1, 2, 0, 1]);
-      loss.backward();
-      made.push(h, loss);
-      return loss.item();
-    });
+    const step = (): number =>
+      r.tidy(() => {
+        const h = r.tanh(r.matmul(x, w));
+        const loss = r.crossEntropy(h, [0, 1, 2, 0, 1]);
+        loss.backward();
+        made.push(h, loss);
+        return loss.item();
+      });
     step();
     w.zeroGrad();
     step();

@@ -41,12 +41,25 @@ export function runBackendConformance(name: string, make: () => Backend): void {
     });
 
     const unaryRef: Record<UnaryOp, (x: number) => number> = {
-      neg: (x) => -x, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, tanh: Math.tanh,
-      sigmoid: (x) => 1 / (1 + Math.exp(-x)), relu: (x) => Math.max(0, x), abs: Math.abs, square: (x) => x * x,
+      neg: (x) => -x,
+      exp: Math.exp,
+      log: Math.log,
+      sqrt: Math.sqrt,
+      tanh: Math.tanh,
+      sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+      relu: (x) => Math.max(0, x),
+      abs: Math.abs,
+      square: (x) => x * x,
     };
     const gradRef: Record<UnaryGradOp, (x: number, y: number) => number> = {
-      exp: (_x, y) => y, log: (x) => 1 / x, sqrt: (_x, y) => 0.5 / y, tanh: (_x, y) => 1 - y * y,
-      sigmoid: (_x, y) => y * (1 - y), relu: (x) => (x > 0 ? 1 : 0), abs: (x) => Math.sign(x), square: (x) => 2 * x,
+      exp: (_x, y) => y,
+      log: (x) => 1 / x,
+      sqrt: (_x, y) => 0.5 / y,
+      tanh: (_x, y) => 1 - y * y,
+      sigmoid: (_x, y) => y * (1 - y),
+      relu: (x) => (x > 0 ? 1 : 0),
+      abs: (x) => Math.sign(x),
+      square: (x) => 2 * x,
     };
     it('unary and unaryGrad, every op', () => {
       const n = 37;
@@ -61,7 +74,11 @@ export function runBackendConformance(name: string, make: () => Backend): void {
         const gy = round(rand(n));
         const gx = b.alloc(n);
         b.unaryGrad(op as UnaryGradOp, up(x), up(y), up(gy), gx, n);
-        close(down(gx), x.map((v, i) => gy[i] * gradRef[op as UnaryGradOp](v, y[i])), `${op}'`);
+        close(
+          down(gx),
+          x.map((v, i) => gy[i] * gradRef[op as UnaryGradOp](v, y[i])),
+          `${op}'`,
+        );
       }
     });
     it('affine, powScalar, powScalarGrad, clamp', () => {
@@ -70,23 +87,47 @@ export function runBackendConformance(name: string, make: () => Backend): void {
       const gy = round(rand(n));
       const out = b.alloc(n);
       b.affine(up(x), out, n, 2.5, -1);
-      close(down(out), x.map((v) => v * 2.5 - 1), 'affine');
+      close(
+        down(out),
+        x.map((v) => v * 2.5 - 1),
+        'affine',
+      );
       b.powScalar(up(x), out, n, -1.5);
-      close(down(out), x.map((v) => v ** -1.5), 'pow');
+      close(
+        down(out),
+        x.map((v) => v ** -1.5),
+        'pow',
+      );
       b.powScalarGrad(up(x), up(gy), out, n, 3);
-      close(down(out), x.map((v, i) => gy[i] * 3 * v * v), 'powGrad');
+      close(
+        down(out),
+        x.map((v, i) => gy[i] * 3 * v * v),
+        'powGrad',
+      );
       b.clamp(up(x), out, n, 0.5, 1.5);
-      close(down(out), x.map((v) => Math.min(1.5, Math.max(0.5, v))), 'clamp');
+      close(
+        down(out),
+        x.map((v) => Math.min(1.5, Math.max(0.5, v))),
+        'clamp',
+      );
     });
 
     const binRef: Record<BinaryOp, (a: number, c: number) => number> = {
-      add: (a, c) => a + c, sub: (a, c) => a - c, mul: (a, c) => a * c, div: (a, c) => a / c,
-      max: Math.max, min: Math.min, eq: (a, c) => +(a === c), gt: (a, c) => +(a > c), lt: (a, c) => +(a < c),
+      add: (a, c) => a + c,
+      sub: (a, c) => a - c,
+      mul: (a, c) => a * c,
+      div: (a, c) => a / c,
+      max: Math.max,
+      min: Math.min,
+      eq: (a, c) => +(a === c),
+      gt: (a, c) => +(a > c),
+      lt: (a, c) => +(a < c),
     };
     /** Read x (shape xs) at a multi-index of the broadcast shape. */
     const at = (x: number[], xs: number[], shape: number[], flat: number): number => {
       const st = broadcastStrides(xs, shape);
-      let off = 0, rem = flat;
+      let off = 0,
+        rem = flat;
       const os = stridesOf(shape);
       for (let d = 0; d < shape.length; d++) {
         const i = Math.floor(rem / os[d]);
@@ -96,7 +137,20 @@ export function runBackendConformance(name: string, make: () => Backend): void {
       return x[off];
     };
     it('binary and where with broadcasting (rank 0 to 4, size-1 and zero-size dims)', () => {
-      const pairs: [number[], number[]][] = [[[], [3]], [[4, 1], [1, 5]], [[2, 3, 4], [4]], [[2, 1, 3, 2], [1, 4, 1, 2]], [[0, 3], [3]], [[6], [6]]];
+      const pairs: [number[], number[]][] = [
+        [[], [3]],
+        [
+          [4, 1],
+          [1, 5],
+        ],
+        [[2, 3, 4], [4]],
+        [
+          [2, 1, 3, 2],
+          [1, 4, 1, 2],
+        ],
+        [[0, 3], [3]],
+        [[6], [6]],
+      ];
       for (const [sa, sc] of pairs) {
         const shape = broadcastShapes('test', sa, sc);
         const n = sizeOf(shape);
@@ -135,20 +189,31 @@ export function runBackendConformance(name: string, make: () => Backend): void {
     it('reduce sum and max with argmax (first wins on ties), reduceMaxGrad, sumSquares', () => {
       const [outer, n, inner] = [3, 5, 2];
       const x = round(rand(outer * n * inner)).map((v) => Math.round(v * 4) / 4); // ties likely
-      const sum = b.alloc(outer * inner), mx = b.alloc(outer * inner);
+      const sum = b.alloc(outer * inner),
+        mx = b.alloc(outer * inner);
       const arg = new Int32Array(outer * inner);
       b.reduce('sum', up(x), sum, outer, n, inner);
       b.reduce('max', up(x), mx, outer, n, inner, arg);
-      const ws: number[] = [], wm: number[] = [], wa: number[] = [];
-      for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) {
-        let s = 0, m = -Infinity, a = 0;
-        for (let j = 0; j < n; j++) {
-          const v = x[(o * n + j) * inner + i];
-          s += v;
-          if (v > m) { m = v; a = j; }
+      const ws: number[] = [],
+        wm: number[] = [],
+        wa: number[] = [];
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < inner; i++) {
+          let s = 0,
+            m = -Infinity,
+            a = 0;
+          for (let j = 0; j < n; j++) {
+            const v = x[(o * n + j) * inner + i];
+            s += v;
+            if (v > m) {
+              m = v;
+              a = j;
+            }
+          }
+          ws.push(s);
+          wm.push(m);
+          wa.push(a);
         }
-        ws.push(s); wm.push(m); wa.push(a);
-      }
       close(down(sum), ws, 'sum');
       close(down(mx), wm, 'max');
       assert.deepEqual(Array.from(arg), wa);
@@ -162,51 +227,89 @@ export function runBackendConformance(name: string, make: () => Backend): void {
     });
 
     it('matmul: four layouts, batches with strides, broadcast batch, accumulate, odd sizes', () => {
-      for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [17, 33, 9], [2, 4, 64]]) {
-        for (const transA of [false, true]) for (const transB of [false, true]) {
-          for (const [batch, bcastB, accumulate] of [[1, false, false], [3, false, true], [2, true, false]] as const) {
-            const A = round(rand(batch * m * k));
-            const B = round(rand((bcastB ? 1 : batch) * k * n));
-            const C0 = round(rand(batch * m * n));
-            const c = up(C0);
-            b.matmul(up(A), up(B), c, { batch, m, n, k, transA, transB, strideA: m * k, strideB: bcastB ? 0 : k * n, strideC: m * n, accumulate });
-            const want: number[] = [];
-            for (let t = 0; t < batch; t++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-              let s = accumulate ? C0[t * m * n + i * n + j] : 0;
-              for (let p = 0; p < k; p++) {
-                const av = A[t * m * k + (transA ? p * m + i : i * k + p)];
-                const bv = B[(bcastB ? 0 : t * k * n) + (transB ? j * k + p : p * n + j)];
-                s += av * bv;
-              }
-              want.push(s);
+      for (const [m, n, k] of [
+        [1, 1, 1],
+        [3, 5, 7],
+        [17, 33, 9],
+        [2, 4, 64],
+      ]) {
+        for (const transA of [false, true])
+          for (const transB of [false, true]) {
+            for (const [batch, bcastB, accumulate] of [
+              [1, false, false],
+              [3, false, true],
+              [2, true, false],
+            ] as const) {
+              const A = round(rand(batch * m * k));
+              const B = round(rand((bcastB ? 1 : batch) * k * n));
+              const C0 = round(rand(batch * m * n));
+              const c = up(C0);
+              b.matmul(up(A), up(B), c, { batch, m, n, k, transA, transB, strideA: m * k, strideB: bcastB ? 0 : k * n, strideC: m * n, accumulate });
+              const want: number[] = [];
+              for (let t = 0; t < batch; t++)
+                for (let i = 0; i < m; i++)
+                  for (let j = 0; j < n; j++) {
+                    let s = accumulate ? C0[t * m * n + i * n + j] : 0;
+                    for (let p = 0; p < k; p++) {
+                      const av = A[t * m * k + (transA ? p * m + i : i * k + p)];
+                      const bv = B[(bcastB ? 0 : t * k * n) + (transB ? j * k + p : p * n + j)];
+                      s += av * bv;
+                    }
+                    want.push(s);
+                  }
+              close(down(c), want, `matmul ${m}x${n}x${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} batch ${batch}`);
             }
-            close(down(c), want, `matmul ${m}x${n}x${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} batch ${batch}`);
           }
-        }
       }
     });
 
     it('matmul: shapes big enough to cross every cache block (k > 256, n > 512, m > 128), with offsets', () => {
-      for (const [m, n, k] of [[130, 520, 300], [33, 517, 261], [301, 20, 210]]) {
-        for (const transA of [false, true]) for (const transB of [false, true]) {
-          const accumulate = transA !== transB;
-          const A = round(rand(m * k + 3)), B = round(rand(k * n + 5)), C0 = round(rand(m * n + 2));
-          const c = up(C0);
-          b.matmul(up(A), up(B), c, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0, strideC: 0, accumulate, offsetA: 3, offsetB: 5, offsetC: 2 });
-          const got = down(c);
-          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-            let s = accumulate ? C0[2 + i * n + j] : 0, abs = 0;
-            for (let p = 0; p < k; p++) {
-              const t = A[3 + (transA ? p * m + i : i * k + p)] * B[5 + (transB ? j * k + p : p * n + j)];
-              s += t;
-              abs += Math.abs(t);
-            }
-            // float32 GEMM error grows with the sum of |terms| (the usual bound), not with the result
-            const err = Math.abs(got[2 + i * n + j] - s);
-            assert.ok(err <= 1e-6 + 1e-5 * Math.abs(s) + 2e-7 * abs, `matmul ${m}x${n}x${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} [${i},${j}]: got ${got[2 + i * n + j]}, want ${s}`);
+      for (const [m, n, k] of [
+        [130, 520, 300],
+        [33, 517, 261],
+        [301, 20, 210],
+      ]) {
+        for (const transA of [false, true])
+          for (const transB of [false, true]) {
+            const accumulate = transA !== transB;
+            const A = round(rand(m * k + 3)),
+              B = round(rand(k * n + 5)),
+              C0 = round(rand(m * n + 2));
+            const c = up(C0);
+            b.matmul(up(A), up(B), c, {
+              batch: 1,
+              m,
+              n,
+              k,
+              transA,
+              transB,
+              strideA: 0,
+              strideB: 0,
+              strideC: 0,
+              accumulate,
+              offsetA: 3,
+              offsetB: 5,
+              offsetC: 2,
+            });
+            const got = down(c);
+            for (let i = 0; i < m; i++)
+              for (let j = 0; j < n; j++) {
+                let s = accumulate ? C0[2 + i * n + j] : 0,
+                  abs = 0;
+                for (let p = 0; p < k; p++) {
+                  const t = A[3 + (transA ? p * m + i : i * k + p)] * B[5 + (transB ? j * k + p : p * n + j)];
+                  s += t;
+                  abs += Math.abs(t);
+                }
+                // float32 GEMM error grows with the sum of |terms| (the usual bound), not with the result
+                const err = Math.abs(got[2 + i * n + j] - s);
+                assert.ok(
+                  err <= 1e-6 + 1e-5 * Math.abs(s) + 2e-7 * abs,
+                  `matmul ${m}x${n}x${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} [${i},${j}]: got ${got[2 + i * n + j]}, want ${s}`,
+                );
+              }
+            assert.deepEqual(got.slice(0, 2), C0.slice(0, 2), 'nothing before the offset is touched');
           }
-          assert.deepEqual(got.slice(0, 2), C0.slice(0, 2), 'nothing before the offset is touched');
-        }
       }
     });
 
@@ -220,40 +323,82 @@ export function runBackendConformance(name: string, make: () => Backend): void {
           const lstm = kind === 'lstm';
           const valid = Uint8Array.from([1, 0, 1]);
           const data = {
-            gx: round(rand(B * G, -2, 2)), gh: round(rand(B * G, -2, 2)), hPrev: round(rand(B * H)), cPrev: round(rand(B * H)),
-            dh: round(rand(B * H)), dc: round(rand(B * H)),
+            gx: round(rand(B * G, -2, 2)),
+            gh: round(rand(B * G, -2, 2)),
+            hPrev: round(rand(B * H)),
+            cPrev: round(rand(B * H)),
+            dh: round(rand(B * H)),
+            dc: round(rand(B * H)),
           };
           const run = (bk: Backend): Record<string, number[]> => {
             const u = (v: number[]): Storage => bk.fromValues(v);
             const dn = (s: Storage): number[] => Array.from(bk.read(s));
-            const hOut = bk.alloc(B * H), cOut = bk.alloc(B * H), act = bk.alloc(B * A);
-            const hPrev = u(data.hPrev), cPrev = u(data.cPrev);
+            const hOut = bk.alloc(B * H),
+              cOut = bk.alloc(B * H),
+              act = bk.alloc(B * A);
+            const hPrev = u(data.hPrev),
+              cPrev = u(data.cPrev);
             bk.recurrentStep(kind, {
-              B, H, gx: { s: u(data.gx), off: 0 }, gh: { s: u(data.gh), off: 0 }, hPrev: { s: hPrev, off: 0 },
-              cPrev: lstm ? { s: cPrev, off: 0 } : null, hOut: { s: hOut, off: 0 }, cOut: lstm ? { s: cOut, off: 0 } : null,
-              act: { s: act, off: 0 }, valid,
+              B,
+              H,
+              gx: { s: u(data.gx), off: 0 },
+              gh: { s: u(data.gh), off: 0 },
+              hPrev: { s: hPrev, off: 0 },
+              cPrev: lstm ? { s: cPrev, off: 0 } : null,
+              hOut: { s: hOut, off: 0 },
+              cOut: lstm ? { s: cOut, off: 0 } : null,
+              act: { s: act, off: 0 },
+              valid,
             });
-            const dGx = bk.alloc(B * G), dGh = kind === 'gru' ? bk.alloc(B * G) : dGx, dhPrev = bk.alloc(B * H), dcPrev = bk.alloc(B * H);
+            const dGx = bk.alloc(B * G),
+              dGh = kind === 'gru' ? bk.alloc(B * G) : dGx,
+              dhPrev = bk.alloc(B * H),
+              dcPrev = bk.alloc(B * H);
             bk.recurrentStepGrad(kind, {
-              B, H, act: { s: act, off: 0 }, hPrev: { s: hPrev, off: 0 }, hOut: { s: hOut, off: 0 },
-              cPrev: lstm ? { s: cPrev, off: 0 } : null, cOut: lstm ? { s: cOut, off: 0 } : null,
-              dh: { s: u(data.dh), off: 0 }, dc: lstm ? { s: u(data.dc), off: 0 } : null,
-              dGx: { s: dGx, off: 0 }, dGh: { s: dGh, off: 0 }, dhPrev: { s: dhPrev, off: 0 }, dcPrev: lstm ? { s: dcPrev, off: 0 } : null, valid,
+              B,
+              H,
+              act: { s: act, off: 0 },
+              hPrev: { s: hPrev, off: 0 },
+              hOut: { s: hOut, off: 0 },
+              cPrev: lstm ? { s: cPrev, off: 0 } : null,
+              cOut: lstm ? { s: cOut, off: 0 } : null,
+              dh: { s: u(data.dh), off: 0 },
+              dc: lstm ? { s: u(data.dc), off: 0 } : null,
+              dGx: { s: dGx, off: 0 },
+              dGh: { s: dGh, off: 0 },
+              dhPrev: { s: dhPrev, off: 0 },
+              dcPrev: lstm ? { s: dcPrev, off: 0 } : null,
+              valid,
             });
             return {
-              hOut: dn(hOut), cOut: lstm ? dn(cOut) : [], act: A > 1 ? dn(act) : [],
-              dGx: dn(dGx), dGh: dn(dGh), dhPrev: dn(dhPrev), dcPrev: lstm ? dn(dcPrev) : [],
+              hOut: dn(hOut),
+              cOut: lstm ? dn(cOut) : [],
+              act: A > 1 ? dn(act) : [],
+              dGx: dn(dGx),
+              dGh: dn(dGh),
+              dhPrev: dn(dhPrev),
+              dcPrev: lstm ? dn(dcPrev) : [],
             };
           };
-          const got = run(b), want = run(ref);
+          const got = run(b),
+            want = run(ref);
           for (const key of Object.keys(want)) close(got[key], want[key], `${kind} H=${H} ${key}`);
           if (kind !== 'gru') {
             // gh = null: the recurrent GEMM has already been added into gx
-            const hOut = b.alloc(B * H), cOut = b.alloc(B * H), act = b.alloc(B * A);
+            const hOut = b.alloc(B * H),
+              cOut = b.alloc(B * H),
+              act = b.alloc(B * A);
             b.recurrentStep(kind, {
-              B, H, gx: { s: up(data.gx.map((x, i) => x + data.gh[i])), off: 0 }, gh: null, hPrev: { s: up(data.hPrev), off: 0 },
-              cPrev: lstm ? { s: up(data.cPrev), off: 0 } : null, hOut: { s: hOut, off: 0 }, cOut: lstm ? { s: cOut, off: 0 } : null,
-              act: { s: act, off: 0 }, valid,
+              B,
+              H,
+              gx: { s: up(data.gx.map((x, i) => x + data.gh[i])), off: 0 },
+              gh: null,
+              hPrev: { s: up(data.hPrev), off: 0 },
+              cPrev: lstm ? { s: up(data.cPrev), off: 0 } : null,
+              hOut: { s: hOut, off: 0 },
+              cOut: lstm ? { s: cOut, off: 0 } : null,
+              act: { s: act, off: 0 },
+              valid,
             });
             close(down(hOut), want.hOut, `${kind} H=${H} hOut with gh folded into gx`);
           }
@@ -274,14 +419,18 @@ export function runBackendConformance(name: string, make: () => Backend): void {
       const gx = up(new Array(x.length).fill(0.5));
       b.scatterAdd(up(gy), idx, gx, outer, n, inner);
       const wg = new Array(x.length).fill(0.5);
-      for (let o = 0; o < outer; o++) idx.forEach((r, j) => { for (let i = 0; i < inner; i++) wg[(o * n + r) * inner + i] += gy[(o * idx.length + j) * inner + i]; });
+      for (let o = 0; o < outer; o++)
+        idx.forEach((r, j) => {
+          for (let i = 0; i < inner; i++) wg[(o * n + r) * inner + i] += gy[(o * idx.length + j) * inner + i];
+        });
       close(down(gx), wg, 'scatterAdd');
     });
 
     it('softmax / logSoftmax (stable for logits of 1000), their grads, crossEntropy and its grad', () => {
       const [rows, cols] = [4, 6];
       const x = round(rand(rows * cols, -3, 3));
-      x[0] = 1000; x[1] = 999;
+      x[0] = 1000;
+      x[1] = 999;
       const ref = (r: number): number[] => {
         const row = x.slice(r * cols, (r + 1) * cols);
         const m = Math.max(...row);
@@ -290,7 +439,8 @@ export function runBackendConformance(name: string, make: () => Backend): void {
         return e.map((v) => v / s);
       };
       const P = Array.from({ length: rows }, (_, r) => ref(r)).flat();
-      const sm = b.alloc(rows * cols), lsm = b.alloc(rows * cols);
+      const sm = b.alloc(rows * cols),
+        lsm = b.alloc(rows * cols);
       b.softmax(up(x), sm, rows, cols, false);
       b.softmax(up(x), lsm, rows, cols, true);
       close(down(sm), P, 'softmax');
@@ -312,9 +462,14 @@ export function runBackendConformance(name: string, make: () => Backend): void {
       }
       close(down(gx), want2, 'logSoftmaxGrad');
       const t = Int32Array.from([0, 5, -1, 2]);
-      const loss = b.alloc(rows), probs = b.alloc(rows * cols);
+      const loss = b.alloc(rows),
+        probs = b.alloc(rows * cols);
       b.crossEntropy(up(x), t, loss, probs, rows, cols, -1);
-      close(down(loss), Array.from(t, (c, r) => (c === -1 ? 0 : -Math.log(P[r * cols + c]))), 'crossEntropy');
+      close(
+        down(loss),
+        Array.from(t, (c, r) => (c === -1 ? 0 : -Math.log(P[r * cols + c]))),
+        'crossEntropy',
+      );
       close(down(probs), P, 'crossEntropy probs');
       const gRow = round(rand(rows));
       b.crossEntropyGrad(probs, t, up(gRow), gx, rows, cols, -1);
@@ -337,12 +492,16 @@ export function runBackendConformance(name: string, make: () => Backend): void {
           step(bk, s);
           return s.map((x) => (x ? Array.from(bk.read(x)) : null));
         };
-        const want = run(ref), got = run(b);
+        const want = run(ref),
+          got = run(b);
         want.forEach((w, i) => (w ? close(got[i]!, w, `${what}, buffer ${i}`) : assert.equal(got[i], null)));
       };
       const { p, g, pos, small, big } = rows;
       for (const [momentum, dampening, nesterov, weightDecay, firstStep] of [
-        [0, 0, false, 0, false], [0.9, 0, false, 0, true], [0.9, 0.3, false, 0.01, false], [0.9, 0, true, 0.01, false],
+        [0, 0, false, 0, false],
+        [0.9, 0, false, 0, true],
+        [0.9, 0.3, false, 0.01, false],
+        [0.9, 0, true, 0.01, false],
       ] as const) {
         const args = { lr: 0.1, momentum, dampening, nesterov, weightDecay, firstStep };
         agree(`sgd ${JSON.stringify(args)}`, [p, g, momentum ? small : null], (bk, [ps, gs, buf]) => bk.sgdStep(ps!, gs!, buf, n, args));
@@ -351,15 +510,26 @@ export function runBackendConformance(name: string, make: () => Backend): void {
         const args = { lr: 0.1, eps: 1e-10, weightDecay };
         agree(`adagrad ${JSON.stringify(args)}`, [p, g, pos], (bk, [ps, gs, sum]) => bk.adagradStep(ps!, gs!, sum!, n, args));
       }
-      for (const [centered, momentum, weightDecay] of [[false, 0, 0], [true, 0.5, 0], [false, 0.5, 0.1]] as const) {
+      for (const [centered, momentum, weightDecay] of [
+        [false, 0, 0],
+        [true, 0.5, 0],
+        [false, 0.5, 0.1],
+      ] as const) {
         const args = { lr: 0.01, alpha: 0.9, eps: 1e-8, weightDecay, momentum, centered };
         agree(`rmsprop ${JSON.stringify(args)}`, [p, g, pos, centered ? small : null, momentum ? small : null], (bk, [ps, gs, sq, avg, buf]) =>
-          bk.rmspropStep(ps!, gs!, sq!, avg, buf, n, args));
+          bk.rmspropStep(ps!, gs!, sq!, avg, buf, n, args),
+        );
       }
-      for (const [weightDecay, decoupled, amsgrad, step] of [[0, false, false, 1], [0.1, false, false, 5], [0.1, true, true, 3], [0.01, true, false, 2]] as const) {
+      for (const [weightDecay, decoupled, amsgrad, step] of [
+        [0, false, false, 1],
+        [0.1, false, false, 5],
+        [0.1, true, true, 3],
+        [0.01, true, false, 2],
+      ] as const) {
         const args = { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay, decoupled, amsgrad, step };
         agree(`adam ${JSON.stringify(args)}`, [p, g, small, pos, amsgrad ? big : null], (bk, [ps, gs, m, v, vmax]) =>
-          bk.adamStep(ps!, gs!, m!, v!, vmax, n, args));
+          bk.adamStep(ps!, gs!, m!, v!, vmax, n, args),
+        );
       }
     });
   });

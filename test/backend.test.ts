@@ -10,7 +10,9 @@ import { createWasmBackend, JS_FALLBACKS, type JsFallback } from '../src/backend
 runBackendConformance('js (float32)', () => createJsBackend('f32'));
 runBackendConformance('js-f64', () => createJsBackend('f64'));
 runBackendConformance('wasm (best variant, shared memory)', () => createWasmBackend({ shared: true }));
-runBackendConformance('wasm (plain SIMD, unshared memory, as in a page without cross-origin isolation)', () => createWasmBackend({ shared: false, variant: 'simd' }));
+runBackendConformance('wasm (plain SIMD, unshared memory, as in a page without cross-origin isolation)', () =>
+  createWasmBackend({ shared: false, variant: 'simd' }),
+);
 runBackendConformance('wasm (2 worker threads sharing the big GEMMs)', () => createWasmBackend({ shared: true, threads: 2 }));
 
 it('the threaded wasm backend really runs with 2 threads (RECUR_THREADS=1 would give 1)', () => {

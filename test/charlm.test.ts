@@ -37,7 +37,10 @@ describe('pickToken', () => {
     assert.ok(share(5) < 0.4);
   });
   it('invalid options are rejected', () => {
-    assert.throws(() => sampleText(new CharLM({ vocabSize: 2, model: 'gru', layers: 1, hidden: 2, embed: 0, dropout: 0 }), new Vocab(['a', 'b']), { temperature: 0 }), /temperature must be a positive number/);
+    assert.throws(
+      () => sampleText(new CharLM({ vocabSize: 2, model: 'gru', layers: 1, hidden: 2, embed: 0, dropout: 0 }), new Vocab(['a', 'b']), { temperature: 0 }),
+      /temperature must be a positive number/,
+    );
   });
 });
 
@@ -98,12 +101,17 @@ describe('CharLM', () => {
   });
 });
 
-describe('CharStepper (the sampler\'s batch-1 path)', () => {
+describe("CharStepper (the sampler's batch-1 path)", () => {
   for (const backend of ['wasm', 'js'] as const) {
-    for (const [model, embed] of [['lstm', 16], ['gru', 16], ['rnn', 0]] as const) {
+    for (const [model, embed] of [
+      ['lstm', 16],
+      ['gru', 16],
+      ['rnn', 0],
+    ] as const) {
       it(`${backend}: ${model}, ${embed ? 'embedding' : 'one-hot'}, 2 layers: stepping one character at a time gives CharLM.forward's logits and state`, () => {
         r.withBackend(backend, () => {
-          const V = 11, T = 7;
+          const V = 11,
+            T = 7;
           const m = new CharLM({ vocabSize: V, model, layers: 2, hidden: 9, embed, dropout: 0 }, { rng: new Rng(5) });
           m.eval();
           const ids = Int32Array.from({ length: T }, (_, i) => (i * 5 + 3) % V);

@@ -20,7 +20,11 @@ export interface FaultJob {
 
 /** What one reader made of a file: its one-sentence error, or a fingerprint of everything it read. */
 export type Reading = { error: string } | { fingerprint: string };
-export interface FaultOutcome { decode: Reading; sampler: Reading; ms: number }
+export interface FaultOutcome {
+  decode: Reading;
+  sampler: Reading;
+  ms: number;
+}
 
 const SAMPLE = { seed: 7, length: 40 };
 
@@ -33,7 +37,10 @@ function viaDecode(bytes: Uint8Array, name: string): string {
   if (ck.state) Object.assign(tensors, { 'state.h': ck.state.h }, ck.state.c ? { 'state.c': ck.state.c } : {});
   return JSON.stringify({
     // what `recur info` prints comes from these, as does everything a resumed run uses
-    meta: ck.meta, kind: ck.vocab.kind, tokens: ck.vocab.tokens, parameters: ck.model.numParameters(),
+    meta: ck.meta,
+    kind: ck.vocab.kind,
+    tokens: ck.vocab.tokens,
+    parameters: ck.model.numParameters(),
     optimizer: ck.optimizer && { type: ck.optimizer.type, step: ck.optimizer.step, options: ck.optimizer.options },
     tensors: Object.entries(tensors).map(([k, t]) => `${k} [${t.shape}] ${valuesSum(t)}`),
     sample: sampleText(ck.model, ck.vocab, SAMPLE),

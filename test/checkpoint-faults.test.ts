@@ -17,8 +17,18 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import {
-  Rng, Vocab, WordTokenizer, decodeCheckpoint, defaultTrainOptions, encodeCheckpoint, readSafetensors, readSafetensorsMetadata,
-  trainCharLM, writeSafetensors, type Checkpoint, type TrainOptions,
+  Rng,
+  Vocab,
+  WordTokenizer,
+  decodeCheckpoint,
+  defaultTrainOptions,
+  encodeCheckpoint,
+  readSafetensors,
+  readSafetensorsMetadata,
+  trainCharLM,
+  writeSafetensors,
+  type Checkpoint,
+  type TrainOptions,
 } from '../src/index.js';
 import type { LMTokenizer } from '../src/text/tokenizers.js';
 import { Sampler } from '../src/sampler/index.js';
@@ -28,7 +38,9 @@ import type { FaultJob, FaultOutcome, Reading } from './checkpoint-faults-worker
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
 const NAME = "'m.st'";
 let dir = '';
-before(() => { dir = mkdtempSync(join(tmpdir(), 'recur-faults-')); });
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'recur-faults-'));
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Exit code 1 and exactly one line on stderr, no stack trace; returns that line. */
@@ -43,13 +55,29 @@ function cliFails(args: string[]): string {
 // ---- real checkpoints, trained a few steps ----
 
 const text = 'to be, or not to be: that is the question. whether tis nobler in the mind to suffer\n'.repeat(12);
-const opts = (o: Partial<TrainOptions> = {}): TrainOptions =>
-  ({ ...defaultTrainOptions, batch: 2, seq: 8, lr: 0.01, steps: 3, evalEvery: 0, sampleEvery: 0, sampleLength: 10, ...o });
+const opts = (o: Partial<TrainOptions> = {}): TrainOptions => ({
+  ...defaultTrainOptions,
+  batch: 2,
+  seq: 8,
+  lr: 0.01,
+  steps: 3,
+  evalEvery: 0,
+  sampleEvery: 0,
+  sampleLength: 10,
+  ...o,
+});
 
 /** The checkpoint trainCharLM hands over at the end: weights, Adam moments, carried state, progress with a validation loss. */
 async function trained(vocab: LMTokenizer, model: 'lstm' | 'gru'): Promise<Uint8Array> {
   let bytes: Uint8Array | null = null;
-  await trainCharLM({ text, vocab, config: { model, layers: 1, hidden: 8, embed: 4, dropout: 0 }, options: opts() }, { onCheckpoint: (b) => { bytes = b; } });
+  await trainCharLM(
+    { text, vocab, config: { model, layers: 1, hidden: 8, embed: 4, dropout: 0 }, options: opts() },
+    {
+      onCheckpoint: (b) => {
+        bytes = b;
+      },
+    },
+  );
   return bytes!;
 }
 const charCk = await trained(Vocab.fromText(text), 'lstm');
@@ -60,7 +88,8 @@ function layout(bytes: Uint8Array): { header: Record<string, any>; dataStart: nu
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   const dataStart = 8 + n;
-  const tensors = Object.entries(header).filter(([k]) => k !== '__metadata__')
+  const tensors = Object.entries(header)
+    .filter(([k]) => k !== '__metadata__')
     .map(([k, e]: [string, any]): [string, number, number] => [k, dataStart + e.data_offsets[0], dataStart + e.data_offsets[1]]);
   return { header, dataStart, tensors };
 }
@@ -78,7 +107,13 @@ function build(header: object | string, data: Uint8Array): Uint8Array {
 /** The checkpoint as written by a model whose tensors were changed (valid checksums: encodeCheckpoint recomputes them). */
 function reencode(ck: Checkpoint, edit: (ck: Checkpoint) => void): Uint8Array {
   edit(ck);
-  return encodeCheckpoint(ck.model, ck.vocab, { options: ck.meta.options, progress: ck.meta.progress, optimizer: ck.optimizer, rng: ck.meta.rng, state: ck.state });
+  return encodeCheckpoint(ck.model, ck.vocab, {
+    options: ck.meta.options,
+    progress: ck.meta.progress,
+    optimizer: ck.optimizer,
+    rng: ck.meta.rng,
+    state: ck.state,
+  });
 }
 
 /** One line, starting with the file's name, with no sign of an unformatted value in it. */
@@ -94,14 +129,15 @@ describe('CRC-32', () => {
     const rng = new Rng(3);
     const b = Uint8Array.from({ length: 5000 }, () => Math.floor(rng.random() * 256));
     for (let start = 0; start < 8; start++) {
-      for (let len = 0; len <= 70; len++) assert.equal(crc32(b.subarray(start, start + len)), zlibCrc32(b.subarray(start, start + len)), `bytes ${start}..${start + len}`);
+      for (let len = 0; len <= 70; len++)
+        assert.equal(crc32(b.subarray(start, start + len)), zlibCrc32(b.subarray(start, start + len)), `bytes ${start}..${start + len}`);
     }
     assert.equal(crc32(b.subarray(1777), crc32(b.subarray(0, 1777))), zlibCrc32(b));
   });
 });
 
 describe('checkpoint checksums', () => {
-  it('a checkpoint records the CRC-32 of every tensor\'s bytes in its recur metadata, and of that metadata beside it', () => {
+  it("a checkpoint records the CRC-32 of every tensor's bytes in its recur metadata, and of that metadata beside it", () => {
     const { header, tensors } = layout(charCk);
     const meta = JSON.parse(header.__metadata__.recur);
     assert.deepEqual(Object.keys(meta.checksums).sort(), tensors.map(([k]) => k).sort());
@@ -187,10 +223,16 @@ save_recur(CharModel(3, 'gru', 1, 4, 2), ['a', 'b', '\\u00e9'], sys.argv[1])`;
 });
 
 describe('NaN and infinite values are refused at load', () => {
-  const nanCk = reencode(decodeCheckpoint(charCk), (ck) => { ck.model.stateDict()['head.weight'].data[3] = NaN; });
+  const nanCk = reencode(decodeCheckpoint(charCk), (ck) => {
+    ck.model.stateDict()['head.weight'].data[3] = NaN;
+  });
   const slots = Object.keys(decodeCheckpoint(charCk).optimizer!.state);
-  const infState = reencode(decodeCheckpoint(charCk), (ck) => { ck.state!.c!.data[0] = -Infinity; });
-  const infMoment = reencode(decodeCheckpoint(charCk), (ck) => { ck.optimizer!.state[slots[1]].data[0] = Infinity; });
+  const infState = reencode(decodeCheckpoint(charCk), (ck) => {
+    ck.state!.c!.data[0] = -Infinity;
+  });
+  const infMoment = reencode(decodeCheckpoint(charCk), (ck) => {
+    ck.optimizer!.state[slots[1]].data[0] = Infinity;
+  });
   const nanMessage = (tensor: string): RegExp => new RegExp(`^'m\\.st' is damaged: tensor '${tensor.replace(/\./g, '\\.')}' holds NaN or infinite values$`);
 
   it('a weight, with valid checksums: decodeCheckpoint, the sampler and the CLI', () => {
@@ -202,7 +244,10 @@ describe('NaN and infinite values are refused at load', () => {
   });
 
   it('the carried state and the optimizer moments too, which the sampler does not use but a resumed run would', () => {
-    for (const [bytes, tensor] of [[infState, 'state.c'], [infMoment, `optim.${slots[1]}`]] as const) {
+    for (const [bytes, tensor] of [
+      [infState, 'state.c'],
+      [infMoment, `optim.${slots[1]}`],
+    ] as const) {
       assert.throws(() => decodeCheckpoint(bytes, NAME), { message: nanMessage(tensor) });
       assert.throws(() => new Sampler(bytes, NAME), { message: nanMessage(tensor) });
     }
@@ -223,7 +268,8 @@ describe('a NaN loss on resume names the checkpoint when its weights are the cau
     const w = ck.model.stateDict()['head.weight'];
     for (let i = 0; i < w.data.length; i++) w.data[i] = Math.floor(i / w.shape[1]) % 2 ? 3e38 : -3e38;
   });
-  const message = /^training stopped at step 4: the checkpoint 'huge\.st' is the cause, not the learning rate: its weights give a loss of (NaN|Infinity) on the first batch before any training; resume from an earlier checkpoint or train anew$/;
+  const message =
+    /^training stopped at step 4: the checkpoint 'huge\.st' is the cause, not the learning rate: its weights give a loss of (NaN|Infinity) on the first batch before any training; resume from an earlier checkpoint or train anew$/;
 
   it('trainCharLM: the checkpoint, not the learning rate', async () => {
     const ck = decodeCheckpoint(huge, "'huge.st'"); // finite, with valid checksums: it loads
@@ -232,10 +278,9 @@ describe('a NaN loss on resume names the checkpoint when its weights are the cau
 
   it('a sound checkpoint resumed with a learning rate that blows up still blames the learning rate', async () => {
     const ck = decodeCheckpoint(charCk);
-    await assert.rejects(
-      trainCharLM({ text, vocab: ck.vocab, options: opts({ steps: 20, lr: 1e38, clip: 0 }), resume: ck, resumeName: "'m.st'" }),
-      { message: /^training stopped at step \d+: the loss became (NaN|Infinity|-Infinity); the last checkpoint was kept\. Try a smaller --lr or --clip$/ },
-    );
+    await assert.rejects(trainCharLM({ text, vocab: ck.vocab, options: opts({ steps: 20, lr: 1e38, clip: 0 }), resume: ck, resumeName: "'m.st'" }), {
+      message: /^training stopped at step \d+: the loss became (NaN|Infinity|-Infinity); the last checkpoint was kept\. Try a smaller --lr or --clip$/,
+    });
   });
 
   it('recur train --resume says so in one sentence', () => {
@@ -248,7 +293,13 @@ describe('a NaN loss on resume names the checkpoint when its weights are the cau
 
 // ---- fault injection ----
 
-interface Fault { kind: string; what: string; bytes: Uint8Array; source: 'char' | 'word'; expect?: RegExp }
+interface Fault {
+  kind: string;
+  what: string;
+  bytes: Uint8Array;
+  source: 'char' | 'word';
+  expect?: RegExp;
+}
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -258,29 +309,45 @@ function faults(original: Uint8Array, source: 'char' | 'word', rng: Rng): Fault[
   const { header, dataStart, tensors } = layout(original);
   const data = original.subarray(dataStart);
   const int = (n: number): number => Math.floor(rng.random() * n);
-  const add = (kind: string, what: string, bytes: Uint8Array, expect?: RegExp): void => { out.push({ kind, what: `${source}: ${what}`, bytes, source, expect }); };
+  const add = (kind: string, what: string, bytes: Uint8Array, expect?: RegExp): void => {
+    out.push({ kind, what: `${source}: ${what}`, bytes, source, expect });
+  };
   const owner = (pos: number): string => tensors.find(([, b, e]) => pos >= b && pos < e)![0];
 
   for (let i = 0; i < 60; i++) {
-    const pos = int(original.length), b = original.slice();
+    const pos = int(original.length),
+      b = original.slice();
     b[pos] ^= 1 + int(255);
     add('byte anywhere', `byte ${pos} changed to ${b[pos]}`, b, pos >= dataStart ? new RegExp(`tensor '${esc(owner(pos))}' fails its checksum`) : undefined);
   }
   for (let i = 0; i < 40; i++) {
-    const pos = int(dataStart), b = original.slice();
+    const pos = int(dataStart),
+      b = original.slice();
     b[pos] ^= 1 + int(255);
     add('byte in length or header', `byte ${pos} changed to ${b[pos]}`, b);
   }
   for (let i = 0; i < 30; i++) {
-    const pos = dataStart + int(data.length), bit = int(8), b = original.slice();
+    const pos = dataStart + int(data.length),
+      bit = int(8),
+      b = original.slice();
     b[pos] ^= 1 << bit;
-    add('bit in data', `bit ${bit} of byte ${pos} (in '${owner(pos)}')`, b, new RegExp(`^'m\\.st' is damaged: tensor '${esc(owner(pos))}' fails its checksum$`));
+    add(
+      'bit in data',
+      `bit ${bit} of byte ${pos} (in '${owner(pos)}')`,
+      b,
+      new RegExp(`^'m\\.st' is damaged: tensor '${esc(owner(pos))}' fails its checksum$`),
+    );
   }
 
   const cuts = new Set([4, 8, 8 + Math.floor((dataStart - 8) / 2), dataStart - 1, dataStart, original.length - 1]);
-  for (const [, b, e] of tensors) cuts.add(b).add(e).add(Math.floor((b + e) / 2));
+  for (const [, b, e] of tensors)
+    cuts
+      .add(b)
+      .add(e)
+      .add(Math.floor((b + e) / 2));
   cuts.delete(original.length);
-  for (const at of [...cuts].sort((a, b) => a - b)) add('truncation', `cut to ${at} bytes`, original.slice(0, at), /is not a readable checkpoint: .*(too short|truncated)/);
+  for (const at of [...cuts].sort((a, b) => a - b))
+    add('truncation', `cut to ${at} bytes`, original.slice(0, at), /is not a readable checkpoint: .*(too short|truncated)/);
 
   /**
    * The header edited in place (the data as it was; recur_crc32 kept unless
@@ -294,62 +361,215 @@ function faults(original: Uint8Array, source: 'char' | 'word', rng: Rng): Fault[
     if (expect === 'same') add(`${kind} (harmless)`, what, build(json, data));
     else add(kind, what, build(json, data), expect);
   };
-  const metaEdit = (what: string, edit: (m: Record<string, any>) => void): void => headerEdit(what, (h) => {
-    const m = JSON.parse(h.__metadata__.recur);
-    edit(m);
-    h.__metadata__.recur = JSON.stringify(m);
-  }, /^'m\.st' is damaged: its recur metadata fails its checksum$/, 'recur metadata edit');
+  const metaEdit = (what: string, edit: (m: Record<string, any>) => void): void =>
+    headerEdit(
+      what,
+      (h) => {
+        const m = JSON.parse(h.__metadata__.recur);
+        edit(m);
+        h.__metadata__.recur = JSON.stringify(m);
+      },
+      /^'m\.st' is damaged: its recur metadata fails its checksum$/,
+      'recur metadata edit',
+    );
   const names = tensors.map(([k]) => k);
   const optim = names.filter((k) => k.startsWith('optim.0.'));
   const last = names[names.length - 1];
 
-  headerEdit('a weight transposed', (h) => { h['rnn.weight_ih_l0'].shape.reverse(); }, /does not match its own model description: 'rnn\.weight_ih_l0' has shape/);
-  headerEdit('a dimension one larger', (h) => { h['head.weight'].shape[1]++; }, /is not a readable checkpoint: tensor 'head\.weight' of shape .* needs \d+ bytes but has \d+/);
-  headerEdit('the carried state for one stream fewer (shape and range)', (h) => {
-    for (const k of ['state.h', 'state.c']) if (h[k]) { h[k].shape[1]--; h[k].data_offsets[1] -= h[k].shape[2] * 4; }
-  }, /is damaged: tensor 'state\.h' fails its checksum/);
-  headerEdit('dtype F32 -> I32 (same width)', (h) => { h['head.bias'].dtype = 'I32'; }, /is damaged: tensor 'head\.bias' is stored as I32, but its checksum is of F32 data/);
-  headerEdit('dtype F32 -> F16', (h) => { h['head.bias'].dtype = 'F16'; }, /tensor 'head\.bias' of shape \[\d+\] and dtype F16 needs \d+ bytes but has \d+/);
-  headerEdit('dtype F32 -> F8', (h) => { h['head.bias'].dtype = 'F8'; }, /tensor 'head\.bias' has dtype F8, which recur cannot read/);
-  headerEdit('two same-size biases swap their data', (h) => {
-    [h['rnn.bias_ih_l0'].data_offsets, h['rnn.bias_hh_l0'].data_offsets] = [h['rnn.bias_hh_l0'].data_offsets, h['rnn.bias_ih_l0'].data_offsets];
-  }, /is damaged: tensor 'rnn\.bias_ih_l0' fails its checksum/);
-  headerEdit('two optimizer moments swap their data', (h) => {
-    [h[optim[0]].data_offsets, h[optim[1]].data_offsets] = [h[optim[1]].data_offsets, h[optim[0]].data_offsets];
-  }, new RegExp(`is damaged: tensor '${esc(optim[0])}' fails its checksum`));
-  headerEdit('the first tensor moved 4 bytes on', (h) => { h[names[0]].data_offsets = h[names[0]].data_offsets.map((o: number) => o + 4); }, /overlap in the data section|fails its checksum/);
-  headerEdit('the last tensor moved 4 bytes back', (h) => { h[last].data_offsets = h[last].data_offsets.map((o: number) => o - 4); }, /overlap in the data section/);
-  headerEdit('an optimizer moment left out', (h) => { delete h[optim[1]]; }, new RegExp(`is damaged: it lists a checksum for tensor '${esc(optim[1])}', which is missing`));
-  headerEdit('an optimizer moment renamed to another slot', (h) => { h['optim.0.zz'] = h[optim[1]]; delete h[optim[1]]; }, /is damaged: it lists a checksum for tensor 'optim\.0\.\w+', which is missing/);
-  headerEdit('the carried state renamed', (h) => { h['state.x'] = h['state.h']; delete h['state.h']; }, /does not match its own model description: 'state\.(x' is not a tensor of this model|c' is there without 'state\.h')/);
-  headerEdit('the metadata checksum changed', (h) => { h.__metadata__.recur_crc32 = ((parseInt(h.__metadata__.recur_crc32, 16) ^ 1) >>> 0).toString(16).padStart(8, '0'); },
-    /^'m\.st' is damaged: its recur metadata fails its checksum$/);
-  headerEdit('the metadata checksum not hex', (h) => { h.__metadata__.recur_crc32 = 'checksum'; }, /^'m\.st' is damaged: its recur metadata checksum is not 8 hex digits$/);
-  headerEdit('the metadata checksum removed (the metadata itself intact)', (h) => { delete h.__metadata__.recur_crc32; }, 'same');
-  headerEdit('keys reordered, metadata last', (h) => { const m = h.__metadata__; delete h.__metadata__; h.__metadata__ = m; }, 'same');
+  headerEdit(
+    'a weight transposed',
+    (h) => {
+      h['rnn.weight_ih_l0'].shape.reverse();
+    },
+    /does not match its own model description: 'rnn\.weight_ih_l0' has shape/,
+  );
+  headerEdit(
+    'a dimension one larger',
+    (h) => {
+      h['head.weight'].shape[1]++;
+    },
+    /is not a readable checkpoint: tensor 'head\.weight' of shape .* needs \d+ bytes but has \d+/,
+  );
+  headerEdit(
+    'the carried state for one stream fewer (shape and range)',
+    (h) => {
+      for (const k of ['state.h', 'state.c'])
+        if (h[k]) {
+          h[k].shape[1]--;
+          h[k].data_offsets[1] -= h[k].shape[2] * 4;
+        }
+    },
+    /is damaged: tensor 'state\.h' fails its checksum/,
+  );
+  headerEdit(
+    'dtype F32 -> I32 (same width)',
+    (h) => {
+      h['head.bias'].dtype = 'I32';
+    },
+    /is damaged: tensor 'head\.bias' is stored as I32, but its checksum is of F32 data/,
+  );
+  headerEdit(
+    'dtype F32 -> F16',
+    (h) => {
+      h['head.bias'].dtype = 'F16';
+    },
+    /tensor 'head\.bias' of shape \[\d+\] and dtype F16 needs \d+ bytes but has \d+/,
+  );
+  headerEdit(
+    'dtype F32 -> F8',
+    (h) => {
+      h['head.bias'].dtype = 'F8';
+    },
+    /tensor 'head\.bias' has dtype F8, which recur cannot read/,
+  );
+  headerEdit(
+    'two same-size biases swap their data',
+    (h) => {
+      [h['rnn.bias_ih_l0'].data_offsets, h['rnn.bias_hh_l0'].data_offsets] = [h['rnn.bias_hh_l0'].data_offsets, h['rnn.bias_ih_l0'].data_offsets];
+    },
+    /is damaged: tensor 'rnn\.bias_ih_l0' fails its checksum/,
+  );
+  headerEdit(
+    'two optimizer moments swap their data',
+    (h) => {
+      [h[optim[0]].data_offsets, h[optim[1]].data_offsets] = [h[optim[1]].data_offsets, h[optim[0]].data_offsets];
+    },
+    new RegExp(`is damaged: tensor '${esc(optim[0])}' fails its checksum`),
+  );
+  headerEdit(
+    'the first tensor moved 4 bytes on',
+    (h) => {
+      h[names[0]].data_offsets = h[names[0]].data_offsets.map((o: number) => o + 4);
+    },
+    /overlap in the data section|fails its checksum/,
+  );
+  headerEdit(
+    'the last tensor moved 4 bytes back',
+    (h) => {
+      h[last].data_offsets = h[last].data_offsets.map((o: number) => o - 4);
+    },
+    /overlap in the data section/,
+  );
+  headerEdit(
+    'an optimizer moment left out',
+    (h) => {
+      delete h[optim[1]];
+    },
+    new RegExp(`is damaged: it lists a checksum for tensor '${esc(optim[1])}', which is missing`),
+  );
+  headerEdit(
+    'an optimizer moment renamed to another slot',
+    (h) => {
+      h['optim.0.zz'] = h[optim[1]];
+      delete h[optim[1]];
+    },
+    /is damaged: it lists a checksum for tensor 'optim\.0\.\w+', which is missing/,
+  );
+  headerEdit(
+    'the carried state renamed',
+    (h) => {
+      h['state.x'] = h['state.h'];
+      delete h['state.h'];
+    },
+    /does not match its own model description: 'state\.(x' is not a tensor of this model|c' is there without 'state\.h')/,
+  );
+  headerEdit(
+    'the metadata checksum changed',
+    (h) => {
+      h.__metadata__.recur_crc32 = ((parseInt(h.__metadata__.recur_crc32, 16) ^ 1) >>> 0).toString(16).padStart(8, '0');
+    },
+    /^'m\.st' is damaged: its recur metadata fails its checksum$/,
+  );
+  headerEdit(
+    'the metadata checksum not hex',
+    (h) => {
+      h.__metadata__.recur_crc32 = 'checksum';
+    },
+    /^'m\.st' is damaged: its recur metadata checksum is not 8 hex digits$/,
+  );
+  headerEdit(
+    'the metadata checksum removed (the metadata itself intact)',
+    (h) => {
+      delete h.__metadata__.recur_crc32;
+    },
+    'same',
+  );
+  headerEdit(
+    'keys reordered, metadata last',
+    (h) => {
+      const m = h.__metadata__;
+      delete h.__metadata__;
+      h.__metadata__ = m;
+    },
+    'same',
+  );
   headerEdit('whitespace between the tokens', () => {}, 'same');
-  headerEdit('other metadata added', (h) => { h.__metadata__.note = 'hello'; }, 'same');
+  headerEdit(
+    'other metadata added',
+    (h) => {
+      h.__metadata__.note = 'hello';
+    },
+    'same',
+  );
 
-  metaEdit('config hidden + 1', (m) => { m.config.hidden++; });
-  metaEdit('config cell type', (m) => { m.config.model = m.config.model === 'lstm' ? 'gru' : 'lstm'; });
-  metaEdit('config embedding size', (m) => { m.config.embed--; });
-  metaEdit('config dropout', (m) => { m.config.dropout = 0.5; });
-  metaEdit('a vocabulary entry', (m) => { m.vocab[1] = m.vocab[1] === 'x' ? 'y' : 'x'; });
-  metaEdit('two vocabulary entries swapped', (m) => { [m.vocab[0], m.vocab[2]] = [m.vocab[2], m.vocab[0]]; });
-  metaEdit('progress step', (m) => { m.progress.step += 1000; });
-  metaEdit('progress epoch', (m) => { m.progress.epoch++; });
-  metaEdit('progress window', (m) => { m.progress.window++; });
-  metaEdit('progress last validation loss', (m) => { m.progress.lastValLoss *= 0.5; });
-  metaEdit('progress seconds', (m) => { m.progress.seconds += 3600; });
-  metaEdit('optimizer learning rate', (m) => { m.optimizer.options.lr *= 10; });
-  metaEdit('optimizer step', (m) => { m.optimizer.step++; });
-  metaEdit('random-generator state', (m) => { m.rng.s[0] ^= 1; });
-  metaEdit('training options', (m) => { m.options.batch = 64; });
-  metaEdit('a tensor checksum', (m) => { m.checksums[names[0]] = '00000000'; });
-  metaEdit('the tensor checksums removed', (m) => { delete m.checksums; });
+  metaEdit('config hidden + 1', (m) => {
+    m.config.hidden++;
+  });
+  metaEdit('config cell type', (m) => {
+    m.config.model = m.config.model === 'lstm' ? 'gru' : 'lstm';
+  });
+  metaEdit('config embedding size', (m) => {
+    m.config.embed--;
+  });
+  metaEdit('config dropout', (m) => {
+    m.config.dropout = 0.5;
+  });
+  metaEdit('a vocabulary entry', (m) => {
+    m.vocab[1] = m.vocab[1] === 'x' ? 'y' : 'x';
+  });
+  metaEdit('two vocabulary entries swapped', (m) => {
+    [m.vocab[0], m.vocab[2]] = [m.vocab[2], m.vocab[0]];
+  });
+  metaEdit('progress step', (m) => {
+    m.progress.step += 1000;
+  });
+  metaEdit('progress epoch', (m) => {
+    m.progress.epoch++;
+  });
+  metaEdit('progress window', (m) => {
+    m.progress.window++;
+  });
+  metaEdit('progress last validation loss', (m) => {
+    m.progress.lastValLoss *= 0.5;
+  });
+  metaEdit('progress seconds', (m) => {
+    m.progress.seconds += 3600;
+  });
+  metaEdit('optimizer learning rate', (m) => {
+    m.optimizer.options.lr *= 10;
+  });
+  metaEdit('optimizer step', (m) => {
+    m.optimizer.step++;
+  });
+  metaEdit('random-generator state', (m) => {
+    m.rng.s[0] ^= 1;
+  });
+  metaEdit('training options', (m) => {
+    m.options.batch = 64;
+  });
+  metaEdit('a tensor checksum', (m) => {
+    m.checksums[names[0]] = '00000000';
+  });
+  metaEdit('the tensor checksums removed', (m) => {
+    delete m.checksums;
+  });
   if (source === 'word') {
-    metaEdit('the word tokenizer\'s unknown token', (m) => { m.tokenizer.unknown = '<UNK>'; });
-    metaEdit('a word tokenizer entry', (m) => { m.tokenizer.tokens[3] = 'zzz'; });
+    metaEdit("the word tokenizer's unknown token", (m) => {
+      m.tokenizer.unknown = '<UNK>';
+    });
+    metaEdit('a word tokenizer entry', (m) => {
+      m.tokenizer.tokens[3] = 'zzz';
+    });
   }
   return out;
 }
@@ -364,7 +584,8 @@ function readAll(files: Fault[], budgetMs: number): Promise<FaultOutcome[]> {
   const job: FaultJob = { files: files.map((f) => f.bytes), progress, name: NAME };
   const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: job });
   return new Promise((resolve, reject) => {
-    let seen = 0, since = performance.now();
+    let seen = 0,
+      since = performance.now();
     const watchdog = setInterval(() => {
       const now = Atomics.load(at, 0);
       if (now !== seen) [seen, since] = [now, performance.now()];
@@ -375,9 +596,19 @@ function readAll(files: Fault[], budgetMs: number): Promise<FaultOutcome[]> {
         reject(new Error(`reading '${files[now - 1].what}' took more than ${budgetMs} ms: a hang`));
       }
     }, 50);
-    worker.once('message', (m: FaultOutcome[]) => { clearInterval(watchdog); void worker.terminate(); resolve(m); });
-    worker.once('error', (e) => { clearInterval(watchdog); reject(e); });
-    worker.once('exit', (code) => { clearInterval(watchdog); reject(new Error(`the worker exited with code ${code} before reporting`)); });
+    worker.once('message', (m: FaultOutcome[]) => {
+      clearInterval(watchdog);
+      void worker.terminate();
+      resolve(m);
+    });
+    worker.once('error', (e) => {
+      clearInterval(watchdog);
+      reject(e);
+    });
+    worker.once('exit', (code) => {
+      clearInterval(watchdog);
+      reject(new Error(`the worker exited with code ${code} before reporting`));
+    });
   });
 }
 
@@ -387,7 +618,8 @@ describe('fault injection: damaged copies of real checkpoints are refused in one
     const files: Fault[] = [
       { kind: 'original', what: 'char: the original', bytes: charCk, source: 'char' },
       { kind: 'original', what: 'word: the original', bytes: wordCk, source: 'word' },
-      ...faults(charCk, 'char', rng), ...faults(wordCk, 'word', rng),
+      ...faults(charCk, 'char', rng),
+      ...faults(wordCk, 'word', rng),
     ];
     const budgetMs = 5000;
     const outcomes = await readAll(files, budgetMs);
@@ -415,7 +647,10 @@ describe('fault injection: damaged copies of real checkpoints are refused in one
         c.same++;
         continue;
       }
-      for (const [reader, r] of [['decodeCheckpoint', o.decode], ['the sampler', o.sampler]] as const) {
+      for (const [reader, r] of [
+        ['decodeCheckpoint', o.decode],
+        ['the sampler', o.sampler],
+      ] as const) {
         assert.ok('error' in r, `${f.what}: ${reader} read it while the other refused it`);
         assertSentence(r.error, `${f.what} (${reader})`);
         if (f.expect) assert.match(r.error, f.expect, `${f.what} (${reader})`);
@@ -427,7 +662,9 @@ describe('fault injection: damaged copies of real checkpoints are refused in one
     assert.ok(total >= 200, `${total} damaged files`);
     assert.ok(slowest < budgetMs, `the slowest file took ${slowest} ms`);
     for (const [kind, c] of counts) t.diagnostic(`${kind}: ${c.refused} refused, ${c.same} read as the original`);
-    t.diagnostic(`${total} damaged files: ${refused.length} refused, ${total - refused.length} read as the original; slowest ${slowest.toFixed(1)} ms for both readers`);
+    t.diagnostic(
+      `${total} damaged files: ${refused.length} refused, ${total - refused.length} read as the original; slowest ${slowest.toFixed(1)} ms for both readers`,
+    );
 
     // the CLI gives the same sentence with the path it was given: the first refused file of each kind, and a few more
     const kinds = [...new Set(refused.map((r) => r.fault.kind))];

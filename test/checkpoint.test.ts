@@ -14,15 +14,18 @@ describe('char-LM checkpoints', () => {
     r.crossEntropy(m.forward(ids, 1, ids.length).logits, Array.from(ids)).backward();
     opt.step();
     const bytes = encodeCheckpoint(m, vocab, {
-      options: { batch: 32 }, progress: { step: 12, epoch: 1, window: 3, lastValLoss: 1.5, seconds: 9 },
-      optimizer: opt.stateDict(), rng: new Rng(4).getState(),
+      options: { batch: 32 },
+      progress: { step: 12, epoch: 1, window: 3, lastValLoss: 1.5, seconds: 9 },
+      optimizer: opt.stateDict(),
+      rng: new Rng(4).getState(),
     });
     const ck = decodeCheckpoint(bytes);
     assert.deepEqual(ck.vocab.tokens, vocab.chars);
     assert.deepEqual(ck.model.config, m.config);
     assert.deepEqual(ck.meta.progress, { step: 12, epoch: 1, window: 3, lastValLoss: 1.5, seconds: 9 });
     assert.equal(ck.meta.options.batch, 32);
-    m.eval(); ck.model.eval();
+    m.eval();
+    ck.model.eval();
     assert.deepEqual(Array.from(ck.model.forward(ids, 1, ids.length).logits.data), Array.from(m.forward(ids, 1, ids.length).logits.data));
     const opt2 = new Adam(ck.model.parameters());
     opt2.loadStateDict(ck.optimizer!);
@@ -30,8 +33,14 @@ describe('char-LM checkpoints', () => {
     assert.equal(opt2.lr, 0.01);
   });
   it('files that are not recur checkpoints, or are damaged, give one sentence', () => {
-    assert.throws(() => decodeCheckpoint(new Uint8Array(5), 'model.safetensors'), /model\.safetensors is not a readable checkpoint: the data is 5 bytes, too short/);
-    assert.throws(() => decodeCheckpoint(writeSafetensors({ w: r.ones([2]) }), 'w.safetensors'), /w\.safetensors is a safetensors file but not a recur checkpoint/);
+    assert.throws(
+      () => decodeCheckpoint(new Uint8Array(5), 'model.safetensors'),
+      /model\.safetensors is not a readable checkpoint: the data is 5 bytes, too short/,
+    );
+    assert.throws(
+      () => decodeCheckpoint(writeSafetensors({ w: r.ones([2]) }), 'w.safetensors'),
+      /w\.safetensors is a safetensors file but not a recur checkpoint/,
+    );
     const good = encodeCheckpoint(make(2), vocab);
     assert.throws(() => decodeCheckpoint(good.subarray(0, good.length - 10), 'cut.safetensors'), /cut\.safetensors is not a readable checkpoint: .*truncated/);
     const other = encodeCheckpoint(new CharLM({ vocabSize: vocab.size, model: 'gru', layers: 1, hidden: 3, embed: 2, dropout: 0 }), vocab);
@@ -70,6 +79,9 @@ describe('checkpoints record the tokenizer', () => {
     const meta = JSON.parse(r.readSafetensorsMetadata(bytes).recur);
     const tweak = (m: object) => writeSafetensors(r.readSafetensors(bytes), { recur: JSON.stringify({ ...meta, ...m }) });
     assert.throws(() => decodeCheckpoint(tweak({ version: 3 }), 'new.safetensors'), /new\.safetensors was written by a newer recur/);
-    assert.throws(() => decodeCheckpoint(tweak({ tokenizer: { kind: 'bpe' } }), 'bpe.safetensors'), /bpe\.safetensors does not match its own model description: its tokenizer kind 'bpe' is unknown/);
+    assert.throws(
+      () => decodeCheckpoint(tweak({ tokenizer: { kind: 'bpe' } }), 'bpe.safetensors'),
+      /bpe\.safetensors does not match its own model description: its tokenizer kind 'bpe' is unknown/,
+    );
   });
 });

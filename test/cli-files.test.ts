@@ -25,7 +25,14 @@ const metaOf = (file: string) => JSON.parse(readSafetensorsMetadata(new Uint8Arr
 function fails(r: ReturnType<typeof run>, code: number, message: RegExp): void {
   assert.equal(r.status, code, `exit code ${r.status}, stderr: ${r.stderr}`);
   assert.match(r.stderr, message);
-  assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help')).length, 1, r.stderr);
+  assert.equal(
+    r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('(run with --help')).length,
+    1,
+    r.stderr,
+  );
   assert.doesNotMatch(r.stderr, /\n\s+at .*:\d+:\d+|internal error|\bE[A-Z]{3,}\b/);
   assert.doesNotMatch(r.stdout, /training a/);
 }
@@ -40,7 +47,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('--out is checked before any work', () => {
   it('refuses to write over the training text, which stays as it was', () => {
-    fails(run('train', 'v.txt', ...tiny, '--steps', '2', '--out', 'v.txt'), 2, /^recur: --out 'v\.txt' is the training text 'v\.txt'; writing there would destroy it, so give another file name\n$/);
+    fails(
+      run('train', 'v.txt', ...tiny, '--steps', '2', '--out', 'v.txt'),
+      2,
+      /^recur: --out 'v\.txt' is the training text 'v\.txt'; writing there would destroy it, so give another file name\n$/,
+    );
     assert.equal(readFileSync(join(dir, 'v.txt'), 'utf8'), shakespeare.slice(0, 20000));
     // also through another name for the same file
     symlinkSync('v.txt', join(dir, 'alias.txt'));
@@ -64,7 +75,11 @@ describe('--out is checked before any work', () => {
   it('refuses a directory, a device and a FIFO, which stay what they were', () => {
     mkdirSync(join(dir, 'adir'));
     fails(run('train', 'v.txt', ...tiny, '--out', 'adir'), 2, /^recur: --out 'adir' is a directory; give a file name\n$/);
-    fails(run('train', 'v.txt', ...tiny, '--out', '/dev/null'), 2, /^recur: --out '\/dev\/null' is not a regular file \(it is a device, pipe or socket\); give a file name\n$/);
+    fails(
+      run('train', 'v.txt', ...tiny, '--out', '/dev/null'),
+      2,
+      /^recur: --out '\/dev\/null' is not a regular file \(it is a device, pipe or socket\); give a file name\n$/,
+    );
     assert.ok(statSync('/dev/null').isCharacterDevice());
     const fifo = join(dir, 'fifo');
     if (spawnSync('mkfifo', [fifo]).status === 0) {
@@ -94,7 +109,10 @@ describe('--out is checked before any work', () => {
       assert.equal(first.status, 0, first.stderr);
       const before = readFileSync(join(small, 'm.st'));
       // a 1 x 128 model's checkpoint (about 700 KB) does not fit
-      const big = spawnSync(process.execPath, [bin, 'train', 'v.txt', ...tiny, '--hidden', '128', '--steps', '2', '--out', 'm.st'], { cwd: small, encoding: 'utf8' });
+      const big = spawnSync(process.execPath, [bin, 'train', 'v.txt', ...tiny, '--hidden', '128', '--steps', '2', '--out', 'm.st'], {
+        cwd: small,
+        encoding: 'utf8',
+      });
       assert.equal(big.status, 1);
       assert.equal(big.stderr, "recur: cannot write 'm.st': the disk is full (the file as it was before, if any, is unchanged)\n");
       assert.deepEqual(readFileSync(join(small, 'm.st')), before);
@@ -124,7 +142,10 @@ describe('--out is checked before any work', () => {
 
 describe('pipes', () => {
   it('recur sample | head -c 20 ends quietly with exit 0', () => {
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" sample base.st --length 100000 --seed 1 | head -c 20`], { encoding: 'utf8', cwd: dir });
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" sample base.st --length 100000 --seed 1 | head -c 20`], {
+      encoding: 'utf8',
+      cwd: dir,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
     assert.equal([...r.stdout].length <= 20, true);
@@ -137,32 +158,61 @@ describe('pipes', () => {
   });
 
   it('recur train | head -2 keeps training after the reader leaves, and writes its checkpoint', () => {
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" train v.txt ${tiny.join(' ')} --steps 60 --eval-every 5 --sample-every 5 --out piped.st | head -2`], { encoding: 'utf8', cwd: dir });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; "${process.execPath}" "${bin}" train v.txt ${tiny.join(' ')} --steps 60 --eval-every 5 --sample-every 5 --out piped.st | head -2`,
+      ],
+      { encoding: 'utf8', cwd: dir },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 2);
     assert.equal(metaOf('piped.st').progress.step, 60);
   });
 });
 
-describe('--resume trains the checkpoint\'s model and says so', () => {
+describe("--resume trains the checkpoint's model and says so", () => {
   it('an architecture option that disagrees with the checkpoint is a usage error naming both', () => {
-    fails(run('train', 'v.txt', '--resume', 'base.st', '--hidden', '64', '--out', 'r.st'), 2,
-      /^recur: --hidden 64 disagrees with the checkpoint 'base\.st', a 1x16 LSTM with embedding 8; a resumed model keeps its architecture \(leave --hidden out\)\n$/);
-    fails(run('train', 'v.txt', '--resume', 'base.st', '--layers', '2', '--out', 'r.st'), 2, /--layers 2 disagrees with the checkpoint 'base\.st', a 1x16 LSTM/);
-    fails(run('train', 'v.txt', '--resume', 'base.st', '--model', 'gru', '--out', 'r.st'), 2, /--model gru disagrees with the checkpoint 'base\.st', a 1x16 LSTM/);
+    fails(
+      run('train', 'v.txt', '--resume', 'base.st', '--hidden', '64', '--out', 'r.st'),
+      2,
+      /^recur: --hidden 64 disagrees with the checkpoint 'base\.st', a 1x16 LSTM with embedding 8; a resumed model keeps its architecture \(leave --hidden out\)\n$/,
+    );
+    fails(
+      run('train', 'v.txt', '--resume', 'base.st', '--layers', '2', '--out', 'r.st'),
+      2,
+      /--layers 2 disagrees with the checkpoint 'base\.st', a 1x16 LSTM/,
+    );
+    fails(
+      run('train', 'v.txt', '--resume', 'base.st', '--model', 'gru', '--out', 'r.st'),
+      2,
+      /--model gru disagrees with the checkpoint 'base\.st', a 1x16 LSTM/,
+    );
     fails(run('train', 'v.txt', '--resume', 'base.st', '--embed', '0', '--out', 'r.st'), 2, /--embed 0 disagrees/);
-    fails(run('train', 'v.txt', '--resume', 'base.st', '--tokens', 'word', '--out', 'r.st'), 2, /the checkpoint is a char-level model; resume it with --tokens char/);
-    fails(run('train', 'v.txt', '--resume', 'base.st', '--min-count', '3', '--out', 'r.st'), 2, /a resumed model keeps its checkpoint's vocabulary \(leave --min-count out\)/);
+    fails(
+      run('train', 'v.txt', '--resume', 'base.st', '--tokens', 'word', '--out', 'r.st'),
+      2,
+      /the checkpoint is a char-level model; resume it with --tokens char/,
+    );
+    fails(
+      run('train', 'v.txt', '--resume', 'base.st', '--min-count', '3', '--out', 'r.st'),
+      2,
+      /a resumed model keeps its checkpoint's vocabulary \(leave --min-count out\)/,
+    );
   });
 
-  it('with no flags the banner describes the checkpoint\'s model and its options carry over; changed ones are listed', () => {
+  it("with no flags the banner describes the checkpoint's model and its options carry over; changed ones are listed", () => {
     const a = run('train', 'v.txt', ...tiny, '--steps', '3', '--lr', '0.01', '--clip', '1', '--out', 'opt.st');
     assert.equal(a.status, 0, a.stderr);
     const b = run('train', 'v.txt', '--resume', 'opt.st', '--steps', '5', '--out', 'opt.st');
     assert.equal(b.status, 0, b.stderr);
-    assert.match(b.stdout, /^recur: training a 1x16 LSTM char-level model on 'v\.txt' \(20000 characters, vocabulary 58\), resuming 'opt\.st' at step 3; checkpoints go to 'opt\.st'\n/);
+    assert.match(
+      b.stdout,
+      /^recur: training a 1x16 LSTM char-level model on 'v\.txt' \(20000 characters, vocabulary 58\), resuming 'opt\.st' at step 3; checkpoints go to 'opt\.st'\n/,
+    );
     const o = metaOf('opt.st').options;
-    assert.deepEqual([o.lr, o.clip, o.batch, o.seq], [0.01, 1, 4, 16], 'the checkpoint\'s training options, not the CLI defaults');
+    assert.deepEqual([o.lr, o.clip, o.batch, o.seq], [0.01, 1, 4, 16], "the checkpoint's training options, not the CLI defaults");
     const c = run('train', 'v.txt', '--resume', 'opt.st', '--steps', '7', '--lr', '0.002', '--batch', '8', '--dropout', '0.3', '--out', 'opt.st', '--quiet');
     assert.equal(c.status, 0, c.stderr);
     assert.match(c.stdout, /resuming 'opt\.st' at step 5 with --batch 4 -> 8, --lr 0\.01 -> 0\.002, --dropout 0\.1 -> 0\.3;/);
@@ -179,13 +229,16 @@ describe('--resume trains the checkpoint\'s model and says so', () => {
     let seed = 7;
     const letter = (): string => 'qxzjvkw'[(seed = (seed * 16807) % 2147483647) % 7];
     writeFileSync(join(dir, 'other.txt'), Array.from({ length: 2000 }, () => Array.from({ length: 6 }, letter).join('')).join(' '));
-    fails(run('train', 'other.txt', '--resume', 'w.st', '--steps', '4', '--out', 'w2.st'), 1,
-      /^recur: 100% of the word tokens of 'other\.txt' are outside the checkpoint's vocabulary \(<unk>\), more than 20%; resume on the text the model was trained on, or train a new model on this one\n$/);
+    fails(
+      run('train', 'other.txt', '--resume', 'w.st', '--steps', '4', '--out', 'w2.st'),
+      1,
+      /^recur: 100% of the word tokens of 'other\.txt' are outside the checkpoint's vocabulary \(<unk>\), more than 20%; resume on the text the model was trained on, or train a new model on this one\n$/,
+    );
     const e = run('eval', 'w.st', 'other.txt');
     assert.equal(e.status, 0, e.stderr);
     assert.match(e.stdout, /^note: 100% of the word tokens of 'other\.txt' are outside the model's vocabulary \(scored as <unk>\)\n/);
     const own = run('eval', 'base.st', 'v.txt');
-    assert.doesNotMatch(own.stdout, /note:/, 'no note when the text is the model\'s own');
+    assert.doesNotMatch(own.stdout, /note:/, "no note when the text is the model's own");
   });
 });
 
@@ -193,7 +246,9 @@ describe('signals and numbers', () => {
   it('Ctrl-C (SIGINT) stops after the step, writes the checkpoint and exits 130', async () => {
     const child = spawn(process.execPath, [bin, 'train', 'v.txt', ...tiny, '--minutes', '5', '--eval-every', '0', '--out', 'int.st'], { cwd: dir });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.kill('SIGINT');
@@ -223,12 +278,26 @@ describe('signals and numbers', () => {
 
   it('the defaults come from the library: the help shows defaultTrainOptions and defaultCharLMConfig', () => {
     const help = run('train', '--help').stdout.replace(/\s+/g, ' ');
-    const T = defaultTrainOptions, M = defaultCharLMConfig;
-    for (const [flag, v] of [['--lr <x>', T.lr], ['--lr-decay <x>', T.lrDecay], ['--dropout <p>', M.dropout], ['--hidden <n>', M.hidden], ['--layers <n>', M.layers],
-      ['--embed <n>', M.embed], ['--batch <n>', T.batch], ['--seq <n>', T.seq], ['--clip <x>', T.clip], ['--eval-every <n>', T.evalEvery]] as const) {
+    const T = defaultTrainOptions,
+      M = defaultCharLMConfig;
+    for (const [flag, v] of [
+      ['--lr <x>', T.lr],
+      ['--lr-decay <x>', T.lrDecay],
+      ['--dropout <p>', M.dropout],
+      ['--hidden <n>', M.hidden],
+      ['--layers <n>', M.layers],
+      ['--embed <n>', M.embed],
+      ['--batch <n>', T.batch],
+      ['--seq <n>', T.seq],
+      ['--clip <x>', T.clip],
+      ['--eval-every <n>', T.evalEvery],
+    ] as const) {
       assert.match(help, new RegExp(`${flag.replace(/[<>]/g, '.')} (?:(?!--).)*\\(default: ${v}\\)`), flag);
     }
-    assert.match(run('sample', '--help').stdout.replace(/\s+/g, ' '), new RegExp(`--temperature <t> sampling temperature \\(default: ${sampleDefaults.temperature}\\)`));
+    assert.match(
+      run('sample', '--help').stdout.replace(/\s+/g, ' '),
+      new RegExp(`--temperature <t> sampling temperature \\(default: ${sampleDefaults.temperature}\\)`),
+    );
   });
 
   it('help texts describe word models as well as characters', () => {
@@ -239,7 +308,8 @@ describe('signals and numbers', () => {
 });
 
 describe('recur forecast reads the CSV files spreadsheets write', () => {
-  const rows = (sep: string, head: string): string => head + '\n' + Array.from({ length: 60 }, (_, i) => `${i}${sep}${(Math.sin(i / 4) * 10).toFixed(3)}`).join('\n') + '\n';
+  const rows = (sep: string, head: string): string =>
+    head + '\n' + Array.from({ length: 60 }, (_, i) => `${i}${sep}${(Math.sin(i / 4) * 10).toFixed(3)}`).join('\n') + '\n';
   const go = (...a: string[]) => run('forecast', ...a, '--horizon', '3', '--steps', '20', '--quiet');
 
   it('semicolons and tabs are found on their own, or given with --sep', () => {
@@ -250,7 +320,11 @@ describe('recur forecast reads the CSV files spreadsheets write', () => {
     writeFileSync(join(dir, 'tab.csv'), rows('\t', 't\tvalue'));
     assert.equal(go('tab.csv', '--column', 'value', '--out', 'tab.out', '--plot', 'tab.svg').status, 0);
     writeFileSync(join(dir, 'pipe.csv'), rows('|', 't|value'));
-    fails(go('pipe.csv', '--column', 'value'), 1, /has no column 'value'; its columns, separated by ',', are 't\|value' \(if its columns are separated by something else, give it with --sep\)/);
+    fails(
+      go('pipe.csv', '--column', 'value'),
+      1,
+      /has no column 'value'; its columns, separated by ',', are 't\|value' \(if its columns are separated by something else, give it with --sep\)/,
+    );
     assert.equal(go('pipe.csv', '--column', 'value', '--sep', '|', '--out', 'pipe.out', '--plot', 'pipe.svg').status, 0);
   });
 

@@ -63,20 +63,61 @@ describe('recur forecast', () => {
     fails(run('forecast', 'missing.csv', '--horizon', '3'), 1, /^recur: CSV file 'missing.csv' does not exist\n$/);
     fails(run('forecast', 'empty.csv', '--horizon', '3'), 1, /'empty.csv' is empty: give a CSV file with a header row and numbers under it/);
     fails(run('forecast', 'header.csv', '--column', 'a', '--horizon', '3'), 1, /'header.csv' has a header row but no values under it/);
-    fails(run('forecast', 'series.csv', '--column', 'price', '--horizon', '3'), 1, /'series.csv' has no column 'price'; its columns, separated by ',', are 't', 'value' \(if its columns are separated by something else, give it with --sep\)/);
+    fails(
+      run('forecast', 'series.csv', '--column', 'price', '--horizon', '3'),
+      1,
+      /'series.csv' has no column 'price'; its columns, separated by ',', are 't', 'value' \(if its columns are separated by something else, give it with --sep\)/,
+    );
     fails(run('forecast', 'series.csv', '--horizon', '3'), 1, /'series.csv' has 2 columns separated by ',' \(t, value\); choose one with --column/);
     fails(run('forecast', 'bad.csv', '--column', 'value', '--horizon', '1'), 1, /line 4 of 'bad.csv' has 'abc' in column 'value', which is not a number/);
-    fails(run('forecast', 'short.csv', '--horizon', '2'), 1, /column 'value' of 'short.csv' has 4 values; a forecast of 2 with a window of 20 needs at least 25/);
+    fails(
+      run('forecast', 'short.csv', '--horizon', '2'),
+      1,
+      /column 'value' of 'short.csv' has 4 values; a forecast of 2 with a window of 20 needs at least 25/,
+    );
     fails(run('forecast', 'flat.csv', '--horizon', '2'), 1, /column 'level' of 'flat.csv' is constant; there is nothing to learn/);
-    fails(run('forecast', 'series.csv', '--column', 'value', '--horizon', '3', '--ar', '50'), 1, /--ar 50 is more than the window of 20 values the model reads; give at most 20/);
-    fails(run('forecast', 'series.csv', '--column', 'value', '--horizon', '0'), 2, /option '--horizon <n>' argument '0' is invalid\. expected a whole number of at least 1/);
+    fails(
+      run('forecast', 'series.csv', '--column', 'value', '--horizon', '3', '--ar', '50'),
+      1,
+      /--ar 50 is more than the window of 20 values the model reads; give at most 20/,
+    );
+    fails(
+      run('forecast', 'series.csv', '--column', 'value', '--horizon', '0'),
+      2,
+      /option '--horizon <n>' argument '0' is invalid\. expected a whole number of at least 1/,
+    );
     fails(run('forecast', 'series.csv', '--column', 'value'), 2, /required option '--horizon <n>' not specified/);
   });
 });
 
 describe('word-level language models on the command line', () => {
   it('train --tokens word -> info -> sample -> eval; the checkpoint carries the tokenizer', () => {
-    const t = run('train', 'small.txt', '--tokens', 'word', '--min-count', '2', '--layers', '1', '--hidden', '32', '--embed', '16', '--batch', '8', '--seq', '16', '--steps', '20', '--eval-every', '10', '--sample-every', '0', '--out', 'w.safetensors');
+    const t = run(
+      'train',
+      'small.txt',
+      '--tokens',
+      'word',
+      '--min-count',
+      '2',
+      '--layers',
+      '1',
+      '--hidden',
+      '32',
+      '--embed',
+      '16',
+      '--batch',
+      '8',
+      '--seq',
+      '16',
+      '--steps',
+      '20',
+      '--eval-every',
+      '10',
+      '--sample-every',
+      '0',
+      '--out',
+      'w.safetensors',
+    );
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /word-level model on 'small.txt' \(\d+ word tokens, vocabulary \d+/);
     assert.match(t.stdout, /step 10: val loss [\d.]+ nats\/word, perplexity [\d.]+/);
@@ -92,7 +133,11 @@ describe('word-level language models on the command line', () => {
     const e = run('eval', 'w.safetensors', 'small.txt');
     assert.equal(e.status, 0, e.stderr);
     assert.match(e.stdout, /loss [\d.]+ nats\/word, perplexity [\d.]+, [\d.]+ bits\/word over \d+ word tokens/);
-    fails(run('train', 'small.txt', '--resume', 'w.safetensors', '--tokens', 'char', '--steps', '21'), 2, /the checkpoint is a word-level model; resume it with --tokens word/);
+    fails(
+      run('train', 'small.txt', '--resume', 'w.safetensors', '--tokens', 'char', '--steps', '21'),
+      2,
+      /the checkpoint is a word-level model; resume it with --tokens word/,
+    );
     const u = run('sample', 'w.safetensors', '--prime', 'Zyzzyva', '--length', '3', '--seed', '1');
     assert.equal(u.status, 0, u.stderr);
     assert.match(u.stderr, /the model does not know "Zyzzyva"; read as <unk>/);

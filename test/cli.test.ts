@@ -41,12 +41,37 @@ describe('recur CLI', () => {
   });
 
   it('train -> info -> sample -> eval on a small text', () => {
-    const t = run('train', 'small.txt', '--layers', '1', '--hidden', '32', '--embed', '16', '--batch', '8', '--seq', '32', '--steps', '30', '--eval-every', '15', '--sample-every', '0', '--out', 'm.safetensors');
+    const t = run(
+      'train',
+      'small.txt',
+      '--layers',
+      '1',
+      '--hidden',
+      '32',
+      '--embed',
+      '16',
+      '--batch',
+      '8',
+      '--seq',
+      '32',
+      '--steps',
+      '30',
+      '--eval-every',
+      '15',
+      '--sample-every',
+      '0',
+      '--out',
+      'm.safetensors',
+    );
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /step 15: val loss [\d.]+ nats\/char/);
     assert.match(t.stdout, /recur: done \(reached the steps limit\): 30 steps/);
     assert.ok(existsSync(join(dir, 'm.safetensors')));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left behind');
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temporary files left behind',
+    );
     const i = run('info', 'm.safetensors');
     assert.equal(i.status, 0);
     assert.match(i.stdout, /model: 1 x 32 LSTM, embedding 16/);
@@ -60,7 +85,30 @@ describe('recur CLI', () => {
     const e = run('eval', 'm.safetensors', 'small.txt');
     assert.equal(e.status, 0, e.stderr);
     assert.match(e.stdout, /loss [\d.]+ nats\/char, perplexity [\d.]+, [\d.]+ bits\/char over 20000 characters/);
-    const r = run('train', 'small.txt', '--resume', 'm.safetensors', '--layers', '1', '--hidden', '32', '--embed', '16', '--batch', '8', '--seq', '32', '--steps', '40', '--eval-every', '0', '--sample-every', '0', '--out', 'm.safetensors');
+    const r = run(
+      'train',
+      'small.txt',
+      '--resume',
+      'm.safetensors',
+      '--layers',
+      '1',
+      '--hidden',
+      '32',
+      '--embed',
+      '16',
+      '--batch',
+      '8',
+      '--seq',
+      '32',
+      '--steps',
+      '40',
+      '--eval-every',
+      '0',
+      '--sample-every',
+      '0',
+      '--out',
+      'm.safetensors',
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /resuming 'm.safetensors' at step 30 with --eval-every 15 -> 0;/);
     assert.match(r.stdout, /40 steps/);
@@ -89,7 +137,11 @@ describe('recur CLI', () => {
   });
 
   it('a bad RECUR_THREADS is one sentence and exit 1, not a silent fallback to the slow backend', () => {
-    const r = spawnSync(process.execPath, [bin, 'train', 'small.txt', '--steps', '1', '--quiet'], { encoding: 'utf8', cwd: dir, env: { ...process.env, RECUR_THREADS: 'abc' } });
+    const r = spawnSync(process.execPath, [bin, 'train', 'small.txt', '--steps', '1', '--quiet'], {
+      encoding: 'utf8',
+      cwd: dir,
+      env: { ...process.env, RECUR_THREADS: 'abc' },
+    });
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), "recur: RECUR_THREADS must be a whole number of at least 1, got 'abc'");
   });
@@ -98,7 +150,23 @@ describe('recur CLI', () => {
   const quick = ['--layers', '1', '--hidden', '16', '--embed', '8', '--sample-every', '0', '--quiet'];
 
   it('periodic validation scores --eval-chars of the validation split, the final one all of it; the report says which', () => {
-    const t = run('train', 'small.txt', ...quick, '--batch', '8', '--seq', '32', '--steps', '20', '--eval-every', '10', '--eval-chars', '500', '--out', 'ev.safetensors');
+    const t = run(
+      'train',
+      'small.txt',
+      ...quick,
+      '--batch',
+      '8',
+      '--seq',
+      '32',
+      '--steps',
+      '20',
+      '--eval-every',
+      '10',
+      '--eval-chars',
+      '500',
+      '--out',
+      'ev.safetensors',
+    );
     assert.equal(t.status, 0, t.stderr);
     // small.txt has 20,000 characters: 2,000 of them are the validation split
     assert.match(t.stdout, /^step 10: val loss [\d.]+ nats\/char, perplexity [\d.]+, [\d.]+ bits\/char \(first 500 of 2,000 validation chars\)$/m);
@@ -108,9 +176,16 @@ describe('recur CLI', () => {
     assert.match(t.stdout, new RegExp(`done .* val loss ${finalLoss.replace('.', '\\.')} nats/char`));
     // the default, defined once in the library, is what the help shows
     assert.match(run('train', '--help').stdout, new RegExp(`--eval-chars <n>[\\s\\S]*?\\(default: ${defaultTrainOptions.evalChars}\\)`));
-    assert.ok(readFileSync(new URL('../README.md', import.meta.url), 'utf8').includes(`[--eval-chars ${defaultTrainOptions.evalChars}]`), 'the README synopsis shows the same default');
+    assert.ok(
+      readFileSync(new URL('../README.md', import.meta.url), 'utf8').includes(`[--eval-chars ${defaultTrainOptions.evalChars}]`),
+      'the README synopsis shows the same default',
+    );
     for (const bad of ['1', '-5', '2.5', 'many']) {
-      fails(run('train', 'small.txt', '--eval-chars', bad), 2, new RegExp(`option '--eval-chars <n>' argument '${bad}' is invalid\\. expected 0 or a whole number of at least 2`));
+      fails(
+        run('train', 'small.txt', '--eval-chars', bad),
+        2,
+        new RegExp(`option '--eval-chars <n>' argument '${bad}' is invalid\\. expected 0 or a whole number of at least 2`),
+      );
     }
   });
 
@@ -151,7 +226,13 @@ describe('recur CLI', () => {
     writeFileSync(join(dir, 'tiny.txt'), 'hello world');
     const need = minTextLength({ batch: 32, seq: 64, valFrac: 0.1 });
     const short = run('train', 'tiny.txt');
-    fails(short, 1, new RegExp(`^recur: 'tiny.txt' has 11 characters; batch 32 x seq 64 with val-frac 0.1 needs at least ${need.toLocaleString('en-US')}; use a longer text or a smaller --batch/--seq\n$`));
+    fails(
+      short,
+      1,
+      new RegExp(
+        `^recur: 'tiny.txt' has 11 characters; batch 32 x seq 64 with val-frac 0.1 needs at least ${need.toLocaleString('en-US')}; use a longer text or a smaller --batch/--seq\n$`,
+      ),
+    );
     assert.equal(short.stdout, '', 'refused before the banner');
     const text = readFileSync(join(dir, 'small.txt'), 'utf8');
     writeFileSync(join(dir, 'just.txt'), text.slice(0, need));
@@ -159,7 +240,15 @@ describe('recur CLI', () => {
     const ok = run('train', 'just.txt', ...quick, '--steps', '1', '--out', 'just.safetensors');
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /recur: done \(reached the steps limit\): 1 steps/);
-    fails(run('train', 'under.txt', ...quick, '--steps', '1'), 1, new RegExp(`'under.txt' has ${(need - 1).toLocaleString('en-US')} characters; .* needs at least ${need.toLocaleString('en-US')};`));
-    fails(run('train', 'tiny.txt', '--batch', '1', '--seq', '1', '--val-frac', '0.05'), 1, /'tiny.txt' has 11 characters; batch 1 x seq 1 with val-frac 0.05 needs at least 40; use a longer text or a larger --val-frac/);
+    fails(
+      run('train', 'under.txt', ...quick, '--steps', '1'),
+      1,
+      new RegExp(`'under.txt' has ${(need - 1).toLocaleString('en-US')} characters; .* needs at least ${need.toLocaleString('en-US')};`),
+    );
+    fails(
+      run('train', 'tiny.txt', '--batch', '1', '--seq', '1', '--val-frac', '0.05'),
+      1,
+      /'tiny.txt' has 11 characters; batch 1 x seq 1 with val-frac 0.05 needs at least 40; use a longer text or a larger --val-frac/,
+    );
   });
 });

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { beamSearch, greedyDecode, type StepFunction } from '../src/index.js';
 
-const EOS = 0, BOS = 3;
+const EOS = 0,
+  BOS = 3;
 const log = Math.log;
 
 /**
@@ -31,7 +32,9 @@ describe('greedyDecode', () => {
       const V = 3;
       const logits = new Float32Array(tokens.length * V);
       const next = st.map((n, i) => n + (tokens[i] === BOS ? 0 : 1));
-      next.forEach((n, i) => { logits[i * V + (n < i + 1 ? 1 : 0)] = 5; });
+      next.forEach((n, i) => {
+        logits[i * V + (n < i + 1 ? 1 : 0)] = 5;
+      });
       return { logits, state: next };
     };
     assert.deepEqual(greedyDecode(step, [0, 0, 0], { rows: 3, bos: BOS, eos: EOS, maxLen: 10 }), [[1], [1, 1], [1, 1, 1]]);
@@ -45,7 +48,8 @@ describe('beamSearch', () => {
   const table: Record<string, number[]> = {
     '': [0, 0.6, 0.4, 0],
     a: [0.3, 0.35, 0.35, 0],
-    aa: [1, 0, 0, 0], ab: [1, 0, 0, 0],
+    aa: [1, 0, 0, 0],
+    ab: [1, 0, 0, 0],
     b: [0.95, 0.05, 0, 0],
     ba: [1, 0, 0, 0],
   };
@@ -73,7 +77,10 @@ describe('beamSearch', () => {
   it('stops at maxLen with unfinished hypotheses marked as such', () => {
     const forever: Record<string, number[]> = {};
     let p = '';
-    for (let i = 0; i < 10; i++) { forever[p] = [0, 0.9, 0.1, 0]; p += 'a'; }
+    for (let i = 0; i < 10; i++) {
+      forever[p] = [0, 0.9, 0.1, 0];
+      p += 'a';
+    }
     const res = beamSearch(tableModel(forever), [''], { beamWidth: 3, bos: BOS, eos: EOS, maxLen: 4, select });
     assert.equal(res[0].finished, false);
     assert.deepEqual(res[0].tokens, [1, 1, 1, 1]);

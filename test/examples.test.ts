@@ -7,7 +7,7 @@ import { shakespeareLstm } from '../examples/shakespeare-lstm.js';
 
 const shakespeare = readFileSync(new URL('../data/tinyshakespeare.txt', import.meta.url), 'utf8');
 
-it('min-char-rnn: within 1,000 iterations the loss falls below what any unigram model can reach (0.9 x the text\'s character entropy)', (t) => {
+it("min-char-rnn: within 1,000 iterations the loss falls below what any unigram model can reach (0.9 x the text's character entropy)", (t) => {
   const text = shakespeare.slice(0, 100000);
   const reports: number[] = [];
   const { recentLoss } = minCharRnn({ text, iterations: 1000, report: (_n, l) => reports.push(l) });

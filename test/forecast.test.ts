@@ -10,14 +10,24 @@ describe('forecasting baselines', () => {
     const w = 0.3;
     const s = Array.from({ length: 200 }, (_, t) => Math.sin(w * t + 0.5));
     const ar = LinearAR.fit(slidingWindows(s, 2 + 3), 2, 3);
-    assertClose(Array.from(ar.weights.subarray(0, 2 * 3)).filter((_, i) => i % 3 === 0), [-1, 2 * Math.cos(w)], 1e-4);
+    assertClose(
+      Array.from(ar.weights.subarray(0, 2 * 3)).filter((_, i) => i % 3 === 0),
+      [-1, 2 * Math.cos(w)],
+      1e-4,
+    );
     const pred = ar.predict(s.slice(0, 150));
     assertClose(Array.from(pred), s.slice(150, 153), 1e-4);
   });
   it('naive repeats the last value; MSE; windows and stats', () => {
     assert.deepEqual(Array.from(naiveForecast([1, 2, 5], 3)), [5, 5, 5]);
     assert.equal(meanSquaredError([[1, 2], [3]], [[1, 4], [4]]), 5 / 3);
-    assert.deepEqual(slidingWindows([1, 2, 3, 4], 3).map((x) => Array.from(x)), [[1, 2, 3], [2, 3, 4]]);
+    assert.deepEqual(
+      slidingWindows([1, 2, 3, 4], 3).map((x) => Array.from(x)),
+      [
+        [1, 2, 3],
+        [2, 3, 4],
+      ],
+    );
     assert.throws(() => slidingWindows([1, 2], 3), /fewer than a window of 3/);
     assert.deepEqual(seriesStats([1, 3]), { mean: 2, std: 1 });
   });
@@ -56,13 +66,21 @@ describe('Forecaster', () => {
     // with the recurrent head silenced, the model is its highway: the least-squares forecast
     const head = m.head.weight.toFloat32Array();
     m.head.weight.data.fill(0);
-    const pm = m.predict(hists), pl = hists.map((h) => lin.predict(h));
+    const pm = m.predict(hists),
+      pl = hists.map((h) => lin.predict(h));
     m.head.weight.data.set(head);
     let worst = 0;
-    pm.forEach((p, i) => p.forEach((v, h) => { worst = Math.max(worst, Math.abs(v - pl[i][h])); }));
+    pm.forEach((p, i) =>
+      p.forEach((v, h) => {
+        worst = Math.max(worst, Math.abs(v - pl[i][h]));
+      }),
+    );
     assert.ok(worst < 1e-3, `highway vs least squares: largest difference ${worst}`);
     const before = m.arHead!.weight.toFloat32Array();
-    assert.ok(before.some((v) => v !== 0), 'the highway is fitted, not zero');
+    assert.ok(
+      before.some((v) => v !== 0),
+      'the highway is fitted, not zero',
+    );
     trainForecaster(m, windows, { steps: 50, lr: 0.01, rng: new Rng(3) });
     assert.deepEqual(m.arHead!.weight.toFloat32Array(), before, 'the fitted highway stays fixed while the rest trains');
     assert.notDeepEqual(m.head.weight.toFloat32Array(), head);

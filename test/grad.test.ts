@@ -33,7 +33,10 @@ describe('gradcheck itself', () => {
   it('catches a wrong backward', () => {
     const x = rnd(rng, [3]);
     const wrong = (a: Tensor): Tensor => {
-      const out = r.tensor(Array.from(a.data, (v) => v * v), a.shape);
+      const out = r.tensor(
+        Array.from(a.data, (v) => v * v),
+        a.shape,
+      );
       return r.record(out, 'badSquare', [a], (gy) => [r.mul(gy, 3)]);
     };
     assert.throws(() => gradcheck(wrong, [x]), /gradcheck: input 0/);
@@ -116,14 +119,20 @@ describe('layout ops', () => {
     check((a, b) => r.stack([a, b], 1), [rnd(rng, [2, 3]), rnd(rng, [2, 3])]);
   });
   it('split and chunk', () => {
-    check((x) => {
-      const [p, q] = r.split(x, [1, 3], 1);
-      return r.mul(r.sum(p, 1, true), q);
-    }, [rnd(rng, [2, 4])]);
-    check((x) => {
-      const parts = r.chunk(x, 3, 0);
-      return r.concat([parts[2], parts[0]], 0);
-    }, [rnd(rng, [5, 2])]);
+    check(
+      (x) => {
+        const [p, q] = r.split(x, [1, 3], 1);
+        return r.mul(r.sum(p, 1, true), q);
+      },
+      [rnd(rng, [2, 4])],
+    );
+    check(
+      (x) => {
+        const parts = r.chunk(x, 3, 0);
+        return r.concat([parts[2], parts[0]], 0);
+      },
+      [rnd(rng, [5, 2])],
+    );
   });
   it('unsqueeze, squeeze, expand, clone', () => {
     check((x) => r.expand(r.unsqueeze(x, 0), [3, 2, 4]), [rnd(rng, [2, 4])]);
@@ -174,7 +183,14 @@ describe('softmax family and losses', () => {
     check((x) => r.crossEntropy(x, [0, 9, 1, 9, 2], { ignoreIndex: 9, reduction: 'sum' }), [logits]);
   });
   it('crossEntropy over [batch, time, classes]', () => {
-    check((x) => r.crossEntropy(x, [[0, 1, 2], [2, 2, 0]]), [rnd(rng, [2, 3, 3], -2, 2)]);
+    check(
+      (x) =>
+        r.crossEntropy(x, [
+          [0, 1, 2],
+          [2, 2, 0],
+        ]),
+      [rnd(rng, [2, 3, 3], -2, 2)],
+    );
   });
   it('mseLoss', () => {
     check((a, b) => r.mseLoss(a, b), [rnd(rng, [3, 2]), rnd(rng, [3, 2])]);
@@ -185,7 +201,14 @@ describe('softmax family and losses', () => {
 
 describe('indexing, dropout, where', () => {
   it('embedding with repeated indices (scatter-add)', () => {
-    check((w) => r.embedding(w, [[1, 0, 1], [3, 1, 1]]), [rnd(rng, [4, 3])]);
+    check(
+      (w) =>
+        r.embedding(w, [
+          [1, 0, 1],
+          [3, 1, 1],
+        ]),
+      [rnd(rng, [4, 3])],
+    );
   });
   it('indexSelect along a middle dim', () => check((x) => r.indexSelect(x, 1, [2, 0, 2]), [rnd(rng, [2, 3, 2])]));
   it('dropout with a fixed mask', () => {
@@ -212,9 +235,12 @@ describe('composites', () => {
     );
   });
   it('a value used many times (diamond graph)', () => {
-    check((x) => {
-      const a = r.sigmoid(x);
-      return r.add(r.mul(a, a), r.mul(r.exp(a), a));
-    }, [rnd(rng, [3])]);
+    check(
+      (x) => {
+        const a = r.sigmoid(x);
+        return r.add(r.mul(a, a), r.mul(r.exp(a), a));
+      },
+      [rnd(rng, [3])],
+    );
   });
 });

@@ -5,7 +5,11 @@ import { Rng, tensor, type Tensor } from '../src/index.js';
 /** Random values in [lo, hi) from a seeded generator, as a tensor requiring grad. */
 export function rnd(rng: Rng, shape: number[], lo = -1, hi = 1, requiresGrad = true): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tensor(Array.from({ length: n }, () => rng.uniform(lo, hi)), shape, { requiresGrad });
+  return tensor(
+    Array.from({ length: n }, () => rng.uniform(lo, hi)),
+    shape,
+    { requiresGrad },
+  );
 }
 
 /** Random values bounded away from zero (for log, sqrt, div, relu, abs kinks). */
@@ -27,7 +31,7 @@ export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, ato
 }
 
 export function flat(x: unknown): number[] {
-  return Array.isArray(x) ? (x as unknown[]).flat(Infinity as 1) as number[] : [x as number];
+  return Array.isArray(x) ? ((x as unknown[]).flat(Infinity as 1) as number[]) : [x as number];
 }
 
 /**
@@ -37,7 +41,9 @@ export function flat(x: unknown): number[] {
  * (the error relative to the tensor's scale); `abs`: the largest |got - want|.
  */
 export function relErrors(got: ArrayLike<number>, want: ArrayLike<number>): { rel: number; norm: number; abs: number } {
-  let rel = 0, abs = 0, scale = 0;
+  let rel = 0,
+    abs = 0,
+    scale = 0;
   for (let i = 0; i < want.length; i++) {
     const e = Math.abs(got[i] - want[i]);
     abs = Math.max(abs, e);
@@ -49,7 +55,10 @@ export function relErrors(got: ArrayLike<number>, want: ArrayLike<number>): { re
 
 /** Tracks the largest errors over a test file, for its closing diagnostic. */
 export class ErrorLog {
-  rel = 0; norm = 0; abs = 0; where = '';
+  rel = 0;
+  norm = 0;
+  abs = 0;
+  where = '';
   add(got: ArrayLike<number>, want: ArrayLike<number>, where: string): void {
     const e = relErrors(got, want);
     if (e.rel > this.rel) [this.rel, this.where] = [e.rel, where];
@@ -57,8 +66,10 @@ export class ErrorLog {
     this.abs = Math.max(this.abs, e.abs);
   }
   toString(): string {
-    return `largest relative error ${this.rel.toExponential(2)} (values >= 0.01; at ${this.where}), ` +
-      `largest max-norm relative error ${this.norm.toExponential(2)}, largest absolute error ${this.abs.toExponential(2)}`;
+    return (
+      `largest relative error ${this.rel.toExponential(2)} (values >= 0.01; at ${this.where}), ` +
+      `largest max-norm relative error ${this.norm.toExponential(2)}, largest absolute error ${this.abs.toExponential(2)}`
+    );
   }
 }
 

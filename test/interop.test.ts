@@ -17,8 +17,21 @@ import * as r from '../src/index.js';
 import { charLMFromTorch, decodeCheckpoint, parseVocab, readSafetensors, writeSafetensors, type CharLM, type CharLMConfig, type Tensor } from '../src/index.js';
 import { assertRelClose, ErrorLog } from './helpers.js';
 
-interface Run { logits: number[]; h: number[]; c?: number[]; h0?: number[]; c0?: number[] }
-interface Expected { torch: string; config: CharLMConfig; texts: string[]; ids: number[][]; logitsShape: number[]; runs: Run[] }
+interface Run {
+  logits: number[];
+  h: number[];
+  c?: number[];
+  h0?: number[];
+  c0?: number[];
+}
+interface Expected {
+  torch: string;
+  config: CharLMConfig;
+  texts: string[];
+  ids: number[][];
+  logitsShape: number[];
+  runs: Run[];
+}
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 const json = <T>(name: string): T => JSON.parse(readFileSync(fixture(name), 'utf8')) as T;
@@ -39,7 +52,9 @@ function checkAgainst(model: CharLM, exp: Expected, what: string, t?: { diagnost
     assert.deepEqual(out.logits.shape, exp.logitsShape);
     const label = `${what}, ${i === 0 ? 'zero' : 'given'} initial state`;
     for (const [name, got, want] of [
-      ['logits', out.logits.data, run.logits], ['h_n', out.state.h.data, run.h], ...(run.c ? [['c_n', out.state.c!.data, run.c]] : []),
+      ['logits', out.logits.data, run.logits],
+      ['h_n', out.state.h.data, run.h],
+      ...(run.c ? [['c_n', out.state.c!.data, run.c]] : []),
     ] as [string, Float32Array, number[]][]) {
       assertRelClose(got, want, `${label}: ${name}`);
       worst.add(got, want, `${label}: ${name}`);
@@ -73,8 +88,18 @@ describe('recur -> PyTorch: char models trained by recur train', () => {
   it('on the js backend too', (t) => {
     r.withBackend('js', () => {
       for (const cell of CELLS) {
-        checkAgainst(decodeCheckpoint(readFileSync(fixture(`interop_recur_${cell}.safetensors`))).model, json<Expected>(`interop_recur_${cell}_torch.json`), `js backend, recur-trained ${cell}`, t);
-        checkAgainst(decodeCheckpoint(readFileSync(fixture(`interop_torch_${cell}.recur.safetensors`))).model, json<Expected>(`interop_torch_${cell}_expected.json`), `js backend, torch-trained ${cell}`, t);
+        checkAgainst(
+          decodeCheckpoint(readFileSync(fixture(`interop_recur_${cell}.safetensors`))).model,
+          json<Expected>(`interop_recur_${cell}_torch.json`),
+          `js backend, recur-trained ${cell}`,
+          t,
+        );
+        checkAgainst(
+          decodeCheckpoint(readFileSync(fixture(`interop_torch_${cell}.recur.safetensors`))).model,
+          json<Expected>(`interop_torch_${cell}_expected.json`),
+          `js backend, torch-trained ${cell}`,
+          t,
+        );
       }
     });
   });
@@ -84,7 +109,9 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
   const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
   let dir = '';
   const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir });
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'recur-import-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-import-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
   /** One plain sentence on stderr, the expected exit code, no stack trace. */
   const fails = (res: ReturnType<typeof run>, code: number, message: RegExp): void => {
@@ -97,7 +124,14 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
   for (const cell of CELLS) {
     it(`${cell}: the imported checkpoint gives PyTorch's logits and states, and recur sample uses it`, (t) => {
       const out = join(dir, `${cell}.safetensors`);
-      const res = run('import-torch', fileURLToPath(fixture(`interop_torch_${cell}.safetensors`)), '--vocab', fileURLToPath(fixture(`interop_torch_${cell}_vocab.json`)), '--out', out);
+      const res = run(
+        'import-torch',
+        fileURLToPath(fixture(`interop_torch_${cell}.safetensors`)),
+        '--vocab',
+        fileURLToPath(fixture(`interop_torch_${cell}_vocab.json`)),
+        '--out',
+        out,
+      );
       assert.equal(res.status, 0, res.stderr);
       assert.match(res.stdout, new RegExp(`imported a ${cell === 'rnn' ? 1 : 2} x 24 ${cell.toUpperCase()}`));
       if (cell === 'lstm') assert.match(res.stdout, /reading lstm\.\* as rnn\.\*, decoder\.\* as head\.\*, encoder\.\* as embedding\.\*/);
@@ -114,7 +148,13 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
     const sd = readSafetensors(readFileSync(fixture('interop_torch_gru.safetensors')));
     const chars = json<string[]>('interop_torch_gru_vocab.json');
     const renamed: Record<string, Tensor> = {};
-    for (const [k, v] of Object.entries(sd)) renamed[k.replace(/^rnn\./, 'model.gru.').replace(/^head\./, 'fc.').replace(/^embedding\./, 'embed.')] = v;
+    for (const [k, v] of Object.entries(sd))
+      renamed[
+        k
+          .replace(/^rnn\./, 'model.gru.')
+          .replace(/^head\./, 'fc.')
+          .replace(/^embedding\./, 'embed.')
+      ] = v;
     const viaObject = parseVocab(JSON.stringify(Object.fromEntries(chars.map((c, i) => [c, i]))));
     const viaText = parseVocab(chars.join(''));
     assert.deepEqual(viaObject.chars, chars);
@@ -146,9 +186,17 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
     fails(run('import-torch', sd, '--vocab', vocab, '--model', 'gru'), 1, /the weights are an LSTM \(4 gate blocks\), not a GRU/);
     fails(run('import-torch', sd, '--vocab', vocab, '--model', 'transformer'), 2, /Allowed choices are lstm, gru, rnn/);
     const bad = { ...tensors, 'lstm.weight_hh_l1': r.zeros([96, 20]) };
-    fails(run('import-torch', save('bad-shape.safetensors', bad), '--vocab', vocab), 1, /'lstm.weight_hh_l1' has shape \[96,20\] but an LSTM of 2 layer\(s\) and 24 units on the layer below needs \[96,24\]/);
+    fails(
+      run('import-torch', save('bad-shape.safetensors', bad), '--vocab', vocab),
+      1,
+      /'lstm.weight_hh_l1' has shape \[96,20\] but an LSTM of 2 layer\(s\) and 24 units on the layer below needs \[96,24\]/,
+    );
     const odd = { ...tensors, 'lstm.weight_hh_l0': r.zeros([48, 24]) };
-    fails(run('import-torch', save('odd.safetensors', odd), '--vocab', vocab), 1, /unknown cell type: 'lstm.weight_hh_l0' has shape \[48,24\], which is 2 gate blocks of 24/);
+    fails(
+      run('import-torch', save('odd.safetensors', odd), '--vocab', vocab),
+      1,
+      /unknown cell type: 'lstm.weight_hh_l0' has shape \[48,24\], which is 2 gate blocks of 24/,
+    );
     const noRnn = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith('lstm.')));
     fails(run('import-torch', save('no-rnn.safetensors', noRnn), '--vocab', vocab), 1, /has no recurrent layer/);
     fails(run('import-torch', fileURLToPath(fixture('interop_recur_lstm.safetensors')), '--vocab', vocab), 1, /is already a recur checkpoint/);

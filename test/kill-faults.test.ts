@@ -26,8 +26,28 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const temps = (): string[] => readdirSync(dir).filter((n) => /^\.m\.st\.\d+\.tmp$/.test(n));
 // 1 x 256 LSTM with Adam: a 3.6 MB checkpoint, written after every step
-const args = [bin, 'train', 't.txt', '--layers', '1', '--hidden', '256', '--embed', '16', '--batch', '4', '--seq', '16',
-  '--eval-every', '1', '--sample-every', '0', '--quiet', '--out', 'm.st'];
+const args = [
+  bin,
+  'train',
+  't.txt',
+  '--layers',
+  '1',
+  '--hidden',
+  '256',
+  '--embed',
+  '16',
+  '--batch',
+  '4',
+  '--seq',
+  '16',
+  '--eval-every',
+  '1',
+  '--sample-every',
+  '0',
+  '--quiet',
+  '--out',
+  'm.st',
+];
 
 /** The checkpoint's size and time, to see a write to it begin. */
 function stamp(): string {
@@ -52,9 +72,14 @@ describe('SIGKILL while writing checkpoints', () => {
     let lastStep = -1;
     for (let i = 0; i < KILLS; i++) {
       const stale = temps();
-      const child = spawn(process.execPath, [...args, ...(lastStep >= 0 ? ['--resume', 'm.st'] : []), '--steps', '100000'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...args, ...(lastStep >= 0 ? ['--resume', 'm.st'] : []), '--steps', '100000'], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
-      child.stderr.on('data', (d) => { err += d; });
+      child.stderr.on('data', (d) => {
+        err += d;
+      });
       // the banner comes after the output path is checked and old temporary files are cleared
       await new Promise<void>((resolve, reject) => {
         child.stdout.once('data', () => resolve());
@@ -78,7 +103,10 @@ describe('SIGKILL while writing checkpoints', () => {
       lastStep = step;
     }
     // a run to the end leaves the checkpoint and nothing else
-    const r = spawnSync(process.execPath, [...args, ...(lastStep >= 0 ? ['--resume', 'm.st'] : []), '--steps', String(lastStep + 2)], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...args, ...(lastStep >= 0 ? ['--resume', 'm.st'] : []), '--steps', String(lastStep + 2)], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(temps(), []);
     assert.equal(checkpointStep(), lastStep + 2);

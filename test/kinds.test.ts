@@ -24,7 +24,7 @@ describe('cell kind registry', () => {
         assert.deepEqual(got, charLMShapes(config));
         assert.deepEqual(Object.keys(got), Object.keys(charLMShapes(config)), 'the same order');
         for (let l = 0; l < 3; l++) {
-          for (const [name, shape] of Object.entries(layerParamShapes(kind, l, l === 0 ? (embed || 7) : 4, 4))) assert.deepEqual(got[`rnn.${name}`], shape);
+          for (const [name, shape] of Object.entries(layerParamShapes(kind, l, l === 0 ? embed || 7 : 4, 4))) assert.deepEqual(got[`rnn.${name}`], shape);
         }
       }
     });
@@ -44,7 +44,10 @@ describe('cell kind registry', () => {
 
     it(`${kind}: the ONNX gate permutation is a permutation and round-trips`, () => {
       const G = spec.gates.length;
-      assert.deepEqual([...spec.onnx.fromTorch].sort(), Array.from({ length: G }, (_, i) => i));
+      assert.deepEqual(
+        [...spec.onnx.fromTorch].sort(),
+        Array.from({ length: G }, (_, i) => i),
+      );
       const H = 3;
       const data = Float32Array.from({ length: G * H * 2 }, (_, i) => i);
       const onnx = toOnnxGateOrder(kind, data);
@@ -105,7 +108,7 @@ describe('no file but the registry spells what a cell kind is', () => {
   }
   it('the patterns find what they look for', () => {
     assert.match("const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;", rules[1][1]);
-    assert.match('const GATES: Record<number, CellType> = { 4: \'lstm\', 3: \'gru\', 1: \'rnn\' };', rules[0][1]);
-    assert.match("shapes[`rnn.weight_ih_l${l}`] = [G, H];", rules[2][1]);
+    assert.match("const GATES: Record<number, CellType> = { 4: 'lstm', 3: 'gru', 1: 'rnn' };", rules[0][1]);
+    assert.match('shapes[`rnn.weight_ih_l${l}`] = [G, H];', rules[2][1]);
   });
 });

@@ -17,9 +17,10 @@ class Block extends Module {
 describe('Module', () => {
   it('finds parameters on fields, nested modules and arrays of modules, in order, with dotted names', () => {
     const m = new Block();
-    assert.deepEqual(m.namedParameters().map(([n]) => n), [
-      'extra', 'proj.weight', 'proj.bias', 'heads.0.weight', 'heads.0.bias', 'heads.1.weight',
-    ]);
+    assert.deepEqual(
+      m.namedParameters().map(([n]) => n),
+      ['extra', 'proj.weight', 'proj.bias', 'heads.0.weight', 'heads.0.bias', 'heads.1.weight'],
+    );
     assert.equal(m.numParameters(), 2 + 12 + 4 + 8 + 2 + 4);
     assert.ok(m.parameters().every((p) => p.requiresGrad));
   });
@@ -60,7 +61,9 @@ describe('Module', () => {
   });
   it('zeroGrad clears every parameter gradient', () => {
     const m = new Linear(2, 2);
-    m.forward(r.ones([1, 2])).sum().backward();
+    m.forward(r.ones([1, 2]))
+      .sum()
+      .backward();
     assert.ok(m.parameters().every((p) => p.grad !== null));
     m.zeroGrad();
     assert.ok(m.parameters().every((p) => p.grad === null));
@@ -72,8 +75,27 @@ describe('layers', () => {
     const lin = new Linear(3, 2, { rng: new Rng(1) });
     const bound = 1 / Math.sqrt(3);
     assert.ok([...lin.weight.data, ...lin.bias!.data].every((v) => Math.abs(v) <= bound));
-    lin.loadStateDict({ weight: r.tensor([[1, 2, 3], [4, 5, 6]]), bias: r.tensor([10, 20]) });
-    assert.deepEqual(lin.forward(r.tensor([[1, 0, -1], [1, 1, 1]])).toArray(), [[8, 18], [16, 35]]);
+    lin.loadStateDict({
+      weight: r.tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+      bias: r.tensor([10, 20]),
+    });
+    assert.deepEqual(
+      lin
+        .forward(
+          r.tensor([
+            [1, 0, -1],
+            [1, 1, 1],
+          ]),
+        )
+        .toArray(),
+      [
+        [8, 18],
+        [16, 35],
+      ],
+    );
     assert.deepEqual(lin.forward(r.ones([2, 5, 3])).shape, [2, 5, 2]);
     assert.throws(() => lin.forward(r.ones([2, 4])), /linear: input \[2,4\] x weight \[2,3\]/);
   });

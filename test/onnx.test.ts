@@ -25,7 +25,12 @@ ort.env.logLevel = 'error';
 const worst = new ErrorLog();
 const ortVsTorch = new ErrorLog();
 const session = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
-const int64 = (ids: Int32Array, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), dims);
+const int64 = (ids: Int32Array, dims: number[]) =>
+  new ort.Tensor(
+    'int64',
+    BigInt64Array.from(ids, (v) => BigInt(v)),
+    dims,
+  );
 
 /** Run the exported model and recur on the same ids (and states), compare everything ONNX returns. */
 async function compare(model: CharLM, sess: ort.InferenceSession, B: number, T: number, rng: Rng, withState: boolean, what: string): Promise<void> {
@@ -46,7 +51,10 @@ async function compare(model: CharLM, sess: ort.InferenceSession, B: number, T: 
   const want = r.noGrad(() => model.forward(ids, B, T, state));
   assert.deepEqual(res.logits.dims, [B, T, V]);
   assert.deepEqual(res.hn.dims, [L, B, H]);
-  const pairs: [string, ort.Tensor, r.Tensor][] = [['logits', res.logits, want.logits], ['hn', res.hn, want.state.h]];
+  const pairs: [string, ort.Tensor, r.Tensor][] = [
+    ['logits', res.logits, want.logits],
+    ['hn', res.hn, want.state.h],
+  ];
   if (cell === 'lstm') pairs.push(['cn', res.cn, want.state.c!]);
   for (const [name, got, w] of pairs) {
     const label = `${what}${withState ? ', given states' : ''}: ${name}`;
@@ -86,7 +94,10 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
     const model = new CharLM({ vocabSize: 3, model: 'rnn', layers: 1, hidden: 4, embed: 0, dropout: 0 }, { rng: new Rng(1) });
     const sess = await session(exportCharLMOnnx(model, new Vocab(['x', 'y', 'z'])));
     assert.deepEqual(sess.inputNames, ['tokens']);
-    await assert.rejects(sess.run({ tokens: int64(Int32Array.of(1), [1, 1]), h0: new ort.Tensor('float32', new Float32Array(4), [1, 1, 4]) }), /invalid input 'h0'/);
+    await assert.rejects(
+      sess.run({ tokens: int64(Int32Array.of(1), [1, 1]), h0: new ort.Tensor('float32', new Float32Array(4), [1, 1, 4]) }),
+      /invalid input 'h0'/,
+    );
     await sess.release();
   });
 
@@ -105,7 +116,9 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
 describe('recur export --onnx', () => {
   const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
   let dir = '';
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'recur-onnx-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'recur-onnx-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
   const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir });
 

@@ -20,7 +20,11 @@ let tarball = '';
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'recur-pack-'));
-  const out = execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   tarball = join(dir, JSON.parse(out)[0].filename);
   // the empty project's lockfile: the tarball, and our lockfile's runtime dependencies (resolved and integrity-pinned),
   // so that `npm ci --offline` installs from npm's cache alone, as `npm ci` in this repository filled it
@@ -29,12 +33,22 @@ before(() => {
   const name = basename(tarball);
   const packages: Record<string, unknown> = {
     '': { name: 'empty-project', version: '1.0.0', dependencies: { 'recur-rnn': `file:${name}` } },
-    'node_modules/recur-rnn': { version: me.version, resolved: `file:${name}`, license: me.license, dependencies: me.dependencies, bin: me.bin, engines: me.engines },
+    'node_modules/recur-rnn': {
+      version: me.version,
+      resolved: `file:${name}`,
+      license: me.license,
+      dependencies: me.dependencies,
+      bin: me.bin,
+      engines: me.engines,
+    },
   };
   for (const [k, v] of Object.entries(ours.packages as Record<string, { dev?: boolean; devOptional?: boolean }>)) {
     if (k.startsWith('node_modules/') && !v.dev && !v.devOptional) packages[k] = v;
   }
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'empty-project', version: '1.0.0', type: 'module', private: true, dependencies: { 'recur-rnn': `file:${name}` } }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'empty-project', version: '1.0.0', type: 'module', private: true, dependencies: { 'recur-rnn': `file:${name}` } }),
+  );
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'empty-project', version: '1.0.0', lockfileVersion: 3, requires: true, packages }));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,20 +60,32 @@ describe('npm pack', () => {
     const pkg = JSON.parse(readFileSync(join(dir, 'node_modules/recur-rnn/package.json'), 'utf8'));
     assert.equal(pkg.name, 'recur-rnn');
     assert.deepEqual(pkg.bin, { recur: './bin/recur.js' });
-    const lib = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const lib = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { tensor, CharLM, Vocab, sampleText } from 'recur-rnn';
       import { Sampler } from 'recur-rnn/sampler';
       const v = Vocab.fromText('hello world');
       const m = new CharLM({ vocabSize: v.size, model: 'lstm', layers: 1, hidden: 8, embed: 4, dropout: 0 });
       console.log(tensor([1, 2]).add(tensor([3, 4])).toArray().join(','), sampleText(m, v, { length: 5, seed: 1 }).length, typeof Sampler);
-    `], { cwd: dir, encoding: 'utf8' });
+    `,
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
     assert.equal(lib.status, 0, lib.stderr);
     assert.equal(lib.stdout.trim(), '4,6 5 function');
     const bin = join(dir, 'node_modules/.bin/recur');
     const v = spawnSync(bin, ['--version'], { cwd: dir, encoding: 'utf8' });
     assert.equal(v.status, 0, v.stderr);
     writeFileSync(join(dir, 't.txt'), readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 5000));
-    const train = spawnSync(bin, ['train', 't.txt', '--layers', '1', '--hidden', '16', '--batch', '4', '--seq', '16', '--steps', '3', '--quiet', '--out', 'm.st'], { cwd: dir, encoding: 'utf8' });
+    const train = spawnSync(
+      bin,
+      ['train', 't.txt', '--layers', '1', '--hidden', '16', '--batch', '4', '--seq', '16', '--steps', '3', '--quiet', '--out', 'm.st'],
+      { cwd: dir, encoding: 'utf8' },
+    );
     assert.equal(train.status, 0, train.stderr);
     const sample = spawnSync(bin, ['sample', 'm.st', '--length', '20', '--seed', '1'], { cwd: dir, encoding: 'utf8' });
     assert.equal(sample.status, 0, sample.stderr);

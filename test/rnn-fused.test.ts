@@ -14,7 +14,12 @@ describe('fused recurrent op gradchecks', () => {
   const cells = CELL_KIND_NAMES.flatMap((k) => (['tanh', 'relu', 'sigmoid'] as Nonlinearity[]).map((nl) => fusedCell(k, nl)));
   for (const cell of cells.filter((c, i) => cells.findIndex((d) => d.kind === c.kind) === i)) {
     const kind = cell.kind;
-    for (const [reverse, lengths] of [[false, null], [true, null], [false, [3, 1]], [true, [2, 3]]] as const) {
+    for (const [reverse, lengths] of [
+      [false, null],
+      [true, null],
+      [false, [3, 1]],
+      [true, [2, 3]],
+    ] as const) {
       it(`${kind}${reverse ? ' reverse' : ''}${lengths ? ' with lengths' : ''}`, () => {
         const [B, T, I, H] = [2, 3, 2, 3];
         const gh = cell.gates * H;
@@ -49,9 +54,15 @@ describe('fused path agrees with the composed path', () => {
         const { output, state } = layer.forward(xi, { lengths, path });
         const loss = r.add(r.sum(r.tanh(output)), r.sum(r.mul(state.h, state.h)));
         loss.backward();
-        return { out: Array.from(output.data), h: Array.from(state.h.data), gx: Array.from(xi.grad!.data), gw: layer.parameters().map((p) => Array.from(p.grad!.data)) };
+        return {
+          out: Array.from(output.data),
+          h: Array.from(state.h.data),
+          gx: Array.from(xi.grad!.data),
+          gw: layer.parameters().map((p) => Array.from(p.grad!.data)),
+        };
       };
-      const f = run('fused'), c = run('composed');
+      const f = run('fused'),
+        c = run('composed');
       assertClose(f.out, c.out, 1e-5, 1e-4, 'output');
       assertClose(f.h, c.h, 1e-5, 1e-4, 'h');
       assertClose(f.gx, c.gx, 1e-5, 1e-4, 'dx');
@@ -64,6 +75,9 @@ describe('fused path agrees with the composed path', () => {
     assert.equal(output.requiresGrad, false);
   });
   it('a bad path name is an error', () => {
-    assert.throws(() => new GRU({ inputSize: 1, hiddenSize: 1 }).forward(r.zeros([1, 1, 1]), { path: 'fast' as 'fused' }), /path must be 'fused' or 'composed'/);
+    assert.throws(
+      () => new GRU({ inputSize: 1, hiddenSize: 1 }).forward(r.zeros([1, 1, 1]), { path: 'fast' as 'fused' }),
+      /path must be 'fused' or 'composed'/,
+    );
   });
 });

@@ -10,20 +10,58 @@ import { readFileSync } from 'node:fs';
 import * as r from '../src/index.js';
 import { GRU, LSTM, RNN, RNNCell, LSTMCell, GRUCell, type RecurrentBase, type Tensor } from '../src/index.js';
 
-interface Param { shape: number[]; data: number[]; grad: number[] }
+interface Param {
+  shape: number[];
+  data: number[];
+  grad: number[];
+}
 interface LayerCase {
-  mode: 'RNN' | 'LSTM' | 'GRU'; nonlinearity: 'tanh' | 'relu'; numLayers: number; bidirectional: boolean; bias: boolean;
-  batchFirst: boolean; inputSize: number; hiddenSize: number; lengths: number[] | null;
-  x: { shape: number[]; data: number[] }; params: Record<string, Param>;
-  output: number[]; outputShape: number[]; hn: number[]; stateShape: number[]; wo: number[]; wh: number[]; gradX: number[];
-  cn?: number[]; wc?: number[]; h0?: number[]; gradH0?: number[]; c0?: number[]; gradC0?: number[];
+  mode: 'RNN' | 'LSTM' | 'GRU';
+  nonlinearity: 'tanh' | 'relu';
+  numLayers: number;
+  bidirectional: boolean;
+  bias: boolean;
+  batchFirst: boolean;
+  inputSize: number;
+  hiddenSize: number;
+  lengths: number[] | null;
+  x: { shape: number[]; data: number[] };
+  params: Record<string, Param>;
+  output: number[];
+  outputShape: number[];
+  hn: number[];
+  stateShape: number[];
+  wo: number[];
+  wh: number[];
+  gradX: number[];
+  cn?: number[];
+  wc?: number[];
+  h0?: number[];
+  gradH0?: number[];
+  c0?: number[];
+  gradC0?: number[];
 }
 interface CellCase {
-  name: 'RNNCell' | 'LSTMCell' | 'GRUCell'; nonlinearity: 'tanh' | 'relu'; x: number[]; h: number[]; h1: number[]; w1: number[];
-  gradX: number[]; gradH: number[]; params: Record<string, Param>; c?: number[]; c1?: number[]; w2?: number[]; gradC?: number[];
+  name: 'RNNCell' | 'LSTMCell' | 'GRUCell';
+  nonlinearity: 'tanh' | 'relu';
+  x: number[];
+  h: number[];
+  h1: number[];
+  w1: number[];
+  gradX: number[];
+  gradH: number[];
+  params: Record<string, Param>;
+  c?: number[];
+  c1?: number[];
+  w2?: number[];
+  gradC?: number[];
 }
 
-const golden = JSON.parse(readFileSync(new URL('./fixtures/rnn_golden.json', import.meta.url), 'utf8')) as { torch: string; layers: LayerCase[]; cells: CellCase[] };
+const golden = JSON.parse(readFileSync(new URL('./fixtures/rnn_golden.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  layers: LayerCase[];
+  cells: CellCase[];
+};
 
 /** Relative error <= 1e-4 (with a 1e-5 floor for values near zero). */
 function close(got: ArrayLike<number>, want: number[], what: string): void {
@@ -35,48 +73,65 @@ function close(got: ArrayLike<number>, want: number[], what: string): void {
 }
 
 function describeCase(c: LayerCase): string {
-  return `${c.mode}${c.mode === 'RNN' ? `(${c.nonlinearity})` : ''} ${c.numLayers} layer(s)${c.bidirectional ? ' bidirectional' : ''}` +
+  return (
+    `${c.mode}${c.mode === 'RNN' ? `(${c.nonlinearity})` : ''} ${c.numLayers} layer(s)${c.bidirectional ? ' bidirectional' : ''}` +
     ` x ${JSON.stringify(c.x.shape)}${c.lengths ? ` lengths ${JSON.stringify(c.lengths)}` : ''}${c.h0 ? ' initial state' : ''}` +
-    `${c.batchFirst ? '' : ' time-major'}${c.bias ? '' : ' no bias'}`;
+    `${c.batchFirst ? '' : ' time-major'}${c.bias ? '' : ' no bias'}`
+  );
 }
 
 function build(c: LayerCase): RecurrentBase {
-  const o = { inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bidirectional: c.bidirectional, batchFirst: c.batchFirst, bias: c.bias };
+  const o = {
+    inputSize: c.inputSize,
+    hiddenSize: c.hiddenSize,
+    numLayers: c.numLayers,
+    bidirectional: c.bidirectional,
+    batchFirst: c.batchFirst,
+    bias: c.bias,
+  };
   return c.mode === 'LSTM' ? new LSTM(o) : c.mode === 'GRU' ? new GRU(o) : new RNN({ ...o, nonlinearity: c.nonlinearity });
 }
 
-for (const path of ['fused', 'composed'] as const) describe(`recurrent layers (${path} path) match PyTorch ${golden.torch}`, () => {
-  for (const c of golden.layers) {
-    it(describeCase(c), () => {
-      const layer = build(c);
-      assert.deepEqual(layer.namedParameters().map(([n]) => n), Object.keys(c.params), 'parameter names and order');
-      layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, p]) => [k, r.tensor(p.data, p.shape)])));
-      const x = r.tensor(c.x.data, c.x.shape, { requiresGrad: true });
-      const h0 = c.h0 ? r.tensor(c.h0, c.stateShape, { requiresGrad: true }) : undefined;
-      const c0 = c.c0 ? r.tensor(c.c0, c.stateShape, { requiresGrad: true }) : undefined;
-      const { output, state } = layer.forward(x, { state: h0 ? { h: h0, c: c0 } : undefined, lengths: c.lengths ?? undefined, path });
-      assert.deepEqual(output.shape, c.outputShape);
-      assert.deepEqual(state.h.shape, c.stateShape);
-      close(output.data, c.output, 'output');
-      close(state.h.data, c.hn, 'h_n');
-      if (c.cn) close(state.c!.data, c.cn, 'c_n');
-      let loss: Tensor = r.add(r.sum(r.mul(output, r.tensor(c.wo, c.outputShape))), r.sum(r.mul(state.h, r.tensor(c.wh, c.stateShape))));
-      if (c.wc) loss = r.add(loss, r.sum(r.mul(state.c!, r.tensor(c.wc, c.stateShape))));
-      loss.backward();
-      close(x.grad!.data, c.gradX, 'd/dx');
-      if (h0) close(h0.grad!.data, c.gradH0!, 'd/dh0');
-      if (c0) close(c0.grad!.data, c.gradC0!, 'd/dc0');
-      for (const [name, p] of layer.namedParameters()) close(p.grad!.data, c.params[name].grad, `d/d${name}`);
-    });
-  }
-});
+for (const path of ['fused', 'composed'] as const)
+  describe(`recurrent layers (${path} path) match PyTorch ${golden.torch}`, () => {
+    for (const c of golden.layers) {
+      it(describeCase(c), () => {
+        const layer = build(c);
+        assert.deepEqual(
+          layer.namedParameters().map(([n]) => n),
+          Object.keys(c.params),
+          'parameter names and order',
+        );
+        layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, p]) => [k, r.tensor(p.data, p.shape)])));
+        const x = r.tensor(c.x.data, c.x.shape, { requiresGrad: true });
+        const h0 = c.h0 ? r.tensor(c.h0, c.stateShape, { requiresGrad: true }) : undefined;
+        const c0 = c.c0 ? r.tensor(c.c0, c.stateShape, { requiresGrad: true }) : undefined;
+        const { output, state } = layer.forward(x, { state: h0 ? { h: h0, c: c0 } : undefined, lengths: c.lengths ?? undefined, path });
+        assert.deepEqual(output.shape, c.outputShape);
+        assert.deepEqual(state.h.shape, c.stateShape);
+        close(output.data, c.output, 'output');
+        close(state.h.data, c.hn, 'h_n');
+        if (c.cn) close(state.c!.data, c.cn, 'c_n');
+        let loss: Tensor = r.add(r.sum(r.mul(output, r.tensor(c.wo, c.outputShape))), r.sum(r.mul(state.h, r.tensor(c.wh, c.stateShape))));
+        if (c.wc) loss = r.add(loss, r.sum(r.mul(state.c!, r.tensor(c.wc, c.stateShape))));
+        loss.backward();
+        close(x.grad!.data, c.gradX, 'd/dx');
+        if (h0) close(h0.grad!.data, c.gradH0!, 'd/dh0');
+        if (c0) close(c0.grad!.data, c.gradC0!, 'd/dc0');
+        for (const [name, p] of layer.namedParameters()) close(p.grad!.data, c.params[name].grad, `d/d${name}`);
+      });
+    }
+  });
 
 describe(`cells match PyTorch ${golden.torch}`, () => {
   for (const c of golden.cells) {
     it(`${c.name}${c.name === 'RNNCell' ? ` (${c.nonlinearity})` : ''}`, () => {
       const o = { inputSize: 3, hiddenSize: 4 };
       const cell = c.name === 'LSTMCell' ? new LSTMCell(o) : c.name === 'GRUCell' ? new GRUCell(o) : new RNNCell({ ...o, nonlinearity: c.nonlinearity });
-      assert.deepEqual(cell.namedParameters().map(([n]) => n), Object.keys(c.params));
+      assert.deepEqual(
+        cell.namedParameters().map(([n]) => n),
+        Object.keys(c.params),
+      );
       cell.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, p]) => [k, r.tensor(p.data, p.shape)])));
       const x = r.tensor(c.x, [2, 3], { requiresGrad: true });
       const h = r.tensor(c.h, [2, 4], { requiresGrad: true });

@@ -28,7 +28,9 @@ describe('cells without a PyTorch twin', () => {
     const x = r.ones([1, 2]);
     const state: [Tensor, Tensor] = [r.zeros([1, 3]), r.ones([1, 3])];
     const before = a.forward(x, state)[0].toArray();
-    r.init.constant_(a.weight_ci!, 0); r.init.constant_(a.weight_cf!, 0); r.init.constant_(a.weight_co!, 0);
+    r.init.constant_(a.weight_ci!, 0);
+    r.init.constant_(a.weight_cf!, 0);
+    r.init.constant_(a.weight_co!, 0);
     assert.notDeepEqual(a.forward(x, state)[0].toArray(), before);
   });
   it('forgetBias puts the whole forget bias in bias_ih', () => {
@@ -39,8 +41,10 @@ describe('cells without a PyTorch twin', () => {
     assert.deepEqual(Array.from((layer as unknown as Record<string, Tensor>).bias_ih_l1.data.slice(2, 4)), [2, 2]);
   });
   it('sigmoid RNNCell (the textbook cell) has correct gradients', () => {
-    gradcheck((x, h, wih, whh, b) => r.rnnStep(x, h, { weightIh: wih, weightHh: whh, biasIh: b, biasHh: null }, 'sigmoid'),
-      [rnd(rng, [2, 3]), rnd(rng, [2, 4]), rnd(rng, [4, 3]), rnd(rng, [4, 4]), rnd(rng, [4])]);
+    gradcheck(
+      (x, h, wih, whh, b) => r.rnnStep(x, h, { weightIh: wih, weightHh: whh, biasIh: b, biasHh: null }, 'sigmoid'),
+      [rnd(rng, [2, 3]), rnd(rng, [2, 4]), rnd(rng, [4, 3]), rnd(rng, [4, 4]), rnd(rng, [4])],
+    );
     const cell = new RNNCell({ inputSize: 3, hiddenSize: 4, nonlinearity: 'sigmoid' });
     assert.ok(cell.forward(r.ones([1, 3])).data.every((v) => v > 0 && v < 1));
   });
@@ -48,20 +52,28 @@ describe('cells without a PyTorch twin', () => {
 
 /** A custom cell from tensor ops: a "minimal gated unit" (one gate). */
 class MinimalGatedCell extends Module implements RecurrentCell {
-  wf: Tensor; wh: Tensor;
-  constructor(readonly inputSize: number, readonly hiddenSize: number) {
+  wf: Tensor;
+  wh: Tensor;
+  constructor(
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+  ) {
     super();
     const k = 1 / Math.sqrt(hiddenSize);
     this.wf = parameter(r.uniform([hiddenSize, inputSize + hiddenSize], -k, k, { rng }));
     this.wh = parameter(r.uniform([hiddenSize, inputSize + hiddenSize], -k, k, { rng }));
   }
-  initialState(batch: number): Tensor[] { return [r.zeros([batch, this.hiddenSize])]; }
+  initialState(batch: number): Tensor[] {
+    return [r.zeros([batch, this.hiddenSize])];
+  }
   step(x: Tensor, [h]: Tensor[]): Tensor[] {
     const f = r.sigmoid(r.linear(r.concat([x, h], 1), this.wf));
     const cand = r.tanh(r.linear(r.concat([x, r.mul(f, h)], 1), this.wh));
     return [r.add(r.mul(r.sub(1, f), h), r.mul(f, cand))];
   }
-  forward(x: Tensor): Tensor { return unroll(this, x).output; }
+  forward(x: Tensor): Tensor {
+    return unroll(this, x).output;
+  }
 }
 
 describe('custom cells run through the same sequence machinery', () => {
@@ -69,13 +81,20 @@ describe('custom cells run through the same sequence machinery', () => {
     const cell = new MinimalGatedCell(1, 8);
     const head = new Linear(8, 1, { rng });
     const opt = new Adam([...cell.parameters(), ...head.parameters()], { lr: 0.03 });
-    const B = 16, T = 6;
+    const B = 16,
+      T = 6;
     let loss = Infinity;
     for (let step = 0; step < 300 && loss > 0.1; step++) {
       loss = r.tidy(() => {
         const xs = Array.from({ length: B * T }, () => rng.uniform(-1, 1));
         const ys: number[] = [];
-        for (let b = 0; b < B; b++) { let s = 0; for (let t = 0; t < T; t++) { s += xs[b * T + t]; ys.push(s > 0 ? 1 : 0); } }
+        for (let b = 0; b < B; b++) {
+          let s = 0;
+          for (let t = 0; t < T; t++) {
+            s += xs[b * T + t];
+            ys.push(s > 0 ? 1 : 0);
+          }
+        }
         const out = cell.forward(r.tensor(xs, [B, T, 1]));
         const logits = head.forward(out);
         const p = r.sigmoid(logits);

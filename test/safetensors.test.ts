@@ -15,7 +15,15 @@ function build(header: object, data: Uint8Array): Uint8Array {
 
 describe('safetensors', () => {
   it('round-trips tensors (any rank, including scalars and empty) and string metadata', () => {
-    const rec = { a: r.tensor([[1, 2, 3], [4, 5, 6]]), b: r.tensor(-0.5), c: r.zeros([0, 4]), 'layer.weight_ih_l0': r.randn([8, 3]) };
+    const rec = {
+      a: r.tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+      b: r.tensor(-0.5),
+      c: r.zeros([0, 4]),
+      'layer.weight_ih_l0': r.randn([8, 3]),
+    };
     const bytes = writeSafetensors(rec, { config: JSON.stringify({ hidden: 8 }) });
     const { tensors, metadata } = readSafetensorsWithMetadata(bytes);
     assert.deepEqual(Object.keys(tensors), Object.keys(rec));
@@ -38,14 +46,17 @@ describe('safetensors', () => {
     v.setBigInt64(12, 42n, true);
     v.setFloat32(20, 3.5, true);
     v.setFloat32(24, -1, true);
-    const bytes = build({
-      x: { dtype: 'F64', shape: [1], data_offsets: [0, 8] },
-      h: { dtype: 'F16', shape: [], data_offsets: [8, 10] },
-      b: { dtype: 'BF16', shape: [1, 1], data_offsets: [10, 12] },
-      i: { dtype: 'I64', shape: [1], data_offsets: [12, 20] },
-      f: { dtype: 'F32', shape: [2], data_offsets: [20, 28] },
-      __metadata__: { format: 'pt' },
-    }, data);
+    const bytes = build(
+      {
+        x: { dtype: 'F64', shape: [1], data_offsets: [0, 8] },
+        h: { dtype: 'F16', shape: [], data_offsets: [8, 10] },
+        b: { dtype: 'BF16', shape: [1, 1], data_offsets: [10, 12] },
+        i: { dtype: 'I64', shape: [1], data_offsets: [12, 20] },
+        f: { dtype: 'F32', shape: [2], data_offsets: [20, 28] },
+        __metadata__: { format: 'pt' },
+      },
+      data,
+    );
     const t = readSafetensors(bytes);
     assert.deepEqual(t.x.toArray(), [1.25]);
     assert.equal(t.h.item(), 1);
@@ -64,7 +75,10 @@ describe('safetensors', () => {
     badJson[8] = 0x7b + 1;
     assert.throws(() => readSafetensors(badJson), /not valid JSON/);
     assert.throws(() => readSafetensors(build({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))), /needs 12 bytes but has 8/);
-    assert.throws(() => readSafetensors(build({ w: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))), /dtype C64, which recur cannot read/);
+    assert.throws(
+      () => readSafetensors(build({ w: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))),
+      /dtype C64, which recur cannot read/,
+    );
   });
   it('loads into a module with loadStateDict', () => {
     const a = new r.Linear(3, 2);
@@ -75,14 +89,15 @@ describe('safetensors', () => {
 });
 
 describe('weights saved from PyTorch', () => {
-  it('an nn.LSTM state dict in a .safetensors file loads with loadStateDict and gives PyTorch\'s outputs', async () => {
+  it("an nn.LSTM state dict in a .safetensors file loads with loadStateDict and gives PyTorch's outputs", async () => {
     const { readFileSync } = await import('node:fs');
     const bytes = readFileSync(new URL('./fixtures/torch_lstm.safetensors', import.meta.url));
     const want = JSON.parse(readFileSync(new URL('./fixtures/torch_lstm_expected.json', import.meta.url), 'utf8'));
     const lstm = new r.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true });
     lstm.loadStateDict(readSafetensors(new Uint8Array(bytes)));
     const { output, state } = lstm.forward(r.tensor(want.x, [2, 5, 3]));
-    const close = (got: ArrayLike<number>, exp: number[]) => exp.forEach((v, i) => assert.ok(Math.abs(got[i] - v) <= 1e-4 * Math.abs(v) + 1e-6, `${got[i]} vs ${v}`));
+    const close = (got: ArrayLike<number>, exp: number[]) =>
+      exp.forEach((v, i) => assert.ok(Math.abs(got[i] - v) <= 1e-4 * Math.abs(v) + 1e-6, `${got[i]} vs ${v}`));
     close(output.data, want.output);
     close(state.h.data, want.h);
     close(state.c!.data, want.c);

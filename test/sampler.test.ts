@@ -49,8 +49,16 @@ describe('recur/sampler bundle', () => {
 describe('recur/sampler gives the same text as recur sample', () => {
   const optionSets: [string, string[], Record<string, unknown>][] = [
     ['defaults (temperature 0.8, 500 characters, a newline as prime)', ['--seed', '11'], { seed: 11 }],
-    ['prime, temperature 1.2, top-k 12', ['--seed', '3', '--prime', 'ROMEO:', '--temperature', '1.2', '--top-k', '12', '--length', '400'], { seed: 3, prime: 'ROMEO:', temperature: 1.2, topK: 12, length: 400 }],
-    ['top-p 0.9, temperature 1', ['--seed', '8', '--prime', 'First', '--top-p', '0.9', '--temperature', '1', '--length', '400'], { seed: 8, prime: 'First', topP: 0.9, temperature: 1, length: 400 }],
+    [
+      'prime, temperature 1.2, top-k 12',
+      ['--seed', '3', '--prime', 'ROMEO:', '--temperature', '1.2', '--top-k', '12', '--length', '400'],
+      { seed: 3, prime: 'ROMEO:', temperature: 1.2, topK: 12, length: 400 },
+    ],
+    [
+      'top-p 0.9, temperature 1',
+      ['--seed', '8', '--prime', 'First', '--top-p', '0.9', '--temperature', '1', '--length', '400'],
+      { seed: 8, prime: 'First', topP: 0.9, temperature: 1, length: 400 },
+    ],
     ['argmax after space', ['--seed', '2', '--argmax-after-space', '--length', '200'], { seed: 2, argmaxExceptAfterSpace: true, length: 200 }],
     ['argmax', ['--argmax', '--prime', 'the ', '--length', '120'], { argmax: true, prime: 'the ', length: 120 }],
   ];
@@ -76,7 +84,10 @@ describe('recur/sampler gives the same text as recur sample', () => {
     const vocab = new Vocab([...'ab 한글😀\n']);
     const model = new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 10, embed: 0, dropout: 0 }, { rng: new Rng(9) });
     const b = await loadSampler(encodeCheckpoint(model, vocab));
-    assert.equal(b.sample({ seed: 4, prime: '한', length: 200, topK: 5 }), sampleText(model, vocab, { seed: 4, prime: '한', length: 200, topK: 5, temperature: 0.8 }));
+    assert.equal(
+      b.sample({ seed: 4, prime: '한', length: 200, topK: 5 }),
+      sampleText(model, vocab, { seed: 4, prime: '한', length: 200, topK: 5, temperature: 0.8 }),
+    );
   });
 
   it('a word-level checkpoint: the same words and spacing as recur sample and sampleText, never <unk>', async () => {
@@ -122,15 +133,20 @@ describe('recur/sampler gives the same text as recur sample', () => {
     assert.throws(() => s.sample({ prime: 'abc' }), /character 'c' \(U\+0063\) is not in the model's vocabulary/);
     assert.throws(() => s.sample({ temperature: 0 }), /temperature must be a positive number/);
     const { 'head.bias': _, ...withoutBias } = model.stateDict();
-    assert.throws(() => new Sampler(writeSafetensors(withoutBias, readSafetensorsMetadata(bytes)), "'m.safetensors'"),
-      /'m.safetensors' does not match its own model description: 'head.bias' is missing/);
+    assert.throws(
+      () => new Sampler(writeSafetensors(withoutBias, readSafetensorsMetadata(bytes)), "'m.safetensors'"),
+      /'m.safetensors' does not match its own model description: 'head.bias' is missing/,
+    );
   });
 });
 
 describe('charLMShapes (what the sampler checks a checkpoint against)', () => {
   it("lists CharLM's state dict: the same names, order and shapes", () => {
     for (const model of ['lstm', 'gru', 'rnn'] as const) {
-      for (const [layers, embed] of [[1, 0], [3, 5]]) {
+      for (const [layers, embed] of [
+        [1, 0],
+        [3, 5],
+      ]) {
         const c = { vocabSize: 7, model, layers, hidden: 4, embed, dropout: 0 };
         const own = Object.entries(new CharLM(c).stateDict()).map(([k, t]) => [k, [...t.shape]]);
         assert.deepEqual(Object.entries(charLMShapes(c)), own);

@@ -63,7 +63,7 @@ it('forecasting without the highway still learns the series (1x32 GRU, 1,000 ste
   assert.ok(f.tenStep.seq2seq < 0.02 * f.tenStep.naive, `ten steps: ${f.tenStep.seq2seq} vs naive ${f.tenStep.naive}`);
 });
 
-it('word-level LM on 200k characters of Shakespeare: validation perplexity below the unigram model\'s; samples are words', async () => {
+it("word-level LM on 200k characters of Shakespeare: validation perplexity below the unigram model's; samples are words", async () => {
   const res = await wordLm({ text: shakespeare.slice(0, 200000), steps: 150, hidden: 64, embed: 32, minCount: 2 });
   assert.ok(res.valPerplexity < 0.85 * res.unigramPerplexity, `perplexity ${res.valPerplexity} vs unigram ${res.unigramPerplexity}`);
   const words = res.sample.match(/[A-Za-z']+/g) ?? [];

@@ -1,8 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  BpttBatcher, Vocab, WordTokenizer, decodeText, lineEndNote, normalizeLineEnds, readCorpus, splitIds, textPieces, tokenIds,
-} from '../src/index.js';
+import { BpttBatcher, Vocab, WordTokenizer, decodeText, lineEndNote, normalizeLineEnds, readCorpus, splitIds, textPieces, tokenIds } from '../src/index.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -35,7 +33,14 @@ describe('vocabulary', () => {
     const v = Vocab.fromText('abc');
     assert.throws(() => v.encode('abz'), { message: "character 'z' (U+007A) is not in the model's vocabulary" });
     assert.deepEqual(Array.from(v.encode('az', { unknown: 0 })), [0, 0]);
-    assert.deepEqual([...v.unknownChars('zzq a')], [['z', 2], ['q', 1], [' ', 1]]);
+    assert.deepEqual(
+      [...v.unknownChars('zzq a')],
+      [
+        ['z', 2],
+        ['q', 1],
+        [' ', 1],
+      ],
+    );
   });
 });
 
@@ -52,11 +57,13 @@ describe('splitting and BPTT batching', () => {
     const ids = Int32Array.from({ length: 41 }, (_, i) => i);
     const b = new BpttBatcher(ids, 2, 5); // rows of 20: [0..19], [20..39]
     assert.equal(b.windowsPerEpoch, 4);
-    const w0 = b.next(), w1 = b.next();
+    const w0 = b.next(),
+      w1 = b.next();
     assert.deepEqual(Array.from(w0.x), [0, 1, 2, 3, 4, 20, 21, 22, 23, 24]);
     assert.deepEqual(Array.from(w0.y), [1, 2, 3, 4, 5, 21, 22, 23, 24, 25]);
     assert.deepEqual(Array.from(w1.x), [5, 6, 7, 8, 9, 25, 26, 27, 28, 29]);
-    b.next(); const w3 = b.next();
+    b.next();
+    const w3 = b.next();
     assert.equal(w3.y[9], 40);
     const w4 = b.next();
     assert.deepEqual([w4.epoch, w4.window, w4.x[0]], [1, 0, 0]);
@@ -64,7 +71,8 @@ describe('splitting and BPTT batching', () => {
   it('position round-trips for resuming; too-short text is a clear error', () => {
     const ids = Int32Array.from({ length: 100 }, (_, i) => i % 7);
     const a = new BpttBatcher(ids, 3, 4);
-    a.next(); a.next();
+    a.next();
+    a.next();
     const b = new BpttBatcher(ids, 3, 4);
     b.setState(a.getState());
     assert.deepEqual(Array.from(b.next().x), Array.from(a.next().x));
@@ -90,7 +98,9 @@ function textWith(distinct: number): string {
     cps.push(cp);
   }
   let s = '';
-  cps.forEach((cp, i) => { s += String.fromCodePoint(cp).repeat(1 + (i % 3)); });
+  cps.forEach((cp, i) => {
+    s += String.fromCodePoint(cp).repeat(1 + (i % 3));
+  });
   return s;
 }
 
@@ -103,7 +113,11 @@ describe('compact id arrays', () => {
     assert.ok(tokenIds(257, 3) instanceof Uint16Array);
     assert.ok(tokenIds(65536, 3) instanceof Uint16Array);
     assert.ok(tokenIds(65537, 3) instanceof Int32Array);
-    for (const [distinct, type] of [[256, Uint8Array], [257, Uint16Array], [65537, Int32Array]] as const) {
+    for (const [distinct, type] of [
+      [256, Uint8Array],
+      [257, Uint16Array],
+      [65537, Int32Array],
+    ] as const) {
       const text = textWith(distinct);
       const v = Vocab.fromText(text);
       assert.equal(v.size, distinct);
@@ -154,10 +168,12 @@ describe('compact id arrays', () => {
     const n = 1001;
     const ints = Int32Array.from({ length: n }, (_, i) => (i * 7919) % 251);
     for (const ids of [Uint8Array.from(ints), Uint16Array.from(ints)]) {
-      const a = new BpttBatcher(ints, 3, 7), b = new BpttBatcher(ids, 3, 7);
+      const a = new BpttBatcher(ints, 3, 7),
+        b = new BpttBatcher(ids, 3, 7);
       assert.equal(b.windowsPerEpoch, a.windowsPerEpoch);
       for (let w = 0; w < a.windowsPerEpoch + 2; w++) {
-        const wa = a.next(), wb = b.next();
+        const wa = a.next(),
+          wb = b.next();
         assert.ok(wb.x instanceof Int32Array && wb.y instanceof Int32Array);
         assert.deepEqual([Array.from(wb.x), Array.from(wb.y), wb.epoch, wb.window], [Array.from(wa.x), Array.from(wa.y), wa.epoch, wa.window]);
       }

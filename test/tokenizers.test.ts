@@ -19,7 +19,13 @@ describe('CharTokenizer', () => {
   it('unknown characters: an error naming them, or the unknown token', () => {
     const strict = CharTokenizer.fromTexts(['abc', 'cd']);
     assert.throws(() => strict.encode('abz'), /character "z" \(U\+007A\) is not in the vocabulary/);
-    assert.deepEqual([...strict.unknownIn('zzq')], [['z', 2], ['q', 1]]);
+    assert.deepEqual(
+      [...strict.unknownIn('zzq')],
+      [
+        ['z', 2],
+        ['q', 1],
+      ],
+    );
     const lenient = CharTokenizer.fromTexts('aab', { unknown: '<unk>', minCount: 2 });
     assert.deepEqual(lenient.tokens, ['<unk>', 'a']);
     assert.equal(lenient.decode(lenient.encode('abc')), 'a<unk><unk>');
@@ -59,7 +65,13 @@ describe('WordTokenizer', () => {
     const t = WordTokenizer.fromText(text, { minCount: 2 });
     assert.deepEqual(t.tokens, ['<unk>', '<join>', '\n', 'the', 'and']);
     assert.equal(t.decode(t.encode('the cat and the dog')), 'the <unk> and the <unk>');
-    assert.deepEqual([...t.unknownIn('the cat, the cat')], [['cat', 2], [',', 1]]);
+    assert.deepEqual(
+      [...t.unknownIn('the cat, the cat')],
+      [
+        ['cat', 2],
+        [',', 1],
+      ],
+    );
     const full = WordTokenizer.fromText(text);
     const ids = full.encode(text);
     const next = full.streamDecoder(ids.subarray(0, 5));

@@ -28,7 +28,11 @@ const haveTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' })
 const skip = 'python3-torch is not installed (apt-get install python3-torch)';
 if (!haveTorch) console.log(`# torch_interop.py security tests skipped: ${skip}`);
 
-interface Run { status: number | null; stdout: string; stderr: string }
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 let dir = '';
 
@@ -52,10 +56,12 @@ function refused(r: Run, message: RegExp, what: string): void {
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The sentence for a .pt that needs the full unpickler. */
-const refusal = (file: string): RegExp => new RegExp(
-  `^${escape(file)} holds pickled Python objects, not just tensors( \\([\\w.]+\\))?, and unpickling them could run any code: ` +
-  `save just the weights with torch\\.save\\(model\\.state_dict\\(\\), 'model\\.pt'\\), ` +
-  'or pass --trust-pickle to load it anyway if you trust its author\\n$');
+const refusal = (file: string): RegExp =>
+  new RegExp(
+    `^${escape(file)} holds pickled Python objects, not just tensors( \\([\\w.]+\\))?, and unpickling them could run any code: ` +
+      `save just the weights with torch\\.save\\(model\\.state_dict\\(\\), 'model\\.pt'\\), ` +
+      'or pass --trust-pickle to load it anyway if you trust its author\\n$',
+  );
 
 /** The arguments after the file for each command that reads a .pt. */
 const COMMANDS: [string, string[]][] = [
@@ -185,7 +191,10 @@ describe('tools/torch_interop.py on untrusted files', { skip: !haveTorch && skip
   });
 
   it('a state dict (zip and legacy format) and the files to-torch writes convert without the flag and load in recur', async () => {
-    for (const [from, to] of [[fixture('interop_recur_lstm.safetensors'), 'to-torch.pt'], ['dropout.safetensors', 'to-torch-dropout.pt']]) {
+    for (const [from, to] of [
+      [fixture('interop_recur_lstm.safetensors'), 'to-torch.pt'],
+      ['dropout.safetensors', 'to-torch-dropout.pt'],
+    ]) {
       const tt = await run('to-torch', from, '--out', to);
       assert.equal(tt.status, 0, tt.stderr);
     }
@@ -229,7 +238,11 @@ describe('tools/torch_interop.py on untrusted files', { skip: !haveTorch && skip
   it('damaged safetensors: each is one sentence naming the file, exit 1, no traceback', async () => {
     const f32 = (shape: number[], offsets: number[]) => ({ dtype: 'F32', shape, data_offsets: offsets });
     const cases: [string, Buffer, RegExp][] = [
-      ['longer-than-file', safetensors({ w: f32([2], [0, 8]) }, new Uint8Array(8), 1000n), /the header length \(1000 bytes\) is larger than the file \(\d+ bytes\)/],
+      [
+        'longer-than-file',
+        safetensors({ w: f32([2], [0, 8]) }, new Uint8Array(8), 1000n),
+        /the header length \(1000 bytes\) is larger than the file \(\d+ bytes\)/,
+      ],
       ['huge-header', safetensors({ w: f32([2], [0, 8]) }, new Uint8Array(8), 200_000_000n), /the header length \(200000000 bytes\) is over the 100 MB limit/],
       ['huge-header-2^64', safetensors({}, new Uint8Array(0), 2n ** 64n - 1n), /the header length \(18446744073709551615 bytes\) is over the 100 MB limit/],
       ['past-the-end', safetensors({ w: f32([4], [0, 16]) }, new Uint8Array(8)), /tensor "w" has data_offsets \[0, 16\] outside the 8 bytes of data/],
@@ -245,7 +258,8 @@ describe('tools/torch_interop.py on untrusted files', { skip: !haveTorch && skip
     ];
     for (const [name, bytes] of cases) writeFileSync(join(dir, `${name}.safetensors`), bytes);
     const argv = (name: string): string[] => ['from-torch', `${name}.safetensors`, '--vocab', 'vocab.json', '--out', 'out.safetensors'];
-    const expected = (name: string, message: RegExp): RegExp => new RegExp(`^${escape(name)}\\.safetensors is not a valid safetensors file: ${message.source}\\n$`);
+    const expected = (name: string, message: RegExp): RegExp =>
+      new RegExp(`^${escape(name)}\\.safetensors is not a valid safetensors file: ${message.source}\\n$`);
     // all of them through main() in one process, and two through the command line itself
     const runs = runMany(cases.map(([name]) => argv(name)));
     for (const [i, [name, , message]] of cases.entries()) refused(runs[i], expected(name, message), name);

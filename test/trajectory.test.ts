@@ -25,12 +25,16 @@ for (const backend of ['js', 'wasm'] as const) {
           const { model } = decodeCheckpoint(new Uint8Array(readFileSync(fixture(`trajectory_${cell}.safetensors`))));
           model.train();
           const opt = new Adam(model.parameters(), { lr: want.lr });
-          const x = Int32Array.from(want.x), y = Int32Array.from(want.y);
+          const x = Int32Array.from(want.x),
+            y = Int32Array.from(want.y);
           let worst = 0;
           want.losses[cell].forEach((expected: number, step: number) => {
             const prev = model.initialState(want.batch);
             const { loss, state } = trainStep(model, opt, x, y, want.batch, want.seq, prev, { clip: want.clip, clipValue: 0 });
-            for (const s of [prev, state]) { s.h.dispose(); s.c?.dispose(); }
+            for (const s of [prev, state]) {
+              s.h.dispose();
+              s.c?.dispose();
+            }
             const rel = Math.abs(loss - expected) / Math.abs(expected);
             worst = Math.max(worst, rel);
             assert.ok(rel <= 1e-4, `step ${step + 1}: recur ${loss}, PyTorch ${expected} (relative error ${rel.toExponential(2)})`);

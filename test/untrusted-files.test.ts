@@ -62,41 +62,163 @@ const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);
 
 // [what, bytes, the sentence's gist]: files broken at the safetensors level
 const headerCases: [string, () => Uint8Array, RegExp][] = [
-  ['a header length of 2^60 bytes', () => { const b = good.slice(); new DataView(b.buffer).setBigUint64(0, 2n ** 60n, true); return b; }, /the header claims 1152921504606846976 bytes but the file has only \d+/],
-  ['a header over the 100 MiB cap', () => build(`{"a":"${' '.repeat(MAX_JSON_BYTES)}"}`), /the header is 104,857,6\d\d bytes of JSON, more than the 104,857,600 recur reads/],
+  [
+    'a header length of 2^60 bytes',
+    () => {
+      const b = good.slice();
+      new DataView(b.buffer).setBigUint64(0, 2n ** 60n, true);
+      return b;
+    },
+    /the header claims 1152921504606846976 bytes but the file has only \d+/,
+  ],
+  [
+    'a header over the 100 MiB cap',
+    () => build(`{"a":"${' '.repeat(MAX_JSON_BYTES)}"}`),
+    /the header is 104,857,6\d\d bytes of JSON, more than the 104,857,600 recur reads/,
+  ],
   ['a header nested 100,000 deep', () => build(`{"x":${deep(100000)}}`), /the header nests 100001 levels deep, more than the 64 recur reads/],
-  ['a tensor whose bytes lie past the end of the file', () => build({ w: { dtype: 'F32', shape: [1000000], data_offsets: [0, 4000000] } }, new Uint8Array(16)), /data_offsets \[0, 4000000\] outside the 16 bytes of data/],
+  [
+    'a tensor whose bytes lie past the end of the file',
+    () => build({ w: { dtype: 'F32', shape: [1000000], data_offsets: [0, 4000000] } }, new Uint8Array(16)),
+    /data_offsets \[0, 4000000\] outside the 16 bytes of data/,
+  ],
   // without the overlap check these 2,000 names for one 4 MB range would decode into 8 GB
-  ['2,000 tensors over the same 4 MB', () => {
-    const h: Record<string, object> = {};
-    for (let i = 0; i < 2000; i++) h[`t${i}`] = { dtype: 'F32', shape: [1000000], data_offsets: [0, 4000000] };
-    return build(h, new Uint8Array(4000000));
-  }, /tensors 't\d+' and 't\d+' overlap in the data section/],
-  ['a negative shape whose product still matches the byte count', () => build({ w: { dtype: 'F32', shape: [-2, -2], data_offsets: [0, 16] } }, new Uint8Array(16)), /tensor 'w' has shape \[-2,-2\], which is not a list of at most 8 whole numbers/],
+  [
+    '2,000 tensors over the same 4 MB',
+    () => {
+      const h: Record<string, object> = {};
+      for (let i = 0; i < 2000; i++) h[`t${i}`] = { dtype: 'F32', shape: [1000000], data_offsets: [0, 4000000] };
+      return build(h, new Uint8Array(4000000));
+    },
+    /tensors 't\d+' and 't\d+' overlap in the data section/,
+  ],
+  [
+    'a negative shape whose product still matches the byte count',
+    () => build({ w: { dtype: 'F32', shape: [-2, -2], data_offsets: [0, 16] } }, new Uint8Array(16)),
+    /tensor 'w' has shape \[-2,-2\], which is not a list of at most 8 whole numbers/,
+  ],
   ['a fractional shape', () => build({ w: { dtype: 'F32', shape: [0.5, 8], data_offsets: [0, 16] } }, new Uint8Array(16)), /tensor 'w' has shape \[0\.5,8\]/],
   ['metadata that is a list', () => build({ __metadata__: ['x'] }), /__metadata__ is not an object of strings/],
 ];
 
 // files that are sound safetensors but whose recur description is hostile or inconsistent
 const metaCases: [string, () => Uint8Array, RegExp][] = [
-  ['a config claiming hidden size 10^9', () => withMeta((m) => { m.config.hidden = 1e9; }), /hidden must be a whole number from 1 to 65,536, got 1000000000/],
-  ['a config whose sizes are each allowed but whose parameters are not', () => withMeta((m) => { m.config.hidden = 60000; m.config.layers = 4; }),
-    /a 4 x 60000 LSTM with vocabulary 3 and embedding 2 has 100,802,580,009 parameters, more than the 134,217,728 recur builds/],
-  ['a vocabulary size of 10^7 with 3 characters listed', () => withMeta((m) => { m.config.vocabSize = 1e7; }), /the model expects 10000000 tokens but the vocabulary has 3/],
-  ['a config that is not an object', () => withMeta((m) => { m.config = 'big'; }), /does not match its own model description/],
-  ['recur metadata nested 10,000 deep', () => withMeta((m) => { m.options = 'DEEP'; }, (j) => j.replace('"DEEP"', `{"x":${deep(10000)}}`)), /corrupt recur metadata \(nests 10002 levels deep, more than the 64 recur reads\)/],
-  ['a negative progress window', () => withMeta((m) => { m.progress.window = -1; }), /its progress window -1 is not a whole number of 0 or more/],
-  ['a progress step that is text', () => withMeta((m) => { m.progress.step = '5'; }), /its progress step "5" is not a whole number/],
-  ['an all-zero random-generator state', () => withMeta((m) => { m.rng = { s: [0, 0, 0, 0], spare: null }; }), /random-generator state is not four 32-bit words, not all zero/],
-  ['vocabulary entries that are not strings', () => withMeta((m) => { m.vocab = [1, 2, 3]; }), /the vocabulary has entries that are not strings/],
-  ['weights of another size than the config says', () => withMeta((m) => { m.config.hidden = 8; }), /'rnn\.weight_ih_l0' has shape \[16, 2\], not \[32, 2\]/],
-  ['a carried state of the wrong shape', () => withTensors((h) => { h['state.h'].shape = [1, 4, 2]; }), /'state\.h' has shape \[1, 4, 2\], not \[1, batch, 4\]/],
-  ['an optimizer slot for a weight the model lacks', () => withTensors((h) => { h['optim.99.m'] = h['state.c']; delete h['state.c']; }), /'optim\.99\.m' belongs to none of the model's 7 weights/],
-  ['a tensor that is not part of the model', () => withTensors((h) => { h.evil = h['state.c']; delete h['state.c']; }), /'evil' is not a tensor of this model/],
+  [
+    'a config claiming hidden size 10^9',
+    () =>
+      withMeta((m) => {
+        m.config.hidden = 1e9;
+      }),
+    /hidden must be a whole number from 1 to 65,536, got 1000000000/,
+  ],
+  [
+    'a config whose sizes are each allowed but whose parameters are not',
+    () =>
+      withMeta((m) => {
+        m.config.hidden = 60000;
+        m.config.layers = 4;
+      }),
+    /a 4 x 60000 LSTM with vocabulary 3 and embedding 2 has 100,802,580,009 parameters, more than the 134,217,728 recur builds/,
+  ],
+  [
+    'a vocabulary size of 10^7 with 3 characters listed',
+    () =>
+      withMeta((m) => {
+        m.config.vocabSize = 1e7;
+      }),
+    /the model expects 10000000 tokens but the vocabulary has 3/,
+  ],
+  [
+    'a config that is not an object',
+    () =>
+      withMeta((m) => {
+        m.config = 'big';
+      }),
+    /does not match its own model description/,
+  ],
+  [
+    'recur metadata nested 10,000 deep',
+    () =>
+      withMeta(
+        (m) => {
+          m.options = 'DEEP';
+        },
+        (j) => j.replace('"DEEP"', `{"x":${deep(10000)}}`),
+      ),
+    /corrupt recur metadata \(nests 10002 levels deep, more than the 64 recur reads\)/,
+  ],
+  [
+    'a negative progress window',
+    () =>
+      withMeta((m) => {
+        m.progress.window = -1;
+      }),
+    /its progress window -1 is not a whole number of 0 or more/,
+  ],
+  [
+    'a progress step that is text',
+    () =>
+      withMeta((m) => {
+        m.progress.step = '5';
+      }),
+    /its progress step "5" is not a whole number/,
+  ],
+  [
+    'an all-zero random-generator state',
+    () =>
+      withMeta((m) => {
+        m.rng = { s: [0, 0, 0, 0], spare: null };
+      }),
+    /random-generator state is not four 32-bit words, not all zero/,
+  ],
+  [
+    'vocabulary entries that are not strings',
+    () =>
+      withMeta((m) => {
+        m.vocab = [1, 2, 3];
+      }),
+    /the vocabulary has entries that are not strings/,
+  ],
+  [
+    'weights of another size than the config says',
+    () =>
+      withMeta((m) => {
+        m.config.hidden = 8;
+      }),
+    /'rnn\.weight_ih_l0' has shape \[16, 2\], not \[32, 2\]/,
+  ],
+  [
+    'a carried state of the wrong shape',
+    () =>
+      withTensors((h) => {
+        h['state.h'].shape = [1, 4, 2];
+      }),
+    /'state\.h' has shape \[1, 4, 2\], not \[1, batch, 4\]/,
+  ],
+  [
+    'an optimizer slot for a weight the model lacks',
+    () =>
+      withTensors((h) => {
+        h['optim.99.m'] = h['state.c'];
+        delete h['state.c'];
+      }),
+    /'optim\.99\.m' belongs to none of the model's 7 weights/,
+  ],
+  [
+    'a tensor that is not part of the model',
+    () =>
+      withTensors((h) => {
+        h.evil = h['state.c'];
+        delete h['state.c'];
+      }),
+    /'evil' is not a tensor of this model/,
+  ],
 ];
 
 let dir = '';
-before(() => { dir = mkdtempSync(join(tmpdir(), 'recur-untrusted-')); });
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'recur-untrusted-'));
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** One sentence on stderr with exit code 1, no stack trace. */
@@ -118,7 +240,10 @@ describe('untrusted files: every reader refuses them with one sentence, before a
     it(`safetensors level: ${what}`, () => {
       const bytes = make();
       assert.throws(() => readSafetensors(bytes), message);
-      assert.throws(() => decodeCheckpoint(bytes, "'m.st'"), (e: Error) => /^'m\.st' is not a readable checkpoint: /.test(e.message) && message.test(e.message));
+      assert.throws(
+        () => decodeCheckpoint(bytes, "'m.st'"),
+        (e: Error) => /^'m\.st' is not a readable checkpoint: /.test(e.message) && message.test(e.message),
+      );
       assert.throws(() => new Sampler(bytes, "'m.st'"), message);
       const file = join(dir, 'bad.safetensors');
       writeFileSync(file, bytes);
@@ -131,7 +256,10 @@ describe('untrusted files: every reader refuses them with one sentence, before a
   for (const [what, make, message] of metaCases) {
     it(`checkpoint level: ${what}`, () => {
       const bytes = make();
-      assert.throws(() => decodeCheckpoint(bytes, "'m.st'"), (e: Error) => e.message.startsWith("'m.st' ") && message.test(e.message));
+      assert.throws(
+        () => decodeCheckpoint(bytes, "'m.st'"),
+        (e: Error) => e.message.startsWith("'m.st' ") && message.test(e.message),
+      );
       assert.throws(() => new Sampler(bytes, "'m.st'"), message);
       const file = join(dir, 'bad.safetensors');
       writeFileSync(file, bytes);
@@ -148,6 +276,9 @@ describe('untrusted files: every reader refuses them with one sentence, before a
     const st = join(dir, 'sd.safetensors');
     writeFileSync(st, build({ __metadata__: { format: 'pt' } }));
     writeFileSync(join(dir, 'deep.json'), deep(50000));
-    failsInCli(['import-torch', st, '--vocab', join(dir, 'deep.json'), '--out', join(dir, 'x.st')], /the vocabulary file '.*deep\.json' is not usable: it nests 50000 levels deep; a vocabulary is a flat JSON list or object/);
+    failsInCli(
+      ['import-torch', st, '--vocab', join(dir, 'deep.json'), '--out', join(dir, 'x.st')],
+      /the vocabulary file '.*deep\.json' is not usable: it nests 50000 levels deep; a vocabulary is a flat JSON list or object/,
+    );
   });
 });

@@ -39,7 +39,16 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-default-apps', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-default-apps',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1000 } });
     page = await context.newPage();
@@ -62,12 +71,23 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     const threads = Number(await page.getAttribute('body', 'data-threads'));
     if (cores > 1) assert.ok(threads > 1, `${threads} thread(s) on ${cores} cores`);
-    assert.match(await page.textContent('#env') ?? '', /cross-origin isolated/);
+    assert.match((await page.textContent('#env')) ?? '', /cross-origin isolated/);
   });
 
-  it('starts its fields at the library\'s defaults, as the CLI does', async () => {
+  it("starts its fields at the library's defaults, as the CLI does", async () => {
     const { defaultTrainOptions: T, defaultCharLMConfig: M } = await import('../src/index.js');
-    const fields = { model: M.model, layers: M.layers, hidden: M.hidden, embed: M.embed, dropout: M.dropout, batch: T.batch, seq: T.seq, lr: T.lr, 'lr-decay': T.lrDecay, clip: T.clip };
+    const fields = {
+      model: M.model,
+      layers: M.layers,
+      hidden: M.hidden,
+      embed: M.embed,
+      dropout: M.dropout,
+      batch: T.batch,
+      seq: T.seq,
+      lr: T.lr,
+      'lr-decay': T.lrDecay,
+      clip: T.clip,
+    };
     for (const [id, v] of Object.entries(fields)) assert.equal(await page.inputValue(`#${id}`), String(v), id);
   });
 
@@ -75,20 +95,35 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     const text = readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 30000);
     await page.check('input[name=source][value=paste]');
     await page.fill('#paste', text);
-    for (const [id, v] of [['layers', '1'], ['hidden', '64'], ['embed', '16'], ['batch', '16'], ['seq', '32'], ['eval-every', '40'], ['sample-every', '40'], ['lr', '0.005']]) {
+    for (const [id, v] of [
+      ['layers', '1'],
+      ['hidden', '64'],
+      ['embed', '16'],
+      ['batch', '16'],
+      ['seq', '32'],
+      ['eval-every', '40'],
+      ['sample-every', '40'],
+      ['lr', '0.005'],
+    ]) {
       await page.fill(`#${id}`, v);
     }
     await page.click('#start');
     // the loss must fall well below where it started (ln 61 = 4.1 for this vocabulary), with a validation point and a sample
-    await page.waitForFunction(() => {
-      const d = (document.getElementById('stats') as HTMLElement).dataset;
-      return d.firstLoss !== undefined && d.valLoss !== undefined && Number(d.loss) < 0.75 * Number(d.firstLoss);
-    }, undefined, { timeout: 120000 });
+    await page.waitForFunction(
+      () => {
+        const d = (document.getElementById('stats') as HTMLElement).dataset;
+        return d.firstLoss !== undefined && d.valLoss !== undefined && Number(d.loss) < 0.75 * Number(d.firstLoss);
+      },
+      undefined,
+      { timeout: 120000 },
+    );
     await page.waitForSelector('#train-samples figure pre', { timeout: 60000 });
     const d = await page.evaluate(() => ({ ...(document.getElementById('stats') as HTMLElement).dataset }));
     assert.ok(Number(d.loss) < Number(d.firstLoss), `loss ${d.loss} not below the first ${d.firstLoss}`);
     assert.ok(Number(d.valLoss) < Number(d.firstLoss), `validation loss ${d.valLoss} not below the first training loss ${d.firstLoss}`);
-    console.log(`# playground: first loss ${Number(d.firstLoss).toFixed(3)}, now ${Number(d.loss).toFixed(3)}, validation ${Number(d.valLoss).toFixed(3)}, ${Math.round(Number(d.charsPerSec))} chars/s`);
+    console.log(
+      `# playground: first loss ${Number(d.firstLoss).toFixed(3)}, now ${Number(d.loss).toFixed(3)}, validation ${Number(d.valLoss).toFixed(3)}, ${Math.round(Number(d.charsPerSec))} chars/s`,
+    );
     assert.ok(((await page.textContent('#train-samples pre')) ?? '').length > 50);
     // pause holds the step count still; resume moves it on
     await page.click('#pause');
@@ -113,13 +148,15 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     await page.waitForSelector('body[data-threads]', { timeout: 30000 });
     await page.setInputFiles('#load', join(dir, 'page.safetensors'));
     await page.waitForFunction(() => /^Loaded /.test(document.getElementById('model-info')?.textContent ?? ''), undefined, { timeout: 30000 });
-    assert.match(await page.textContent('#model-info') ?? '', /1 x 64 LSTM, embedding 16.*vocabulary \d+ characters; [\d,]+ parameters/);
+    assert.match((await page.textContent('#model-info')) ?? '', /1 x 64 LSTM, embedding 16.*vocabulary \d+ characters; [\d,]+ parameters/);
     await page.fill('#sample-seed', '7');
     await page.fill('#length', '300');
     await page.click('#sample');
     await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
     const inPage = (await page.textContent('#sample-out')) ?? '';
-    const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', join(dir, 'page.safetensors'), '--seed', '7', '--length', '300'], { encoding: 'utf8' });
+    const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', join(dir, 'page.safetensors'), '--seed', '7', '--length', '300'], {
+      encoding: 'utf8',
+    });
     assert.equal(cli.status, 0, cli.stderr);
     assert.equal(inPage.length, 300);
     assert.equal(inPage, cli.stdout.replace(/\n$/, ''));
@@ -129,11 +166,32 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     const small = join(dir, 'small.txt');
     writeFileSync(small, readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 20000));
     const ck = join(dir, 'cli.safetensors');
-    const trained = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'train', small, '--model', 'gru', '--layers', '2', '--hidden', '32', '--embed', '0', '--steps', '30', '--quiet', '--out', ck], { encoding: 'utf8' });
+    const trained = spawnSync(
+      process.execPath,
+      [
+        join(root, 'bin/recur.js'),
+        'train',
+        small,
+        '--model',
+        'gru',
+        '--layers',
+        '2',
+        '--hidden',
+        '32',
+        '--embed',
+        '0',
+        '--steps',
+        '30',
+        '--quiet',
+        '--out',
+        ck,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(trained.status, 0, trained.stderr);
     await page.setInputFiles('#load', ck);
     await page.waitForFunction(() => /^Loaded cli\.safetensors/.test(document.getElementById('model-info')?.textContent ?? ''), undefined, { timeout: 30000 });
-    assert.match(await page.textContent('#model-info') ?? '', /2 x 32 GRU, one-hot input/);
+    assert.match((await page.textContent('#model-info')) ?? '', /2 x 32 GRU, one-hot input/);
     await page.fill('#prime', 'ROMEO:');
     await page.fill('#sample-seed', '3');
     await page.fill('#length', '200');
@@ -142,7 +200,11 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     await page.click('#sample');
     await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
     const inPage = (await page.textContent('#sample-out')) ?? '';
-    const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', ck, '--prime', 'ROMEO:', '--seed', '3', '--length', '200', '--temperature', '0.7', '--top-k', '10'], { encoding: 'utf8' });
+    const cli = spawnSync(
+      process.execPath,
+      [join(root, 'bin/recur.js'), 'sample', ck, '--prime', 'ROMEO:', '--seed', '3', '--length', '200', '--temperature', '0.7', '--top-k', '10'],
+      { encoding: 'utf8' },
+    );
     assert.equal(cli.status, 0, cli.stderr);
     assert.equal(inPage, cli.stdout.replace(/\n$/, ''));
     await page.fill('#prime', '');
@@ -175,7 +237,7 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     await page.setViewportSize({ width: 1280, height: 1000 });
   });
 
-  it('says why a binary file cannot be learned, in the CLI\'s words', async () => {
+  it("says why a binary file cannot be learned, in the CLI's words", async () => {
     await page.check('input[name=source][value=file]');
     await page.setInputFiles('#text-file', { name: 'image.png', mimeType: 'image/png', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]) });
     await page.click('#start');
@@ -194,9 +256,16 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     const head = Buffer.from(JSON.stringify(header));
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(head.length));
-    await page.setInputFiles('#load', { name: 'huge.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.concat([len, head, bytes.subarray(8 + n)]) });
+    await page.setInputFiles('#load', {
+      name: 'huge.safetensors',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.concat([len, head, bytes.subarray(8 + n)]),
+    });
     await page.waitForSelector('#model-info.error', { timeout: 30000 });
-    assert.equal(await page.textContent('#model-info'), "'huge.safetensors' does not match its own model description: hidden must be a whole number from 1 to 65,536, got 1000000000");
+    assert.equal(
+      await page.textContent('#model-info'),
+      "'huge.safetensors' does not match its own model description: hidden must be a whole number from 1 to 65,536, got 1000000000",
+    );
     // the page still works: the model loaded before is still there to sample
     await page.click('#sample');
     await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
@@ -220,7 +289,10 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     await page.waitForFunction(() => document.getElementById('text-status')?.textContent?.startsWith('Training on'), undefined, { timeout: 30000 });
     // the same count and vocabulary as the LF text: no '\r' among the characters
     const vocabSize = new Set(text).size;
-    assert.equal(await page.textContent('#text-status'), `Training on 20,000 characters, vocabulary ${vocabSize}. 'dos.txt' has Windows line ends (CRLF); read as LF.`);
+    assert.equal(
+      await page.textContent('#text-status'),
+      `Training on 20,000 characters, vocabulary ${vocabSize}. 'dos.txt' has Windows line ends (CRLF); read as LF.`,
+    );
     await page.click('#stop');
     await page.waitForSelector('body[data-phase=idle]', { timeout: 60000 });
   });

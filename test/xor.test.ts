@@ -8,7 +8,12 @@ it('a 2-layer MLP learns XOR to a loss below 0.01', () => {
   const rng = new Rng(0);
   const model = new Sequential(new Linear(2, 8, { rng }), new Tanh(), new Linear(8, 1, { rng }));
   const opt = new Adam(model.parameters(), { lr: 0.05 });
-  const x = r.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+  const x = r.tensor([
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [1, 1],
+  ]);
   const y = r.tensor([[0], [1], [1], [0]]);
   let loss = Infinity;
   for (let step = 0; step < 400 && loss >= 0.01; step++) {
@@ -22,5 +27,8 @@ it('a 2-layer MLP learns XOR to a loss below 0.01', () => {
   }
   assert.ok(loss < 0.01, `final loss ${loss}`);
   const pred = r.noGrad(() => model.forward(x)).toArray() as number[][];
-  assert.deepEqual(pred.map(([p]) => Math.round(p)), [0, 1, 1, 0]);
+  assert.deepEqual(
+    pred.map(([p]) => Math.round(p)),
+    [0, 1, 1, 0],
+  );
 });

@@ -88,7 +88,10 @@ const headW = uniform([H, V], 1 / Math.sqrt(H), 'headW');
 const headB = uniform([V], 1 / Math.sqrt(H), 'headB');
 const params = [embedding, ...layers.flatMap((p) => [p.wx, p.wh, p.b]), headW, headB];
 
-interface State { h: tf.Tensor2D[]; c: tf.Tensor2D[] }
+interface State {
+  h: tf.Tensor2D[];
+  c: tf.Tensor2D[];
+}
 const zeroState = (batch: number): State => ({ h: layers.map(() => tf.zeros([batch, H])), c: layers.map(() => tf.zeros([batch, H])) });
 
 /** Logits [steps * batch, V] for time-major char ids, and the state after the last step. */
@@ -99,7 +102,8 @@ function forward(x: tf.Tensor1D, batch: number, state: State): { logits: tf.Tens
   const next: State = { h: [], c: [] };
   layers.forEach((p, l) => {
     const xw = tf.unstack(tf.reshape(tf.add(tf.matMul(seq, p.wx), p.b), [n, batch, 4 * H])) as tf.Tensor2D[];
-    let h = state.h[l], c = state.c[l];
+    let h = state.h[l],
+      c = state.c[l];
     const hs: tf.Tensor2D[] = [];
     for (const xt of xw) {
       const [ifo, g] = tf.split(tf.add(xt, tf.matMul(h, p.wh)), [3 * H, H], 1);
@@ -120,7 +124,8 @@ let state = zeroState(B);
 const times: number[] = [];
 let loss = NaN;
 for (let i = 0; i < warmup + steps; i++) {
-  const x = window(i, 0), y = window(i, 1);
+  const x = window(i, 0),
+    y = window(i, 1);
   const t0 = performance.now();
   let next!: State;
   const { value, grads } = tf.variableGrads(() => {
@@ -150,7 +155,10 @@ function sample(n: number, seed: number): void {
   for (let k = 0; k < n; k++) {
     const next = tf.tidy(() => {
       const r = forward(tf.tensor1d([id], 'int32'), 1, st);
-      return { st: { h: r.state.h.map((t) => tf.keep(t)), c: r.state.c.map((t) => tf.keep(t)) }, id: tf.multinomial(tf.div(r.logits, 0.8) as tf.Tensor2D, 1, seed + k) };
+      return {
+        st: { h: r.state.h.map((t) => tf.keep(t)), c: r.state.c.map((t) => tf.keep(t)) },
+        id: tf.multinomial(tf.div(r.logits, 0.8) as tf.Tensor2D, 1, seed + k),
+      };
     });
     id = next.id.dataSync()[0];
     tf.dispose([next.id, st.h, st.c]);
@@ -166,21 +174,23 @@ const sampleSec = (performance.now() - s0) / 1000;
 const wasm = values.backend === 'wasm';
 const simd = wasm ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : undefined;
 const multithread = wasm ? Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) : undefined;
-console.log(JSON.stringify({
-  workload: values.workload,
-  peer: 'tfjs',
-  backend: `tfjs-${values.backend}`,
-  tfjs: tf.version_core,
-  variant: wasm ? (simd ? (multithread ? 'threaded-simd' : 'simd') : 'plain') : 'js',
-  wasm_simd: simd,
-  wasm_multithread: multithread,
-  threads: wasm ? getThreadsCount() : 1,
-  train_chars_per_s: Math.round((B * T) / (median / 1000)),
-  train_step_ms: Number(median.toFixed(2)),
-  steps,
-  warmup,
-  sample_chars_per_s: Math.round(sampleChars / sampleSec),
-  sample_chars: sampleChars,
-  last_loss: Number(loss.toFixed(4)),
-  peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-}));
+console.log(
+  JSON.stringify({
+    workload: values.workload,
+    peer: 'tfjs',
+    backend: `tfjs-${values.backend}`,
+    tfjs: tf.version_core,
+    variant: wasm ? (simd ? (multithread ? 'threaded-simd' : 'simd') : 'plain') : 'js',
+    wasm_simd: simd,
+    wasm_multithread: multithread,
+    threads: wasm ? getThreadsCount() : 1,
+    train_chars_per_s: Math.round((B * T) / (median / 1000)),
+    train_step_ms: Number(median.toFixed(2)),
+    steps,
+    warmup,
+    sample_chars_per_s: Math.round(sampleChars / sampleSec),
+    sample_chars: sampleChars,
+    last_loss: Number(loss.toFixed(4)),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

@@ -85,8 +85,7 @@ export function backward(root: Tensor, grad: Tensor | undefined, opts: { retainG
     const accumulate = (t: Tensor, g: Tensor): Tensor[] => {
       if (!sameShape(g.shape, t.shape)) {
         throw new Error(
-          `backward: internal error: gradient ${formatShape(g.shape)} for a tensor of shape ${formatShape(t.shape)}` +
-            ` (input of '${t.node?.op ?? 'leaf'}')`,
+          `backward: internal error: gradient ${formatShape(g.shape)} for a tensor of shape ${formatShape(t.shape)}` + ` (input of '${t.node?.op ?? 'leaf'}')`,
         );
       }
       const prev = grads.get(t);

@@ -40,13 +40,17 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     const xs = inputs.map((t) => tensor(Array.from(t.data), t.shape, { requiresGrad: anyFlagged ? t.requiresGrad : true }));
     const out0 = fn(...xs);
     const rng = new Rng(1234);
-    const w = tensor(Array.from({ length: out0.size }, () => rng.uniform(-1, 1)), out0.shape);
-    const objective = (): number => noGrad(() => {
-      const o = fn(...xs);
-      const v = sum(mul(o, w)).item();
-      o.dispose();
-      return v;
-    });
+    const w = tensor(
+      Array.from({ length: out0.size }, () => rng.uniform(-1, 1)),
+      out0.shape,
+    );
+    const objective = (): number =>
+      noGrad(() => {
+        const o = fn(...xs);
+        const v = sum(mul(o, w)).item();
+        o.dispose();
+        return v;
+      });
     sum(mul(out0, w)).backward();
 
     let maxAbsError = 0;

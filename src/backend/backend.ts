@@ -197,10 +197,14 @@ export interface Backend {
   binary(op: BinaryOp, a: Storage, aStrides: readonly number[], b: Storage, bStrides: readonly number[], out: Storage, shape: readonly number[]): void;
   /** out = cond != 0 ? a : b, all broadcast to `shape` through their strides. */
   where(
-    cond: Storage, cStrides: readonly number[],
-    a: Storage, aStrides: readonly number[],
-    b: Storage, bStrides: readonly number[],
-    out: Storage, shape: readonly number[],
+    cond: Storage,
+    cStrides: readonly number[],
+    a: Storage,
+    aStrides: readonly number[],
+    b: Storage,
+    bStrides: readonly number[],
+    out: Storage,
+    shape: readonly number[],
   ): void;
 
   // ---- layout ----
@@ -209,9 +213,14 @@ export interface Backend {
    * (adding instead when `accumulate`). Permute, slice, concat, expand and their backwards are all this.
    */
   stridedCopy(
-    src: Storage, srcOffset: number, srcStrides: readonly number[],
-    dst: Storage, dstOffset: number, dstStrides: readonly number[],
-    shape: readonly number[], accumulate: boolean,
+    src: Storage,
+    srcOffset: number,
+    srcStrides: readonly number[],
+    dst: Storage,
+    dstOffset: number,
+    dstStrides: readonly number[],
+    shape: readonly number[],
+    accumulate: boolean,
   ): void;
 
   // ---- reductions: x viewed as [outer, n, inner], reduced over n ----
@@ -260,11 +269,38 @@ export type BackendMethod = {
 
 /** Every method of the Backend interface as a runtime list (tests walk it); the type checker keeps it complete. */
 export const BACKEND_METHODS = [
-  'alloc', 'fromValues', 'read', 'write', 'free', 'fill', 'flush',
-  'unary', 'unaryGrad', 'affine', 'powScalar', 'powScalarGrad', 'clamp', 'binary', 'where',
-  'stridedCopy', 'reduce', 'reduceMaxGrad', 'sumSquares', 'matmul', 'gather', 'scatterAdd',
-  'softmax', 'softmaxGrad', 'crossEntropy', 'crossEntropyGrad', 'recurrentStep', 'recurrentStepGrad',
-  'sgdStep', 'adagradStep', 'rmspropStep', 'adamStep',
+  'alloc',
+  'fromValues',
+  'read',
+  'write',
+  'free',
+  'fill',
+  'flush',
+  'unary',
+  'unaryGrad',
+  'affine',
+  'powScalar',
+  'powScalarGrad',
+  'clamp',
+  'binary',
+  'where',
+  'stridedCopy',
+  'reduce',
+  'reduceMaxGrad',
+  'sumSquares',
+  'matmul',
+  'gather',
+  'scatterAdd',
+  'softmax',
+  'softmaxGrad',
+  'crossEntropy',
+  'crossEntropyGrad',
+  'recurrentStep',
+  'recurrentStepGrad',
+  'sgdStep',
+  'adagradStep',
+  'rmspropStep',
+  'adamStep',
 ] as const satisfies readonly BackendMethod[];
 
 // a method added to Backend but not to BACKEND_METHODS is a type error here, naming the method

@@ -11,15 +11,35 @@ import { UserError } from './errors.js';
 const fmtTime = (s: number): string => {
   if (!Number.isFinite(s)) return '--';
   s = Math.max(0, Math.round(s));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    sec = s % 60;
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(sec).padStart(2, '0')}s`;
 };
 
 export interface TrainFlags {
-  model: CellType; layers: number; hidden: number; embed: number; dropout: number;
-  batch: number; seq: number; lr: number; optimizer: TrainOptions['optimizer']; clip: number; lrDecay: number;
-  epochs?: number; minutes?: number; steps?: number; valFrac: number; evalEvery: number; evalChars: number; sampleEvery: number;
-  out: string; resume?: string; seed: number; quiet?: boolean;
+  model: CellType;
+  layers: number;
+  hidden: number;
+  embed: number;
+  dropout: number;
+  batch: number;
+  seq: number;
+  lr: number;
+  optimizer: TrainOptions['optimizer'];
+  clip: number;
+  lrDecay: number;
+  epochs?: number;
+  minutes?: number;
+  steps?: number;
+  valFrac: number;
+  evalEvery: number;
+  evalChars: number;
+  sampleEvery: number;
+  out: string;
+  resume?: string;
+  seed: number;
+  quiet?: boolean;
   /** Keep '\r' line ends instead of reading them as LF. */
   keepCr?: boolean;
   /** 'char' (default) or 'word'. */
@@ -70,10 +90,14 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     const rc = resume.model.config;
     for (const k of ARCHITECTURE) {
       if (explicit.has(k) && f[k] !== rc[k]) {
-        throw new UserError(`${flagName(k)} ${f[k]} disagrees with the checkpoint '${f.resume}', ${describeModel(rc)}; a resumed model keeps its architecture (leave ${flagName(k)} out)`, 2);
+        throw new UserError(
+          `${flagName(k)} ${f[k]} disagrees with the checkpoint '${f.resume}', ${describeModel(rc)}; a resumed model keeps its architecture (leave ${flagName(k)} out)`,
+          2,
+        );
       }
     }
-    if (explicit.has('minCount')) throw new UserError(`--min-count sets the vocabulary of a new word model; a resumed model keeps its checkpoint's vocabulary (leave --min-count out)`, 2);
+    if (explicit.has('minCount'))
+      throw new UserError(`--min-count sets the vocabulary of a new word model; a resumed model keeps its checkpoint's vocabulary (leave --min-count out)`, 2);
     // the checkpoint's training options, unless given again
     const saved = resume.meta.options as Partial<Record<string, unknown>>;
     const merged: Record<string, unknown> = { ...f };
@@ -94,27 +118,48 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   if (resume && vocab.kind === 'word') {
     const share = unknownShareOfIds(ids, vocab.id(vocab.unknown));
     if (share > MAX_RESUME_UNKNOWN) {
-      throw new UserError(`${pct(share)} of the word tokens of '${file}' are outside the checkpoint's vocabulary (<unk>), more than ${pct(MAX_RESUME_UNKNOWN)}; ` +
-        'resume on the text the model was trained on, or train a new model on this one');
+      throw new UserError(
+        `${pct(share)} of the word tokens of '${file}' are outside the checkpoint's vocabulary (<unk>), more than ${pct(MAX_RESUME_UNKNOWN)}; ` +
+          'resume on the text the model was trained on, or train a new model on this one',
+      );
     }
   }
   const unit = unitOf(vocab);
   if (flags.epochs !== undefined && flags.minutes !== undefined) throw new UserError('give either --epochs or --minutes, not both', 2);
   const options: TrainOptions = {
     ...defaultTrainOptions,
-    batch: flags.batch, seq: flags.seq, lr: flags.lr, optimizer: flags.optimizer, clip: flags.clip, lrDecay: flags.lrDecay,
+    batch: flags.batch,
+    seq: flags.seq,
+    lr: flags.lr,
+    optimizer: flags.optimizer,
+    clip: flags.clip,
+    lrDecay: flags.lrDecay,
     epochs: flags.epochs ?? (flags.minutes === undefined && flags.steps === undefined ? 1 : 0),
-    seconds: (flags.minutes ?? 0) * 60, steps: flags.steps ?? 0,
-    valFrac: flags.valFrac, evalEvery: flags.evalEvery, evalChars: flags.evalChars, sampleEvery: flags.sampleEvery, seed: flags.seed,
+    seconds: (flags.minutes ?? 0) * 60,
+    steps: flags.steps ?? 0,
+    valFrac: flags.valFrac,
+    evalEvery: flags.evalEvery,
+    evalChars: flags.evalChars,
+    sampleEvery: flags.sampleEvery,
+    seed: flags.seed,
   };
   const tooShort = textLengthProblem(ids.length, options, `'${file}'`, vocab.kind === 'word' ? 'word tokens' : 'characters');
   if (tooShort) throw new UserError(tooShort);
   const config = resume ? resume.model.config : { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
   const tty = process.stderr.isTTY && !f.quiet;
-  const multibar = !tty ? null : new cliProgress.MultiBar({
-    format: ` {bar} {percentage}% | step {step} | epoch {epochf} | loss {loss} | val {val} | {cps} ${unit}s/s | ETA {eta2}`,
-    hideCursor: true, clearOnComplete: false, stopOnComplete: false, noTTYOutput: false, stream: process.stderr,
-  }, cliProgress.Presets.shades_classic);
+  const multibar = !tty
+    ? null
+    : new cliProgress.MultiBar(
+        {
+          format: ` {bar} {percentage}% | step {step} | epoch {epochf} | loss {loss} | val {val} | {cps} ${unit}s/s | ETA {eta2}`,
+          hideCursor: true,
+          clearOnComplete: false,
+          stopOnComplete: false,
+          noTTYOutput: false,
+          stream: process.stderr,
+        },
+        cliProgress.Presets.shades_classic,
+      );
   const bar = multibar ? multibar.create(1000, 0, { step: 0, epochf: '0.00', loss: '-', val: '-', cps: '-', eta2: '--' }) : null;
   // stdout may be a pipe whose reader leaves (| head): training goes on, unprinted, and still writes its checkpoints
   const log = (s: string): void => {
@@ -123,11 +168,16 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     else stdout.write(line);
   };
   const budget = { epochs: options.epochs, seconds: options.seconds, steps: options.steps };
-  const size = vocab.kind === 'word' ? `${ids.length} word tokens, vocabulary ${vocab.size}${resume ? '' : ` (words seen fewer than ${f.minCount ?? 2} times are <unk>)`}` : `${chars} characters, vocabulary ${vocab.size}`;
+  const size =
+    vocab.kind === 'word'
+      ? `${ids.length} word tokens, vocabulary ${vocab.size}${resume ? '' : ` (words seen fewer than ${f.minCount ?? 2} times are <unk>)`}`
+      : `${chars} characters, vocabulary ${vocab.size}`;
   const cell = `${config.layers}x${config.hidden} ${config.model.toUpperCase()}`;
-  log(`recur: training a ${cell} ${unit}-level model on '${file}' (${size})` +
-    (resume ? `, resuming '${f.resume}' at step ${resume.meta.progress.step}${changed.length ? ` with ${changed.join(', ')}` : ''}` : '') +
-    `; checkpoints go to '${f.out}'`);
+  log(
+    `recur: training a ${cell} ${unit}-level model on '${file}' (${size})` +
+      (resume ? `, resuming '${f.resume}' at step ${resume.meta.progress.step}${changed.length ? ` with ${changed.join(', ')}` : ''}` : '') +
+      `; checkpoints go to '${f.out}'`,
+  );
   let stopRequests = 0;
   const onSigint = (): void => {
     stopRequests++;
@@ -140,39 +190,48 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   let lastCps = 0;
   const started = Date.now();
   try {
-    const res = await trainCharLM({ ids, vocab, name: `'${file}'`, config, options, resume, resumeName: f.resume && `'${f.resume}'` }, {
-      onStep: (s) => {
-        lastLoss = s.loss;
-        lastCps = s.charsPerSec;
-        if (!bar) return;
-        const runSeconds = (Date.now() - started) / 1000;
-        let frac = 0;
-        if (budget.seconds > 0) frac = runSeconds / budget.seconds;
-        else if (budget.steps > 0) frac = s.step / budget.steps;
-        else if (budget.epochs > 0) frac = (s.epoch + s.epochProgress) / budget.epochs;
-        frac = Math.min(1, frac);
-        const eta = frac > 0 ? (runSeconds / frac) * (1 - frac) : Infinity;
-        bar.update(Math.round(frac * 1000), {
-          step: s.step, epochf: (s.epoch + s.epochProgress).toFixed(2), loss: s.loss.toFixed(3),
-          val: lastVal === null ? '-' : lastVal.toFixed(3), cps: Math.round(s.charsPerSec).toLocaleString('en-US'), eta2: fmtTime(eta),
-        });
+    const res = await trainCharLM(
+      { ids, vocab, name: `'${file}'`, config, options, resume, resumeName: f.resume && `'${f.resume}'` },
+      {
+        onStep: (s) => {
+          lastLoss = s.loss;
+          lastCps = s.charsPerSec;
+          if (!bar) return;
+          const runSeconds = (Date.now() - started) / 1000;
+          let frac = 0;
+          if (budget.seconds > 0) frac = runSeconds / budget.seconds;
+          else if (budget.steps > 0) frac = s.step / budget.steps;
+          else if (budget.epochs > 0) frac = (s.epoch + s.epochProgress) / budget.epochs;
+          frac = Math.min(1, frac);
+          const eta = frac > 0 ? (runSeconds / frac) * (1 - frac) : Infinity;
+          bar.update(Math.round(frac * 1000), {
+            step: s.step,
+            epochf: (s.epoch + s.epochProgress).toFixed(2),
+            loss: s.loss.toFixed(3),
+            val: lastVal === null ? '-' : lastVal.toFixed(3),
+            cps: Math.round(s.charsPerSec).toLocaleString('en-US'),
+            eta2: fmtTime(eta),
+          });
+        },
+        onEval: (e) => {
+          lastVal = e.valLoss;
+          log(
+            `step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/${unit} (${evalScope(e, unit)})`,
+          );
+        },
+        onSample: (t, step) => log(`--- sample at step ${step} ---\n${t}\n---`),
+        onCheckpoint: (bytes) => writeFileAtomic(out, bytes),
+        shouldStop: () => stopRequests > 0,
       },
-      onEval: (e) => {
-        lastVal = e.valLoss;
-        log(`step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/${unit} (${evalScope(e, unit)})`);
-      },
-      onSample: (t, step) => log(`--- sample at step ${step} ---\n${t}\n---`),
-      onCheckpoint: (bytes) => writeFileAtomic(out, bytes),
-      shouldStop: () => stopRequests > 0,
-    });
+    );
     bar?.update(1000);
     multibar?.stop();
     const p = res.progress;
     stdout.write(
       `recur: done (${res.stoppedBy === 'request' ? 'stopped on request' : `reached the ${res.stoppedBy} limit`}): ${p.step} steps, ` +
-      `epoch ${p.epoch}, ${fmtTime(p.seconds)} of training, train loss ${lastLoss.toFixed(4)}, ` +
-      `val loss ${p.lastValLoss!.toFixed(4)} nats/${unit} (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss!).toFixed(2)}; ${evalScope(res.finalEval, unit)}), ` +
-      `${Math.round(lastCps).toLocaleString('en-US')} ${unit}s/s; saved '${f.out}'\n`,
+        `epoch ${p.epoch}, ${fmtTime(p.seconds)} of training, train loss ${lastLoss.toFixed(4)}, ` +
+        `val loss ${p.lastValLoss!.toFixed(4)} nats/${unit} (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss!).toFixed(2)}; ${evalScope(res.finalEval, unit)}), ` +
+        `${Math.round(lastCps).toLocaleString('en-US')} ${unit}s/s; saved '${f.out}'\n`,
     );
     // the shell's convention after an interrupt, now that the checkpoint is safe
     return stopRequests > 0 ? 130 : 0;
@@ -200,7 +259,14 @@ function unknownShareOfIds(ids: ArrayLike<number>, unk: number): number {
 const pct = (x: number): string => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
 
 export interface SampleFlags {
-  prime?: string; length: number; temperature: number; topK?: number; topP?: number; argmax?: boolean; argmaxAfterSpace?: boolean; seed?: number;
+  prime?: string;
+  length: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  argmax?: boolean;
+  argmaxAfterSpace?: boolean;
+  seed?: number;
 }
 
 /** Thrown from the sampling callback to stop generating once nobody reads the output. */
@@ -213,19 +279,36 @@ export function sampleCommand(checkpoint: string, f: SampleFlags): void {
     const unknown = ck.vocab.unknownIn(f.prime);
     if (ck.vocab.kind === 'word') {
       if (ck.vocab.encode(f.prime).length === 0) throw new UserError('--prime has no words in it: give at least one word, punctuation mark or newline');
-      if (unknown.size > 0) process.stderr.write(`recur: the model does not know ${[...unknown.keys()].slice(0, 5).map((w) => JSON.stringify(w)).join(', ')}; read as <unk>\n`);
+      if (unknown.size > 0)
+        process.stderr.write(
+          `recur: the model does not know ${[...unknown.keys()]
+            .slice(0, 5)
+            .map((w) => JSON.stringify(w))
+            .join(', ')}; read as <unk>\n`,
+        );
     } else if (unknown.size > 0) {
       const c = [...unknown.keys()][0];
-      throw new UserError(`the prime text has ${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}), which is not in the model's vocabulary`);
+      throw new UserError(
+        `the prime text has ${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}), which is not in the model's vocabulary`,
+      );
     }
   }
   // a reader that leaves (| head -c 20) ends sampling quietly with exit 0, as Unix tools do
-  const emit = (s: string): void => { if (!stdout.write(s)) throw new ReaderGone(); };
+  const emit = (s: string): void => {
+    if (!stdout.write(s)) throw new ReaderGone();
+  };
   try {
     if (f.prime !== undefined) emit(f.prime);
     sampleText(ck.model, ck.vocab, {
-      prime: f.prime, length: f.length, temperature: f.temperature, topK: f.topK, topP: f.topP, argmax: f.argmax,
-      argmaxExceptAfterSpace: f.argmaxAfterSpace, seed: f.seed ?? Date.now() % 2 ** 31, onChar: emit,
+      prime: f.prime,
+      length: f.length,
+      temperature: f.temperature,
+      topK: f.topK,
+      topP: f.topP,
+      argmax: f.argmax,
+      argmaxExceptAfterSpace: f.argmaxAfterSpace,
+      seed: f.seed ?? Date.now() % 2 ** 31,
+      onChar: emit,
     });
     emit('\n');
   } catch (e) {
@@ -243,20 +326,30 @@ export function evalCommand(checkpoint: string, file: string, f: { batch: number
   const word = vocab.kind === 'word';
   const share = vocab.kind === 'word' ? unknownShareOfIds(ids, vocab.id(vocab.unknown)) : chars > 0 ? skipped / chars : 0;
   // the figure means little when much of the text is unknown to the model: say so first
-  if (share > 0.01) stdout.write(`note: ${pct(share)} of the ${word ? 'word tokens' : 'characters'} of '${file}' are outside the model's vocabulary (${word ? 'scored as <unk>' : 'skipped'})\n`);
+  if (share > 0.01)
+    stdout.write(
+      `note: ${pct(share)} of the ${word ? 'word tokens' : 'characters'} of '${file}' are outside the model's vocabulary (${word ? 'scored as <unk>' : 'skipped'})\n`,
+    );
   if (ck.vocab.kind === 'word') {
     if (ids.length < 2) throw new UserError(`'${file}' has fewer than two words; nothing to evaluate`);
     const unknownCount = Math.round(share * ids.length);
     const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
-    stdout.write(`loss ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/word over ${ids.length} word tokens\n`);
+    stdout.write(
+      `loss ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/word over ${ids.length} word tokens\n`,
+    );
     if (unknownCount > 0) stdout.write(`${unknownCount} of them are words outside the model's vocabulary, scored as <unk>\n`);
     return;
   }
   if (ids.length < 2) throw new UserError(`'${file}' has fewer than two characters the model knows; nothing to evaluate`);
   const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
-  stdout.write(`loss ${loss.toFixed(4)} nats/char, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char over ${ids.length} characters\n`);
+  stdout.write(
+    `loss ${loss.toFixed(4)} nats/char, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char over ${ids.length} characters\n`,
+  );
   if (skipped > 0) {
-    const list = [...unknown.entries()].slice(0, 8).map(([c, n]) => `${JSON.stringify(c)} x${n}`).join(', ');
+    const list = [...unknown.entries()]
+      .slice(0, 8)
+      .map(([c, n]) => `${JSON.stringify(c)} x${n}`)
+      .join(', ');
     stdout.write(`skipped ${skipped} character(s) outside the model's vocabulary: ${list}\n`);
   }
 }

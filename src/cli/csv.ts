@@ -9,8 +9,10 @@ export function splitCsvLine(line: string, sep = ','): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
     if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { field += '"'; i++; }
-      else if (c === '"') quoted = false;
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"' && field.trim() === '') {
       quoted = true;
@@ -35,7 +37,8 @@ export const CSV_SEPARATORS = [',', ';', '\t'] as const;
 
 /** The separator of a header row: the one of CSV_SEPARATORS it splits into most fields (a comma when none). */
 export function detectSeparator(headerLine: string): string {
-  let best = ',', most = 1;
+  let best = ',',
+    most = 1;
   for (const sep of CSV_SEPARATORS) {
     const n = splitCsvLine(headerLine, sep).length;
     if (n > most) [best, most] = [sep, n];
@@ -46,20 +49,26 @@ export function detectSeparator(headerLine: string): string {
 const showSep = (sep: string): string => (sep === '\t' ? 'tab' : `'${sep}'`);
 
 export function readCsvColumn(text: string, file: string, column?: string, sepOption?: string): { name: string; values: Float64Array } {
-  const lines = text.split(/\r?\n/).map((l, i) => ({ l, row: i + 1 })).filter((x) => x.l.trim() !== '');
+  const lines = text
+    .split(/\r?\n/)
+    .map((l, i) => ({ l, row: i + 1 }))
+    .filter((x) => x.l.trim() !== '');
   if (lines.length === 0) throw new UserError(`'${file}' is empty: give a CSV file with a header row and numbers under it`);
   const sep = sepOption ?? detectSeparator(lines[0].l);
   // an empty header cell still needs a name to be chosen by and written out under
   const header = splitCsvLine(lines[0].l, sep).map((h, i) => h || `column_${i + 1}`);
   let col: number;
   if (column === undefined) {
-    if (header.length !== 1) throw new UserError(`'${file}' has ${header.length} columns separated by ${showSep(sep)} (${header.join(', ')}); choose one with --column`);
+    if (header.length !== 1)
+      throw new UserError(`'${file}' has ${header.length} columns separated by ${showSep(sep)} (${header.join(', ')}); choose one with --column`);
     col = 0;
   } else {
     col = header.indexOf(column);
     if (col < 0) {
       const hint = sepOption === undefined ? ' (if its columns are separated by something else, give it with --sep)' : '';
-      throw new UserError(`'${file}' has no column '${column}'; its columns, separated by ${showSep(sep)}, are ${header.map((h) => `'${h}'`).join(', ')}${hint}`);
+      throw new UserError(
+        `'${file}' has no column '${column}'; its columns, separated by ${showSep(sep)}, are ${header.map((h) => `'${h}'`).join(', ')}${hint}`,
+      );
     }
   }
   const name = header[col];

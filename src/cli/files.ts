@@ -1,6 +1,17 @@
 /** Node file I/O for the CLI: friendly errors, and atomic writes (temp file + rename). */
 import {
-  closeSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync,
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
   type Stats,
 } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
@@ -67,14 +78,24 @@ export function describeFsError(e: unknown, path: string, doing: string): string
   const code = (e as NodeJS.ErrnoException).code;
   const dir = dirname(path);
   switch (code) {
-    case 'ENOENT': return `cannot ${doing} '${path}': directory '${dir}' does not exist`;
-    case 'ENOTDIR': return `cannot ${doing} '${path}': a part of '${dir}' is a file, not a directory`;
-    case 'EISDIR': return `cannot ${doing} '${path}': it is a directory`;
-    case 'EACCES': case 'EPERM': return `cannot ${doing} '${path}': no permission to write in directory '${dir}'`;
-    case 'EROFS': return `cannot ${doing} '${path}': the file system is read-only`;
-    case 'ENOSPC': case 'EDQUOT': return `cannot ${doing} '${path}': the disk is full (the file as it was before, if any, is unchanged)`;
-    case 'ENAMETOOLONG': return `cannot ${doing} '${path}': the name is too long`;
-    default: return `cannot ${doing} '${path}': ${(e as Error).message}`;
+    case 'ENOENT':
+      return `cannot ${doing} '${path}': directory '${dir}' does not exist`;
+    case 'ENOTDIR':
+      return `cannot ${doing} '${path}': a part of '${dir}' is a file, not a directory`;
+    case 'EISDIR':
+      return `cannot ${doing} '${path}': it is a directory`;
+    case 'EACCES':
+    case 'EPERM':
+      return `cannot ${doing} '${path}': no permission to write in directory '${dir}'`;
+    case 'EROFS':
+      return `cannot ${doing} '${path}': the file system is read-only`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `cannot ${doing} '${path}': the disk is full (the file as it was before, if any, is unchanged)`;
+    case 'ENAMETOOLONG':
+      return `cannot ${doing} '${path}': the name is too long`;
+    default:
+      return `cannot ${doing} '${path}': ${(e as Error).message}`;
   }
 }
 
@@ -102,7 +123,11 @@ function removeStaleTemps(target: string): void {
   for (const n of names) {
     const m = n.startsWith(prefix) && /^(\d+)\.tmp$/.exec(n.slice(prefix.length));
     if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
-      try { unlinkSync(join(dirname(target), n)); } catch { /* another run got there first */ }
+      try {
+        unlinkSync(join(dirname(target), n));
+      } catch {
+        /* another run got there first */
+      }
     }
   }
 }
@@ -154,10 +179,18 @@ export function prepareOutput(path: string, option: string, inputs: { path: stri
 }
 
 function lstatOrNull(p: string): Stats | null {
-  try { return lstatSync(p); } catch { return null; }
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
 }
 function statOrNull(p: string): Stats | null {
-  try { return statSync(p); } catch { return null; }
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -169,7 +202,9 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   let target = path;
   try {
     if (lstatSync(path).isSymbolicLink()) target = realpathSync(path);
-  } catch { /* does not exist yet, or a dangling link: prepareOutput resolved it already for outputs it checked */ }
+  } catch {
+    /* does not exist yet, or a dangling link: prepareOutput resolved it already for outputs it checked */
+  }
   const tmp = tempFor(target);
   try {
     const fd = openSync(tmp, 'w');
@@ -181,7 +216,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     }
     renameSync(tmp, target);
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* nothing to clean */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* nothing to clean */
+    }
     throw new UserError(describeFsError(e, path, 'write'));
   }
 }

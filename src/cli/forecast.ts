@@ -17,8 +17,21 @@ import { lineChart } from './svg.js';
 import { UserError } from './errors.js';
 
 export interface ForecastFlags {
-  column?: string; sep?: string; horizon: number; window?: number; ar?: number; model: CellType; layers: number; hidden: number;
-  steps: number; batch: number; lr: number; seed: number; out: string; plot: string; quiet?: boolean;
+  column?: string;
+  sep?: string;
+  horizon: number;
+  window?: number;
+  ar?: number;
+  model: CellType;
+  layers: number;
+  hidden: number;
+  steps: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  out: string;
+  plot: string;
+  quiet?: boolean;
 }
 
 export function forecastCommand(file: string, f: ForecastFlags): void {
@@ -39,11 +52,15 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   const N = values.length;
   const need = W + 2 * H + 1;
   if (N < need) {
-    throw new UserError(`column '${name}' of '${file}' has ${N} values; a forecast of ${H} with a window of ${W} needs at least ${need} (use a smaller --horizon or --window)`);
+    throw new UserError(
+      `column '${name}' of '${file}' has ${N} values; a forecast of ${H} with a window of ${W} needs at least ${need} (use a smaller --horizon or --window)`,
+    );
   }
   const ar = f.ar ?? W;
   if (ar > W) throw new UserError(`--ar ${ar} is more than the window of ${W} values the model reads; give at most ${W}`);
-  const say = (s: string): void => { if (!f.quiet) stdout.write(s + '\n'); };
+  const say = (s: string): void => {
+    if (!f.quiet) stdout.write(s + '\n');
+  };
   const rng = new Rng(f.seed);
   // train on everything but the last H values, which are kept for the backtest
   const train = values.subarray(0, N - H);
@@ -51,11 +68,18 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   const stats = seriesStats(train);
   const windows = slidingWindows(train, W + H);
   const model = new Forecaster({ horizon: H, model: f.model, layers: f.layers, hidden: f.hidden, ar, ...stats }, { rng });
-  say(`recur: forecasting '${name}' from '${file}' (${N} values): a ${f.layers}x${f.hidden} ${f.model.toUpperCase()}${ar > 0 ? ` (+ linear path over ${ar} lags)` : ''} reads ${W} values and predicts the next ${H}; ${windows.length} training windows, ${f.steps} steps`);
+  say(
+    `recur: forecasting '${name}' from '${file}' (${N} values): a ${f.layers}x${f.hidden} ${f.model.toUpperCase()}${ar > 0 ? ` (+ linear path over ${ar} lags)` : ''} reads ${W} values and predicts the next ${H}; ${windows.length} training windows, ${f.steps} steps`,
+  );
   const t0 = performance.now();
   const loss = trainForecaster(model, windows, {
-    steps: f.steps, batch: f.batch, lr: f.lr, rng,
-    onStep: (s, l) => { if (s % Math.max(1, Math.floor(f.steps / 5)) === 0) say(`step ${s}: loss ${l.toFixed(4)} (standardised)`); },
+    steps: f.steps,
+    batch: f.batch,
+    lr: f.lr,
+    rng,
+    onStep: (s, l) => {
+      if (s % Math.max(1, Math.floor(f.steps / 5)) === 0) say(`step ${s}: loss ${l.toFixed(4)} (standardised)`);
+    },
   });
   if (!Number.isFinite(loss)) throw new UserError(`training failed: the loss became ${loss}; try a smaller --lr`);
   // backtest: the last H values, from the W before them
@@ -65,7 +89,9 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   const naiveMse = meanSquaredError([naiveForecast(context, H)], [actual]);
   const linear = LinearAR.fit(windows, W, H);
   const linearMse = meanSquaredError([linear.predict(context)], [actual]);
-  say(`backtest on the last ${H} values: MSE model ${modelMse.toPrecision(4)}, naive (last value) ${naiveMse.toPrecision(4)}, linear fit ${linearMse.toPrecision(4)}`);
+  say(
+    `backtest on the last ${H} values: MSE model ${modelMse.toPrecision(4)}, naive (last value) ${naiveMse.toPrecision(4)}, linear fit ${linearMse.toPrecision(4)}`,
+  );
 
   const forecast = model.predict([values.subarray(N - W)])[0];
   // the in-sample fit: the one-step prediction from each window of W values

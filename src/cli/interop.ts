@@ -14,11 +14,16 @@ import { UserError } from './errors.js';
 const clean = (e: unknown): string => (e as Error).message.replace(/^(readSafetensors|Vocab|loadStateDict): /, '');
 
 export function importTorchCommand(file: string, f: { vocab: string; model?: CellType; out: string }): void {
-  const out = prepareOutput(f.out, '--out', [{ path: file, what: 'state dict' }, { path: f.vocab, what: 'vocabulary file' }]);
+  const out = prepareOutput(f.out, '--out', [
+    { path: file, what: 'state dict' },
+    { path: f.vocab, what: 'vocabulary file' },
+  ]);
   const bytes = readBytes(file, 'state dict');
   if (bytes[0] === 0x50 && bytes[1] === 0x4b) {
-    throw new UserError(`'${file}' is a PyTorch pickle (torch.save), not safetensors; save the state dict with ` +
-      'safetensors.torch.save_file, or convert it with tools/torch_interop.py state-dict');
+    throw new UserError(
+      `'${file}' is a PyTorch pickle (torch.save), not safetensors; save the state dict with ` +
+        'safetensors.torch.save_file, or convert it with tools/torch_interop.py state-dict',
+    );
   }
   let tensors: Record<string, Tensor>;
   let metadata: Record<string, string>;
@@ -43,10 +48,12 @@ export function importTorchCommand(file: string, f: { vocab: string; model?: Cel
   const { model, renamed } = imported;
   writeFileAtomic(out, encodeCheckpoint(model, vocab, { createdBy: 'recur import-torch', options: { importedFrom: basename(file) } }));
   const c = model.config;
-  const names = Object.entries(renamed).map(([a, b]) => `${a}* as ${b}*`).join(', ');
+  const names = Object.entries(renamed)
+    .map(([a, b]) => `${a}* as ${b}*`)
+    .join(', ');
   stdout.write(
     `recur: imported a ${c.layers} x ${c.hidden} ${c.model.toUpperCase()} (${c.embed ? `embedding ${c.embed}` : 'one-hot input'}, ` +
-    `vocabulary ${vocab.size}, ${model.numParameters().toLocaleString('en-US')} parameters)${names ? `, reading ${names}` : ''}; saved '${f.out}'\n`,
+      `vocabulary ${vocab.size}, ${model.numParameters().toLocaleString('en-US')} parameters)${names ? `, reading ${names}` : ''}; saved '${f.out}'\n`,
   );
 }
 
@@ -67,7 +74,7 @@ export async function exportCommand(checkpoint: string, f: { onnx: string; state
   const states = withC ? 'h0, c0' : 'h0';
   stdout.write(
     `recur: wrote '${f.onnx}' (ONNX opset ${ONNX_OPSET}, ${(bytes.length / 1024).toFixed(1)} KiB): inputs tokens int64 [batch, seq] and ` +
-    `${f.states === 'required' ? '' : 'optional '}${states} [${L}, batch, ${H}]; outputs logits [batch, seq, ${V}] and ` +
-    `${withC ? 'hn, cn' : 'hn'} [${L}, batch, ${H}]\n`,
+      `${f.states === 'required' ? '' : 'optional '}${states} [${L}, batch, ${H}]; outputs logits [batch, seq, ${V}] and ` +
+      `${withC ? 'hn, cn' : 'hn'} [${L}, batch, ${H}]\n`,
   );
 }

@@ -35,39 +35,83 @@ function program(): Command {
     .option('--layers <n>', 'recurrent layers', int(1, CONFIG_LIMITS.layers), M.layers)
     .option('--hidden <n>', 'hidden units per layer', int(1, CONFIG_LIMITS.hidden), M.hidden)
     .option('--embed <n>', 'embedding size (0: one-hot input)', int(0, CONFIG_LIMITS.embed), M.embed)
-    .addOption(new Option('--tokens <kind>', 'model characters or words (default: char; on --resume, the checkpoint\'s)').choices(['char', 'word']))
+    .addOption(new Option('--tokens <kind>', "model characters or words (default: char; on --resume, the checkpoint's)").choices(['char', 'word']))
     .option('--min-count <n>', 'word models: words seen fewer times become <unk> (default: 2)', int(1))
-    .option('--dropout <p>', 'dropout between layers and before the output', num((n) => n >= 0 && n < 1, 'a number from 0 up to (not including) 1'), M.dropout)
+    .option(
+      '--dropout <p>',
+      'dropout between layers and before the output',
+      num((n) => n >= 0 && n < 1, 'a number from 0 up to (not including) 1'),
+      M.dropout,
+    )
     .option('--batch <n>', 'parallel streams per step', int(1), T.batch)
     .option('--seq <n>', 'time steps per window (truncated BPTT length)', int(1), T.seq)
-    .option('--lr <x>', 'learning rate', num((n) => n > 0, 'a positive number'), T.lr)
+    .option(
+      '--lr <x>',
+      'learning rate',
+      num((n) => n > 0, 'a positive number'),
+      T.lr,
+    )
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'adagrad', 'sgd']).default(T.optimizer))
-    .option('--clip <x>', 'clip gradients to this global norm (0: off)', num((n) => n >= 0, 'a number of at least 0'), T.clip)
-    .option('--lr-decay <x>', 'multiply the learning rate by this after each epoch', num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'), T.lrDecay)
+    .option(
+      '--clip <x>',
+      'clip gradients to this global norm (0: off)',
+      num((n) => n >= 0, 'a number of at least 0'),
+      T.clip,
+    )
+    .option(
+      '--lr-decay <x>',
+      'multiply the learning rate by this after each epoch',
+      num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'),
+      T.lrDecay,
+    )
     .option('--epochs <n>', 'stop after this many epochs (default 1 when no other limit is given)', int(1))
-    .option('--minutes <m>', 'stop after this many minutes', num((n) => n > 0, 'a positive number'))
+    .option(
+      '--minutes <m>',
+      'stop after this many minutes',
+      num((n) => n > 0, 'a positive number'),
+    )
     .option('--steps <n>', 'stop after this many steps', int(1))
-    .option('--val-frac <x>', 'fraction of the text (at its end) held out for validation', num((n) => n > 0 && n < 0.5, 'a number above 0 and below 0.5'), T.valFrac)
+    .option(
+      '--val-frac <x>',
+      'fraction of the text (at its end) held out for validation',
+      num((n) => n > 0 && n < 0.5, 'a number above 0 and below 0.5'),
+      T.valFrac,
+    )
     .option('--eval-every <n>', 'validate and checkpoint every N steps (0: only at the end)', int(0), T.evalEvery)
-    .option('--eval-chars <n>', 'characters (word tokens for --tokens word) from the start of the validation split that each ' +
-      'periodic validation scores; the final one scores the whole split (0: the whole split every time)',
-    num((n) => Number.isSafeInteger(n) && (n === 0 || n >= 2), '0 or a whole number of at least 2'), T.evalChars)
+    .option(
+      '--eval-chars <n>',
+      'characters (word tokens for --tokens word) from the start of the validation split that each ' +
+        'periodic validation scores; the final one scores the whole split (0: the whole split every time)',
+      num((n) => Number.isSafeInteger(n) && (n === 0 || n >= 2), '0 or a whole number of at least 2'),
+      T.evalChars,
+    )
     .option('--sample-every <n>', 'print a sample every N steps (0: only at the end)', int(0), T.sampleEvery)
     .option('--out <file>', 'checkpoint to write (checked before training; never the text itself)', 'model.safetensors')
     .option('--resume <file>', 'continue training from this checkpoint: its model, and its training options unless given again')
     .option('--seed <n>', 'random seed', int(0), T.seed)
     .option('--keep-cr', keepCrHelp)
     .option('--quiet', 'no progress bar')
-    .action(async (file: string, flags, cmd: Command) => { code = await trainCommand(file, { ...flags, explicit: explicitOptions(cmd) }); });
+    .action(async (file: string, flags, cmd: Command) => {
+      code = await trainCommand(file, { ...flags, explicit: explicitOptions(cmd) });
+    });
 
   p.command('sample')
     .description('generate text from a checkpoint, streaming it to stdout')
     .argument('<checkpoint>', 'a .safetensors checkpoint written by recur train')
     .option('--prime <text>', 'text to start from (printed first)')
     .option('--length <n>', 'characters (words for a word model) to generate', int(1), sampleDefaults.length)
-    .option('--temperature <t>', 'sampling temperature', num((n) => n > 0, 'a positive number'), sampleDefaults.temperature)
+    .option(
+      '--temperature <t>',
+      'sampling temperature',
+      num((n) => n > 0, 'a positive number'),
+      sampleDefaults.temperature,
+    )
     .option('--top-k <k>', 'sample only from the k most likely tokens (characters or words)', int(1))
-    .option('--top-p <p>', 'sample only from the most likely tokens covering probability p', num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'))
+    .option(
+      '--top-p <p>',
+      'sample only from the most likely tokens covering probability p',
+      num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'),
+    )
     .option('--argmax', 'always take the most likely token')
     .option('--argmax-after-space', "argmax, except sample the token after a space (char-rnn's option)")
     .option('--seed <n>', 'random seed (default: from the clock)', int(0))
@@ -99,7 +143,12 @@ function program(): Command {
     .option('--ar <n>', 'lags of the linear autoregressive path (fitted by least squares) added to the recurrent output (0: none; default: the window)', int(0))
     .option('--steps <n>', 'training steps', int(1), 1000)
     .option('--batch <n>', 'windows per step', int(1), 32)
-    .option('--lr <x>', 'learning rate', num((n) => n > 0, 'a positive number'), 3e-3)
+    .option(
+      '--lr <x>',
+      'learning rate',
+      num((n) => n > 0, 'a positive number'),
+      3e-3,
+    )
     .option('--seed <n>', 'random seed', int(0), 1)
     .option('--out <file>', 'forecast CSV to write', 'forecast.csv')
     .option('--plot <file>', 'SVG plot to write', 'forecast.svg')
@@ -123,8 +172,14 @@ function program(): Command {
     .description('write a checkpoint as a standard ONNX graph (opset 17, ONNX LSTM/GRU/RNN operators)')
     .argument('<checkpoint>', 'a .safetensors checkpoint')
     .requiredOption('--onnx <file>', 'the .onnx file to write')
-    .addOption(new Option('--states <kind>', 'initial states h0/c0: optional inputs defaulting to zeros, or required inputs ' +
-      '(ONNX Runtime for JavaScript can only feed required ones)').choices(['optional', 'required']).default('optional'))
+    .addOption(
+      new Option(
+        '--states <kind>',
+        'initial states h0/c0: optional inputs defaulting to zeros, or required inputs ' + '(ONNX Runtime for JavaScript can only feed required ones)',
+      )
+        .choices(['optional', 'required'])
+        .default('optional'),
+    )
     .action(async (ck: string, flags) => exportCommand(ck, flags, VERSION));
   return p;
 }

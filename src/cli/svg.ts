@@ -14,19 +14,29 @@ const fmt = (v: number): string => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 &
 
 /** An SVG document with one polyline per series, axes with min/max labels, a legend, and a marker at `splitX`. */
 export function lineChart(series: readonly Series[], o: { title: string; splitX?: number; width?: number; height?: number }): string {
-  const W = o.width ?? 900, Hh = o.height ?? 360;
+  const W = o.width ?? 900,
+    Hh = o.height ?? 360;
   const m = { l: 70, r: 20, t: 40, b: 40 };
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    x1 = -Infinity,
+    y0 = Infinity,
+    y1 = -Infinity;
   for (const s of series) {
     for (let i = 0; i < s.x.length; i++) {
-      x0 = Math.min(x0, s.x[i]); x1 = Math.max(x1, s.x[i]);
-      y0 = Math.min(y0, s.y[i]); y1 = Math.max(y1, s.y[i]);
+      x0 = Math.min(x0, s.x[i]);
+      x1 = Math.max(x1, s.x[i]);
+      y0 = Math.min(y0, s.y[i]);
+      y1 = Math.max(y1, s.y[i]);
     }
   }
   if (!(x1 > x0)) x1 = x0 + 1;
-  if (!(y1 > y0)) { y0 -= 1; y1 += 1; }
+  if (!(y1 > y0)) {
+    y0 -= 1;
+    y1 += 1;
+  }
   const pad = (y1 - y0) * 0.05;
-  y0 -= pad; y1 += pad;
+  y0 -= pad;
+  y1 += pad;
   const px = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
   const py = (y: number): number => Hh - m.b - ((y - y0) / (y1 - y0)) * (Hh - m.t - m.b);
   const parts: string[] = [
@@ -46,9 +56,13 @@ export function lineChart(series: readonly Series[], o: { title: string; splitX?
   series.forEach((s, k) => {
     const pts: string[] = [];
     for (let i = 0; i < s.x.length; i++) pts.push(`${px(s.x[i]).toFixed(1)},${py(s.y[i]).toFixed(1)}`);
-    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts.join(' ')}"><title>${esc(s.label)}</title></polyline>`);
+    parts.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts.join(' ')}"><title>${esc(s.label)}</title></polyline>`,
+    );
     const lx = m.l + 10 + k * 150;
-    parts.push(`<line x1="${lx}" y1="${m.t - 8}" x2="${lx + 20}" y2="${m.t - 8}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
+    parts.push(
+      `<line x1="${lx}" y1="${m.t - 8}" x2="${lx + 20}" y2="${m.t - 8}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
+    );
     parts.push(`<text x="${lx + 25}" y="${m.t - 4}">${esc(s.label)}</text>`);
   });
   parts.push('</svg>');

@@ -30,8 +30,15 @@ export class BpttBatcher {
     return { rowLength, windowsPerEpoch: Math.floor(rowLength / seq) };
   }
 
-  constructor(private readonly ids: TokenIds, readonly batch: number, readonly seq: number) {
-    for (const [k, v] of [['batch', batch], ['seq', seq]] as const) {
+  constructor(
+    private readonly ids: TokenIds,
+    readonly batch: number,
+    readonly seq: number,
+  ) {
+    for (const [k, v] of [
+      ['batch', batch],
+      ['seq', seq],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`BpttBatcher: ${k} must be a positive integer, got ${v}`);
     }
     const layout = BpttBatcher.layout(ids.length, batch, seq);
@@ -52,7 +59,8 @@ export class BpttBatcher {
   /** The next window (wrapping to the next epoch). */
   next(): BpttWindow {
     const { batch: B, seq: T } = this;
-    const x = new Int32Array(B * T), y = new Int32Array(B * T);
+    const x = new Int32Array(B * T),
+      y = new Int32Array(B * T);
     const start = this.window * T;
     for (let b = 0; b < B; b++) {
       const base = b * this.rowLength + start;

@@ -57,7 +57,10 @@ export function readCorpus(source: Uint8Array | string, opts: CorpusOptions = {}
   let skipped = 0;
   for (const n of unknown.values()) skipped += n;
   if (skipped > 0 && opts.unknown !== 'skip') {
-    const list = [...unknown.keys()].slice(0, 5).map((c) => JSON.stringify(c)).join(', ');
+    const list = [...unknown.keys()]
+      .slice(0, 5)
+      .map((c) => JSON.stringify(c))
+      .join(', ');
     throw new Error(`${name} has ${unknown.size} character(s) the model's vocabulary lacks (${list}); use a text with only the characters it was trained on`);
   }
   const ids = tokenIds(vocab.size, counts.total - skipped);

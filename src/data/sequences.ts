@@ -56,7 +56,9 @@ export function padSequences(list: readonly Sequence[], opts: PadOptions = {}): 
     const f = isVectorSeq(s) ? s[0].length : 0;
     if (i === 0) features = f;
     else if (f !== features) {
-      throw new Error(`padSequences: sequence ${i} has ${f === 0 ? 'numbers' : `vectors of ${f}`} per step but sequence 0 has ${features === 0 ? 'numbers' : `vectors of ${features}`}`);
+      throw new Error(
+        `padSequences: sequence ${i} has ${f === 0 ? 'numbers' : `vectors of ${f}`} per step but sequence 0 has ${features === 0 ? 'numbers' : `vectors of ${features}`}`,
+      );
     }
     longest = Math.max(longest, s.length);
   });
@@ -136,7 +138,8 @@ export class SequenceDataset<T> {
 
   /** One pass over the items in batches of `batchSize` (the last one may be smaller unless dropLast). */
   *batches(batchSize: number, opts: BatchOptions = {}): Generator<T[]> {
-    if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`SequenceDataset.batches: batchSize must be a whole number of at least 1, got ${batchSize}`);
+    if (!(Number.isInteger(batchSize) && batchSize >= 1))
+      throw new Error(`SequenceDataset.batches: batchSize must be a whole number of at least 1, got ${batchSize}`);
     const order = Array.from({ length: this.size }, (_, i) => i);
     if (opts.shuffle) (opts.rng ?? new Rng(opts.seed ?? 0)).shuffle(order);
     const end = opts.dropLast ? this.numBatches(batchSize, true) * batchSize : this.size;

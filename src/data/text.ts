@@ -35,7 +35,8 @@ export interface LineEnds {
 export function normalizeLineEnds(text: string, keepCr = false): LineEnds & { text: string } {
   let i = text.indexOf('\r');
   if (i === -1) return { text, crlf: 0, cr: 0 };
-  let crlf = 0, cr = 0;
+  let crlf = 0,
+    cr = 0;
   for (; i !== -1; i = text.indexOf('\r', i + 1)) {
     if (text.charCodeAt(i + 1) === 10) crlf++;
     else cr++;
@@ -46,7 +47,8 @@ export function normalizeLineEnds(text: string, keepCr = false): LineEnds & { te
 /** The note for a text whose line ends were read as LF (null when it had none); `keepHint` says how to keep them. */
 export function lineEndNote(name: string, ends: LineEnds, keepHint = ''): string | null {
   if (ends.crlf === 0 && ends.cr === 0) return null;
-  const what = ends.cr === 0 ? 'Windows line ends (CRLF)' : ends.crlf === 0 ? 'carriage-return line ends (CR)' : 'Windows (CRLF) and carriage-return (CR) line ends';
+  const what =
+    ends.cr === 0 ? 'Windows line ends (CRLF)' : ends.crlf === 0 ? 'carriage-return line ends (CR)' : 'Windows (CRLF) and carriage-return (CR) line ends';
   return `${name} has ${what}; read as LF${keepHint}`;
 }
 
@@ -67,7 +69,8 @@ const emptyError = (name: string): Error => new Error(`${name} is empty: give a 
  * does, with its sentences, without ever holding the whole text as one string.
  */
 export function* textPieces(
-  source: Uint8Array | string, opts: { name?: string; keepCr?: boolean; ends?: LineEnds; pieceSize?: number } = {},
+  source: Uint8Array | string,
+  opts: { name?: string; keepCr?: boolean; ends?: LineEnds; pieceSize?: number } = {},
 ): Generator<string, void, undefined> {
   const name = opts.name ?? 'the input';
   const size = opts.pieceSize ?? PIECE;
@@ -267,7 +270,7 @@ export class Vocab implements Tokenizer {
           i++;
         }
       }
-      let id = cp < 0x10000 ? bmp[cp] : astral.get(cp) ?? -1;
+      let id = cp < 0x10000 ? bmp[cp] : (astral.get(cp) ?? -1);
       if (id < 0) {
         if (opts.unknown === 'skip') continue;
         if (opts.unknown === undefined) throw new Error(`character ${describeChar(String.fromCodePoint(cp))} is not in the model's vocabulary`);
@@ -330,7 +333,10 @@ export interface Split<T extends TokenIds = TokenIds> {
 
 /** Sizes of [train | val | test] for a text of n tokens: what splitIds cuts, and what the minimum text length is computed from. */
 export function splitSizes(n: number, valFrac = 0.1, testFrac = 0): { train: number; val: number; test: number } {
-  for (const [k, v] of [['valFrac', valFrac], ['testFrac', testFrac]] as const) {
+  for (const [k, v] of [
+    ['valFrac', valFrac],
+    ['testFrac', testFrac],
+  ] as const) {
     if (!(v >= 0 && v < 1)) throw new Error(`splitIds: ${k} must be in [0, 1), got ${v}`);
   }
   if (valFrac + testFrac >= 1) throw new Error('splitIds: valFrac + testFrac must leave some text for training');

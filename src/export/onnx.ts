@@ -33,12 +33,27 @@ export const ONNX_OPSET = 17;
 const IR_VERSION = 8;
 
 // TensorProto.DataType and AttributeProto.AttributeType values used here.
-const FLOAT = 1, INT64 = 7;
-const ATTR_INT = 2, ATTR_STRINGS = 8, ATTR_INTS = 7;
+const FLOAT = 1,
+  INT64 = 7;
+const ATTR_INT = 2,
+  ATTR_STRINGS = 8,
+  ATTR_INTS = 7;
 
 type Attr = { name: string; type: number; i?: number; ints?: number[]; strings?: Uint8Array[] };
-interface NodeSpec { op_type: string; input: string[]; output: string[]; name: string; attribute: Attr[] }
-interface TensorSpec { name: string; dims: number[]; data_type: number; raw_data?: Uint8Array; int64_data?: number[] }
+interface NodeSpec {
+  op_type: string;
+  input: string[];
+  output: string[];
+  name: string;
+  attribute: Attr[];
+}
+interface TensorSpec {
+  name: string;
+  dims: number[];
+  data_type: number;
+  raw_data?: Uint8Array;
+  int64_data?: number[];
+}
 
 const int = (name: string, i: number): Attr => ({ name, type: ATTR_INT, i });
 const ints = (name: string, v: number[]): Attr => ({ name, type: ATTR_INTS, ints: v });
@@ -110,7 +125,8 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
   }
 
   let x = 'x0';
-  const hn: string[] = [], cn: string[] = [];
+  const hn: string[] = [],
+    cn: string[] = [];
   for (let l = 0; l < L; l++) {
     const w = model.rnn.weights(l, 0);
     const I = w.weightIh.shape[1];
@@ -120,7 +136,8 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
     bias.set(reorderGates(data(w.biasIh)), 0);
     bias.set(reorderGates(data(w.biasHh)), gates * H);
     const B = floats(`B_l${l}`, [1, 2 * gates * H], bias);
-    const start = int64s(`layer${l}_start`, [l]), end = int64s(`layer${l}_end`, [l + 1]);
+    const start = int64s(`layer${l}_start`, [l]),
+      end = int64s(`layer${l}_end`, [l + 1]);
     const init = stateNames.map((s) => {
       node('Slice', [full(s), start, end, zero], [`${s}_l${l}`]); // [1, B, H]: num_directions first
       return `${s}_l${l}`;
@@ -148,16 +165,24 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
   node('Add', ['logits_nobias', floats('head.bias', [V], model.head.bias ? model.head.bias.toFloat32Array() : new Float32Array(V))], ['logits']);
 
   const dim = (d: number | string) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d });
-  const value = (name: string, elem: number, dims: (number | string)[], doc: string) =>
-    ({ name, doc_string: doc, type: { tensor_type: { elem_type: elem, shape: { dim: dims.map(dim) } } } });
+  const value = (name: string, elem: number, dims: (number | string)[], doc: string) => ({
+    name,
+    doc_string: doc,
+    type: { tensor_type: { elem_type: elem, shape: { dim: dims.map(dim) } } },
+  });
   const stateDoc = (what: string) => `${what} [layers, batch, hidden]`;
   const inputs = [value('tokens', INT64, ['batch', 'seq'], 'token ids [batch, seq] (vocabulary in the recur metadata)')];
   for (const s of stateNames) {
-    inputs.push(optional
-      ? value(s, FLOAT, [L, 'state_batch', H], stateDoc(`optional initial ${s[0]} state (default zeros; batch 1 is broadcast), `))
-      : value(s, FLOAT, [L, 'batch', H], stateDoc(`initial ${s[0]} state (zeros to start), `)));
+    inputs.push(
+      optional
+        ? value(s, FLOAT, [L, 'state_batch', H], stateDoc(`optional initial ${s[0]} state (default zeros; batch 1 is broadcast), `))
+        : value(s, FLOAT, [L, 'batch', H], stateDoc(`initial ${s[0]} state (zeros to start), `)),
+    );
   }
-  const outputs = [value('logits', FLOAT, ['batch', 'seq', V], 'next-token logits [batch, seq, vocab]'), value('hn', FLOAT, [L, 'batch', H], stateDoc('final h'))];
+  const outputs = [
+    value('logits', FLOAT, ['batch', 'seq', V], 'next-token logits [batch, seq, vocab]'),
+    value('hn', FLOAT, [L, 'batch', H], stateDoc('final h')),
+  ];
   if (spec.cellState) outputs.push(value('cn', FLOAT, [L, 'batch', H], stateDoc('final c')));
 
   return {
@@ -168,7 +193,12 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
     doc_string: `recur char LM: ${L} x ${H} ${spec.name}, ${E > 0 ? `embedding ${E}` : 'one-hot input'}, vocabulary ${V}`,
     graph: { name: 'recur_charlm', node: nodes, initializer: inits, input: inputs, output: outputs },
     // the vocabulary (and a word model's tokenizer), so a consumer can turn ids into text
-    metadata_props: [{ key: 'recur', value: JSON.stringify({ config: model.config, vocab: [...vocab.tokens], ...(vocab.kind === 'word' ? { tokenizer: vocab.spec() } : {}) }) }],
+    metadata_props: [
+      {
+        key: 'recur',
+        value: JSON.stringify({ config: model.config, vocab: [...vocab.tokens], ...(vocab.kind === 'word' ? { tokenizer: vocab.spec() } : {}) }),
+      },
+    ],
   };
 }
 

@@ -59,8 +59,9 @@ export function pickToken(logits: ArrayLike<number>, o: PickOptions, rng: Rng): 
     }
     const kept = new Set(order.slice(0, keep));
     sum = 0;
-    for (let i = 0; i < n; i++) if (kept.has(i)) sum += p[i];
-    else p[i] = 0;
+    for (let i = 0; i < n; i++)
+      if (kept.has(i)) sum += p[i];
+      else p[i] = 0;
   }
   let u = rng.random() * sum;
   for (let i = 0; i < n; i++) {
@@ -119,8 +120,14 @@ export function prepareGeneration(vocab: LMTokenizer, opts: GenerateOptions & { 
  * picked.
  */
 export function* generateChars(
-  step: (id: number) => ArrayLike<number>, decode: (id: number) => string, prime: string, primeIds: ArrayLike<number>,
-  length: number, opts: GenerateOptions, rng: Rng, banned = -1,
+  step: (id: number) => ArrayLike<number>,
+  decode: (id: number) => string,
+  prime: string,
+  primeIds: ArrayLike<number>,
+  length: number,
+  opts: GenerateOptions,
+  rng: Rng,
+  banned = -1,
 ): Generator<string, void, undefined> {
   let logits: ArrayLike<number> = [];
   for (let i = 0; i < primeIds.length; i++) logits = step(primeIds[i]);

@@ -109,10 +109,20 @@ export class StepperCore {
         if (lw.biasIh) copy(lw.biasIh, this.gx, G, 0, 1, true);
       }
       recurrentLayerStep(bk, w.cell, {
-        B: 1, H, whh: lw.weightHh, whhTransposed: false, biasHh: lw.biasHh, biasHhInGx: false,
-        gx: { s: this.gx, off: 0 }, gh: this.gh, hPrev: { s: this.h[l], off: 0 },
-        cPrev: this.c ? { s: this.c[l], off: 0 } : null, hOut: { s: this.hNext[l], off: 0 },
-        cOut: this.cNext ? { s: this.cNext[l], off: 0 } : null, act: { s: this.act, off: 0 }, valid: null,
+        B: 1,
+        H,
+        whh: lw.weightHh,
+        whhTransposed: false,
+        biasHh: lw.biasHh,
+        biasHhInGx: false,
+        gx: { s: this.gx, off: 0 },
+        gh: this.gh,
+        hPrev: { s: this.h[l], off: 0 },
+        cPrev: this.c ? { s: this.c[l], off: 0 } : null,
+        hOut: { s: this.hNext[l], off: 0 },
+        cOut: this.cNext ? { s: this.cNext[l], off: 0 } : null,
+        act: { s: this.act, off: 0 },
+        valid: null,
       });
       [this.h[l], this.hNext[l]] = [this.hNext[l], this.h[l]];
       if (this.c && this.cNext) [this.c[l], this.cNext[l]] = [this.cNext[l], this.c[l]];

@@ -16,13 +16,18 @@ function weightsOf(model: CharLM): StepperWeights {
   return {
     backend: model.head.weight.backend,
     cell: model.rnn.fusedCell,
-    vocabSize, hidden, embed,
+    vocabSize,
+    hidden,
+    embed,
     embedding: model.embedding ? model.embedding.weight.storage : null,
     layers: Array.from({ length: layers }, (_, l) => {
       const w = model.rnn.weights(l, 0);
       return {
-        weightIh: w.weightIh.storage, inputSize: w.weightIh.shape[1], weightHh: w.weightHh.storage,
-        biasIh: w.biasIh ? w.biasIh.storage : null, biasHh: w.biasHh ? w.biasHh.storage : null,
+        weightIh: w.weightIh.storage,
+        inputSize: w.weightIh.shape[1],
+        weightHh: w.weightHh.storage,
+        biasIh: w.biasIh ? w.biasIh.storage : null,
+        biasHh: w.biasHh ? w.biasHh.storage : null,
       };
     }),
     headWeight: model.head.weight.storage,

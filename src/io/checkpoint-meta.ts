@@ -81,23 +81,35 @@ function metaProblem(meta: Record<string, unknown>): string | null {
   if (!Array.isArray(meta.vocab)) return 'its vocabulary is not a list';
   const p = meta.progress;
   if (!isObject(p)) return 'its training progress is missing';
-  for (const k of ['step', 'epoch', 'window'] as const) if (!isCount(p[k])) return `its progress ${k} ${JSON.stringify(p[k])} is not a whole number of 0 or more`;
-  if (!(typeof p.seconds === 'number' && p.seconds >= 0 && Number.isFinite(p.seconds))) return `its progress seconds ${JSON.stringify(p.seconds)} is not a time`;
-  if (p.lastValLoss !== null && !(typeof p.lastValLoss === 'number' && Number.isFinite(p.lastValLoss))) return `its last validation loss ${JSON.stringify(p.lastValLoss)} is not a number`;
+  for (const k of ['step', 'epoch', 'window'] as const)
+    if (!isCount(p[k])) return `its progress ${k} ${JSON.stringify(p[k])} is not a whole number of 0 or more`;
+  if (!(typeof p.seconds === 'number' && p.seconds >= 0 && Number.isFinite(p.seconds)))
+    return `its progress seconds ${JSON.stringify(p.seconds)} is not a time`;
+  if (p.lastValLoss !== null && !(typeof p.lastValLoss === 'number' && Number.isFinite(p.lastValLoss)))
+    return `its last validation loss ${JSON.stringify(p.lastValLoss)} is not a number`;
   if (meta.options !== undefined && !isObject(meta.options)) return 'its training options are not an object';
   const o = meta.optimizer;
   if (o !== null && o !== undefined) {
-    if (!isObject(o) || typeof o.type !== 'string' || !isCount(o.step) || !isObject(o.options)) return 'its optimizer description is not { type, step, options }';
-    if (!Object.values(o.options).every((v) => typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) return 'its optimizer options are not all numbers';
+    if (!isObject(o) || typeof o.type !== 'string' || !isCount(o.step) || !isObject(o.options))
+      return 'its optimizer description is not { type, step, options }';
+    if (!Object.values(o.options).every((v) => typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))))
+      return 'its optimizer options are not all numbers';
   }
   const c = meta.checksums;
   if (c !== undefined && !(isObject(c) && Object.values(c).every(isCrc))) return 'its tensor checksums are not 8 hex digits each';
   const r = meta.rng;
   if (r !== null && r !== undefined) {
-    if (!isObject(r) || !Array.isArray(r.s) || r.s.length !== 4 || !r.s.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || r.s.every((w) => w === 0)) {
+    if (
+      !isObject(r) ||
+      !Array.isArray(r.s) ||
+      r.s.length !== 4 ||
+      !r.s.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) ||
+      r.s.every((w) => w === 0)
+    ) {
       return 'its random-generator state is not four 32-bit words, not all zero';
     }
-    if (r.spare !== null && r.spare !== undefined && !(typeof r.spare === 'number' && Number.isFinite(r.spare))) return 'its random-generator state is not four 32-bit words and a number';
+    if (r.spare !== null && r.spare !== undefined && !(typeof r.spare === 'number' && Number.isFinite(r.spare)))
+      return 'its random-generator state is not four 32-bit words and a number';
   }
   return null;
 }
@@ -151,7 +163,9 @@ export function checkCheckpointTensors(shapes: Record<string, readonly number[]>
   const want = charLMShapes(config);
   const weights = Object.values(want);
   const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
-  const mismatch = (msg: string): never => { throw new Error(`${name} does not match its own model description: ${msg}`); };
+  const mismatch = (msg: string): never => {
+    throw new Error(`${name} does not match its own model description: ${msg}`);
+  };
   for (const [key, shape] of Object.entries(want)) {
     const got = shapes[key];
     if (!got) mismatch(`'${key}' is missing`);
@@ -165,7 +179,8 @@ export function checkCheckpointTensors(shapes: Record<string, readonly number[]>
       if (key === 'state.c' && !cell.cellState) mismatch(`'state.c' is a cell state, which ${cell.article} does not have`);
       if (key === 'state.c' && !h) mismatch("'state.c' is there without 'state.h'");
       const ok = got.length === 3 && got[0] === config.layers && got[1] >= 1 && got[2] === config.hidden && (key === 'state.h' || got[1] === h[1]);
-      if (!ok) mismatch(`'${key}' has shape ${fmt(got)}, not [${config.layers}, batch, ${config.hidden}]${key === 'state.c' ? ` with the batch of 'state.h'` : ''}`);
+      if (!ok)
+        mismatch(`'${key}' has shape ${fmt(got)}, not [${config.layers}, batch, ${config.hidden}]${key === 'state.c' ? ` with the batch of 'state.h'` : ''}`);
       continue;
     }
     const m = /^optim\.(\d+)\.\w+$/.exec(key);
@@ -187,7 +202,9 @@ export function checkCheckpointTensors(shapes: Record<string, readonly number[]>
  * so they fail here too.
  */
 function verifyChecksums(bytes: Uint8Array, header: SafetensorsHeader, checksums: Record<string, string>, name: string): void {
-  const damaged = (msg: string): never => { throw new Error(`${name} is damaged: ${msg}`); };
+  const damaged = (msg: string): never => {
+    throw new Error(`${name} is damaged: ${msg}`);
+  };
   const stored = new Map(header.entries);
   for (const key of Object.keys(checksums)) if (!stored.has(key)) damaged(`it lists a checksum for tensor '${key}', which is missing`);
   for (const [key, e] of header.entries) {
@@ -217,7 +234,8 @@ function allFinite(a: Float32Array): boolean {
  * few times its own size.
  */
 export function readCheckpointArrays(
-  bytes: Uint8Array, name = 'the checkpoint',
+  bytes: Uint8Array,
+  name = 'the checkpoint',
   /** Which tensors to return (all by default); the others are still checked, then dropped, so a sampler holds only the weights. */
   keep: (key: string) => boolean = () => true,
 ): { meta: CheckpointMeta; vocab: LMTokenizer; arrays: Record<string, RawTensor> } {

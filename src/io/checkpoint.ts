@@ -36,10 +36,14 @@ export interface Checkpoint {
 }
 
 export function encodeCheckpoint(
-  model: CharLM, vocab: LMTokenizer,
+  model: CharLM,
+  vocab: LMTokenizer,
   extra: {
-    options?: Record<string, unknown>; progress?: Partial<TrainingProgress>; optimizer?: OptimizerStateDict | null;
-    rng?: CheckpointMeta['rng']; state?: RecurrentState | null;
+    options?: Record<string, unknown>;
+    progress?: Partial<TrainingProgress>;
+    optimizer?: OptimizerStateDict | null;
+    rng?: CheckpointMeta['rng'];
+    state?: RecurrentState | null;
     /** What wrote the file (default 'recur'), e.g. 'recur import-torch'. */
     createdBy?: string;
   } = {},

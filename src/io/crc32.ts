@@ -33,8 +33,15 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
     for (let j = 0; j < w.length; j += 2) {
       c ^= w[j];
       const d = w[j + 1];
-      c = T[1792 + (c & 0xff)] ^ T[1536 + ((c >>> 8) & 0xff)] ^ T[1280 + ((c >>> 16) & 0xff)] ^ T[1024 + (c >>> 24)] ^
-        T[768 + (d & 0xff)] ^ T[512 + ((d >>> 8) & 0xff)] ^ T[256 + ((d >>> 16) & 0xff)] ^ T[d >>> 24];
+      c =
+        T[1792 + (c & 0xff)] ^
+        T[1536 + ((c >>> 8) & 0xff)] ^
+        T[1280 + ((c >>> 16) & 0xff)] ^
+        T[1024 + (c >>> 24)] ^
+        T[768 + (d & 0xff)] ^
+        T[512 + ((d >>> 8) & 0xff)] ^
+        T[256 + ((d >>> 16) & 0xff)] ^
+        T[d >>> 24];
     }
     i += w.length * 4;
   }

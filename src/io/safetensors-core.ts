@@ -46,7 +46,8 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (bytes.length < 8) fail(`the data is ${bytes.length} bytes, too short to be a safetensors file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const claimed = view.getBigUint64(0, true);
-  if (claimed > BigInt(bytes.length - 8)) fail(`the header claims ${claimed} bytes but the file has only ${bytes.length - 8} after the length; the file is truncated or not safetensors`);
+  if (claimed > BigInt(bytes.length - 8))
+    fail(`the header claims ${claimed} bytes but the file has only ${bytes.length - 8} after the length; the file is truncated or not safetensors`);
   const len = Number(claimed);
   let header: unknown;
   let text: string;
@@ -68,7 +69,7 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (raw === null) continue;
-      if (typeof raw !== 'object' || Array.isArray(raw)) fail('the header\'s __metadata__ is not an object of strings');
+      if (typeof raw !== 'object' || Array.isArray(raw)) fail("the header's __metadata__ is not an object of strings");
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`metadata '${k}' is not a string`);
         metadata[k] = v;
@@ -76,7 +77,14 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
       continue;
     }
     const e = raw as SafetensorsEntry;
-    if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+    if (
+      !e ||
+      typeof e !== 'object' ||
+      typeof e.dtype !== 'string' ||
+      !Array.isArray(e.shape) ||
+      !Array.isArray(e.data_offsets) ||
+      e.data_offsets.length !== 2
+    ) {
       fail(`tensor '${name}' has no dtype, shape and data_offsets`);
     }
     const width = BYTES[e.dtype];
@@ -111,15 +119,32 @@ export function decodeSafetensorsEntry(bytes: Uint8Array, e: SafetensorsEntry, s
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     switch (e.dtype) {
-      case 'F32': out[i] = view.getFloat32(i * 4, true); break;
-      case 'F64': out[i] = view.getFloat64(i * 8, true); break;
-      case 'F16': out[i] = halfToFloat(view.getUint16(i * 2, true)); break;
-      case 'BF16': out[i] = bf16ToFloat(view.getUint16(i * 2, true)); break;
-      case 'I64': out[i] = Number(view.getBigInt64(i * 8, true)); break;
-      case 'I32': out[i] = view.getInt32(i * 4, true); break;
-      case 'I16': out[i] = view.getInt16(i * 2, true); break;
-      case 'I8': out[i] = view.getInt8(i); break;
-      default: out[i] = view.getUint8(i); // U8, BOOL
+      case 'F32':
+        out[i] = view.getFloat32(i * 4, true);
+        break;
+      case 'F64':
+        out[i] = view.getFloat64(i * 8, true);
+        break;
+      case 'F16':
+        out[i] = halfToFloat(view.getUint16(i * 2, true));
+        break;
+      case 'BF16':
+        out[i] = bf16ToFloat(view.getUint16(i * 2, true));
+        break;
+      case 'I64':
+        out[i] = Number(view.getBigInt64(i * 8, true));
+        break;
+      case 'I32':
+        out[i] = view.getInt32(i * 4, true);
+        break;
+      case 'I16':
+        out[i] = view.getInt16(i * 2, true);
+        break;
+      case 'I8':
+        out[i] = view.getInt8(i);
+        break;
+      default:
+        out[i] = view.getUint8(i); // U8, BOOL
     }
   }
   return out;

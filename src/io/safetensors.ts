@@ -34,7 +34,10 @@ export function float32Bytes(t: Tensor): Uint8Array {
 
 /** Serialise tensors as F32 (in insertion order), with optional string metadata. */
 export function writeSafetensors(record: Record<string, Tensor>, metadata?: SafetensorsMetadata): Uint8Array {
-  return writeSafetensorsF32(Object.entries(record).map(([name, t]) => [name, t.shape, float32Bytes(t)]), metadata);
+  return writeSafetensorsF32(
+    Object.entries(record).map(([name, t]) => [name, t.shape, float32Bytes(t)]),
+    metadata,
+  );
 }
 
 /** Serialise tensors already turned into F32 bytes (float32Bytes), in order, with optional string metadata. */

@@ -48,10 +48,13 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: Vocab, opts
   const H = whh.shape[1];
   const cell: CellType | undefined = cellKindOfGateBlocks(whh.shape[0] / H);
   if (!cell) {
-    throw new Error(`unknown cell type: '${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}, which is ${whh.shape[0] / H} gate blocks of ${H} (${gateCounts()})`);
+    throw new Error(
+      `unknown cell type: '${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}, which is ${whh.shape[0] / H} gate blocks of ${H} (${gateCounts()})`,
+    );
   }
   const spec = CELL_KINDS[cell];
-  if (opts.model && opts.model !== cell) throw new Error(`the weights are ${spec.article} (${spec.gates.length} gate blocks), not ${CELL_KINDS[opts.model].article}`);
+  if (opts.model && opts.model !== cell)
+    throw new Error(`the weights are ${spec.article} (${spec.gates.length} gate blocks), not ${CELL_KINDS[opts.model].article}`);
   let layers = 0;
   while (`${rp}${spec.params(layers).weightIh}` in dict) layers++;
 
@@ -59,9 +62,11 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: Vocab, opts
   const rest = keys.filter((k) => !k.startsWith(rp));
   const heads = rest.filter((k) => k.endsWith('.bias') && rest.includes(k.slice(0, -5) + '.weight')).map((k) => k.slice(0, -4));
   if (heads.length !== 1) {
-    throw new Error(heads.length === 0
-      ? `cannot find the output layer (a Linear with weight and bias) among ${list(rest)}`
-      : `cannot tell the output layer among ${heads.map((h) => h + '*').join(', ')}: a char model has one Linear`);
+    throw new Error(
+      heads.length === 0
+        ? `cannot find the output layer (a Linear with weight and bias) among ${list(rest)}`
+        : `cannot tell the output layer among ${heads.map((h) => h + '*').join(', ')}: a char model has one Linear`,
+    );
   }
   const hp = heads[0];
   const headW = dict[hp + 'weight'];
@@ -83,15 +88,17 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: Vocab, opts
   if (emb) weights['embedding.weight'] = dict[emb];
   for (let l = 0; l < layers; l++) {
     const names = spec.params(l);
-    for (const [name, shape] of Object.entries(layerParamShapes(cell, l, l === 0 ? (E || V) : H, H))) {
+    for (const [name, shape] of Object.entries(layerParamShapes(cell, l, l === 0 ? E || V : H, H))) {
       const t = dict[rp + name];
       if (!t && (name === names.biasIh || name === names.biasHh)) {
         weights[`rnn.${name}`] = zeros(shape);
         continue;
       }
       if (!t || formatShape(t.shape) !== formatShape(shape)) {
-        throw new Error(`'${rp}${name}' ${t ? `has shape ${formatShape(t.shape)}` : 'is missing'} but ${spec.article} of ${layers} layer(s) ` +
-          `and ${H} units on ${l === 0 ? (E ? `a ${E}-wide embedding` : `one-hot vectors of ${V}`) : 'the layer below'} needs ${formatShape(shape)}`);
+        throw new Error(
+          `'${rp}${name}' ${t ? `has shape ${formatShape(t.shape)}` : 'is missing'} but ${spec.article} of ${layers} layer(s) ` +
+            `and ${H} units on ${l === 0 ? (E ? `a ${E}-wide embedding` : `one-hot vectors of ${V}`) : 'the layer below'} needs ${formatShape(shape)}`,
+        );
       }
       weights[`rnn.${name}`] = t;
     }

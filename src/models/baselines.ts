@@ -45,7 +45,11 @@ export class LinearAR {
   /** [(lags + 1) x horizon]: weights of the lags (oldest first), then the constant. */
   readonly weights: Float64Array;
 
-  private constructor(readonly lags: number, readonly horizon: number, weights: Float64Array) {
+  private constructor(
+    readonly lags: number,
+    readonly horizon: number,
+    weights: Float64Array,
+  ) {
     this.weights = weights;
   }
 
@@ -97,7 +101,8 @@ export class LinearAR {
 /** Mean squared error between predictions and targets (equal lengths, or each pair of rows). */
 export function meanSquaredError(pred: readonly ArrayLike<number>[], target: readonly ArrayLike<number>[]): number {
   if (pred.length !== target.length) throw new Error(`meanSquaredError: ${pred.length} predictions for ${target.length} targets`);
-  let s = 0, n = 0;
+  let s = 0,
+    n = 0;
   pred.forEach((p, i) => {
     const t = target[i];
     if (p.length !== t.length) throw new Error(`meanSquaredError: prediction ${i} has ${p.length} values, its target ${t.length}`);

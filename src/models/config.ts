@@ -56,8 +56,10 @@ export function checkCharLMConfig(c: CharLMConfig): CharLMConfig {
   if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1)) throw new Error(`dropout must be at least 0 and below 1, got ${c.dropout}`);
   const n = charLMParameterCount(c);
   if (n > MAX_PARAMETERS) {
-    throw new Error(`a ${c.layers} x ${c.hidden} ${c.model.toUpperCase()} with vocabulary ${c.vocabSize} and embedding ${c.embed} has ` +
-      `${n.toLocaleString('en-US')} parameters, more than the ${MAX_PARAMETERS.toLocaleString('en-US')} recur builds`);
+    throw new Error(
+      `a ${c.layers} x ${c.hidden} ${c.model.toUpperCase()} with vocabulary ${c.vocabSize} and embedding ${c.embed} has ` +
+        `${n.toLocaleString('en-US')} parameters, more than the ${MAX_PARAMETERS.toLocaleString('en-US')} recur builds`,
+    );
   }
   return c;
 }

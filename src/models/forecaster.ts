@@ -61,7 +61,8 @@ export class Forecaster extends Module {
       if (!(Number.isInteger(c[k]) && c[k] >= 1)) throw new Error(`Forecaster: ${k} must be a whole number of at least 1, got ${c[k]}`);
     }
     if (!isCellKind(c.model)) throw new Error(`Forecaster: model must be ${cellKindChoices()}, got '${c.model}'`);
-    if (!(Number.isFinite(c.mean) && c.std > 0 && Number.isFinite(c.std))) throw new Error(`Forecaster: mean must be finite and std positive, got ${c.mean} and ${c.std}`);
+    if (!(Number.isFinite(c.mean) && c.std > 0 && Number.isFinite(c.std)))
+      throw new Error(`Forecaster: mean must be finite and std positive, got ${c.mean} and ${c.std}`);
     if (!(Number.isInteger(c.ar) && c.ar >= 0)) throw new Error(`Forecaster: ar must be a whole number (0: no autoregressive highway), got ${c.ar}`);
     this.config = c;
     const rng = opts.rng ?? globalRng;
@@ -243,7 +244,8 @@ function fitHighway(model: Forecaster, windows: readonly ArrayLike<number>[], T:
     for (let t = from; t < T; t++) if (k++ % every === 0) rows.push(z.subarray(t - ar + 1, t + 1 + H));
   }
   const fit = LinearAR.fit(rows, ar, H);
-  const wt = model.arHead!.weight.data, bias = model.arHead!.bias!.data;
+  const wt = model.arHead!.weight.data,
+    bias = model.arHead!.bias!.data;
   for (let h = 0; h < H; h++) {
     for (let j = 0; j < ar; j++) wt[h * ar + j] = fit.weights[(ar - 1 - j) * H + h]; // LinearAR's lags are oldest first, ours newest first
     bias[h] = fit.weights[ar * H + h];
@@ -264,7 +266,8 @@ export function trainForecaster(model: Forecaster, windows: readonly ArrayLike<n
   const { steps, batch = 32, lr = 3e-3, lrFinal = 0.1, clip = 1, rng = globalRng } = o;
   const ar = model.config.ar;
   const warmup = o.warmup ?? Math.max(Math.floor(T / 3), ar - 1);
-  if (!(Number.isInteger(warmup) && warmup >= 0 && warmup < T)) throw new Error(`trainForecaster: warmup must be a whole number below the ${T} input steps, got ${warmup}`);
+  if (!(Number.isInteger(warmup) && warmup >= 0 && warmup < T))
+    throw new Error(`trainForecaster: warmup must be a whole number below the ${T} input steps, got ${warmup}`);
   const fitted = model.arHead !== null && (o.fitHighway ?? true);
   if (fitted) fitHighway(model, windows, T, Math.max(warmup, ar - 1));
   // a fitted highway stays fixed: Adam's first steps move every weight by about lr whatever its
@@ -282,7 +285,8 @@ export function trainForecaster(model: Forecaster, windows: readonly ArrayLike<n
       if (step >= steps) break;
       opt.lr = lr * Math.pow(lrFinal, step / steps);
       const B = b.length;
-      const x = new Float32Array(B * T), y = new Float32Array(B * T * H);
+      const x = new Float32Array(B * T),
+        y = new Float32Array(B * T * H);
       b.forEach((w, i) => {
         if (w.length !== W) throw new Error(`trainForecaster: every window must have ${W} values, got ${w.length}`);
         for (let t = 0; t < T; t++) {

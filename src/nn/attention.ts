@@ -24,7 +24,9 @@ import { Linear } from './layers.js';
  */
 export function dotAttention(query: Tensor, keys: Tensor, lengths?: readonly number[]): { context: Tensor; weights: Tensor } {
   if (query.rank !== 3 || keys.rank !== 3 || query.shape[0] !== keys.shape[0] || query.shape[2] !== keys.shape[2]) {
-    throw new Error(`dotAttention: queries [B, To, H] and keys [B, Ti, H] must agree on B and H, got ${formatShape(query.shape)} and ${formatShape(keys.shape)}`);
+    throw new Error(
+      `dotAttention: queries [B, To, H] and keys [B, Ti, H] must agree on B and H, got ${formatShape(query.shape)} and ${formatShape(keys.shape)}`,
+    );
   }
   const B = query.shape[0];
   const Ti = keys.shape[1];
@@ -45,7 +47,10 @@ export function dotAttention(query: Tensor, keys: Tensor, lengths?: readonly num
 /** Attention plus Luong's combination layer: tanh(W [context; query]) [B, To, H]. */
 export class LuongAttention extends Module {
   combine: Linear;
-  constructor(readonly hiddenSize: number, opts: { rng?: Rng } = {}) {
+  constructor(
+    readonly hiddenSize: number,
+    opts: { rng?: Rng } = {},
+  ) {
     super();
     this.combine = new Linear(2 * hiddenSize, hiddenSize, { rng: opts.rng });
   }

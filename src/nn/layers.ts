@@ -23,7 +23,11 @@ export interface LinearOptions {
 export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LinearOptions = {},
+  ) {
     super();
     checkPositiveInt('Linear', 'inFeatures', inFeatures);
     checkPositiveInt('Linear', 'outFeatures', outFeatures);
@@ -40,7 +44,11 @@ export class Linear extends Module {
 /** A lookup table [num, dim], initialised N(0, 1) like nn.Embedding. */
 export class Embedding extends Module {
   weight: Tensor;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: { rng?: Rng } = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    opts: { rng?: Rng } = {},
+  ) {
     super();
     checkPositiveInt('Embedding', 'numEmbeddings', numEmbeddings);
     checkPositiveInt('Embedding', 'embeddingDim', embeddingDim);
@@ -52,7 +60,10 @@ export class Embedding extends Module {
 }
 
 export class Dropout extends Module {
-  constructor(readonly p = 0.5, private readonly rng: Rng = globalRng) {
+  constructor(
+    readonly p = 0.5,
+    private readonly rng: Rng = globalRng,
+  ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be between 0 and 1, got ${p}`);
   }

@@ -89,9 +89,7 @@ export abstract class Module {
       const src = dict[name];
       if (!src) continue;
       if (!sameShape(src.shape, param.shape)) {
-        throw new Error(
-          `loadStateDict: '${name}' has shape ${formatShape(src.shape)} in the state dict but ${formatShape(param.shape)} in the model`,
-        );
+        throw new Error(`loadStateDict: '${name}' has shape ${formatShape(src.shape)} in the state dict but ${formatShape(param.shape)} in the model`);
       }
     }
     for (const [name, param] of own) {

@@ -19,30 +19,23 @@ export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 export function add(x: Tensor | number, y: Tensor | number): Tensor {
   const [a, b] = operands(x, y);
   const out = binaryRaw('add', a, b);
-  return record(out, 'add', [a, b], (gy) => [
-    a.requiresGrad ? sumTo(gy, a.shape) : null,
-    b.requiresGrad ? sumTo(gy, b.shape) : null,
-  ]);
+  return record(out, 'add', [a, b], (gy) => [a.requiresGrad ? sumTo(gy, a.shape) : null, b.requiresGrad ? sumTo(gy, b.shape) : null]);
 }
 
 export function sub(x: Tensor | number, y: Tensor | number): Tensor {
   const [a, b] = operands(x, y);
   const out = binaryRaw('sub', a, b);
-  return record(out, 'sub', [a, b], (gy) => [
-    a.requiresGrad ? sumTo(gy, a.shape) : null,
-    b.requiresGrad ? negRaw(sumTo(gy, b.shape), gy) : null,
-  ]);
+  return record(out, 'sub', [a, b], (gy) => [a.requiresGrad ? sumTo(gy, a.shape) : null, b.requiresGrad ? negRaw(sumTo(gy, b.shape), gy) : null]);
 }
 
 export function mul(x: Tensor | number, y: Tensor | number): Tensor {
   const [a, b] = operands(x, y);
   const out = binaryRaw('mul', a, b);
   return record(
-    out, 'mul', [a, b],
-    (gy) => [
-      a.requiresGrad ? reduceTemp(binaryRaw('mul', gy, b), a.shape) : null,
-      b.requiresGrad ? reduceTemp(binaryRaw('mul', gy, a), b.shape) : null,
-    ],
+    out,
+    'mul',
+    [a, b],
+    (gy) => [a.requiresGrad ? reduceTemp(binaryRaw('mul', gy, b), a.shape) : null, b.requiresGrad ? reduceTemp(binaryRaw('mul', gy, a), b.shape) : null],
     [a, b],
   );
 }
@@ -51,7 +44,9 @@ export function div(x: Tensor | number, y: Tensor | number): Tensor {
   const [a, b] = operands(x, y);
   const out = binaryRaw('div', a, b);
   return record(
-    out, 'div', [a, b],
+    out,
+    'div',
+    [a, b],
     (gy) => {
       const ga = a.requiresGrad ? reduceTemp(binaryRaw('div', gy, b), a.shape) : null;
       let gb: Tensor | null = null;
@@ -82,7 +77,9 @@ export function pow(a: Tensor, p: number): Tensor {
   const out = empty(backend, a.shape);
   backend.powScalar(a.storage, out.storage, a.size, p);
   return record(
-    out, 'pow', [a],
+    out,
+    'pow',
+    [a],
     (gy) => {
       const gx = empty(backend, a.shape);
       backend.powScalarGrad(a.storage, gy.storage, gx.storage, a.size, p);

@@ -26,23 +26,54 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     backend.stridedCopy(bias.storage, 0, [0, 1], out.storage, 0, stridesOf([rows, outF]), [rows, outF], false);
   }
   backend.matmul(x.storage, weight.storage, out.storage, {
-    batch: 1, m: rows, n: outF, k: inF, transA: false, transB: true, strideA: 0, strideB: 0, strideC: 0, accumulate: !!bias,
+    batch: 1,
+    m: rows,
+    n: outF,
+    k: inF,
+    transA: false,
+    transB: true,
+    strideA: 0,
+    strideB: 0,
+    strideC: 0,
+    accumulate: !!bias,
   });
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(
-    out, 'linear', inputs,
+    out,
+    'linear',
+    inputs,
     (gy) => {
-      let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
+      let gx: Tensor | null = null,
+        gw: Tensor | null = null,
+        gb: Tensor | null = null;
       if (x.requiresGrad) {
         gx = empty(backend, x.shape);
         backend.matmul(gy.storage, weight.storage, gx.storage, {
-          batch: 1, m: rows, n: inF, k: outF, transA: false, transB: false, strideA: 0, strideB: 0, strideC: 0, accumulate: false,
+          batch: 1,
+          m: rows,
+          n: inF,
+          k: outF,
+          transA: false,
+          transB: false,
+          strideA: 0,
+          strideB: 0,
+          strideC: 0,
+          accumulate: false,
         });
       }
       if (weight.requiresGrad) {
         gw = empty(backend, weight.shape);
         backend.matmul(gy.storage, x.storage, gw.storage, {
-          batch: 1, m: outF, n: inF, k: rows, transA: true, transB: false, strideA: 0, strideB: 0, strideC: 0, accumulate: false,
+          batch: 1,
+          m: outF,
+          n: inF,
+          k: rows,
+          transA: true,
+          transB: false,
+          strideA: 0,
+          strideB: 0,
+          strideC: 0,
+          accumulate: false,
         });
       }
       if (bias && bias.requiresGrad) {

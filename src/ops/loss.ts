@@ -44,9 +44,7 @@ export function crossEntropy(logits: Tensor, targets: Indices, opts: CrossEntrop
     for (let i = 0; i < m.length; i++) if (m[i] === 0) t.data[i] = ignoreIndex;
   }
   if (t.data.length !== rows || (t.shape.length > 0 && !sameShape(t.shape, rowShape) && t.shape.length !== 1)) {
-    throw new Error(
-      `crossEntropy: logits ${formatShape(logits.shape)} need targets of shape ${formatShape(rowShape)}, got ${formatShape(t.shape)}`,
-    );
+    throw new Error(`crossEntropy: logits ${formatShape(logits.shape)} need targets of shape ${formatShape(rowShape)}, got ${formatShape(t.shape)}`);
   }
   let count = 0;
   for (let i = 0; i < rows; i++) {
@@ -70,7 +68,9 @@ export function crossEntropy(logits: Tensor, targets: Indices, opts: CrossEntrop
     losses.dispose();
   }
   return record(
-    out, 'crossEntropy', [logits],
+    out,
+    'crossEntropy',
+    [logits],
     (gy) => {
       let gyRow: Tensor;
       if (reduction === 'none') {

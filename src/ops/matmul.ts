@@ -22,12 +22,15 @@ interface Plan {
 
 function plan(a: Tensor, b: Tensor): Plan {
   const op = 'matmul';
-  const as = a.shape, bs = b.shape;
+  const as = a.shape,
+    bs = b.shape;
   if (as.length < 2 || as.length > 3 || bs.length < 2 || bs.length > 3) {
     throw new Error(`${op}: ${formatShape(as)} x ${formatShape(bs)}: both operands must be 2-D or 3-D`);
   }
-  const m = as[as.length - 2], k = as[as.length - 1];
-  const k2 = bs[bs.length - 2], n = bs[bs.length - 1];
+  const m = as[as.length - 2],
+    k = as[as.length - 1];
+  const k2 = bs[bs.length - 2],
+    n = bs[bs.length - 1];
   if (k !== k2) {
     throw new Error(`${op}: ${formatShape(as)} x ${formatShape(bs)}: inner dimensions ${k} and ${k2} differ`);
   }
@@ -42,12 +45,30 @@ function plan(a: Tensor, b: Tensor): Plan {
 }
 
 function gemm(
-  backend: Backend, a: Tensor, b: Tensor, c: Tensor,
-  batch: number, m: number, n: number, k: number,
-  transA: boolean, transB: boolean, strideA: number, strideB: number,
+  backend: Backend,
+  a: Tensor,
+  b: Tensor,
+  c: Tensor,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  strideA: number,
+  strideB: number,
 ): void {
   backend.matmul(a.storage, b.storage, c.storage, {
-    batch, m, n, k, transA, transB, strideA, strideB, strideC: m * n, accumulate: false,
+    batch,
+    m,
+    n,
+    k,
+    transA,
+    transB,
+    strideA,
+    strideB,
+    strideC: m * n,
+    accumulate: false,
   });
 }
 
@@ -61,9 +82,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const out = empty(backend, [a.shape[0], m, n]);
     gemm(backend, a, b, out, 1, rows, n, k, false, false, 0, 0);
     return record(
-      out, 'matmul', [a, b],
+      out,
+      'matmul',
+      [a, b],
       (gy) => {
-        let ga: Tensor | null = null, gb: Tensor | null = null;
+        let ga: Tensor | null = null,
+          gb: Tensor | null = null;
         if (a.requiresGrad) {
           ga = empty(backend, a.shape);
           gemm(backend, gy, b, ga, 1, rows, k, n, false, true, 0, 0); // gy · Bᵀ
@@ -83,9 +107,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const out = empty(backend, p.outShape);
   gemm(backend, a, b, out, batch, m, n, k, false, false, sA, sB);
   return record(
-    out, 'matmul', [a, b],
+    out,
+    'matmul',
+    [a, b],
     (gy) => {
-      let ga: Tensor | null = null, gb: Tensor | null = null;
+      let ga: Tensor | null = null,
+        gb: Tensor | null = null;
       if (a.requiresGrad) {
         // per-batch gy · Bᵀ, then sum over the batch if A was broadcast
         const full = empty(backend, batch > 1 && !p.aBatched ? [batch, m, k] : a.shape);

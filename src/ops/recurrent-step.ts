@@ -54,8 +54,19 @@ export function recurrentLayerStep(bk: Backend, cell: FusedCell, a: LayerStepArg
   const G = cell.gates * H;
   const recurrentMm = (dst: View, accumulate: boolean): void =>
     bk.matmul(a.hPrev.s, a.whh, dst.s, {
-      batch: 1, m: B, n: G, k: H, transA: false, transB: !a.whhTransposed, strideA: 0, strideB: 0, strideC: 0,
-      accumulate, offsetA: a.hPrev.off, offsetB: 0, offsetC: dst.off,
+      batch: 1,
+      m: B,
+      n: G,
+      k: H,
+      transA: false,
+      transB: !a.whhTransposed,
+      strideA: 0,
+      strideB: 0,
+      strideC: 0,
+      accumulate,
+      offsetA: a.hPrev.off,
+      offsetB: 0,
+      offsetC: dst.off,
     });
   const rowBias = (dst: View, accumulate: boolean): void => bk.stridedCopy(a.biasHh!, 0, [0, 1], dst.s, dst.off, [G, 1], [B, G], accumulate);
   let gh: View | null = null;
@@ -69,6 +80,15 @@ export function recurrentLayerStep(bk: Backend, cell: FusedCell, a: LayerStepArg
     recurrentMm(gh, !!a.biasHh);
   }
   bk.recurrentStep(cell.kind, {
-    B, H, gx: a.gx, gh, hPrev: a.hPrev, hOut: a.hOut, cPrev: a.cPrev, cOut: a.cOut, act: a.act, valid: a.valid,
+    B,
+    H,
+    gx: a.gx,
+    gh,
+    hPrev: a.hPrev,
+    hOut: a.hOut,
+    cPrev: a.cPrev,
+    cOut: a.cOut,
+    act: a.act,
+    valid: a.valid,
   });
 }

@@ -77,11 +77,22 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   if (cellState && !c0) throw new Error(`recurrentLayer: a '${kind}' layer needs an initial cell state`);
   const A = cell.actBlocks * H;
   const S = cellState ? 2 : 1;
-  const rowBias = (bias: Tensor, dst: Storage, rows: number, off = 0): void =>
-    bk.stridedCopy(bias.storage, 0, [0, 1], dst, off, [G, 1], [rows, G], false);
+  const rowBias = (bias: Tensor, dst: Storage, rows: number, off = 0): void => bk.stridedCopy(bias.storage, 0, [0, 1], dst, off, [G, 1], [rows, G], false);
   const timeOf = (k: number): number => (reverse ? T - 1 - k : k);
-  const mm = (A_: Storage, B_: Storage, C_: Storage, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean, offsetA = 0, offsetB = 0, offsetC = 0): void =>
-    bk.matmul(A_, B_, C_, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0, strideC: 0, accumulate, offsetA, offsetB, offsetC });
+  const mm = (
+    A_: Storage,
+    B_: Storage,
+    C_: Storage,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
+    offsetA = 0,
+    offsetB = 0,
+    offsetC = 0,
+  ): void => bk.matmul(A_, B_, C_, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0, strideC: 0, accumulate, offsetA, offsetB, offsetC });
   const v = (s: Storage, off: number): View => ({ s, off });
 
   // ---- forward ----
@@ -90,7 +101,10 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   const hsT = empty(bk, [T + 1, B, H]);
   const csT = cellState ? empty(bk, [T + 1, B, H]) : null;
   const actT = empty(bk, [Math.max(1, T * B * A)]);
-  const xk = xkT.storage, hs = hsT.storage, cs = csT ? csT.storage : null, act = actT.storage;
+  const xk = xkT.storage,
+    hs = hsT.storage,
+    cs = csT ? csT.storage : null,
+    act = actT.storage;
   toProcessingOrder(bk, x.storage, xk, B, T, I, reverse, false);
   // b_hh goes into every row of gx once here (before W_ih x), not once per step
   const separateGh = !cell.foldsHh;
@@ -109,9 +123,20 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   for (let k = 0; k < T; k++) {
     valid.push(validMask(lengths, timeOf(k), B));
     recurrentLayerStep(bk, cell, {
-      B, H, whh: whhT ?? w.weightHh.storage, whhTransposed: !!whhT, biasHh: w.biasHh ? w.biasHh.storage : null, biasHhInGx: true,
-      gx: v(gx, k * B * G), gh, hPrev: v(hs, k * B * H), hOut: v(hs, (k + 1) * B * H),
-      cPrev: cs ? v(cs, k * B * H) : null, cOut: cs ? v(cs, (k + 1) * B * H) : null, act: v(act, k * B * A), valid: valid[k],
+      B,
+      H,
+      whh: whhT ?? w.weightHh.storage,
+      whhTransposed: !!whhT,
+      biasHh: w.biasHh ? w.biasHh.storage : null,
+      biasHhInGx: true,
+      gx: v(gx, k * B * G),
+      gh,
+      hPrev: v(hs, k * B * H),
+      hOut: v(hs, (k + 1) * B * H),
+      cPrev: cs ? v(cs, k * B * H) : null,
+      cOut: cs ? v(cs, (k + 1) * B * H) : null,
+      act: v(act, k * B * A),
+      valid: valid[k],
     });
   }
   if (gh) bk.free(gh);
@@ -131,71 +156,92 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
 
   const savedTensors = [xkT, hsT, ...(csT ? [csT] : []), actT];
   const saved = { xk, hs, cs, act };
-  record(packed, `${kind}Layer`, inputs, (gP) => {
-    // ---- backward through time ----
-    const dh = bk.alloc(B * H), dhPrev = bk.alloc(B * H);
-    const dc = cellState ? bk.alloc(B * H) : null, dcPrev = cellState ? bk.alloc(B * H) : null;
-    bk.stridedCopy(gP.storage, T * H, pStride, dh, 0, [H, 1], [B, H], false);
-    if (dc) bk.stridedCopy(gP.storage, (T + 1) * H, pStride, dc, 0, [H, 1], [B, H], false);
-    const dGx = bk.alloc(T * B * G);
-    // a kind that folds gh into gx has dGh = dGx
-    const dGh = separateGh ? bk.alloc(T * B * G) : dGx;
-    let dhCur = dh, dhNext = dhPrev, dcCur = dc, dcNext = dcPrev;
-    for (let k = T - 1; k >= 0; k--) {
-      const t = timeOf(k);
-      const m = valid[k];
-      // the output y_t is h_t on valid rows (a constant zero elsewhere)
-      if (!m) bk.stridedCopy(gP.storage, t * H, pStride, dhCur, 0, [H, 1], [B, H], true);
-      else for (let b = 0; b < B; b++) if (m[b]) bk.stridedCopy(gP.storage, b * (T + S) * H + t * H, [1], dhCur, b * H, [1], [H], true);
-      bk.recurrentStepGrad(kind, {
-        B, H, act: v(saved.act, k * B * A), hPrev: v(saved.hs, k * B * H), hOut: v(saved.hs, (k + 1) * B * H),
-        cPrev: saved.cs ? v(saved.cs, k * B * H) : null, cOut: saved.cs ? v(saved.cs, (k + 1) * B * H) : null,
-        dh: v(dhCur, 0), dc: dcCur ? v(dcCur, 0) : null, dGx: v(dGx, k * B * G), dGh: v(dGh, k * B * G),
-        dhPrev: v(dhNext, 0), dcPrev: dcNext ? v(dcNext, 0) : null, valid: m,
-      });
-      // dL/dh_{k-1} += dGh_k · W_hh
-      mm(dGh, w.weightHh.storage, dhNext, B, H, G, false, false, true, k * B * G);
-      [dhCur, dhNext] = [dhNext, dhCur];
-      if (dcCur) [dcCur, dcNext] = [dcNext!, dcCur];
-    }
-    const grads: (Tensor | null)[] = [];
-    // x
-    if (x.requiresGrad) {
-      const dxk = bk.alloc(T * B * I);
-      mm(dGx, w.weightIh.storage, dxk, T * B, I, G, false, false, false);
-      const gxT = empty(bk, x.shape);
-      toProcessingOrder(bk, dxk, gxT.storage, B, T, I, reverse, true);
-      bk.free(dxk);
-      grads.push(gxT);
-    } else grads.push(null);
-    // h0, c0
-    const gh0 = empty(bk, h0.shape);
-    bk.stridedCopy(dhCur, 0, [1], gh0.storage, 0, [1], [B * H], false);
-    grads.push(gh0);
-    if (c0) {
-      const gc0 = empty(bk, c0.shape);
-      bk.stridedCopy(dcCur!, 0, [1], gc0.storage, 0, [1], [B * H], false);
-      grads.push(gc0);
-    }
-    // weights: one GEMM each over all steps
-    const gWih = empty(bk, w.weightIh.shape);
-    mm(dGx, saved.xk, gWih.storage, G, I, T * B, true, false, false);
-    const gWhh = empty(bk, w.weightHh.shape);
-    mm(dGh, saved.hs, gWhh.storage, G, H, T * B, true, false, false);
-    grads.push(gWih, gWhh);
-    if (w.biasIh) {
-      const g = empty(bk, [G]);
-      bk.reduce('sum', dGx, g.storage, 1, T * B, G);
-      grads.push(g);
-    }
-    if (w.biasHh) {
-      const g = empty(bk, [G]);
-      bk.reduce('sum', dGh, g.storage, 1, T * B, G);
-      grads.push(g);
-    }
-    for (const s of [dh, dhPrev, dGx, ...(dc ? [dc, dcPrev!] : []), ...(separateGh ? [dGh] : [])]) bk.free(s);
-    return grads;
-  }, savedTensors);
+  record(
+    packed,
+    `${kind}Layer`,
+    inputs,
+    (gP) => {
+      // ---- backward through time ----
+      const dh = bk.alloc(B * H),
+        dhPrev = bk.alloc(B * H);
+      const dc = cellState ? bk.alloc(B * H) : null,
+        dcPrev = cellState ? bk.alloc(B * H) : null;
+      bk.stridedCopy(gP.storage, T * H, pStride, dh, 0, [H, 1], [B, H], false);
+      if (dc) bk.stridedCopy(gP.storage, (T + 1) * H, pStride, dc, 0, [H, 1], [B, H], false);
+      const dGx = bk.alloc(T * B * G);
+      // a kind that folds gh into gx has dGh = dGx
+      const dGh = separateGh ? bk.alloc(T * B * G) : dGx;
+      let dhCur = dh,
+        dhNext = dhPrev,
+        dcCur = dc,
+        dcNext = dcPrev;
+      for (let k = T - 1; k >= 0; k--) {
+        const t = timeOf(k);
+        const m = valid[k];
+        // the output y_t is h_t on valid rows (a constant zero elsewhere)
+        if (!m) bk.stridedCopy(gP.storage, t * H, pStride, dhCur, 0, [H, 1], [B, H], true);
+        else for (let b = 0; b < B; b++) if (m[b]) bk.stridedCopy(gP.storage, b * (T + S) * H + t * H, [1], dhCur, b * H, [1], [H], true);
+        bk.recurrentStepGrad(kind, {
+          B,
+          H,
+          act: v(saved.act, k * B * A),
+          hPrev: v(saved.hs, k * B * H),
+          hOut: v(saved.hs, (k + 1) * B * H),
+          cPrev: saved.cs ? v(saved.cs, k * B * H) : null,
+          cOut: saved.cs ? v(saved.cs, (k + 1) * B * H) : null,
+          dh: v(dhCur, 0),
+          dc: dcCur ? v(dcCur, 0) : null,
+          dGx: v(dGx, k * B * G),
+          dGh: v(dGh, k * B * G),
+          dhPrev: v(dhNext, 0),
+          dcPrev: dcNext ? v(dcNext, 0) : null,
+          valid: m,
+        });
+        // dL/dh_{k-1} += dGh_k · W_hh
+        mm(dGh, w.weightHh.storage, dhNext, B, H, G, false, false, true, k * B * G);
+        [dhCur, dhNext] = [dhNext, dhCur];
+        if (dcCur) [dcCur, dcNext] = [dcNext!, dcCur];
+      }
+      const grads: (Tensor | null)[] = [];
+      // x
+      if (x.requiresGrad) {
+        const dxk = bk.alloc(T * B * I);
+        mm(dGx, w.weightIh.storage, dxk, T * B, I, G, false, false, false);
+        const gxT = empty(bk, x.shape);
+        toProcessingOrder(bk, dxk, gxT.storage, B, T, I, reverse, true);
+        bk.free(dxk);
+        grads.push(gxT);
+      } else grads.push(null);
+      // h0, c0
+      const gh0 = empty(bk, h0.shape);
+      bk.stridedCopy(dhCur, 0, [1], gh0.storage, 0, [1], [B * H], false);
+      grads.push(gh0);
+      if (c0) {
+        const gc0 = empty(bk, c0.shape);
+        bk.stridedCopy(dcCur!, 0, [1], gc0.storage, 0, [1], [B * H], false);
+        grads.push(gc0);
+      }
+      // weights: one GEMM each over all steps
+      const gWih = empty(bk, w.weightIh.shape);
+      mm(dGx, saved.xk, gWih.storage, G, I, T * B, true, false, false);
+      const gWhh = empty(bk, w.weightHh.shape);
+      mm(dGh, saved.hs, gWhh.storage, G, H, T * B, true, false, false);
+      grads.push(gWih, gWhh);
+      if (w.biasIh) {
+        const g = empty(bk, [G]);
+        bk.reduce('sum', dGx, g.storage, 1, T * B, G);
+        grads.push(g);
+      }
+      if (w.biasHh) {
+        const g = empty(bk, [G]);
+        bk.reduce('sum', dGh, g.storage, 1, T * B, G);
+        grads.push(g);
+      }
+      for (const s of [dh, dhPrev, dGx, ...(dc ? [dc, dcPrev!] : []), ...(separateGh ? [dGh] : [])]) bk.free(s);
+      return grads;
+    },
+    savedTensors,
+  );
   // without a graph (noGrad, or nothing requires grad) nobody needs the saved buffers
   if (!packed.node) for (const t of savedTensors) t.dispose();
   const output = narrow(packed, 1, 0, T);
@@ -203,4 +249,3 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   const c = cellState ? squeeze(narrow(packed, 1, T + 1, 1), 1) : null;
   return { output, h, c };
 }
-

@@ -28,14 +28,24 @@ function planReduce(op: string, x: Tensor, dim: number | readonly number[] | und
     const lo = dims.length ? dims[0] : x.rank;
     const hi = dims.length ? dims[dims.length - 1] + 1 : x.rank;
     return {
-      dims, keptShape, outShape, perm: null,
-      outer: sizeOf(x.shape.slice(0, lo)), n: sizeOf(x.shape.slice(lo, hi)), inner: sizeOf(x.shape.slice(hi)),
+      dims,
+      keptShape,
+      outShape,
+      perm: null,
+      outer: sizeOf(x.shape.slice(0, lo)),
+      n: sizeOf(x.shape.slice(lo, hi)),
+      inner: sizeOf(x.shape.slice(hi)),
     };
   }
   const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
   return {
-    dims, keptShape, outShape, perm: [...kept, ...dims],
-    outer: sizeOf(kept.map((i) => x.shape[i])), n: sizeOf(dims.map((i) => x.shape[i])), inner: 1,
+    dims,
+    keptShape,
+    outShape,
+    perm: [...kept, ...dims],
+    outer: sizeOf(kept.map((i) => x.shape[i])),
+    n: sizeOf(dims.map((i) => x.shape[i])),
+    inner: 1,
   };
 }
 
@@ -45,7 +55,16 @@ function source(x: Tensor, p: ReducePlan): Tensor {
   const strides = stridesOf(x.shape);
   const shape = p.perm.map((i) => x.shape[i]);
   const out = empty(x.backend, shape);
-  x.backend.stridedCopy(x.storage, 0, p.perm.map((i) => strides[i]), out.storage, 0, stridesOf(shape), shape, false);
+  x.backend.stridedCopy(
+    x.storage,
+    0,
+    p.perm.map((i) => strides[i]),
+    out.storage,
+    0,
+    stridesOf(shape),
+    shape,
+    false,
+  );
   return out;
 }
 
@@ -90,7 +109,16 @@ export function max(x: Tensor, dim?: number | readonly number[], keepdim = false
     backend.reduceMaxGrad(gy.storage, arg, gp.storage, p.outer, p.n, p.inner);
     const gx = empty(backend, x.shape);
     const xStrides = stridesOf(x.shape);
-    backend.stridedCopy(gp.storage, 0, stridesOf(permShape), gx.storage, 0, p.perm.map((i) => xStrides[i]), permShape, false);
+    backend.stridedCopy(
+      gp.storage,
+      0,
+      stridesOf(permShape),
+      gx.storage,
+      0,
+      p.perm.map((i) => xStrides[i]),
+      permShape,
+      false,
+    );
     gp.dispose();
     return [gx];
   });

@@ -57,7 +57,16 @@ function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
   const inStrides = stridesOf(x.shape);
   const shape = perm.map((p) => x.shape[p]);
   const out = empty(backend, shape);
-  backend.stridedCopy(x.storage, 0, perm.map((p) => inStrides[p]), out.storage, 0, stridesOf(shape), shape, false);
+  backend.stridedCopy(
+    x.storage,
+    0,
+    perm.map((p) => inStrides[p]),
+    out.storage,
+    0,
+    stridesOf(shape),
+    shape,
+    false,
+  );
   return out;
 }
 
@@ -122,9 +131,7 @@ export function concat(xs: readonly Tensor[], dim = 0): Tensor {
   for (const t of xs) {
     const ok = t.rank === first.rank && t.shape.every((v, i) => i === d || v === first.shape[i]);
     if (!ok) {
-      throw new Error(
-        `concat: ${formatShape(first.shape)} and ${formatShape(t.shape)} differ outside dimension ${d}`,
-      );
+      throw new Error(`concat: ${formatShape(first.shape)} and ${formatShape(t.shape)} differ outside dimension ${d}`);
     }
   }
   const shape = [...first.shape];
@@ -160,7 +167,10 @@ export function stack(xs: readonly Tensor[], dim = 0): Tensor {
     }
   }
   const d = normDim('stack', dim, first.rank + 1);
-  return concat(xs.map((t) => unsqueeze(t, d)), d);
+  return concat(
+    xs.map((t) => unsqueeze(t, d)),
+    d,
+  );
 }
 
 /** Split into pieces of `sizes` (a list) or of `sizes` each (the last may be smaller) along `dim`. */
@@ -204,7 +214,11 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 
 /** Remove size-1 dims (all of them, or just `dim`). */
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((s) => s !== 1),
+    );
   const d = normDim('squeeze', dim, x.rank);
   if (x.shape[d] !== 1) return reshape(x, x.shape);
   const shape = [...x.shape];

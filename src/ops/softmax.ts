@@ -12,7 +12,9 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
   const out = empty(backend, x.shape);
   backend.softmax(x.storage, out.storage, rows, cols, log);
   return record(
-    out, log ? 'logSoftmax' : 'softmax', [x],
+    out,
+    log ? 'logSoftmax' : 'softmax',
+    [x],
     (gy) => {
       const gx = empty(backend, x.shape);
       backend.softmaxGrad(out.storage, gy.storage, gx.storage, rows, cols, log);

@@ -9,7 +9,9 @@ function unaryOp(op: UnaryOp & UnaryGradOp, a: Tensor): Tensor {
   const out = empty(backend, a.shape);
   backend.unary(op, a.storage, out.storage, a.size);
   return record(
-    out, op, [a],
+    out,
+    op,
+    [a],
     (gy) => {
       // the kernel reads x or y as the derivative needs (tanh/sigmoid/exp/sqrt use y)
       const gx = empty(backend, a.shape);

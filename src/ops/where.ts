@@ -8,10 +8,14 @@ function whereRaw(c: Tensor, a: Tensor, b: Tensor, shape: number[]): Tensor {
   const backend = c.backend;
   const out = empty(backend, shape);
   backend.where(
-    c.storage, broadcastStrides(c.shape, shape),
-    a.storage, broadcastStrides(a.shape, shape),
-    b.storage, broadcastStrides(b.shape, shape),
-    out.storage, shape,
+    c.storage,
+    broadcastStrides(c.shape, shape),
+    a.storage,
+    broadcastStrides(a.shape, shape),
+    b.storage,
+    broadcastStrides(b.shape, shape),
+    out.storage,
+    shape,
   );
   return out;
 }
@@ -24,7 +28,9 @@ export function where(cond: Tensor, x: Tensor | number, y: Tensor | number): Ten
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
   const out = whereRaw(cond, a, b, shape);
   return record(
-    out, 'where', [a, b],
+    out,
+    'where',
+    [a, b],
     (gy) => {
       const zero = asTensor(0, gy);
       const ga = a.requiresGrad ? reduced(whereRaw(cond, gy, zero, shape), a.shape) : null;

@@ -24,7 +24,11 @@ export abstract class Optimizer {
   lr: number;
   protected readonly state: Map<number, Record<string, Tensor>> = new Map();
 
-  constructor(params: Iterable<Tensor>, lr: number, readonly type: string) {
+  constructor(
+    params: Iterable<Tensor>,
+    lr: number,
+    readonly type: string,
+  ) {
     this.params = [...params];
     if (this.params.length === 0) throw new Error(`${type}: no parameters to optimize`);
     for (const p of this.params) {

@@ -31,8 +31,12 @@ export class SGD extends Optimizer {
     const firstStep = this.momentum !== 0 && !this.hasSlot(i, 'momentum');
     const buf = this.momentum !== 0 ? this.slot(i, 'momentum') : null;
     p.backend.sgdStep(p.storage, g.storage, buf?.storage ?? null, p.size, {
-      lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov,
-      weightDecay: this.weightDecay, firstStep,
+      lr: this.lr,
+      momentum: this.momentum,
+      dampening: this.dampening,
+      nesterov: this.nesterov,
+      weightDecay: this.weightDecay,
+      firstStep,
     });
   }
   protected options() {
@@ -105,7 +109,12 @@ export class RMSprop extends Optimizer {
     const avg = this.centered ? this.slot(i, 'gradAvg') : null;
     const buf = this.momentum > 0 ? this.slot(i, 'momentum') : null;
     p.backend.rmspropStep(p.storage, g.storage, sq.storage, avg?.storage ?? null, buf?.storage ?? null, p.size, {
-      lr: this.lr, alpha: this.alpha, eps: this.eps, weightDecay: this.weightDecay, momentum: this.momentum, centered: this.centered,
+      lr: this.lr,
+      alpha: this.alpha,
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      momentum: this.momentum,
+      centered: this.centered,
     });
   }
   protected options() {
@@ -144,8 +153,14 @@ export class Adam extends Optimizer {
     const v = this.slot(i, 'expAvgSq');
     const vmax = this.amsgrad ? this.slot(i, 'maxExpAvgSq') : null;
     p.backend.adamStep(p.storage, g.storage, m.storage, v.storage, vmax?.storage ?? null, p.size, {
-      lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay,
-      decoupled: this.decoupled, amsgrad: this.amsgrad, step: this.stepCount,
+      lr: this.lr,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      decoupled: this.decoupled,
+      amsgrad: this.amsgrad,
+      step: this.stepCount,
     });
   }
   protected options() {

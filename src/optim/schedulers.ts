@@ -33,7 +33,11 @@ export abstract class LRScheduler {
 
 /** Multiply the rate by `gamma` every `stepSize` epochs. */
 export class StepLR extends LRScheduler {
-  constructor(optimizer: Optimizer, readonly stepSize: number, readonly gamma = 0.1) {
+  constructor(
+    optimizer: Optimizer,
+    readonly stepSize: number,
+    readonly gamma = 0.1,
+  ) {
     super(optimizer);
     if (!Number.isInteger(stepSize) || stepSize <= 0) throw new Error(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
   }
@@ -44,7 +48,10 @@ export class StepLR extends LRScheduler {
 
 /** Multiply the rate by `gamma` every epoch (char-rnn's learning_rate_decay). */
 export class ExponentialLR extends LRScheduler {
-  constructor(optimizer: Optimizer, readonly gamma: number) {
+  constructor(
+    optimizer: Optimizer,
+    readonly gamma: number,
+  ) {
     super(optimizer);
     if (!(gamma > 0)) throw new Error(`ExponentialLR: gamma must be positive, got ${gamma}`);
   }
@@ -55,7 +62,11 @@ export class ExponentialLR extends LRScheduler {
 
 /** Cosine annealing from the base rate to `etaMin` over `tMax` epochs. */
 export class CosineAnnealingLR extends LRScheduler {
-  constructor(optimizer: Optimizer, readonly tMax: number, readonly etaMin = 0) {
+  constructor(
+    optimizer: Optimizer,
+    readonly tMax: number,
+    readonly etaMin = 0,
+  ) {
     super(optimizer);
     if (!(tMax > 0)) throw new Error(`CosineAnnealingLR: tMax must be positive, got ${tMax}`);
   }

@@ -60,13 +60,18 @@ export class Sampler {
       backend: bk,
       // checkpoints hold tanh RNNs only (CharLM builds no other), so the default nonlinearity
       cell: fusedCell(config.model),
-      vocabSize: config.vocabSize, hidden: config.hidden, embed: config.embed,
+      vocabSize: config.vocabSize,
+      hidden: config.hidden,
+      embed: config.embed,
       embedding: store['embedding.weight'] ?? null,
       layers: Array.from({ length: config.layers }, (_, l) => {
         const n = CELL_KINDS[config.model].params(l);
         return {
-          weightIh: store[`rnn.${n.weightIh}`], inputSize: l === 0 ? (config.embed || config.vocabSize) : config.hidden,
-          weightHh: store[`rnn.${n.weightHh}`], biasIh: store[`rnn.${n.biasIh}`], biasHh: store[`rnn.${n.biasHh}`],
+          weightIh: store[`rnn.${n.weightIh}`],
+          inputSize: l === 0 ? config.embed || config.vocabSize : config.hidden,
+          weightHh: store[`rnn.${n.weightHh}`],
+          biasIh: store[`rnn.${n.biasIh}`],
+          biasHh: store[`rnn.${n.biasHh}`],
         };
       }),
       headWeight: store['head.weight'],

@@ -45,9 +45,7 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
     const da = i < rank - a.length ? 1 : a[i - (rank - a.length)];
     const db = i < rank - b.length ? 1 : b[i - (rank - b.length)];
     if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(
-        `${op}: ${formatShape(a)} and ${formatShape(b)} cannot be broadcast together: dimension ${i} is ${da} vs ${db}`,
-      );
+      throw new Error(`${op}: ${formatShape(a)} and ${formatShape(b)} cannot be broadcast together: dimension ${i} is ${da} vs ${db}`);
     }
     out[i] = da === 1 ? db : da;
   }

@@ -25,7 +25,10 @@ export type NestedArray = number | NestedArray[];
 /** Storage shared by tensors that view the same data (reshape, detach); freed when the last one is disposed. */
 export class StorageRef {
   refs = 1;
-  constructor(readonly backend: Backend, readonly handle: Storage) {}
+  constructor(
+    readonly backend: Backend,
+    readonly handle: Storage,
+  ) {}
   retain(): this {
     this.refs++;
     return this;
@@ -194,48 +197,120 @@ export class Tensor {
   }
 
   // ---- arithmetic ----
-  add(b: Tensor | number): Tensor { return arith.add(this, b); }
-  sub(b: Tensor | number): Tensor { return arith.sub(this, b); }
-  mul(b: Tensor | number): Tensor { return arith.mul(this, b); }
-  div(b: Tensor | number): Tensor { return arith.div(this, b); }
-  neg(): Tensor { return arith.neg(this); }
-  pow(p: number): Tensor { return arith.pow(this, p); }
-  exp(): Tensor { return unary.exp(this); }
-  log(): Tensor { return unary.log(this); }
-  sqrt(): Tensor { return unary.sqrt(this); }
-  tanh(): Tensor { return unary.tanh(this); }
-  sigmoid(): Tensor { return unary.sigmoid(this); }
-  relu(): Tensor { return unary.relu(this); }
-  abs(): Tensor { return unary.abs(this); }
-  matmul(b: Tensor): Tensor { return mm.matmul(this, b); }
+  add(b: Tensor | number): Tensor {
+    return arith.add(this, b);
+  }
+  sub(b: Tensor | number): Tensor {
+    return arith.sub(this, b);
+  }
+  mul(b: Tensor | number): Tensor {
+    return arith.mul(this, b);
+  }
+  div(b: Tensor | number): Tensor {
+    return arith.div(this, b);
+  }
+  neg(): Tensor {
+    return arith.neg(this);
+  }
+  pow(p: number): Tensor {
+    return arith.pow(this, p);
+  }
+  exp(): Tensor {
+    return unary.exp(this);
+  }
+  log(): Tensor {
+    return unary.log(this);
+  }
+  sqrt(): Tensor {
+    return unary.sqrt(this);
+  }
+  tanh(): Tensor {
+    return unary.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return unary.sigmoid(this);
+  }
+  relu(): Tensor {
+    return unary.relu(this);
+  }
+  abs(): Tensor {
+    return unary.abs(this);
+  }
+  matmul(b: Tensor): Tensor {
+    return mm.matmul(this, b);
+  }
 
   // ---- shape ----
-  reshape(...shape: number[] | [readonly number[]]): Tensor { return shp.reshape(this, flatArgs(shape)); }
-  view(...shape: number[] | [readonly number[]]): Tensor { return shp.reshape(this, flatArgs(shape)); }
-  flatten(): Tensor { return shp.reshape(this, [this.size]); }
-  transpose(dim0 = -2, dim1 = -1): Tensor { return shp.transpose(this, dim0, dim1); }
-  get T(): Tensor { return shp.transpose(this, -2, -1); }
-  permute(...dims: number[] | [readonly number[]]): Tensor { return shp.permute(this, flatArgs(dims)); }
-  narrow(dim: number, start: number, length: number): Tensor { return shp.narrow(this, dim, start, length); }
-  slice(dim: number, start?: number, end?: number, step?: number): Tensor { return shp.slice(this, dim, start, end, step); }
-  split(sizes: number | readonly number[], dim = 0): Tensor[] { return shp.split(this, sizes, dim); }
-  chunk(chunks: number, dim = 0): Tensor[] { return shp.chunk(this, chunks, dim); }
-  unsqueeze(dim: number): Tensor { return shp.unsqueeze(this, dim); }
-  squeeze(dim?: number): Tensor { return shp.squeeze(this, dim); }
-  expand(...shape: number[] | [readonly number[]]): Tensor { return shp.expand(this, flatArgs(shape)); }
-  clone(): Tensor { return shp.clone(this); }
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    return shp.reshape(this, flatArgs(shape));
+  }
+  view(...shape: number[] | [readonly number[]]): Tensor {
+    return shp.reshape(this, flatArgs(shape));
+  }
+  flatten(): Tensor {
+    return shp.reshape(this, [this.size]);
+  }
+  transpose(dim0 = -2, dim1 = -1): Tensor {
+    return shp.transpose(this, dim0, dim1);
+  }
+  get T(): Tensor {
+    return shp.transpose(this, -2, -1);
+  }
+  permute(...dims: number[] | [readonly number[]]): Tensor {
+    return shp.permute(this, flatArgs(dims));
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return shp.narrow(this, dim, start, length);
+  }
+  slice(dim: number, start?: number, end?: number, step?: number): Tensor {
+    return shp.slice(this, dim, start, end, step);
+  }
+  split(sizes: number | readonly number[], dim = 0): Tensor[] {
+    return shp.split(this, sizes, dim);
+  }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return shp.chunk(this, chunks, dim);
+  }
+  unsqueeze(dim: number): Tensor {
+    return shp.unsqueeze(this, dim);
+  }
+  squeeze(dim?: number): Tensor {
+    return shp.squeeze(this, dim);
+  }
+  expand(...shape: number[] | [readonly number[]]): Tensor {
+    return shp.expand(this, flatArgs(shape));
+  }
+  clone(): Tensor {
+    return shp.clone(this);
+  }
 
   // ---- reductions ----
-  sum(dim?: number | readonly number[], keepdim = false): Tensor { return red.sum(this, dim, keepdim); }
-  mean(dim?: number | readonly number[], keepdim = false): Tensor { return red.mean(this, dim, keepdim); }
-  max(dim?: number | readonly number[], keepdim = false): Tensor { return red.max(this, dim, keepdim); }
-  argmax(dim?: number, keepdim = false): Tensor { return red.argmax(this, dim, keepdim); }
-  softmax(dim = -1): Tensor { return sm.softmax(this, dim); }
-  logSoftmax(dim = -1): Tensor { return sm.logSoftmax(this, dim); }
+  sum(dim?: number | readonly number[], keepdim = false): Tensor {
+    return red.sum(this, dim, keepdim);
+  }
+  mean(dim?: number | readonly number[], keepdim = false): Tensor {
+    return red.mean(this, dim, keepdim);
+  }
+  max(dim?: number | readonly number[], keepdim = false): Tensor {
+    return red.max(this, dim, keepdim);
+  }
+  argmax(dim?: number, keepdim = false): Tensor {
+    return red.argmax(this, dim, keepdim);
+  }
+  softmax(dim = -1): Tensor {
+    return sm.softmax(this, dim);
+  }
+  logSoftmax(dim = -1): Tensor {
+    return sm.logSoftmax(this, dim);
+  }
 
   // ---- indexing / selection ----
-  indexSelect(dim: number, indices: idx.Indices): Tensor { return idx.indexSelect(this, dim, indices); }
-  maskedFill(mask: Tensor, value: number): Tensor { return sel.maskedFill(this, mask, value); }
+  indexSelect(dim: number, indices: idx.Indices): Tensor {
+    return idx.indexSelect(this, dim, indices);
+  }
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return sel.maskedFill(this, mask, value);
+  }
 }
 
 function flatArgs(args: number[] | [readonly number[]]): number[] {

@@ -59,14 +59,14 @@ const count = (counts: Map<string, number>, p: string): void => {
 
 /** Counted items ordered by count (most frequent first), ties by code-point order. */
 function byFrequency(counts: Map<string, number>, minCount: number): string[] {
-  return [...counts.keys()]
-    .filter((k) => counts.get(k)! >= minCount)
-    .sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
+  return [...counts.keys()].filter((k) => counts.get(k)! >= minCount).sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function checkCommon(op: string, o: TokenizerOptions): void {
-  if (o.minCount !== undefined && !(Number.isInteger(o.minCount) && o.minCount >= 1)) throw new Error(`${op}: minCount must be a whole number of at least 1, got ${o.minCount}`);
-  if (o.maxSize !== undefined && !(Number.isInteger(o.maxSize) && o.maxSize >= 1)) throw new Error(`${op}: maxSize must be a whole number of at least 1, got ${o.maxSize}`);
+  if (o.minCount !== undefined && !(Number.isInteger(o.minCount) && o.minCount >= 1))
+    throw new Error(`${op}: minCount must be a whole number of at least 1, got ${o.minCount}`);
+  if (o.maxSize !== undefined && !(Number.isInteger(o.maxSize) && o.maxSize >= 1))
+    throw new Error(`${op}: maxSize must be a whole number of at least 1, got ${o.maxSize}`);
 }
 
 abstract class BaseTokenizer {
@@ -76,7 +76,8 @@ abstract class BaseTokenizer {
 
   constructor(op: string, tokens: readonly string[], specials: readonly string[]) {
     if (tokens.length === 0) throw new Error(`${op}: the vocabulary is empty`);
-    if (!tokens.every((t) => typeof t === 'string') || !specials.every((t) => typeof t === 'string')) throw new Error(`${op}: the vocabulary has entries that are not strings`);
+    if (!tokens.every((t) => typeof t === 'string') || !specials.every((t) => typeof t === 'string'))
+      throw new Error(`${op}: the vocabulary has entries that are not strings`);
     this.tokens = Object.freeze([...tokens]);
     this.specials = Object.freeze([...specials]);
     this.index = new Map(this.tokens.map((t, i) => [t, i]));
@@ -122,7 +123,8 @@ export class CharTokenizer extends BaseTokenizer implements Tokenizer {
     this.unknown = unknown;
     const special = new Set(this.specials);
     for (const t of this.tokens) {
-      if (!special.has(t) && [...t].length !== 1) throw new Error(`CharTokenizer: entry ${show(t)} is not a single code point (list it in specials if it is a special token)`);
+      if (!special.has(t) && [...t].length !== 1)
+        throw new Error(`CharTokenizer: entry ${show(t)} is not a single code point (list it in specials if it is a special token)`);
     }
   }
 
@@ -260,7 +262,8 @@ export class WordTokenizer extends BaseTokenizer implements Tokenizer {
     const join = opts.join ?? '<join>';
     const specials = [...(opts.specials ?? [])];
     for (const s of [unknown, join]) if (!specials.includes(s)) specials.push(s);
-    const spaceCounts = new Map<string, number>(), wordCounts = new Map<string, number>();
+    const spaceCounts = new Map<string, number>(),
+      wordCounts = new Map<string, number>();
     forEachWordPiece(text, join, (p, kind) => {
       if (kind !== 'join') count(kind === 'space' ? spaceCounts : wordCounts, p);
     });

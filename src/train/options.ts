@@ -47,6 +47,21 @@ export interface TrainOptions {
  * 2 x 128 LSTM on tinyshakespeare in ten minutes (README, "Measured").
  */
 export const defaultTrainOptions: TrainOptions = {
-  batch: 32, seq: 64, lr: 3e-3, optimizer: 'adam', momentum: 0.9, clip: 5, clipValue: 0, lrDecay: 0.85,
-  epochs: 0, seconds: 0, steps: 0, valFrac: 0.1, evalEvery: 200, evalChars: 250_000, sampleEvery: 500, sampleLength: 200, seed: 1,
+  batch: 32,
+  seq: 64,
+  lr: 3e-3,
+  optimizer: 'adam',
+  momentum: 0.9,
+  clip: 5,
+  clipValue: 0,
+  lrDecay: 0.85,
+  epochs: 0,
+  seconds: 0,
+  steps: 0,
+  valFrac: 0.1,
+  evalEvery: 200,
+  evalChars: 250_000,
+  sampleEvery: 500,
+  sampleLength: 200,
+  seed: 1,
 };

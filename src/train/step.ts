@@ -24,8 +24,14 @@ export interface StepClip {
  * stay as they were.
  */
 export function trainStep(
-  model: CharLM, opt: Optimizer, x: Int32Array, y: Int32Array, batch: number, seq: number,
-  prev: RecurrentState, clip: StepClip,
+  model: CharLM,
+  opt: Optimizer,
+  x: Int32Array,
+  y: Int32Array,
+  batch: number,
+  seq: number,
+  prev: RecurrentState,
+  clip: StepClip,
 ): { loss: number; state: RecurrentState } {
   return tidy(() => {
     const out = model.forward(x, batch, seq, prev);

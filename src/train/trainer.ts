@@ -56,18 +56,23 @@ export function textLengthProblem(n: number, o: LengthOptions, name = 'the text'
   const fmt = (k: number): string => k.toLocaleString('en-US');
   // when only the validation part falls short, smaller windows would not help
   const below = partsFit(need - 1, o);
-  return `${name} has ${fmt(n)} ${unit}; batch ${o.batch} x seq ${o.seq} with val-frac ${o.valFrac} needs at least ${fmt(need)}; ` +
-    `use a longer text or ${below.train ? 'a larger --val-frac' : 'a smaller --batch/--seq'}`;
+  return (
+    `${name} has ${fmt(n)} ${unit}; batch ${o.batch} x seq ${o.seq} with val-frac ${o.valFrac} needs at least ${fmt(need)}; ` +
+    `use a longer text or ${below.train ? 'a larger --val-frac' : 'a smaller --batch/--seq'}`
+  );
 }
 
 export function checkTrainOptions(o: TrainOptions): TrainOptions {
   const pos = (k: keyof TrainOptions): void => {
-    if (!(typeof o[k] === 'number' && Number.isInteger(o[k]) && (o[k] as number) >= 1)) throw new Error(`${k} must be a whole number of at least 1, got ${o[k]}`);
+    if (!(typeof o[k] === 'number' && Number.isInteger(o[k]) && (o[k] as number) >= 1))
+      throw new Error(`${k} must be a whole number of at least 1, got ${o[k]}`);
   };
   const nonneg = (k: keyof TrainOptions): void => {
     if (!(typeof o[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0)) throw new Error(`${k} must be a number of at least 0, got ${o[k]}`);
   };
-  pos('batch'); pos('seq'); pos('sampleLength');
+  pos('batch');
+  pos('seq');
+  pos('sampleLength');
   for (const k of ['momentum', 'clip', 'clipValue', 'epochs', 'seconds', 'steps', 'evalEvery', 'sampleEvery', 'seed'] as const) nonneg(k);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new Error(`lr must be a positive number, got ${o.lr}`);
   if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new Error(`lr decay must be above 0 and at most 1, got ${o.lrDecay}`);
@@ -194,7 +199,13 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeou
  */
 export async function trainCharLM(
   args: {
-    text?: string; ids?: TokenIds; name?: string; vocab: LMTokenizer; config?: Omit<CharLMConfig, 'vocabSize'>; options: TrainOptions; resume?: Checkpoint;
+    text?: string;
+    ids?: TokenIds;
+    name?: string;
+    vocab: LMTokenizer;
+    config?: Omit<CharLMConfig, 'vocabSize'>;
+    options: TrainOptions;
+    resume?: Checkpoint;
     /** How messages name the checkpoint being resumed, e.g. its quoted path (default: no name). */
     resumeName?: string;
   },
@@ -270,7 +281,10 @@ export async function trainCharLM(
   };
   for (;;) {
     const limit = limitReached();
-    if (limit) { stoppedBy = limit; break; }
+    if (limit) {
+      stoppedBy = limit;
+      break;
+    }
     const pause = cb.waitIfPaused?.();
     if (pause) {
       const p0 = now();
@@ -278,7 +292,10 @@ export async function trainCharLM(
       pausedMs += now() - p0;
       lastYield = now();
     }
-    if (cb.shouldStop?.()) { stoppedBy = 'request'; break; }
+    if (cb.shouldStop?.()) {
+      stoppedBy = 'request';
+      break;
+    }
     if (cb.checkpointRequested?.()) await checkpoint();
 
     const win = batches.next();
@@ -303,8 +320,7 @@ export async function trainCharLM(
     state = res.state;
     if (!Number.isFinite(res.loss)) {
       throw new Error(
-        `training stopped at step ${progress.step + 1}: the loss became ${res.loss}; the last checkpoint was kept. ` +
-          'Try a smaller --lr or --clip',
+        `training stopped at step ${progress.step + 1}: the loss became ${res.loss}; the last checkpoint was kept. ` + 'Try a smaller --lr or --clip',
       );
     }
     lastLoss = res.loss;
@@ -320,8 +336,13 @@ export async function trainCharLM(
     const elapsed = (now() - t0 - pausedMs) / 1000;
     progress.seconds = startSeconds + elapsed;
     cb.onStep?.({
-      step: progress.step, epoch: progress.epoch, epochProgress: batches.window / batches.windowsPerEpoch,
-      loss: lastLoss, lr: opt.lr, charsPerSec: charsThisRun / Math.max(elapsed, 1e-9), seconds: progress.seconds,
+      step: progress.step,
+      epoch: progress.epoch,
+      epochProgress: batches.window / batches.windowsPerEpoch,
+      loss: lastLoss,
+      lr: opt.lr,
+      charsPerSec: charsThisRun / Math.max(elapsed, 1e-9),
+      seconds: progress.seconds,
     });
     // on the last step the final evaluation (the whole split) comes instead
     if (o.evalEvery > 0 && progress.step % o.evalEvery === 0 && !limitReached()) {

@@ -36,7 +36,8 @@ export function correlations(values: Float32Array, T: number, H: number, series:
     let m = 0;
     for (let t = 0; t < T; t++) m += values[t * H + h];
     m /= T;
-    let sxy = 0, sxx = 0;
+    let sxy = 0,
+      sxx = 0;
     for (let t = 0; t < T; t++) {
       const x = values[t * H + h] - m;
       sxy += x * (series[t] - sm);
@@ -49,7 +50,11 @@ export function correlations(values: Float32Array, T: number, H: number, series:
 
 /** The cells with the largest |r|, best first. */
 export function topCells(r: Float64Array, n: number): { cell: number; r: number }[] {
-  return [...r].map((v, cell) => ({ cell, r: v })).filter((x) => Number.isFinite(x.r)).sort((a, b) => Math.abs(b.r) - Math.abs(a.r)).slice(0, n);
+  return [...r]
+    .map((v, cell) => ({ cell, r: v }))
+    .filter((x) => Number.isFinite(x.r))
+    .sort((a, b) => Math.abs(b.r) - Math.abs(a.r))
+    .slice(0, n);
 }
 
 /** A background colour for an activation scaled to [-1, 1]: blue below zero, red above. */

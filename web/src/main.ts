@@ -62,11 +62,24 @@ function setPhase(p: typeof phase): void {
 
 // the fields start at the library's defaults (the CLI's too): they have one home, src/train/options.ts and friends
 for (const [id, v] of Object.entries({
-  model: defaultCharLMConfig.model, layers: defaultCharLMConfig.layers, hidden: defaultCharLMConfig.hidden, embed: defaultCharLMConfig.embed,
-  dropout: defaultCharLMConfig.dropout, batch: defaultTrainOptions.batch, seq: defaultTrainOptions.seq, optimizer: defaultTrainOptions.optimizer,
-  lr: defaultTrainOptions.lr, 'lr-decay': defaultTrainOptions.lrDecay, clip: defaultTrainOptions.clip, 'eval-every': defaultTrainOptions.evalEvery,
-  'sample-every': defaultTrainOptions.sampleEvery, 'train-seed': defaultTrainOptions.seed, length: sampleDefaults.length, temperature: sampleDefaults.temperature,
-})) $<HTMLInputElement>(id).value = String(v);
+  model: defaultCharLMConfig.model,
+  layers: defaultCharLMConfig.layers,
+  hidden: defaultCharLMConfig.hidden,
+  embed: defaultCharLMConfig.embed,
+  dropout: defaultCharLMConfig.dropout,
+  batch: defaultTrainOptions.batch,
+  seq: defaultTrainOptions.seq,
+  optimizer: defaultTrainOptions.optimizer,
+  lr: defaultTrainOptions.lr,
+  'lr-decay': defaultTrainOptions.lrDecay,
+  clip: defaultTrainOptions.clip,
+  'eval-every': defaultTrainOptions.evalEvery,
+  'sample-every': defaultTrainOptions.sampleEvery,
+  'train-seed': defaultTrainOptions.seed,
+  length: sampleDefaults.length,
+  temperature: sampleDefaults.temperature,
+}))
+  $<HTMLInputElement>(id).value = String(v);
 
 function showError(message: string): void {
   const el = $('text-status');
@@ -97,17 +110,24 @@ function setModel(info: ModelInfo): void {
 function makeChart(): void {
   const el = $('chart');
   chart?.destroy();
-  chartData[0] = []; chartData[1] = []; chartData[2] = [];
-  chart = new uPlot({
-    width: Math.max(280, el.clientWidth), height: 240,
-    scales: { x: { time: false } },
-    axes: [{ label: 'step' }, { label: 'loss (nats/char)' }],
-    series: [
-      { label: 'step' },
-      { label: 'train', stroke: '#c0392b', width: 1.5, spanGaps: true, points: { show: false } },
-      { label: 'validation', stroke: '#2063c9', width: 2, spanGaps: true, points: { show: true, size: 6 } },
-    ],
-  }, chartData as uPlot.AlignedData, el);
+  chartData[0] = [];
+  chartData[1] = [];
+  chartData[2] = [];
+  chart = new uPlot(
+    {
+      width: Math.max(280, el.clientWidth),
+      height: 240,
+      scales: { x: { time: false } },
+      axes: [{ label: 'step' }, { label: 'loss (nats/char)' }],
+      series: [
+        { label: 'step' },
+        { label: 'train', stroke: '#c0392b', width: 1.5, spanGaps: true, points: { show: false } },
+        { label: 'validation', stroke: '#2063c9', width: 2, spanGaps: true, points: { show: true, size: 6 } },
+      ],
+    },
+    chartData as uPlot.AlignedData,
+    el,
+  );
 }
 new ResizeObserver(() => chart?.setSize({ width: Math.max(280, $('chart').clientWidth), height: 240 })).observe($('chart'));
 
@@ -143,17 +163,22 @@ function onMessage(m: FromWorker): void {
       $('stats').dataset.loss = String(m.loss);
       $('st-speed').textContent = Math.round(m.charsPerSec).toLocaleString('en-US');
       $('stats').dataset.charsPerSec = String(m.charsPerSec);
-      chartData[0].push(m.step); chartData[1].push(m.loss); chartData[2].push(null);
+      chartData[0].push(m.step);
+      chartData[1].push(m.loss);
+      chartData[2].push(null);
       chart?.setData(chartData as uPlot.AlignedData);
       break;
     case 'eval':
       $('st-val').textContent = fmt(m.valLoss, 4);
-      $('st-val').title = m.evalChars < m.valChars
-        ? `the first ${m.evalChars.toLocaleString('en-US')} of ${m.valChars.toLocaleString('en-US')} validation characters`
-        : `all ${m.valChars.toLocaleString('en-US')} validation characters`;
+      $('st-val').title =
+        m.evalChars < m.valChars
+          ? `the first ${m.evalChars.toLocaleString('en-US')} of ${m.valChars.toLocaleString('en-US')} validation characters`
+          : `all ${m.valChars.toLocaleString('en-US')} validation characters`;
       $('st-bpc').textContent = fmt(m.bitsPerChar);
       $('stats').dataset.valLoss = String(m.valLoss);
-      chartData[0].push(m.step); chartData[1].push(null); chartData[2].push(m.valLoss);
+      chartData[0].push(m.step);
+      chartData[1].push(null);
+      chartData[2].push(m.valLoss);
       chart?.setData(chartData as uPlot.AlignedData);
       break;
     case 'trainSample': {
@@ -254,10 +279,23 @@ $('start').addEventListener('click', async () => {
     return;
   }
   trainingText = text;
-  const model: ModelSettings = { model: val('model') as ModelSettings['model'], layers: num('layers'), hidden: num('hidden'), embed: num('embed'), dropout: num('dropout') };
+  const model: ModelSettings = {
+    model: val('model') as ModelSettings['model'],
+    layers: num('layers'),
+    hidden: num('hidden'),
+    embed: num('embed'),
+    dropout: num('dropout'),
+  };
   const train: TrainSettings = {
-    batch: num('batch'), seq: num('seq'), optimizer: val('optimizer') as TrainSettings['optimizer'], lr: num('lr'), clip: num('clip'),
-    lrDecay: num('lr-decay'), evalEvery: num('eval-every'), sampleEvery: num('sample-every'), seed: num('train-seed'),
+    batch: num('batch'),
+    seq: num('seq'),
+    optimizer: val('optimizer') as TrainSettings['optimizer'],
+    lr: num('lr'),
+    clip: num('clip'),
+    lrDecay: num('lr-decay'),
+    evalEvery: num('eval-every'),
+    sampleEvery: num('sample-every'),
+    seed: num('train-seed'),
   };
   firstLoss = null;
   delete $('stats').dataset.firstLoss;
@@ -324,8 +362,13 @@ $('sample').addEventListener('click', () => {
   clearError();
   const prime = $<HTMLInputElement>('prime').value;
   const settings: SampleSettings = {
-    prime: prime === '' ? undefined : prime, length: num('length'), temperature: num('temperature'),
-    topK: optNum('top-k'), topP: optNum('top-p'), argmax: $<HTMLInputElement>('argmax').checked, seed: num('sample-seed'),
+    prime: prime === '' ? undefined : prime,
+    length: num('length'),
+    temperature: num('temperature'),
+    topK: optNum('top-k'),
+    topP: optNum('top-p'),
+    argmax: $<HTMLInputElement>('argmax').checked,
+    seed: num('sample-seed'),
   };
   $('sample-out').textContent = prime;
   delete $('sample-out').dataset.done;
@@ -374,16 +417,19 @@ $('act-find').addEventListener('click', () => {
     out.textContent = 'The pattern never changes in this text; pick another text or pattern.';
     return;
   }
-  out.replaceChildren('Best cells: ', ...best.flatMap(({ cell, r }, i) => {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.textContent = `${cell} (r = ${r.toFixed(2)})`;
-    b.addEventListener('click', () => {
-      $<HTMLInputElement>('act-cell').value = String(cell);
-      renderActivations();
-    });
-    return i === 0 ? [b] : [' ', b];
-  }));
+  out.replaceChildren(
+    'Best cells: ',
+    ...best.flatMap(({ cell, r }, i) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = `${cell} (r = ${r.toFixed(2)})`;
+      b.addEventListener('click', () => {
+        $<HTMLInputElement>('act-cell').value = String(cell);
+        renderActivations();
+      });
+      return i === 0 ? [b] : [' ', b];
+    }),
+  );
 });
 
 // ------------------------------------------------------------------ go

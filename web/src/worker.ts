@@ -5,8 +5,20 @@
  * loop every 50 ms, which is when pause, stop, save and sample requests land.
  */
 import {
-  CharLM, CharStepper, Vocab, createWasmBackend, decodeCheckpoint, encodeCheckpoint, sampleText, setBackend,
-  trainCharLM, useWebWorkerThreads, defaultTrainOptions, getBackend, readCorpus, lineEndNote,
+  CharLM,
+  CharStepper,
+  Vocab,
+  createWasmBackend,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  sampleText,
+  setBackend,
+  trainCharLM,
+  useWebWorkerThreads,
+  defaultTrainOptions,
+  getBackend,
+  readCorpus,
+  lineEndNote,
 } from '../../src/index.js';
 import type { FromWorker, ModelInfo, ToWorker } from './protocol.js';
 
@@ -22,7 +34,17 @@ let pause: { promise: Promise<void>; resolve: () => void } | null = null;
 
 function info(m: CharLM, v: Vocab, step = 0, lastValLoss: number | null = null): ModelInfo {
   const c = m.config;
-  return { model: c.model, layers: c.layers, hidden: c.hidden, embed: c.embed, dropout: c.dropout, vocabSize: v.size, parameters: m.numParameters(), step, lastValLoss };
+  return {
+    model: c.model,
+    layers: c.layers,
+    hidden: c.hidden,
+    embed: c.embed,
+    dropout: c.dropout,
+    vocabSize: v.size,
+    parameters: m.numParameters(),
+    step,
+    lastValLoss,
+  };
 }
 
 async function start(): Promise<void> {
@@ -85,7 +107,12 @@ async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
       },
     );
     model = result.model;
-    post({ type: 'done', stoppedBy: result.stoppedBy, step: result.progress.step, info: info(result.model, v, result.progress.step, result.progress.lastValLoss) });
+    post({
+      type: 'done',
+      stoppedBy: result.stoppedBy,
+      step: result.progress.step,
+      info: info(result.model, v, result.progress.step, result.progress.lastValLoss),
+    });
   } catch (e) {
     post({ type: 'error', message: (e as Error).message, during: 'training' });
   } finally {
@@ -108,7 +135,13 @@ function sample(msg: Extract<ToWorker, { type: 'sample' }>): void {
   let batch = '';
   let lastFlush = performance.now();
   const text = sampleText(model, vocab, {
-    prime: s.prime, length: s.length, temperature: s.temperature, topK: s.topK, topP: s.topP, argmax: s.argmax, seed: s.seed,
+    prime: s.prime,
+    length: s.length,
+    temperature: s.temperature,
+    topK: s.topK,
+    topP: s.topP,
+    argmax: s.argmax,
+    seed: s.seed,
     onChar(c) {
       batch += c;
       const now = performance.now();
@@ -126,7 +159,7 @@ function sample(msg: Extract<ToWorker, { type: 'sample' }>): void {
 function activations(msg: Extract<ToWorker, { type: 'activations' }>): void {
   if (!model || !vocab) throw new Error('there is no model yet: train one or load a checkpoint');
   const chars = [...msg.text].filter((c) => vocab!.has(c));
-  if (chars.length === 0) throw new Error("the text has no characters the model knows");
+  if (chars.length === 0) throw new Error('the text has no characters the model knows');
   const H = model.config.hidden;
   const values = new Float32Array(chars.length * H);
   const wasTraining = model.training;
@@ -196,7 +229,8 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
         }
         break;
       case 'save':
-        if (training) saveRequested = true; // the trainer hands over a checkpoint before its next step
+        if (training)
+          saveRequested = true; // the trainer hands over a checkpoint before its next step
         else if (model && vocab) post({ type: 'checkpoint', bytes: lastCheckpoint ? lastCheckpoint.slice() : encodeCheckpoint(model, vocab) });
         else throw new Error('there is no model to save yet: train one or load a checkpoint');
         break;
@@ -204,7 +238,8 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
         if (training) throw new Error('stop training before loading a checkpoint');
         const ck = decodeCheckpoint(msg.bytes, `'${msg.name}'`);
         // the page shows characters (prime, samples, the cell view); word models are for recur sample
-        if (ck.vocab.kind !== 'char') throw new Error(`'${msg.name}' is a word-level model; the playground works with character models (sample it with recur sample)`);
+        if (ck.vocab.kind !== 'char')
+          throw new Error(`'${msg.name}' is a word-level model; the playground works with character models (sample it with recur sample)`);
         model = ck.model;
         vocab = ck.vocab;
         lastCheckpoint = msg.bytes;

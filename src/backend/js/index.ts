@@ -8,9 +8,22 @@
  */
 import { adamBiasCorrection } from '../backend.js';
 import type {
-  RecurrentKind, RecurrentStepArgs, RecurrentStepGradArgs,
-  AdagradArgs, AdamArgs, Backend, BinaryOp, FloatArray, HostView, MatmulArgs, ReduceOp, RmspropArgs,
-  SgdArgs, Storage, UnaryGradOp, UnaryOp,
+  RecurrentKind,
+  RecurrentStepArgs,
+  RecurrentStepGradArgs,
+  AdagradArgs,
+  AdamArgs,
+  Backend,
+  BinaryOp,
+  FloatArray,
+  HostView,
+  MatmulArgs,
+  ReduceOp,
+  RmspropArgs,
+  SgdArgs,
+  Storage,
+  UnaryGradOp,
+  UnaryOp,
 } from '../backend.js';
 
 class JsStorage implements HostView {
@@ -110,33 +123,79 @@ const unaryDerivs: Record<UnaryGradOp, (x: number, y: number) => number> = {
  * than the naive loop in V8, and the sums are exact to double precision.
  */
 function gemmTile(
-  A: FloatArray, ao: number, ars: number, acs: number,
-  B: FloatArray, bo: number, brs: number, bcs: number,
-  C: FloatArray, co: number, m: number, n: number, k: number, accumulate: boolean,
+  A: FloatArray,
+  ao: number,
+  ars: number,
+  acs: number,
+  B: FloatArray,
+  bo: number,
+  brs: number,
+  bcs: number,
+  C: FloatArray,
+  co: number,
+  m: number,
+  n: number,
+  k: number,
+  accumulate: boolean,
 ): void {
-  const b1 = bcs, b2 = 2 * bcs, b3 = 3 * bcs;
+  const b1 = bcs,
+    b2 = 2 * bcs,
+    b3 = 3 * bcs;
   let i = 0;
   for (; i + 2 <= m; i += 2) {
-    const a0 = ao + i * ars, a1 = a0 + ars, c0 = co + i * n, c1 = c0 + n;
+    const a0 = ao + i * ars,
+      a1 = a0 + ars,
+      c0 = co + i * n,
+      c1 = c0 + n;
     let j = 0;
     for (; j + 4 <= n; j += 4) {
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s03 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s13 = 0;
       for (let p = 0, pa = 0, pb = bo + j * bcs; p < k; p++, pa += acs, pb += brs) {
-        const x0 = A[a0 + pa], x1 = A[a1 + pa];
-        const y0 = B[pb], y1 = B[pb + b1], y2 = B[pb + b2], y3 = B[pb + b3];
-        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+        const x0 = A[a0 + pa],
+          x1 = A[a1 + pa];
+        const y0 = B[pb],
+          y1 = B[pb + b1],
+          y2 = B[pb + b2],
+          y3 = B[pb + b3];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
       }
       if (accumulate) {
-        C[c0 + j] += s00; C[c0 + j + 1] += s01; C[c0 + j + 2] += s02; C[c0 + j + 3] += s03;
-        C[c1 + j] += s10; C[c1 + j + 1] += s11; C[c1 + j + 2] += s12; C[c1 + j + 3] += s13;
+        C[c0 + j] += s00;
+        C[c0 + j + 1] += s01;
+        C[c0 + j + 2] += s02;
+        C[c0 + j + 3] += s03;
+        C[c1 + j] += s10;
+        C[c1 + j + 1] += s11;
+        C[c1 + j + 2] += s12;
+        C[c1 + j + 3] += s13;
       } else {
-        C[c0 + j] = s00; C[c0 + j + 1] = s01; C[c0 + j + 2] = s02; C[c0 + j + 3] = s03;
-        C[c1 + j] = s10; C[c1 + j + 1] = s11; C[c1 + j + 2] = s12; C[c1 + j + 3] = s13;
+        C[c0 + j] = s00;
+        C[c0 + j + 1] = s01;
+        C[c0 + j + 2] = s02;
+        C[c0 + j + 3] = s03;
+        C[c1 + j] = s10;
+        C[c1 + j + 1] = s11;
+        C[c1 + j + 2] = s12;
+        C[c1 + j + 3] = s13;
       }
     }
     for (; j < n; j++) {
-      let s0 = 0, s1 = 0;
+      let s0 = 0,
+        s1 = 0;
       for (let p = 0, pa = 0, pb = bo + j * bcs; p < k; p++, pa += acs, pb += brs) {
         const y = B[pb];
         s0 += A[a0 + pa] * y;
@@ -152,7 +211,8 @@ function gemmTile(
     }
   }
   for (; i < m; i++) {
-    const a0 = ao + i * ars, c0 = co + i * n;
+    const a0 = ao + i * ars,
+      c0 = co + i * n;
     for (let j = 0; j < n; j++) {
       let s = 0;
       for (let p = 0, pa = a0, pb = bo + j * bcs; p < k; p++, pa += acs, pb += brs) s += A[pa] * B[pb];
@@ -218,13 +278,24 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
     },
 
     unary(op, x, out, n) {
-      const a = st(x), o = st(out);
+      const a = st(x),
+        o = st(out);
       switch (op) {
-        case 'neg': for (let i = 0; i < n; i++) o[i] = -a[i]; return;
-        case 'exp': for (let i = 0; i < n; i++) o[i] = Math.exp(a[i]); return;
-        case 'tanh': for (let i = 0; i < n; i++) o[i] = Math.tanh(a[i]); return;
-        case 'sigmoid': for (let i = 0; i < n; i++) o[i] = sigmoid(a[i]); return;
-        case 'relu': for (let i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0; return;
+        case 'neg':
+          for (let i = 0; i < n; i++) o[i] = -a[i];
+          return;
+        case 'exp':
+          for (let i = 0; i < n; i++) o[i] = Math.exp(a[i]);
+          return;
+        case 'tanh':
+          for (let i = 0; i < n; i++) o[i] = Math.tanh(a[i]);
+          return;
+        case 'sigmoid':
+          for (let i = 0; i < n; i++) o[i] = sigmoid(a[i]);
+          return;
+        case 'relu':
+          for (let i = 0; i < n; i++) o[i] = a[i] > 0 ? a[i] : 0;
+          return;
         default: {
           const f = unaryFns[op];
           for (let i = 0; i < n; i++) o[i] = f(a[i]);
@@ -232,32 +303,43 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       }
     },
     unaryGrad(op, x, y, gy, gx, n) {
-      const xa = st(x), ya = st(y), g = st(gy), o = st(gx);
+      const xa = st(x),
+        ya = st(y),
+        g = st(gy),
+        o = st(gx);
       const f = unaryDerivs[op];
       for (let i = 0; i < n; i++) o[i] = g[i] * f(xa[i], ya[i]);
     },
     affine(x, out, n, scale, shift) {
-      const a = st(x), o = st(out);
+      const a = st(x),
+        o = st(out);
       for (let i = 0; i < n; i++) o[i] = a[i] * scale + shift;
     },
     powScalar(x, out, n, p) {
-      const a = st(x), o = st(out);
+      const a = st(x),
+        o = st(out);
       for (let i = 0; i < n; i++) o[i] = Math.pow(a[i], p);
     },
     powScalarGrad(x, gy, gx, n, p) {
-      const a = st(x), g = st(gy), o = st(gx);
+      const a = st(x),
+        g = st(gy),
+        o = st(gx);
       for (let i = 0; i < n; i++) o[i] = p === 0 ? 0 : g[i] * p * Math.pow(a[i], p - 1);
     },
     clamp(x, out, n, lo, hi) {
-      const a = st(x), o = st(out);
+      const a = st(x),
+        o = st(out);
       for (let i = 0; i < n; i++) o[i] = a[i] < lo ? lo : a[i] > hi ? hi : a[i];
     },
     binary(op, a, aStrides, b, bStrides, out, shape) {
-      const A = st(a), B = st(b), O = st(out);
+      const A = st(a),
+        B = st(b),
+        O = st(out);
       const f = binaryFns[op];
       let o = 0;
       forEachRow(shape, [aStrides, bStrides], (off, len, [sa, sb]) => {
-        let ia = off[0], ib = off[1];
+        let ia = off[0],
+          ib = off[1];
         if (op === 'add') for (let i = 0; i < len; i++, ia += sa, ib += sb) O[o++] = A[ia] + B[ib];
         else if (op === 'mul') for (let i = 0; i < len; i++, ia += sa, ib += sb) O[o++] = A[ia] * B[ib];
         else if (op === 'sub') for (let i = 0; i < len; i++, ia += sa, ib += sb) O[o++] = A[ia] - B[ib];
@@ -265,25 +347,33 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       });
     },
     where(cond, cStrides, a, aStrides, b, bStrides, out, shape) {
-      const C = st(cond), A = st(a), B = st(b), O = st(out);
+      const C = st(cond),
+        A = st(a),
+        B = st(b),
+        O = st(out);
       let o = 0;
       forEachRow(shape, [cStrides, aStrides, bStrides], (off, len, [sc, sa, sb]) => {
-        let ic = off[0], ia = off[1], ib = off[2];
+        let ic = off[0],
+          ia = off[1],
+          ib = off[2];
         for (let i = 0; i < len; i++, ic += sc, ia += sa, ib += sb) O[o++] = C[ic] !== 0 ? A[ia] : B[ib];
       });
     },
 
     stridedCopy(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate) {
-      const S = st(src), D = st(dst);
+      const S = st(src),
+        D = st(dst);
       forEachRow(shape, [srcStrides, dstStrides], (off, len, [ss, ds]) => {
-        let is = srcOffset + off[0], id = dstOffset + off[1];
+        let is = srcOffset + off[0],
+          id = dstOffset + off[1];
         if (accumulate) for (let i = 0; i < len; i++, is += ss, id += ds) D[id] += S[is];
         else for (let i = 0; i < len; i++, is += ss, id += ds) D[id] = S[is];
       });
     },
 
     reduce(op: ReduceOp, x, out, outer, n, inner, argOut) {
-      const X = st(x), O = st(out);
+      const X = st(x),
+        O = st(out);
       for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) {
           const base = o * n * inner + i;
@@ -292,7 +382,8 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
             for (let j = 0; j < n; j++) s += X[base + j * inner];
             O[o * inner + i] = s;
           } else {
-            let best = -Infinity, arg = 0;
+            let best = -Infinity,
+              arg = 0;
             for (let j = 0; j < n; j++) {
               const v = X[base + j * inner];
               // NaN propagates, as in PyTorch's max
@@ -309,7 +400,8 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       }
     },
     reduceMaxGrad(gy, arg, gx, outer, n, inner) {
-      const G = st(gy), O = st(gx);
+      const G = st(gy),
+        O = st(gx);
       O.fill(0, 0, outer * n * inner);
       for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) O[(o * n + arg[o * inner + i]) * inner + i] = G[o * inner + i];
@@ -323,41 +415,50 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
     },
 
     matmul(a, b, c, args: MatmulArgs) {
-      const A = st(a), B = st(b), C = st(c);
+      const A = st(a),
+        B = st(b),
+        C = st(c);
       const { batch, m, n, k, transA, transB, strideA, strideB, strideC, accumulate, offsetA = 0, offsetB = 0, offsetC = 0 } = args;
       // element (i, p) of A is A[i*ars + p*acs]; (p, j) of B is B[p*brs + j*bcs]
-      const ars = transA ? 1 : k, acs = transA ? m : 1;
-      const brs = transB ? 1 : n, bcs = transB ? k : 1;
+      const ars = transA ? 1 : k,
+        acs = transA ? m : 1;
+      const brs = transB ? 1 : n,
+        bcs = transB ? k : 1;
       for (let t = 0; t < batch; t++) {
         gemmTile(A, offsetA + t * strideA, ars, acs, B, offsetB + t * strideB, brs, bcs, C, offsetC + t * strideC, m, n, k, accumulate);
       }
     },
 
     gather(x, idx, out, outer, n, inner) {
-      const X = st(x), O = st(out);
+      const X = st(x),
+        O = st(out);
       const m = idx.length;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < m; j++) {
           const r = idx[j];
           if (r < 0 || r >= n) throw new Error(`gather: index ${r} is out of range for a dimension of size ${n}`);
-          const src = (o * n + r) * inner, dst = (o * m + j) * inner;
+          const src = (o * n + r) * inner,
+            dst = (o * m + j) * inner;
           for (let i = 0; i < inner; i++) O[dst + i] = X[src + i];
         }
       }
     },
     scatterAdd(gy, idx, gx, outer, n, inner) {
-      const G = st(gy), O = st(gx);
+      const G = st(gy),
+        O = st(gx);
       const m = idx.length;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < m; j++) {
-          const src = (o * m + j) * inner, dst = (o * n + idx[j]) * inner;
+          const src = (o * m + j) * inner,
+            dst = (o * n + idx[j]) * inner;
           for (let i = 0; i < inner; i++) O[dst + i] += G[src + i];
         }
       }
     },
 
     softmax(x, out, rows, cols, log) {
-      const X = st(x), O = st(out);
+      const X = st(x),
+        O = st(out);
       for (let r = 0; r < rows; r++) {
         const o = r * cols;
         let mx = -Infinity;
@@ -373,7 +474,9 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       }
     },
     softmaxGrad(y, gy, gx, rows, cols, log) {
-      const Y = st(y), G = st(gy), O = st(gx);
+      const Y = st(y),
+        G = st(gy),
+        O = st(gx);
       for (let r = 0; r < rows; r++) {
         const o = r * cols;
         if (log) {
@@ -390,7 +493,9 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       }
     },
     crossEntropy(logits, targets, loss, probs, rows, cols, ignoreIndex) {
-      const X = st(logits), L = st(loss), P = st(probs);
+      const X = st(logits),
+        L = st(loss),
+        P = st(probs);
       for (let r = 0; r < rows; r++) {
         const o = r * cols;
         const t = targets[r];
@@ -410,7 +515,9 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       }
     },
     crossEntropyGrad(probs, targets, gyRow, gx, rows, cols, ignoreIndex) {
-      const P = st(probs), G = st(gyRow), O = st(gx);
+      const P = st(probs),
+        G = st(gyRow),
+        O = st(gx);
       for (let r = 0; r < rows; r++) {
         const o = r * cols;
         const t = targets[r];
@@ -426,20 +533,30 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
 
     recurrentStep(kind: RecurrentKind, a: RecurrentStepArgs) {
       const { B, H, valid } = a;
-      const GX = st(a.gx.s), GH = a.gh ? st(a.gh.s) : null, HP = st(a.hPrev.s), HO = st(a.hOut.s), ACT = st(a.act.s);
-      const CP = a.cPrev ? st(a.cPrev.s) : null, CO = a.cOut ? st(a.cOut.s) : null;
+      const GX = st(a.gx.s),
+        GH = a.gh ? st(a.gh.s) : null,
+        HP = st(a.hPrev.s),
+        HO = st(a.hOut.s),
+        ACT = st(a.act.s);
+      const CP = a.cPrev ? st(a.cPrev.s) : null,
+        CO = a.cOut ? st(a.cOut.s) : null;
       const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
       const A = kind === 'rnn_tanh' || kind === 'rnn_relu' || kind === 'rnn_sigmoid' ? 0 : 4 * H;
       const ghAt = (i: number): number => (GH ? GH[i] : 0);
       for (let b = 0; b < B; b++) {
-        const gx = a.gx.off + b * G, gh = (a.gh ? a.gh.off : 0) + b * G, hp = a.hPrev.off + b * H, ho = a.hOut.off + b * H, ac = a.act.off + b * A;
+        const gx = a.gx.off + b * G,
+          gh = (a.gh ? a.gh.off : 0) + b * G,
+          hp = a.hPrev.off + b * H,
+          ho = a.hOut.off + b * H,
+          ac = a.act.off + b * A;
         if (valid && !valid[b]) {
           for (let j = 0; j < H; j++) HO[ho + j] = HP[hp + j];
           if (CO && CP) for (let j = 0; j < H; j++) CO[a.cOut!.off + b * H + j] = CP[a.cPrev!.off + b * H + j];
           continue;
         }
         if (kind === 'lstm') {
-          const cp = a.cPrev!.off + b * H, co = a.cOut!.off + b * H;
+          const cp = a.cPrev!.off + b * H,
+            co = a.cOut!.off + b * H;
           for (let j = 0; j < H; j++) {
             const i = sigmoid(GX[gx + j] + ghAt(gh + j));
             const f = sigmoid(GX[gx + H + j] + ghAt(gh + H + j));
@@ -448,7 +565,10 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
             const c = f * CP![cp + j] + i * g;
             CO![co + j] = c;
             HO[ho + j] = o * Math.tanh(c);
-            ACT[ac + j] = i; ACT[ac + H + j] = f; ACT[ac + 2 * H + j] = g; ACT[ac + 3 * H + j] = o;
+            ACT[ac + j] = i;
+            ACT[ac + H + j] = f;
+            ACT[ac + 2 * H + j] = g;
+            ACT[ac + 3 * H + j] = o;
           }
         } else if (kind === 'gru') {
           for (let j = 0; j < H; j++) {
@@ -457,7 +577,10 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
             const hn = ghAt(gh + 2 * H + j);
             const n = Math.tanh(GX[gx + 2 * H + j] + r * hn);
             HO[ho + j] = n + z * (HP[hp + j] - n);
-            ACT[ac + j] = r; ACT[ac + H + j] = z; ACT[ac + 2 * H + j] = n; ACT[ac + 3 * H + j] = hn;
+            ACT[ac + j] = r;
+            ACT[ac + H + j] = z;
+            ACT[ac + 2 * H + j] = n;
+            ACT[ac + 3 * H + j] = hn;
           }
         } else {
           for (let j = 0; j < H; j++) {
@@ -469,25 +592,45 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
     },
     recurrentStepGrad(kind: RecurrentKind, a: RecurrentStepGradArgs) {
       const { B, H, valid } = a;
-      const ACT = st(a.act.s), HP = st(a.hPrev.s), HO = st(a.hOut.s), DH = st(a.dh.s);
-      const DGX = st(a.dGx.s), DGH = st(a.dGh.s), DHP = st(a.dhPrev.s);
-      const CP = a.cPrev ? st(a.cPrev.s) : null, CO = a.cOut ? st(a.cOut.s) : null;
-      const DC = a.dc ? st(a.dc.s) : null, DCP = a.dcPrev ? st(a.dcPrev.s) : null;
+      const ACT = st(a.act.s),
+        HP = st(a.hPrev.s),
+        HO = st(a.hOut.s),
+        DH = st(a.dh.s);
+      const DGX = st(a.dGx.s),
+        DGH = st(a.dGh.s),
+        DHP = st(a.dhPrev.s);
+      const CP = a.cPrev ? st(a.cPrev.s) : null,
+        CO = a.cOut ? st(a.cOut.s) : null;
+      const DC = a.dc ? st(a.dc.s) : null,
+        DCP = a.dcPrev ? st(a.dcPrev.s) : null;
       const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
       const A = kind === 'lstm' || kind === 'gru' ? 4 * H : 0;
       for (let b = 0; b < B; b++) {
-        const dgx = a.dGx.off + b * G, dgh = a.dGh.off + b * G, dh = a.dh.off + b * H, dhp = a.dhPrev.off + b * H, ac = a.act.off + b * A;
+        const dgx = a.dGx.off + b * G,
+          dgh = a.dGh.off + b * G,
+          dh = a.dh.off + b * H,
+          dhp = a.dhPrev.off + b * H,
+          ac = a.act.off + b * A;
         if (valid && !valid[b]) {
           // the state passed through unchanged: so do its gradients
-          for (let j = 0; j < G; j++) { DGX[dgx + j] = 0; DGH[dgh + j] = 0; }
+          for (let j = 0; j < G; j++) {
+            DGX[dgx + j] = 0;
+            DGH[dgh + j] = 0;
+          }
           for (let j = 0; j < H; j++) DHP[dhp + j] = DH[dh + j];
           if (DCP && DC) for (let j = 0; j < H; j++) DCP[a.dcPrev!.off + b * H + j] = DC[a.dc!.off + b * H + j];
           continue;
         }
         if (kind === 'lstm') {
-          const cp = a.cPrev!.off + b * H, co = a.cOut!.off + b * H, dc = a.dc!.off + b * H, dcp = a.dcPrev!.off + b * H;
+          const cp = a.cPrev!.off + b * H,
+            co = a.cOut!.off + b * H,
+            dc = a.dc!.off + b * H,
+            dcp = a.dcPrev!.off + b * H;
           for (let j = 0; j < H; j++) {
-            const i = ACT[ac + j], f = ACT[ac + H + j], g = ACT[ac + 2 * H + j], o = ACT[ac + 3 * H + j];
+            const i = ACT[ac + j],
+              f = ACT[ac + H + j],
+              g = ACT[ac + 2 * H + j],
+              o = ACT[ac + 3 * H + j];
             const tc = Math.tanh(CO![co + j]);
             const dhv = DH[dh + j];
             const dct = DC![dc + j] + dhv * o * (1 - tc * tc);
@@ -495,21 +638,34 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
             const df = dct * CP![cp + j] * f * (1 - f);
             const dg = dct * i * (1 - g * g);
             const dO = dhv * tc * o * (1 - o);
-            DGX[dgx + j] = di; DGX[dgx + H + j] = df; DGX[dgx + 2 * H + j] = dg; DGX[dgx + 3 * H + j] = dO;
-            DGH[dgh + j] = di; DGH[dgh + H + j] = df; DGH[dgh + 2 * H + j] = dg; DGH[dgh + 3 * H + j] = dO;
+            DGX[dgx + j] = di;
+            DGX[dgx + H + j] = df;
+            DGX[dgx + 2 * H + j] = dg;
+            DGX[dgx + 3 * H + j] = dO;
+            DGH[dgh + j] = di;
+            DGH[dgh + H + j] = df;
+            DGH[dgh + 2 * H + j] = dg;
+            DGH[dgh + 3 * H + j] = dO;
             DCP![dcp + j] = dct * f;
             DHP[dhp + j] = 0;
           }
         } else if (kind === 'gru') {
           const hp = a.hPrev.off + b * H;
           for (let j = 0; j < H; j++) {
-            const r = ACT[ac + j], z = ACT[ac + H + j], n = ACT[ac + 2 * H + j], hn = ACT[ac + 3 * H + j];
+            const r = ACT[ac + j],
+              z = ACT[ac + H + j],
+              n = ACT[ac + 2 * H + j],
+              hn = ACT[ac + 3 * H + j];
             const dhv = DH[dh + j];
             const dnPre = dhv * (1 - z) * (1 - n * n);
             const dzPre = dhv * (HP[hp + j] - n) * z * (1 - z);
             const drPre = dnPre * hn * r * (1 - r);
-            DGX[dgx + j] = drPre; DGX[dgx + H + j] = dzPre; DGX[dgx + 2 * H + j] = dnPre;
-            DGH[dgh + j] = drPre; DGH[dgh + H + j] = dzPre; DGH[dgh + 2 * H + j] = dnPre * r;
+            DGX[dgx + j] = drPre;
+            DGX[dgx + H + j] = dzPre;
+            DGX[dgx + 2 * H + j] = dnPre;
+            DGH[dgh + j] = drPre;
+            DGH[dgh + H + j] = dzPre;
+            DGH[dgh + 2 * H + j] = dnPre * r;
             DHP[dhp + j] = dhv * z;
           }
         } else {
@@ -527,7 +683,9 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
     },
 
     sgdStep(p, g, buf, n, a: SgdArgs) {
-      const P = st(p), G = st(g), Bf = buf ? st(buf) : null;
+      const P = st(p),
+        G = st(g),
+        Bf = buf ? st(buf) : null;
       for (let i = 0; i < n; i++) {
         let d = G[i] + a.weightDecay * P[i];
         if (Bf && a.momentum !== 0) {
@@ -538,7 +696,9 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       }
     },
     adagradStep(p, g, sum, n, a: AdagradArgs) {
-      const P = st(p), G = st(g), S = st(sum);
+      const P = st(p),
+        G = st(g),
+        S = st(sum);
       for (let i = 0; i < n; i++) {
         const d = G[i] + a.weightDecay * P[i];
         S[i] += d * d;
@@ -546,7 +706,11 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       }
     },
     rmspropStep(p, g, sq, avg, buf, n, a: RmspropArgs) {
-      const P = st(p), G = st(g), Q = st(sq), M = avg ? st(avg) : null, Bf = buf ? st(buf) : null;
+      const P = st(p),
+        G = st(g),
+        Q = st(sq),
+        M = avg ? st(avg) : null,
+        Bf = buf ? st(buf) : null;
       for (let i = 0; i < n; i++) {
         const d = G[i] + a.weightDecay * P[i];
         Q[i] = a.alpha * Q[i] + (1 - a.alpha) * d * d;
@@ -566,7 +730,11 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       }
     },
     adamStep(p, g, m, v, vmax, n, a: AdamArgs) {
-      const P = st(p), G = st(g), M = st(m), V = st(v), VM = vmax ? st(vmax) : null;
+      const P = st(p),
+        G = st(g),
+        M = st(m),
+        V = st(v),
+        VM = vmax ? st(vmax) : null;
       const { stepSize, sqrtBc2 } = adamBiasCorrection(a);
       for (let i = 0; i < n; i++) {
         let d = G[i];

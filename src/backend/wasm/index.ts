@@ -9,8 +9,18 @@
  * suite checks the difference.
  */
 import type {
-  AdagradArgs, AdamArgs, Backend, BinaryOp, HostView, MatmulArgs, RecurrentKind, RecurrentStepArgs,
-  RecurrentStepGradArgs, SgdArgs, Storage, UnaryOp,
+  AdagradArgs,
+  AdamArgs,
+  Backend,
+  BinaryOp,
+  HostView,
+  MatmulArgs,
+  RecurrentKind,
+  RecurrentStepArgs,
+  RecurrentStepGradArgs,
+  SgdArgs,
+  Storage,
+  UnaryOp,
 } from '../backend.js';
 import { adamBiasCorrection } from '../backend.js';
 import { createJsBackend } from '../js/index.js';
@@ -23,7 +33,11 @@ class WasmStorage implements HostView {
   freed = false;
   private view: Float32Array | null = null;
   private version = -1;
-  constructor(readonly heap: WasmHeap, readonly ptr: number, readonly size: number) {}
+  constructor(
+    readonly heap: WasmHeap,
+    readonly ptr: number,
+    readonly size: number,
+  ) {}
   /** A Float32Array over this block; re-made only when the memory has grown. */
   get data(): Float32Array {
     const bytes = this.heap.bytes;
@@ -48,7 +62,13 @@ const KIND: CodesOf<RecurrentKind, typeof RECURRENT> & Record<RecurrentKind, num
  * rest over. Every other method is a wasm kernel or memory bookkeeping.
  */
 export const JS_FALLBACKS = [
-  'unaryGrad', 'powScalar', 'powScalarGrad', 'clamp', 'where', 'reduceMaxGrad', 'rmspropStep',
+  'unaryGrad',
+  'powScalar',
+  'powScalarGrad',
+  'clamp',
+  'where',
+  'reduceMaxGrad',
+  'rmspropStep',
   'unary', //       log (no wasm kernel)
   'binary', //      max, min, eq, gt, lt, and broadcast or strided operands
   'stridedCopy', // N-d walks whose last dimension is strided or shorter than 4
@@ -112,11 +132,13 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
   const spawner = getThreadSpawner();
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   let threads = opts.threads ?? (env?.RECUR_THREADS ? Number(env.RECUR_THREADS) : spawner ? spawner.defaultThreads() : 1);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`RECUR_THREADS must be a whole number of at least 1, got '${env?.RECUR_THREADS ?? opts.threads}'`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`RECUR_THREADS must be a whole number of at least 1, got '${env?.RECUR_THREADS ?? opts.threads}'`);
   if (!loaded.shared || !spawner) threads = 1;
   const pool = threads > 1 ? new ThreadPool(k, heap, loaded.module, threads, spawner!, k.gemmScratchFloats()) : null;
   // integer arguments (targets, indices, valid masks) are copied into this growing block
-  let intPtr = heap.alloc(4096), intBytes = 4096;
+  let intPtr = heap.alloc(4096),
+    intBytes = 4096;
   const ints = (a: Int32Array | Uint8Array): number => {
     if (a.byteLength > intBytes) {
       heap.release(intPtr, intBytes);
@@ -204,9 +226,12 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
       const rank = shape.length;
       if (rank >= 2 && srcStrides[rank - 1] === 1 && dstStrides[rank - 1] === 1 && shape[rank - 1] >= 4) {
         for (const d of shape) if (d === 0) return;
-        const rows = shape[rank - 2], cols = shape[rank - 1];
-        const srs = srcStrides[rank - 2], drs = dstStrides[rank - 2];
-        const ps = at(src), pd = at(dst);
+        const rows = shape[rank - 2],
+          cols = shape[rank - 1];
+        const srs = srcStrides[rank - 2],
+          drs = dstStrides[rank - 2];
+        const ps = at(src),
+          pd = at(dst);
         const acc = accumulate ? 1 : 0;
         const walk = (dim: number, so: number, doff: number): void => {
           if (dim === rank - 2) {
@@ -227,9 +252,13 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
 
     matmul(a, b, c, args: MatmulArgs) {
       const { batch, m, n, k: kk, transA, transB, strideA, strideB, strideC, accumulate, offsetA = 0, offsetB = 0, offsetC = 0 } = args;
-      const ars = transA ? 1 : kk, acs = transA ? m : 1;
-      const brs = transB ? 1 : n, bcs = transB ? kk : 1;
-      const pa = at(a, offsetA), pb = at(b, offsetB), pc = at(c, offsetC);
+      const ars = transA ? 1 : kk,
+        acs = transA ? m : 1;
+      const brs = transB ? 1 : n,
+        bcs = transB ? kk : 1;
+      const pa = at(a, offsetA),
+        pb = at(b, offsetB),
+        pc = at(c, offsetC);
       for (let t = 0; t < batch; t++) {
         // a few rows (sampling at batch 1): plain dot products or row sums beat packing
         if (m < 4 && !transA && transB) {
@@ -276,17 +305,36 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
 
     recurrentStep(kind, a: RecurrentStepArgs) {
       k.recurrentStep(
-        KIND[kind], a.B, a.H, at(a.gx.s, a.gx.off), a.gh ? at(a.gh.s, a.gh.off) : 0, at(a.hPrev.s, a.hPrev.off),
-        a.cPrev ? at(a.cPrev.s, a.cPrev.off) : 0, at(a.hOut.s, a.hOut.off), a.cOut ? at(a.cOut.s, a.cOut.off) : 0,
-        at(a.act.s, a.act.off), a.valid ? ints(a.valid) : 0,
+        KIND[kind],
+        a.B,
+        a.H,
+        at(a.gx.s, a.gx.off),
+        a.gh ? at(a.gh.s, a.gh.off) : 0,
+        at(a.hPrev.s, a.hPrev.off),
+        a.cPrev ? at(a.cPrev.s, a.cPrev.off) : 0,
+        at(a.hOut.s, a.hOut.off),
+        a.cOut ? at(a.cOut.s, a.cOut.off) : 0,
+        at(a.act.s, a.act.off),
+        a.valid ? ints(a.valid) : 0,
       );
     },
     recurrentStepGrad(kind, a: RecurrentStepGradArgs) {
       k.recurrentStepGrad(
-        KIND[kind], a.B, a.H, at(a.act.s, a.act.off), at(a.hPrev.s, a.hPrev.off), at(a.hOut.s, a.hOut.off),
-        a.cPrev ? at(a.cPrev.s, a.cPrev.off) : 0, a.cOut ? at(a.cOut.s, a.cOut.off) : 0,
-        at(a.dh.s, a.dh.off), a.dc ? at(a.dc.s, a.dc.off) : 0, at(a.dGx.s, a.dGx.off), at(a.dGh.s, a.dGh.off),
-        at(a.dhPrev.s, a.dhPrev.off), a.dcPrev ? at(a.dcPrev.s, a.dcPrev.off) : 0, a.valid ? ints(a.valid) : 0,
+        KIND[kind],
+        a.B,
+        a.H,
+        at(a.act.s, a.act.off),
+        at(a.hPrev.s, a.hPrev.off),
+        at(a.hOut.s, a.hOut.off),
+        a.cPrev ? at(a.cPrev.s, a.cPrev.off) : 0,
+        a.cOut ? at(a.cOut.s, a.cOut.off) : 0,
+        at(a.dh.s, a.dh.off),
+        a.dc ? at(a.dc.s, a.dc.off) : 0,
+        at(a.dGx.s, a.dGx.off),
+        at(a.dGh.s, a.dGh.off),
+        at(a.dhPrev.s, a.dhPrev.off),
+        a.dcPrev ? at(a.dcPrev.s, a.dcPrev.off) : 0,
+        a.valid ? ints(a.valid) : 0,
       );
     },
 

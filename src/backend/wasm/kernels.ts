@@ -80,8 +80,14 @@ export function loadKernels(opts: { shared?: boolean; variant?: 'relaxed' | 'sim
   if (typeof WebAssembly !== 'object') throw new Error('wasm backend: this runtime has no WebAssembly');
   const shared = opts.shared ?? sharedMemoryWorks();
   const candidates: ['relaxed' | 'simd', keyof typeof binaries][] = shared
-    ? [['relaxed', 'relaxedShared'], ['simd', 'simdShared']]
-    : [['relaxed', 'relaxed'], ['simd', 'simd']];
+    ? [
+        ['relaxed', 'relaxedShared'],
+        ['simd', 'simdShared'],
+      ]
+    : [
+        ['relaxed', 'relaxed'],
+        ['simd', 'simd'],
+      ];
   for (const [variant, name] of candidates) {
     if (opts.variant && opts.variant !== variant) continue;
     const module = compiled(name);

@@ -40,7 +40,10 @@ export function getThreadSpawner(): ThreadSpawner | null {
 }
 
 /** Control block layout (Int32 slots): 0 job counter, 1 done counter, 2 workers ready; from 16, 16 slots per worker. */
-const JOB = 0, DONE = 1, READY = 2, SLOTS = 16;
+const JOB = 0,
+  DONE = 1,
+  READY = 2,
+  SLOTS = 16;
 const OP_GEMM = 1;
 
 /**
@@ -75,7 +78,14 @@ export class ThreadPool {
   private readonly workers: number;
   private ready = false;
 
-  constructor(private readonly k: Kernels, heap: WasmHeap, module: WebAssembly.Module, threads: number, s: ThreadSpawner, scratchFloats: number) {
+  constructor(
+    private readonly k: Kernels,
+    heap: WasmHeap,
+    module: WebAssembly.Module,
+    threads: number,
+    s: ThreadSpawner,
+    scratchFloats: number,
+  ) {
     this.threads = threads;
     this.workers = threads - 1;
     const ctlPtr = heap.alloc(4 * SLOTS * threads);
@@ -116,8 +126,21 @@ export class ThreadPool {
    * rows otherwise. Arguments as in the gemm kernel; the caller's thread does
    * the first slice with `scratch`.
    */
-  gemm(m: number, n: number, kk: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
-    c: number, ldc: number, acc: number, scratch: number): void {
+  gemm(
+    m: number,
+    n: number,
+    kk: number,
+    a: number,
+    ars: number,
+    acs: number,
+    b: number,
+    brs: number,
+    bcs: number,
+    c: number,
+    ldc: number,
+    acc: number,
+    scratch: number,
+  ): void {
     this.waitReady();
     const T = this.threads;
     const byCols = n >= 32 * T;
@@ -136,15 +159,35 @@ export class ThreadPool {
       }
       ctl[o] = OP_GEMM;
       if (byCols) {
-        ctl[o + 1] = m; ctl[o + 2] = s1 - s0; ctl[o + 3] = kk;
-        ctl[o + 4] = a; ctl[o + 5] = ars; ctl[o + 6] = acs;
-        ctl[o + 7] = b + 4 * s0 * bcs; ctl[o + 8] = brs; ctl[o + 9] = bcs;
-        ctl[o + 10] = c + 4 * s0; ctl[o + 11] = ldc; ctl[o + 12] = acc; ctl[o + 13] = 0; ctl[o + 14] = m;
+        ctl[o + 1] = m;
+        ctl[o + 2] = s1 - s0;
+        ctl[o + 3] = kk;
+        ctl[o + 4] = a;
+        ctl[o + 5] = ars;
+        ctl[o + 6] = acs;
+        ctl[o + 7] = b + 4 * s0 * bcs;
+        ctl[o + 8] = brs;
+        ctl[o + 9] = bcs;
+        ctl[o + 10] = c + 4 * s0;
+        ctl[o + 11] = ldc;
+        ctl[o + 12] = acc;
+        ctl[o + 13] = 0;
+        ctl[o + 14] = m;
       } else {
-        ctl[o + 1] = m; ctl[o + 2] = n; ctl[o + 3] = kk;
-        ctl[o + 4] = a; ctl[o + 5] = ars; ctl[o + 6] = acs;
-        ctl[o + 7] = b; ctl[o + 8] = brs; ctl[o + 9] = bcs;
-        ctl[o + 10] = c; ctl[o + 11] = ldc; ctl[o + 12] = acc; ctl[o + 13] = s0; ctl[o + 14] = s1;
+        ctl[o + 1] = m;
+        ctl[o + 2] = n;
+        ctl[o + 3] = kk;
+        ctl[o + 4] = a;
+        ctl[o + 5] = ars;
+        ctl[o + 6] = acs;
+        ctl[o + 7] = b;
+        ctl[o + 8] = brs;
+        ctl[o + 9] = bcs;
+        ctl[o + 10] = c;
+        ctl[o + 11] = ldc;
+        ctl[o + 12] = acc;
+        ctl[o + 13] = s0;
+        ctl[o + 14] = s1;
       }
     }
     Atomics.store(ctl, DONE, 0);

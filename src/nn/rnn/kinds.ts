@@ -61,22 +61,37 @@ const RNN_KERNELS: Record<Nonlinearity, RecurrentKind> = { tanh: 'rnn_tanh', rel
 
 export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } } = {
   lstm: {
-    kind: 'lstm', name: 'LSTM', article: 'an LSTM',
-    gates: ['i', 'f', 'g', 'o'], cellState: true, foldsHh: true, actBlocks: 4,
+    kind: 'lstm',
+    name: 'LSTM',
+    article: 'an LSTM',
+    gates: ['i', 'f', 'g', 'o'],
+    cellState: true,
+    foldsHh: true,
+    actBlocks: 4,
     fused: () => 'lstm',
     params: torchParamNames,
     onnx: { op: 'LSTM', fromTorch: [0, 3, 1, 2] }, // ONNX: i, o, f, c(g)
   },
   gru: {
-    kind: 'gru', name: 'GRU', article: 'a GRU',
-    gates: ['r', 'z', 'n'], cellState: false, foldsHh: false, actBlocks: 4,
+    kind: 'gru',
+    name: 'GRU',
+    article: 'a GRU',
+    gates: ['r', 'z', 'n'],
+    cellState: false,
+    foldsHh: false,
+    actBlocks: 4,
     fused: () => 'gru',
     params: torchParamNames,
     onnx: { op: 'GRU', fromTorch: [1, 0, 2], ints: { linear_before_reset: 1 } }, // ONNX: z, r, h(n)
   },
   rnn: {
-    kind: 'rnn', name: 'RNN', article: 'an RNN',
-    gates: ['h'], cellState: false, foldsHh: true, actBlocks: 0,
+    kind: 'rnn',
+    name: 'RNN',
+    article: 'an RNN',
+    gates: ['h'],
+    cellState: false,
+    foldsHh: true,
+    actBlocks: 0,
     fused: (nl) => RNN_KERNELS[nl],
     params: torchParamNames,
     // recur exports tanh RNNs only (ONNX's default would be Tanh as well; said for readers of the graph)
@@ -108,7 +123,13 @@ export function fusedCell(kind: CellKind, nonlinearity: Nonlinearity = 'tanh'): 
 }
 
 /** Layer l's parameters by PyTorch name with their shapes, in state-dict order. */
-export function layerParamShapes(kind: CellKind, layer: number, inputSize: number, hidden: number, opts: { reverse?: boolean; bias?: boolean } = {}): Record<string, number[]> {
+export function layerParamShapes(
+  kind: CellKind,
+  layer: number,
+  inputSize: number,
+  hidden: number,
+  opts: { reverse?: boolean; bias?: boolean } = {},
+): Record<string, number[]> {
   const s = CELL_KINDS[kind];
   const n = s.params(layer, opts.reverse);
   const G = s.gates.length * hidden;

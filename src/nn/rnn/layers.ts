@@ -163,27 +163,40 @@ export abstract class RecurrentBase extends Module {
     const [B, T, I] = x.shape;
     if (I !== this.inputSize) throw new Error(`${op}: input has ${I} features but the layer expects inputSize ${this.inputSize}`);
     const lengths = opts.lengths ? checkLengths(op, opts.lengths, B, T) : undefined;
-    const L = this.numLayers, D = this.directions, H = this.hiddenSize;
+    const L = this.numLayers,
+      D = this.directions,
+      H = this.hiddenSize;
     const isLstm = this.spec.cellState;
     const expect = [L * D, B, H];
     const given = opts.state;
-    for (const [k, t] of [['h', given?.h], ['c', given?.c]] as const) {
+    for (const [k, t] of [
+      ['h', given?.h],
+      ['c', given?.c],
+    ] as const) {
       if (t && !sameShape(t.shape, expect)) {
         throw new Error(`${op}: initial state ${k} has shape ${formatShape(t.shape)} but must be ${formatShape(expect)} [numLayers*directions, batch, hidden]`);
       }
     }
     if (given?.c && !isLstm) throw new Error(`${op}: only an LSTM takes a cell state c`);
-    const finalH: Tensor[] = [], finalC: Tensor[] = [];
+    const finalH: Tensor[] = [],
+      finalC: Tensor[] = [];
     for (let l = 0; l < L; l++) {
       const outs: Tensor[] = [];
       for (let d = 0; d < D; d++) {
         const idx = l * D + d;
         const init = given
-          ? [squeeze(narrow(given.h, 0, idx, 1), 0), ...(isLstm ? [given.c ? squeeze(narrow(given.c, 0, idx, 1), 0) : zeros([B, H], { backend: x.backend })] : [])]
+          ? [
+              squeeze(narrow(given.h, 0, idx, 1), 0),
+              ...(isLstm ? [given.c ? squeeze(narrow(given.c, 0, idx, 1), 0) : zeros([B, H], { backend: x.backend })] : []),
+            ]
           : undefined;
         if (this.canFuse(opts.path)) {
           const res = recurrentLayer({
-            cell: this.fusedCell, x, w: this.weights(l, d), lengths: lengths ?? null, reverse: d === 1,
+            cell: this.fusedCell,
+            x,
+            w: this.weights(l, d),
+            lengths: lengths ?? null,
+            reverse: d === 1,
             h0: init ? init[0] : zeros([B, H], { backend: x.backend }),
             c0: isLstm ? (init ? init[1] : zeros([B, H], { backend: x.backend })) : null,
           });

@@ -49,7 +49,11 @@ export function unroll(cell: RecurrentCell, x: Tensor, opts: UnrollOptions = {})
     const xt = squeeze(narrow(x, 1, t, 1), 1);
     const next = cell.step(xt, state);
     if (lengths) {
-      const mask = tensor(lengths.map((len) => (t < len ? 1 : 0)), [B, 1], { backend: x.backend });
+      const mask = tensor(
+        lengths.map((len) => (t < len ? 1 : 0)),
+        [B, 1],
+        { backend: x.backend },
+      );
       state = next.map((s, i) => where(mask, s, state[i]));
       outputs[t] = where(mask, next[0], zero!);
     } else {
