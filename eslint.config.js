@@ -11,7 +11,7 @@ const LAYERS = [
   ['random', 'backend'],
   ['tensor', 'autograd', 'ops'],
   ['nn', 'optim', 'data', 'text'],
-  ['models'],
+  ['models', 'io'],
   ['train', 'generate', 'export', 'sampler'],
   ['cli', 'node', 'browser'],
 ];
