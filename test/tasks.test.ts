@@ -1,6 +1,6 @@
 /**
  * The classic sequence tasks (examples/*.ts) reach their quality bars. Where a
- * full run takes minutes the test uses fewer steps and says so; the README
+ * full run takes minutes the test uses fewer steps and says so; docs/tasks.md
  * lists the figures of the full runs.
  */
 import { it } from 'node:test';
