@@ -10,8 +10,8 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 const LAYERS = [
   ['random', 'backend'],
   ['tensor', 'autograd', 'ops'],
-  ['nn', 'optim', 'data', 'text'],
-  ['models', 'io'],
+  ['nn', 'optim', 'data', 'text', 'io'],
+  ['models'],
   ['train', 'generate', 'export', 'sampler'],
   ['cli', 'node', 'browser'],
 ];

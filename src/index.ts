@@ -103,7 +103,7 @@ export {
 export { LinearAR, naiveForecast, meanSquaredError } from './models/baselines.js';
 export { CharStepper } from './generate/stepper.js';
 export { sampleText, pickToken, checkPickOptions, type SampleOptions, type PickOptions } from './generate/sample.js';
-export { charLMFromTorch, parseVocab, type TorchImport } from './io/torch-import.js';
+export { charLMFromTorch, parseVocab, type TorchImport } from './models/torch-import.js';
 export {
   encodeCheckpoint,
   decodeCheckpoint,
@@ -112,7 +112,7 @@ export {
   type Checkpoint,
   type CheckpointMeta,
   type TrainingProgress,
-} from './io/checkpoint.js';
+} from './models/checkpoint.js';
 export { trainStep, type StepClip } from './train/step.js';
 export {
   trainCharLM,

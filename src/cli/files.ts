@@ -17,8 +17,8 @@ import {
 import { dirname, basename, join, resolve } from 'node:path';
 import { decodeText, lineEndNote } from '../data/text.js';
 import { readCorpus, type Corpus, type CorpusOptions } from '../data/corpus.js';
-import { decodeCheckpoint, type Checkpoint } from '../io/checkpoint.js';
-import { checkpointSizeProblem } from '../io/checkpoint-meta.js';
+import { decodeCheckpoint, type Checkpoint } from '../models/checkpoint.js';
+import { checkpointSizeProblem } from '../models/checkpoint-meta.js';
 import { UserError } from './errors.js';
 
 /** Read a whole regular file; `maxBytes` is checked against its size before anything is read. */

@@ -1,8 +1,8 @@
 /** The interop subcommands: import-torch (a PyTorch state dict -> a checkpoint) and export (a checkpoint -> ONNX). */
 import { basename } from 'node:path';
 import { readSafetensorsWithMetadata } from '../io/safetensors.js';
-import { encodeCheckpoint } from '../io/checkpoint.js';
-import { charLMFromTorch, parseVocab } from '../io/torch-import.js';
+import { encodeCheckpoint } from '../models/checkpoint.js';
+import { charLMFromTorch, parseVocab } from '../models/torch-import.js';
 import type { CellType } from '../models/charlm.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import type { Vocab } from '../data/text.js';

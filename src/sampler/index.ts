@@ -11,7 +11,7 @@
  */
 import { createJsBackend } from '../backend/js/index.js';
 import type { Storage } from '../backend/backend.js';
-import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from '../io/checkpoint-meta.js';
+import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from '../models/checkpoint-meta.js';
 import { charLMShapes, type CharLMConfig } from '../models/config.js';
 import { StepperCore } from '../generate/stepper-core.js';
 import { CELL_KINDS, fusedCell } from '../nn/rnn/kinds.js';

@@ -14,7 +14,7 @@ import { splitIds, splitSizes, type TokenIds } from '../data/text.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import { CharLM, type CharLMConfig } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
-import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../io/checkpoint.js';
+import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../models/checkpoint.js';
 import { sampleText } from '../generate/sample.js';
 import { trainStep } from './step.js';
 import type { TrainOptions } from './options.js';

@@ -6,7 +6,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { decodeText } from '../../src/data/text.js';
-import { checkpointSizeProblem } from '../../src/io/checkpoint-meta.js';
+import { checkpointSizeProblem } from '../../src/models/checkpoint-meta.js';
 import { defaultTrainOptions } from '../../src/train/options.js';
 import { defaultCharLMConfig } from '../../src/models/config.js';
 import { sampleDefaults } from '../../src/generate/core.js';

@@ -10,14 +10,14 @@
  * anything is built. Files written before checksums have neither and are
  * read unverified.
  */
-import { charLMShapes, checkCharLMConfig, type CharLMConfig } from '../models/config.js';
+import { charLMShapes, checkCharLMConfig, type CharLMConfig } from './config.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
-import { parseJsonLimited } from './json-limits.js';
+import { parseJsonLimited } from '../io/json-limits.js';
 import { Vocab } from '../data/text.js';
 import { tokenizerFromSpec, type LMTokenizer, type TokenizerSpec, type WordTokenizer } from '../text/tokenizers.js';
 import type { RngState } from '../random/rng.js';
-import { decodeSafetensorsEntry, readSafetensorsHeader, type RawTensor, type SafetensorsHeader, type SafetensorsMetadata } from './safetensors-core.js';
-import { crc32Hex } from './crc32.js';
+import { decodeSafetensorsEntry, readSafetensorsHeader, type RawTensor, type SafetensorsHeader, type SafetensorsMetadata } from '../io/safetensors-core.js';
+import { crc32Hex } from '../io/crc32.js';
 
 export const CHECKPOINT_FORMAT = 'recur-charlm';
 /** The newest version this recur reads (2: word tokenizers). Char checkpoints are still written as version 1. */

@@ -13,13 +13,13 @@
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { CharLM } from '../models/charlm.js';
+import { CharLM } from './charlm.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
-import { float32Bytes, writeSafetensorsF32 } from './safetensors.js';
+import { float32Bytes, writeSafetensorsF32 } from '../io/safetensors.js';
 import { tensor } from '../tensor/create.js';
-import { crc32Hex } from './crc32.js';
+import { crc32Hex } from '../io/crc32.js';
 import { CHECKPOINT_FORMAT, checkpointMetadata, readCheckpointArrays, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';

@@ -11,10 +11,10 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
-import { CharLM, type CellType } from '../models/charlm.js';
+import { CharLM, type CellType } from './charlm.js';
 import { CELL_KIND_NAMES, CELL_KINDS, cellKindOfGateBlocks, layerParamShapes, torchParamNames } from '../nn/rnn/kinds.js';
 import { Vocab } from '../data/text.js';
-import { jsonDepth, parseJsonLimited } from './json-limits.js';
+import { jsonDepth, parseJsonLimited } from '../io/json-limits.js';
 
 /** "LSTM has 4, GRU 3, RNN 1" */
 const gateCounts = (): string => CELL_KIND_NAMES.map((k, i) => `${CELL_KINDS[k].name}${i === 0 ? ' has' : ''} ${CELL_KINDS[k].gates.length}`).join(', ');
