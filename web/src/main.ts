@@ -10,6 +10,7 @@ import { checkpointSizeProblem } from '../../src/models/checkpoint-meta.js';
 import { defaultTrainOptions } from '../../src/train/options.js';
 import { defaultCharLMConfig } from '../../src/models/config.js';
 import { sampleDefaults } from '../../src/generate/core.js';
+import { CELL_KINDS, CELL_KIND_NAMES } from '../../src/nn/rnn/kinds.js';
 import shakespeareUrl from '../../data/tinyshakespeare.txt?url';
 import { activationColour, correlations, patternSeries, topCells, type Pattern } from './activations.js';
 import type { FromWorker, ModelInfo, ModelSettings, SampleSettings, ToWorker, TrainSettings } from './protocol.js';
@@ -59,6 +60,9 @@ function setPhase(p: typeof phase): void {
   $<HTMLInputElement>('load').disabled = p !== 'idle';
   document.body.dataset.phase = p;
 }
+
+// the cell kinds come from the registry, so a new kind appears here without touching the page
+$<HTMLSelectElement>('model').replaceChildren(...CELL_KIND_NAMES.map((k) => new Option(k === 'rnn' ? `${CELL_KINDS[k].name} (tanh)` : CELL_KINDS[k].name, k)));
 
 // the fields start at the library's defaults (the CLI's too): they have one home, src/train/options.ts and friends
 for (const [id, v] of Object.entries({
