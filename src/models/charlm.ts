@@ -16,6 +16,19 @@ import { checkCharLMConfig, type CharLMConfig } from './config.js';
 
 export { checkCharLMConfig, defaultCharLMConfig, type CellType, type CharLMConfig } from './config.js';
 
+/**
+ * The language model behind `recur train`, over characters or words:
+ * embedding (or one-hot input) -> RNN / LSTM / GRU layers -> a linear head
+ * to vocabulary logits. Train it with `trainCharLM`, sample with
+ * `sampleText`, save with `encodeCheckpoint`.
+ *
+ * @example
+ * ```ts
+ * const vocab = Vocab.fromText(text);
+ * const model = new CharLM({ ...defaultCharLMConfig, vocabSize: vocab.size });
+ * const { model: trained } = await trainCharLM({ text, vocab, config: defaultCharLMConfig, options: { ...defaultTrainOptions, steps: 500 } });
+ * ```
+ */
 export class CharLM extends Module {
   readonly config: CharLMConfig;
   embedding: Embedding | null;

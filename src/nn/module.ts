@@ -17,6 +17,23 @@ export function parameter(t: Tensor): Tensor {
 
 export type StateDict = Record<string, Tensor>;
 
+/**
+ * The base of every layer and model, as in PyTorch: parameters and
+ * sub-modules found from the object's fields, `parameters()`,
+ * `stateDict()` / `loadStateDict()` with PyTorch's dotted names,
+ * `train()` / `eval()` modes, and `numParameters()`.
+ *
+ * @example
+ * ```ts
+ * class TwoLayer extends Module {
+ *   a = new Linear(4, 8);
+ *   b = new Linear(8, 1);
+ *   forward(x: Tensor): Tensor { return this.b.forward(this.a.forward(x).tanh()); }
+ * }
+ * const m = new TwoLayer();
+ * Object.keys(m.stateDict()); // ['a.weight', 'a.bias', 'b.weight', 'b.bias']
+ * ```
+ */
 export abstract class Module {
   training = true;
 

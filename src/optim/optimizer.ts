@@ -16,6 +16,20 @@ export interface OptimizerStateDict {
   state: Record<string, Tensor>;
 }
 
+/**
+ * The base of every optimizer: a list of parameters, a learning rate
+ * (`lr`, changeable between steps), `zeroGrad()`, `step()`, and state dicts
+ * for checkpoints. Each subclass's update rule runs as one backend kernel.
+ *
+ * @example
+ * ```ts
+ * const opt = new Adam(model.parameters(), { lr: 3e-3 });
+ * opt.zeroGrad();
+ * loss.backward();
+ * clipGradNorm(model.parameters(), 5);
+ * opt.step();
+ * ```
+ */
 export abstract class Optimizer {
   readonly params: Tensor[];
   /** Number of completed steps. */

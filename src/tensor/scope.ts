@@ -53,6 +53,16 @@ function addGraph(roots: Set<Tensor>): Set<Tensor> {
   return roots;
 }
 
+/**
+ * Run `fn` and free every tensor it made except what it returns (and what a
+ * returned tensor's graph still needs for `backward()`), so a training loop's
+ * memory stays flat. Tensors can leave a scope with `keep()`.
+ *
+ * @example
+ * ```ts
+ * const loss = tidy(() => crossEntropy(model.forward(x), y)); // the intermediates are freed
+ * ```
+ */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);

@@ -40,6 +40,21 @@ export class StorageRef {
 
 let nextId = 1;
 
+/**
+ * An n-dimensional float32 array on a backend, with an optional autograd
+ * node. Tensors are contiguous and row-major; ops broadcast like NumPy.
+ * Storage is reference-counted (wasm memory must be freed explicitly): free
+ * temporaries with `tidy`, keep long-lived ones (parameters, state) with
+ * `keep()`, and release them with `dispose()`.
+ *
+ * @example
+ * ```ts
+ * const w = tensor([[1, 2], [3, 4]], undefined, { requiresGrad: true });
+ * const loss = w.matmul(tensor([[1], [1]])).sum();
+ * loss.backward();
+ * w.grad!.toArray(); // [[1, 1], [1, 1]]
+ * ```
+ */
 export class Tensor {
   readonly __isTensor = true;
   readonly id = nextId++;

@@ -239,6 +239,19 @@ export interface LSTMOptions extends RecurrentOptions {
   peepholes?: boolean;
 }
 
+/**
+ * A (stacked, optionally bidirectional) LSTM with PyTorch's parameter names,
+ * shapes and gate order (i, f, g, o), so its state dict loads into
+ * `torch.nn.LSTM` and back. Input [batch, time, features] (batch first by
+ * default); per-sequence `lengths` stop each row at its own end.
+ *
+ * @example
+ * ```ts
+ * const lstm = new LSTM({ inputSize: 3, hiddenSize: 16, numLayers: 2 });
+ * const { output, state } = lstm.forward(randn([4, 10, 3]));
+ * output.shape; // [4, 10, 16]; state.h and state.c are [2, 4, 16]
+ * ```
+ */
 export class LSTM extends RecurrentBase {
   readonly peepholesEnabled: boolean;
   constructor(o: LSTMOptions) {
