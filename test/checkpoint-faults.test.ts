@@ -8,6 +8,7 @@
  * the sampler must refuse with one sentence or read exactly as the original.
  */
 import { describe, it, before, after } from 'node:test';
+import { buildSafetensors as build } from './helpers.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,16 +93,6 @@ function layout(bytes: Uint8Array): { header: Record<string, any>; dataStart: nu
     .filter(([k]) => k !== '__metadata__')
     .map(([k, e]: [string, any]): [string, number, number] => [k, dataStart + e.data_offsets[0], dataStart + e.data_offsets[1]]);
   return { header, dataStart, tensors };
-}
-
-/** A file from a header object (or its text) and the data section, as any writer could lay it out. */
-function build(header: object | string, data: Uint8Array): Uint8Array {
-  const head = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
-  const out = new Uint8Array(8 + head.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
-  out.set(head, 8);
-  out.set(data, 8 + head.length);
-  return out;
 }
 
 /** The checkpoint as written by a model whose tensors were changed (valid checksums: encodeCheckpoint recomputes them). */

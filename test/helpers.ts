@@ -81,3 +81,13 @@ export function assertRelClose(got: ArrayLike<number>, want: ArrayLike<number>, 
     assert.ok(err <= rtol * Math.abs(want[i]) + atol, `${what}[${i}]: got ${got[i]}, want ${want[i]}`);
   }
 }
+
+/** A safetensors file from a header object (or raw header text) and a data section, laid out by hand, independent of writeSafetensors. */
+export function buildSafetensors(header: object | string, data: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const head = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
+  const out = new Uint8Array(8 + head.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  out.set(data, 8 + head.length);
+  return out;
+}

@@ -1,17 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { buildSafetensors as build } from './helpers.js';
 import * as r from '../src/index.js';
 import { readSafetensors, readSafetensorsMetadata, readSafetensorsWithMetadata, writeSafetensors } from '../src/index.js';
-
-/** Build a safetensors file by hand (header JSON + raw bytes), independent of writeSafetensors. */
-function build(header: object, data: Uint8Array): Uint8Array {
-  const head = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + head.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
-  out.set(head, 8);
-  out.set(data, 8 + head.length);
-  return out;
-}
 
 describe('safetensors', () => {
   it('round-trips tensors (any rank, including scalars and empty) and string metadata', () => {

@@ -9,6 +9,7 @@
  * The playground's own case is in web.test.ts.
  */
 import { describe, it, before, after } from 'node:test';
+import { buildSafetensors as build } from './helpers.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,16 +21,6 @@ import { MAX_JSON_BYTES } from '../src/io/json-limits.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
 const { Sampler } = await import('recur-rnn/sampler');
-
-/** A safetensors file from a header object (or raw header text) and data, independent of writeSafetensors. */
-function build(header: object | string, data: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const head = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
-  const out = new Uint8Array(8 + head.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
-  out.set(head, 8);
-  out.set(data, 8 + head.length);
-  return out;
-}
 
 /** The header and data of a real checkpoint, to edit. */
 function parts(bytes: Uint8Array): { header: Record<string, any>; data: Uint8Array } {
