@@ -6,7 +6,7 @@
  * checkpoint, on the js backend. No tensor imports, so it bundles small.
  */
 import type { Backend, Storage } from '../backend/backend.js';
-import { recurrentLayerStep, type FusedCell } from '../ops/recurrent-step.js';
+import { recurrentLayerStep, type FusedCell, type LayerStepArgs } from '../ops/recurrent-step.js';
 
 /** One recurrent layer's weights in PyTorch's layout: W_ih [G*H, in], W_hh [G*H, H], biases [G*H]. */
 export interface StepperLayer {
@@ -46,6 +46,8 @@ export class StepperCore {
   private readonly gh: Storage | null;
   private readonly act: Storage;
   private readonly logits: Storage;
+  // one argument object per layer, made once; step() points its h/c views at this step's buffers
+  private readonly stepArgs: LayerStepArgs[];
   private disposed = false;
 
   constructor(private readonly w: StepperWeights) {
@@ -66,6 +68,22 @@ export class StepperCore {
     this.gh = cell.foldsHh ? null : bk.alloc(this.G);
     this.act = bk.alloc(Math.max(1, cell.actBlocks * hidden));
     this.logits = bk.alloc(vocabSize);
+    this.stepArgs = w.layers.map((lw, l) => ({
+      B: 1,
+      H: hidden,
+      whh: lw.weightHh,
+      whhTransposed: false,
+      biasHh: lw.biasHh,
+      biasHhInGx: false,
+      gx: { s: this.gx, off: 0 },
+      gh: this.gh,
+      hPrev: { s: this.h[l], off: 0 },
+      cPrev: this.c ? { s: this.c[l], off: 0 } : null,
+      hOut: { s: this.hNext[l], off: 0 },
+      cOut: this.cNext ? { s: this.cNext[l], off: 0 } : null,
+      act: { s: this.act, off: 0 },
+      valid: null,
+    }));
   }
 
   /** Start from zeros, or from a state given as [layers * H] arrays. */
@@ -108,22 +126,14 @@ export class StepperCore {
         copy(lw.weightIh, this.gx, G, id, I);
         if (lw.biasIh) copy(lw.biasIh, this.gx, G, 0, 1, true);
       }
-      recurrentLayerStep(bk, w.cell, {
-        B: 1,
-        H,
-        whh: lw.weightHh,
-        whhTransposed: false,
-        biasHh: lw.biasHh,
-        biasHhInGx: false,
-        gx: { s: this.gx, off: 0 },
-        gh: this.gh,
-        hPrev: { s: this.h[l], off: 0 },
-        cPrev: this.c ? { s: this.c[l], off: 0 } : null,
-        hOut: { s: this.hNext[l], off: 0 },
-        cOut: this.cNext ? { s: this.cNext[l], off: 0 } : null,
-        act: { s: this.act, off: 0 },
-        valid: null,
-      });
+      const args = this.stepArgs[l];
+      args.hPrev.s = this.h[l];
+      args.hOut.s = this.hNext[l];
+      if (this.c && this.cNext) {
+        args.cPrev!.s = this.c[l];
+        args.cOut!.s = this.cNext[l];
+      }
+      recurrentLayerStep(bk, w.cell, args);
       [this.h[l], this.hNext[l]] = [this.hNext[l], this.h[l]];
       if (this.c && this.cNext) [this.c[l], this.cNext[l]] = [this.cNext[l], this.c[l]];
       input = this.h[l];

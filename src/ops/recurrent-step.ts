@@ -50,38 +50,21 @@ export interface LayerStepArgs {
 
 /** The recurrent GEMM, b_hh, and the fused pointwise kernel of one step. */
 export function recurrentLayerStep(bk: Backend, cell: FusedCell, a: LayerStepArgs): void {
-  const { B, H } = a;
-  const G = cell.gates * H;
-  const recurrentMm = (dst: View, accumulate: boolean): void =>
-    bk.matmul(a.hPrev.s, a.whh, dst.s, {
-      batch: 1,
-      m: B,
-      n: G,
-      k: H,
-      transA: false,
-      transB: !a.whhTransposed,
-      strideA: 0,
-      strideB: 0,
-      strideC: 0,
-      accumulate,
-      offsetA: a.hPrev.off,
-      offsetB: 0,
-      offsetC: dst.off,
-    });
-  const rowBias = (dst: View, accumulate: boolean): void => bk.stridedCopy(a.biasHh!, 0, [0, 1], dst.s, dst.off, [G, 1], [B, G], accumulate);
+  // no closures or per-call objects beyond the kernels' own arguments: the
+  // batch-1 stepper calls this once per layer per character (~10 us each)
   let gh: View | null = null;
   if (cell.foldsHh) {
-    if (a.biasHh && !a.biasHhInGx) rowBias(a.gx, true);
-    recurrentMm(a.gx, true);
+    if (a.biasHh && !a.biasHhInGx) rowBias(bk, cell, a, a.gx, true);
+    recurrentMm(bk, cell, a, a.gx, true);
   } else {
     if (!a.gh) throw new Error(`recurrentLayerStep: a '${cell.kind}' step needs a gh buffer`);
     gh = { s: a.gh, off: 0 };
-    if (a.biasHh) rowBias(gh, false);
-    recurrentMm(gh, !!a.biasHh);
+    if (a.biasHh) rowBias(bk, cell, a, gh, false);
+    recurrentMm(bk, cell, a, gh, !!a.biasHh);
   }
   bk.recurrentStep(cell.kind, {
-    B,
-    H,
+    B: a.B,
+    H: a.H,
     gx: a.gx,
     gh,
     hPrev: a.hPrev,
@@ -91,4 +74,30 @@ export function recurrentLayerStep(bk: Backend, cell: FusedCell, a: LayerStepArg
     act: a.act,
     valid: a.valid,
   });
+}
+
+/** dst (+)= hPrev W_hh^T. */
+function recurrentMm(bk: Backend, cell: FusedCell, a: LayerStepArgs, dst: View, accumulate: boolean): void {
+  bk.matmul(a.hPrev.s, a.whh, dst.s, {
+    batch: 1,
+    m: a.B,
+    n: cell.gates * a.H,
+    k: a.H,
+    transA: false,
+    transB: !a.whhTransposed,
+    strideA: 0,
+    strideB: 0,
+    strideC: 0,
+    accumulate,
+    offsetA: a.hPrev.off,
+    offsetB: 0,
+    offsetC: dst.off,
+  });
+}
+
+/** b_hh into (or onto) every row of dst; one row as a 1-D copy, the kernels' contiguous fast path. */
+function rowBias(bk: Backend, cell: FusedCell, a: LayerStepArgs, dst: View, accumulate: boolean): void {
+  const G = cell.gates * a.H;
+  if (a.B === 1) bk.stridedCopy(a.biasHh!, 0, [1], dst.s, dst.off, [1], [G], accumulate);
+  else bk.stridedCopy(a.biasHh!, 0, [0, 1], dst.s, dst.off, [G, 1], [a.B, G], accumulate);
 }
