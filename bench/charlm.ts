@@ -9,7 +9,7 @@ import '../src/node/wasm-features.js';
 import '../src/node/threads.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { Adam, CharLM, Rng, Vocab, BpttBatcher, sampleText, setBackend, trainStep, type RecurrentState } from '../src/index.js';
+import { Adam, CharLM, CharTokenizer, Rng, BpttBatcher, sampleText, setBackend, trainStep, type RecurrentState } from '../src/index.js';
 import { WORKLOADS } from './workloads.js';
 
 const { values } = parseArgs({
@@ -27,7 +27,7 @@ if (!w) throw new Error(`unknown workload ${values.workload}`);
 if (values.threads) process.env.RECUR_THREADS = values.threads;
 const backend = setBackend(values.backend!);
 const text = readFileSync(new URL('../data/tinyshakespeare.txt', import.meta.url), 'utf8');
-const vocab = Vocab.fromText(text);
+const vocab = CharTokenizer.fromTexts(text);
 const ids = vocab.encode(text);
 const model = new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: w.layers, hidden: w.hidden, embed: w.embed, dropout: 0 }, { rng: new Rng(1) });
 const opt = new Adam(model.parameters(), { lr: 2e-3 });

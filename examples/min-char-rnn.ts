@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
-import { Adagrad, Rng, Vocab, clipGradValue, parameter, type Tensor } from '../src/index.js';
+import { Adagrad, CharTokenizer, Rng, clipGradValue, parameter, type Tensor } from '../src/index.js';
 
 export interface MinCharRnnOptions {
   text: string;
@@ -34,7 +34,7 @@ export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLos
     T = o.seqLength ?? 25,
     lr = o.lr ?? 0.1;
   const rng = new Rng(o.seed ?? 1);
-  const vocab = Vocab.fromText(o.text);
+  const vocab = CharTokenizer.fromTexts(o.text);
   const V = vocab.size;
   const data = vocab.encode(o.text);
   const init = (shape: number[]): Tensor => parameter(r.randn(shape, { rng, std: 0.01 }));
@@ -56,7 +56,7 @@ export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLos
         for (let i = 0; i < n; i++) {
           h = step(x, h);
           x = r.pickToken(r.add(h.matmul(Why), by).data, {}, rng);
-          out += vocab.chars[x];
+          out += vocab.tokens[x];
         }
         return out;
       }),

@@ -9,10 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Rng, Vocab, defaultTrainOptions, sampleText, trainCharLM, type TrainResult } from '../src/index.js';
+import { CharTokenizer, Rng, defaultTrainOptions, sampleText, trainCharLM, type TrainResult } from '../src/index.js';
 
 export async function shakespeareLstm(o: { text: string; epochs: number; hidden?: number; log?: (s: string) => void }): Promise<TrainResult> {
-  const vocab = Vocab.fromText(o.text);
+  const vocab = CharTokenizer.fromTexts(o.text);
   const log = o.log ?? (() => {});
   let lastLoss = NaN;
   return trainCharLM(

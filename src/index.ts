@@ -65,7 +65,6 @@ export {
   lineEndNote,
   codePointCount,
   CharCounts,
-  Vocab,
   tokenIds,
   splitIds,
   splitSizes,
@@ -80,6 +79,7 @@ export { lastValidStep, finalHidden, meanOverValid } from './nn/heads.js';
 export { dotAttention, LuongAttention } from './nn/attention.js';
 export {
   CharTokenizer,
+  Vocab,
   WordTokenizer,
   wordPieces,
   forEachWordPiece,

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
-import { Adam, BpttBatcher, CharLM, Rng, Vocab, clipGradNorm, pickToken, readSafetensors, sampleText, writeSafetensors } from '../src/index.js';
+import { Adam, BpttBatcher, CharLM, CharTokenizer, Rng, clipGradNorm, pickToken, readSafetensors, sampleText, writeSafetensors } from '../src/index.js';
 
 describe('pickToken', () => {
   const logits = [1, 3, 2, 0];
@@ -38,7 +38,8 @@ describe('pickToken', () => {
   });
   it('invalid options are rejected', () => {
     assert.throws(
-      () => sampleText(new CharLM({ vocabSize: 2, model: 'gru', layers: 1, hidden: 2, embed: 0, dropout: 0 }), new Vocab(['a', 'b']), { temperature: 0 }),
+      () =>
+        sampleText(new CharLM({ vocabSize: 2, model: 'gru', layers: 1, hidden: 2, embed: 0, dropout: 0 }), new CharTokenizer(['a', 'b']), { temperature: 0 }),
       /temperature must be a positive number/,
     );
   });
@@ -46,7 +47,7 @@ describe('pickToken', () => {
 
 describe('CharLM', () => {
   const text = 'hello world. '.repeat(60);
-  const vocab = Vocab.fromText(text);
+  const vocab = CharTokenizer.fromTexts(text);
   const ids = vocab.encode(text);
 
   function train(model: CharLM, steps: number): number {

@@ -19,7 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import {
   Rng,
-  Vocab,
+  CharTokenizer,
   WordTokenizer,
   decodeCheckpoint,
   defaultTrainOptions,
@@ -81,7 +81,7 @@ async function trained(vocab: LMTokenizer, model: 'lstm' | 'gru'): Promise<Uint8
   );
   return bytes!;
 }
-const charCk = await trained(Vocab.fromText(text), 'lstm');
+const charCk = await trained(CharTokenizer.fromTexts(text), 'lstm');
 const wordCk = await trained(WordTokenizer.fromText(text, { minCount: 1 }), 'gru');
 
 /** A checkpoint's parts: the header object, where the data starts, each tensor's byte range in the file. */

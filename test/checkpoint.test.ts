@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
-import { Adam, CharLM, Rng, Vocab, WordTokenizer, decodeCheckpoint, encodeCheckpoint, writeSafetensors } from '../src/index.js';
+import { Adam, CharLM, CharTokenizer, Rng, WordTokenizer, decodeCheckpoint, encodeCheckpoint, writeSafetensors } from '../src/index.js';
 
-const vocab = Vocab.fromText('to be or not to be 🎭');
+const vocab = CharTokenizer.fromTexts('to be or not to be 🎭');
 const make = (seed: number) => new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 6, embed: 4, dropout: 0.1 }, { rng: new Rng(seed) });
 
 describe('char-LM checkpoints', () => {
@@ -20,7 +20,7 @@ describe('char-LM checkpoints', () => {
       rng: new Rng(4).getState(),
     });
     const ck = decodeCheckpoint(bytes);
-    assert.deepEqual(ck.vocab.tokens, vocab.chars);
+    assert.deepEqual(ck.vocab.tokens, vocab.tokens);
     assert.deepEqual(ck.model.config, m.config);
     assert.deepEqual(ck.meta.progress, { step: 12, epoch: 1, window: 3, lastValLoss: 1.5, seconds: 9 });
     assert.equal(ck.meta.options.batch, 32);
@@ -60,8 +60,8 @@ describe('checkpoints record the tokenizer', () => {
     delete meta.tokenizer; // as recur wrote them before word models
     const old = writeSafetensors(r.readSafetensors(bytes), { recur: JSON.stringify(meta) });
     const ck = decodeCheckpoint(old);
-    assert.ok(ck.vocab instanceof Vocab);
-    assert.deepEqual(ck.vocab.tokens, vocab.chars);
+    assert.ok(ck.vocab instanceof CharTokenizer);
+    assert.deepEqual(ck.vocab.tokens, vocab.tokens);
   });
   it('a word checkpoint (version 2) brings back its word tokenizer: same ids, same text', () => {
     const text = 'to be or not to be, that is the question.\nto be!';

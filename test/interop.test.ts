@@ -182,7 +182,7 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
     writeFileSync(join(dir, 'small.json'), JSON.stringify(['a', 'b', 'c']));
     fails(run('import-torch', sd, '--vocab', 'small.json'), 1, /the vocabulary has 3 characters but the model's output layer has 58/);
     writeFileSync(join(dir, 'dup.json'), JSON.stringify(['a', 'a']));
-    fails(run('import-torch', sd, '--vocab', 'dup.json'), 1, /the vocabulary file 'dup.json' is not usable: the vocabulary lists a character twice/);
+    fails(run('import-torch', sd, '--vocab', 'dup.json'), 1, /the vocabulary file 'dup.json' is not usable: the vocabulary lists "a" twice/);
     fails(run('import-torch', sd, '--vocab', vocab, '--model', 'gru'), 1, /the weights are an LSTM \(4 gate blocks\), not a GRU/);
     fails(run('import-torch', sd, '--vocab', vocab, '--model', 'transformer'), 2, /Allowed choices are lstm, gru, rnn/);
     const bad = { ...tensors, 'lstm.weight_hh_l1': r.zeros([96, 20]) };

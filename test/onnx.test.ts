@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import * as r from '../src/index.js';
-import { CharLM, Rng, Vocab, decodeCheckpoint, type CellType } from '../src/index.js';
+import { CharLM, CharTokenizer, Rng, decodeCheckpoint, type CellType } from '../src/index.js';
 import { exportCharLMOnnx } from '../src/export/onnx.js';
 import { assertRelClose, ErrorLog } from './helpers.js';
 
@@ -73,7 +73,7 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
       const V = 13;
       const model = new CharLM({ vocabSize: V, model: cell, layers, hidden: 16, embed, dropout: 0 }, { rng });
       model.eval();
-      const vocab = new Vocab('abcdefghijklm'.split(''));
+      const vocab = new CharTokenizer('abcdefghijklm'.split(''));
       // optional states (the default): not fed, they are zeros broadcast to the batch
       const sess = await session(exportCharLMOnnx(model, vocab));
       assert.deepEqual(sess.outputNames, cell === 'lstm' ? ['logits', 'hn', 'cn'] : ['logits', 'hn']);
@@ -92,7 +92,7 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
 
   it("optional states are overridable initializers, which ONNX Runtime's JavaScript API cannot feed (hence --states required)", async () => {
     const model = new CharLM({ vocabSize: 3, model: 'rnn', layers: 1, hidden: 4, embed: 0, dropout: 0 }, { rng: new Rng(1) });
-    const sess = await session(exportCharLMOnnx(model, new Vocab(['x', 'y', 'z'])));
+    const sess = await session(exportCharLMOnnx(model, new CharTokenizer(['x', 'y', 'z'])));
     assert.deepEqual(sess.inputNames, ['tokens']);
     await assert.rejects(
       sess.run({ tokens: int64(Int32Array.of(1), [1, 1]), h0: new ort.Tensor('float32', new Float32Array(4), [1, 1, 4]) }),
@@ -103,7 +103,7 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
 
   it('the metadata carries the config and vocabulary; the graph uses the standard recurrent operators at opset 17', async () => {
     const model = new CharLM({ vocabSize: 3, model: 'gru', layers: 2, hidden: 4, embed: 2, dropout: 0 }, { rng: new Rng(1) });
-    const bytes = exportCharLMOnnx(model, new Vocab(['x', 'y', '\n']));
+    const bytes = exportCharLMOnnx(model, new CharTokenizer(['x', 'y', '\n']));
     const sess = await session(bytes);
     // a protobuf string field holds the JSON verbatim: find it without a second decoder
     const text = new TextDecoder().decode(bytes);

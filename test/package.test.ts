@@ -66,9 +66,9 @@ describe('npm pack', () => {
         '--input-type=module',
         '-e',
         `
-      import { tensor, CharLM, Vocab, sampleText } from 'recur-rnn';
+      import { tensor, CharLM, CharTokenizer, sampleText } from 'recur-rnn';
       import { Sampler } from 'recur-rnn/sampler';
-      const v = Vocab.fromText('hello world');
+      const v = CharTokenizer.fromTexts('hello world');
       const m = new CharLM({ vocabSize: v.size, model: 'lstm', layers: 1, hidden: 8, embed: 4, dropout: 0 });
       console.log(tensor([1, 2]).add(tensor([3, 4])).toArray().join(','), sampleText(m, v, { length: 5, seed: 1 }).length, typeof Sampler);
     `,

@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { charLMShapes } from '../src/models/config.js';
-import { decodeCheckpoint, encodeCheckpoint, readSafetensorsMetadata, sampleText, writeSafetensors, CharLM, Rng, Vocab, WordTokenizer } from '../src/index.js';
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  readSafetensorsMetadata,
+  sampleText,
+  writeSafetensors,
+  CharLM,
+  CharTokenizer,
+  Rng,
+  WordTokenizer,
+} from '../src/index.js';
 
 const bundlePath = fileURLToPath(new URL('../dist/sampler/recur-sampler.js', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
@@ -81,7 +91,7 @@ describe('recur/sampler gives the same text as recur sample', () => {
     const a = await loadSampler(readFileSync(imported));
     const ck = decodeCheckpoint(readFileSync(imported));
     assert.equal(a.sample({ seed: 21, length: 300 }), sampleText(ck.model, ck.vocab, { seed: 21, length: 300, temperature: 0.8 }));
-    const vocab = new Vocab([...'ab 한글😀\n']);
+    const vocab = new CharTokenizer([...'ab 한글😀\n']);
     const model = new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 10, embed: 0, dropout: 0 }, { rng: new Rng(9) });
     const b = await loadSampler(encodeCheckpoint(model, vocab));
     assert.equal(
@@ -128,7 +138,7 @@ describe('recur/sampler gives the same text as recur sample', () => {
     await assert.rejects(loadSampler(new Uint8Array([1, 2, 3])), /the checkpoint is not a readable checkpoint: the data is 3 bytes/);
     await assert.rejects(loadSampler(readFileSync(fixture('interop_torch_lstm.safetensors'))), /not a recur checkpoint \(it has no 'recur' metadata\)/);
     const model = new CharLM({ vocabSize: 2, model: 'gru', layers: 1, hidden: 3, embed: 2, dropout: 0 });
-    const bytes = encodeCheckpoint(model, new Vocab(['a', 'b']));
+    const bytes = encodeCheckpoint(model, new CharTokenizer(['a', 'b']));
     const s = new Sampler(bytes);
     assert.throws(() => s.sample({ prime: 'abc' }), /character 'c' \(U\+0063\) is not in the model's vocabulary/);
     assert.throws(() => s.sample({ temperature: 0 }), /temperature must be a positive number/);

@@ -1,6 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BpttBatcher, Vocab, WordTokenizer, decodeText, lineEndNote, normalizeLineEnds, readCorpus, splitIds, textPieces, tokenIds } from '../src/index.js';
+import {
+  BpttBatcher,
+  CharTokenizer,
+  WordTokenizer,
+  decodeText,
+  lineEndNote,
+  normalizeLineEnds,
+  readCorpus,
+  splitIds,
+  textPieces,
+  tokenIds,
+  tokenizerFromSpec,
+} from '../src/index.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -17,24 +29,24 @@ describe('decoding text', () => {
 
 describe('vocabulary', () => {
   it('is made of code points, ordered by frequency, ties by code point', () => {
-    const v = Vocab.fromText('abracadabra 🎭🎭');
-    assert.deepEqual(v.chars, ['a', 'b', 'r', '🎭', ' ', 'c', 'd']);
+    const v = CharTokenizer.fromTexts('abracadabra 🎭🎭');
+    assert.deepEqual(v.tokens, ['a', 'b', 'r', '🎭', ' ', 'c', 'd']);
   });
   it('emoji and Hangul round-trip through encode and decode', () => {
     const text = '안녕하세요 👋🏽 world — ñ 🎭\n';
-    const v = Vocab.fromText(text);
+    const v = CharTokenizer.fromTexts(text);
     const ids = v.encode(text);
     assert.equal(ids.length, [...text].length);
     assert.equal(v.decode(ids), text);
-    assert.equal(Vocab.fromText('x').size, 1);
-    assert.deepEqual(new Vocab(v.toJSON()).chars, v.chars);
+    assert.equal(CharTokenizer.fromTexts('x').size, 1);
+    assert.deepEqual(tokenizerFromSpec(v.spec()).tokens, v.tokens);
   });
   it('a character outside the vocabulary is an error naming it, or mapped to `unknown`', () => {
-    const v = Vocab.fromText('abc');
+    const v = CharTokenizer.fromTexts('abc');
     assert.throws(() => v.encode('abz'), { message: "character 'z' (U+007A) is not in the model's vocabulary" });
     assert.deepEqual(Array.from(v.encode('az', { unknown: 0 })), [0, 0]);
     assert.deepEqual(
-      [...v.unknownChars('zzq a')],
+      [...v.unknownIn('zzq a')],
       [
         ['z', 2],
         ['q', 1],
@@ -119,7 +131,7 @@ describe('compact id arrays', () => {
       [65537, Int32Array],
     ] as const) {
       const text = textWith(distinct);
-      const v = Vocab.fromText(text);
+      const v = CharTokenizer.fromTexts(text);
       assert.equal(v.size, distinct);
       const ids = v.encode(text);
       assert.ok(ids instanceof type, `${distinct} characters: ${ids.constructor.name}`);
@@ -132,8 +144,8 @@ describe('compact id arrays', () => {
     const text = ('안녕 👋🏽 world — ñ 🎭\n'.repeat(50) + textWith(300)).repeat(1000);
     assert.ok(new TextEncoder().encode(text).length > 2.5 * 2 ** 20);
     const ref = referenceEncoding(text);
-    const v = Vocab.fromText(text);
-    assert.deepEqual(v.chars, ref.chars);
+    const v = CharTokenizer.fromTexts(text);
+    assert.deepEqual(v.tokens, ref.chars);
     const ids = v.encode(text);
     assert.ok(ids instanceof Uint16Array);
     assert.deepEqual(int32(ids), int32(ref.ids));
@@ -144,10 +156,10 @@ describe('compact id arrays', () => {
     assert.equal(v.decode(ids), text);
     // a given vocabulary: the same ids; characters outside it are refused, or skipped and counted
     assert.deepEqual(int32(readCorpus(text, { vocab: v }).ids), int32(ref.ids));
-    assert.throws(() => readCorpus('ab€c€', { vocab: Vocab.fromText('abc'), name: "'x.txt'" }), {
+    assert.throws(() => readCorpus('ab€c€', { vocab: CharTokenizer.fromTexts('abc'), name: "'x.txt'" }), {
       message: "'x.txt' has 1 character(s) the model's vocabulary lacks (\"€\"); use a text with only the characters it was trained on",
     });
-    const skipped = readCorpus('ab€c€', { vocab: Vocab.fromText('abc'), unknown: 'skip' });
+    const skipped = readCorpus('ab€c€', { vocab: CharTokenizer.fromTexts('abc'), unknown: 'skip' });
     assert.deepEqual([Array.from(skipped.ids), [...skipped.unknown]], [[0, 1, 2], [['€', 2]]]);
   });
 

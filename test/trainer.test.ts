@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BpttBatcher,
-  Vocab,
+  CharTokenizer,
   decodeCheckpoint,
   defaultTrainOptions,
   evaluateLoss,
@@ -15,7 +15,7 @@ import {
 } from '../src/index.js';
 
 const text = 'the cat sat on the mat. '.repeat(80);
-const vocab = Vocab.fromText(text);
+const vocab = CharTokenizer.fromTexts(text);
 const config = { model: 'lstm' as const, layers: 1, hidden: 24, embed: 8, dropout: 0 };
 const opts = (o: Partial<TrainOptions>): TrainOptions => ({
   ...defaultTrainOptions,
@@ -126,7 +126,7 @@ describe('trainCharLM', () => {
   it('invalid options are one sentence', async () => {
     await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ batch: 0 }) }), /batch must be a whole number of at least 1, got 0/);
     await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ lr: -1 }) }), /lr must be a positive number/);
-    await assert.rejects(trainCharLM({ text: 'abc'.repeat(10), vocab: Vocab.fromText('abc'), config, options: opts({ batch: 8, seq: 16 }) }), {
+    await assert.rejects(trainCharLM({ text: 'abc'.repeat(10), vocab: CharTokenizer.fromTexts('abc'), config, options: opts({ batch: 8, seq: 16 }) }), {
       message: 'the text has 30 characters; batch 8 x seq 16 with val-frac 0.1 needs at least 143; use a longer text or a smaller --batch/--seq',
     });
   });
@@ -235,11 +235,11 @@ describe('trainCharLM', () => {
       assert.equal(n, first, `batch ${batch} x seq ${seq}, val-frac ${valFrac}`);
       const letters = 'abcdefgh'.repeat(Math.ceil(n / 8));
       const o = opts({ batch, seq, valFrac, steps: 1 });
-      const ok = await trainCharLM({ text: letters.slice(0, n), vocab: Vocab.fromText(letters), config: tiny, options: o });
+      const ok = await trainCharLM({ text: letters.slice(0, n), vocab: CharTokenizer.fromTexts(letters), config: tiny, options: o });
       assert.equal(ok.progress.step, 1);
       // the advice follows what falls short: only the validation part, or the training windows
       const valShort = fits(n - 1).train;
-      await assert.rejects(trainCharLM({ text: letters.slice(0, n - 1), vocab: Vocab.fromText(letters), config: tiny, options: o }), {
+      await assert.rejects(trainCharLM({ text: letters.slice(0, n - 1), vocab: CharTokenizer.fromTexts(letters), config: tiny, options: o }), {
         message:
           `the text has ${(n - 1).toLocaleString('en-US')} characters; batch ${batch} x seq ${seq} with val-frac ${valFrac} needs at least ${n.toLocaleString('en-US')}; ` +
           `use a longer text or ${valShort ? 'a larger --val-frac' : 'a smaller --batch/--seq'}`,

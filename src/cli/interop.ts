@@ -5,13 +5,13 @@ import { encodeCheckpoint } from '../models/checkpoint.js';
 import { charLMFromTorch, parseVocab } from '../models/torch-import.js';
 import type { CellType } from '../models/charlm.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
-import type { Vocab } from '../data/text.js';
+import type { CharTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { prepareOutput, readBytes, readCheckpoint, readTextFile, writeFileAtomic } from './files.js';
 import { stdout } from './output.js';
 import { UserError } from './errors.js';
 
-const clean = (e: unknown): string => (e as Error).message.replace(/^(readSafetensors|Vocab|loadStateDict): /, '');
+const clean = (e: unknown): string => (e as Error).message.replace(/^(readSafetensors|CharTokenizer|loadStateDict): /, '');
 
 export function importTorchCommand(file: string, f: { vocab: string; model?: CellType; out: string }): void {
   const out = prepareOutput(f.out, '--out', [
@@ -33,7 +33,7 @@ export function importTorchCommand(file: string, f: { vocab: string; model?: Cel
     throw new UserError(`'${file}' is not a readable safetensors state dict: ${clean(e)}`);
   }
   if (metadata.recur) throw new UserError(`'${file}' is already a recur checkpoint; use it as it is`);
-  let vocab: Vocab;
+  let vocab: CharTokenizer;
   try {
     vocab = parseVocab(readTextFile(f.vocab));
   } catch (e) {

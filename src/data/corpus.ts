@@ -5,8 +5,8 @@
  * character. The CLI (train, eval) and the playground both read texts here,
  * with the same line-end rule. No Node imports.
  */
-import { CharCounts, Vocab, codePointCount, textPieces, tokenIds, type LineEnds, type TokenIds } from './text.js';
-import { WordTokenizer, type LMTokenizer } from '../text/tokenizers.js';
+import { CharCounts, codePointCount, textPieces, tokenIds, type LineEnds, type TokenIds } from './text.js';
+import { CharTokenizer, WordTokenizer, type LMTokenizer } from '../text/tokenizers.js';
 
 export interface CorpusOptions {
   /** Names the text in messages, e.g. `'notes.txt'`. */
@@ -52,7 +52,7 @@ export function readCorpus(source: Uint8Array | string, opts: CorpusOptions = {}
   }
   const counts = new CharCounts();
   for (const s of pieces(lineEnds)) counts.add(s);
-  const vocab = (opts.vocab as Vocab | undefined) ?? Vocab.fromCounts(counts);
+  const vocab = (opts.vocab as CharTokenizer | undefined) ?? CharTokenizer.fromCounts(counts);
   const unknown = vocab.unknownOf(counts);
   let skipped = 0;
   for (const n of unknown.values()) skipped += n;

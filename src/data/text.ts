@@ -1,12 +1,11 @@
 /**
  * Text for language models: strict UTF-8 decoding, whole or a piece at a
- * time (so a big file never becomes one string), the one line-end rule, a
- * vocabulary of Unicode code points (not UTF-16 units, so emoji and Hangul
- * round-trip), encoding into the narrowest id array the vocabulary allows,
- * and a split at the end of the text.
+ * time (so a big file never becomes one string), the one line-end rule,
+ * counts of Unicode code points (not UTF-16 units, so emoji and Hangul count
+ * once; CharTokenizer builds its vocabulary from them), the narrowest id
+ * array a vocabulary allows, and a split at the end of the text.
  * No Node imports: the playground uses the same code.
  */
-import type { Tokenizer, TokenizerSpec } from '../text/tokenizers.js';
 
 /** Token ids of a text: one byte per token while the vocabulary has at most 256 entries, two up to 65,536, else four. */
 export type TokenIds = Uint8Array | Uint16Array | Int32Array;
@@ -185,143 +184,6 @@ export class CharCounts {
   /** [character, count] of every code point seen, in the order first seen. */
   entries(): [string, number][] {
     return this.order.map((c) => [String.fromCodePoint(c), c < 0x10000 ? this.bmp[c] : this.astral.get(c)!]);
-  }
-}
-
-const describeChar = (c: string): string =>
-  `'${c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : c}' (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
-
-/** Code points ordered by frequency (most frequent first), ties by code point. The char LM's tokenizer. */
-export class Vocab implements Tokenizer {
-  readonly kind = 'char' as const;
-  readonly chars: readonly string[];
-  private readonly index: Map<string, number>;
-  /** Ids by code point, so encoding reads a text without a string per character: BMP in a table, the rest in a map. */
-  private bmpIds: Int32Array | null = null;
-  private astralIds: Map<number, number> | null = null;
-
-  constructor(chars: readonly string[]) {
-    if (chars.length === 0) throw new Error('Vocab: the vocabulary is empty');
-    if (!chars.every((c) => typeof c === 'string')) throw new Error('Vocab: the vocabulary has entries that are not strings');
-    this.chars = Object.freeze([...chars]);
-    this.index = new Map(this.chars.map((c, i) => [c, i]));
-    if (this.index.size !== this.chars.length) throw new Error('Vocab: the vocabulary lists a character twice');
-    for (const c of this.chars) {
-      if (c.length === 0 || codePointCount(c) !== 1) throw new Error(`Vocab: entry ${JSON.stringify(c)} is not a single code point`);
-    }
-  }
-
-  static fromText(text: string): Vocab {
-    return Vocab.fromCounts(new CharCounts().add(text));
-  }
-
-  static fromCounts(counts: CharCounts): Vocab {
-    const e = counts.entries().sort((a, b) => b[1] - a[1] || a[0].codePointAt(0)! - b[0].codePointAt(0)!);
-    return new Vocab(e.map(([c]) => c));
-  }
-
-  get size(): number {
-    return this.chars.length;
-  }
-
-  get tokens(): readonly string[] {
-    return this.chars;
-  }
-
-  has(c: string): boolean {
-    return this.index.has(c);
-  }
-
-  id(c: string): number {
-    const i = this.index.get(c);
-    if (i === undefined) throw new Error(`character ${describeChar(c)} is not in the model's vocabulary`);
-    return i;
-  }
-
-  private lookup(): { bmp: Int32Array; astral: Map<number, number> } {
-    if (!this.bmpIds) {
-      const bmp = new Int32Array(0x10000).fill(-1);
-      const astral = new Map<number, number>();
-      this.chars.forEach((c, i) => {
-        const cp = c.codePointAt(0)!;
-        if (cp < 0x10000) bmp[cp] = i;
-        else astral.set(cp, i);
-      });
-      this.bmpIds = bmp;
-      this.astralIds = astral;
-    }
-    return { bmp: this.bmpIds, astral: this.astralIds! };
-  }
-
-  /**
-   * Write the ids of `text` into `out` from `at`; returns the position after
-   * the last one written. A character outside the vocabulary is an error
-   * naming it, or becomes `unknown` (an id), or with `unknown: 'skip'` is left out.
-   */
-  encodeInto(text: string, out: TokenIds, at: number, opts: { unknown?: number | 'skip' } = {}): number {
-    const { bmp, astral } = this.lookup();
-    const n = text.length;
-    for (let i = 0; i < n; i++) {
-      let cp = text.charCodeAt(i);
-      if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
-        const d = text.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          cp = ((cp - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
-          i++;
-        }
-      }
-      let id = cp < 0x10000 ? bmp[cp] : (astral.get(cp) ?? -1);
-      if (id < 0) {
-        if (opts.unknown === 'skip') continue;
-        if (opts.unknown === undefined) throw new Error(`character ${describeChar(String.fromCodePoint(cp))} is not in the model's vocabulary`);
-        id = opts.unknown;
-      }
-      out[at++] = id;
-    }
-    return at;
-  }
-
-  /** Encode text into the narrowest id array (tokenIds); a character outside the vocabulary is an error naming it (or `unknown` is used instead). */
-  encode(text: string, opts: { unknown?: number } = {}): TokenIds {
-    const out = tokenIds(this.size, codePointCount(text));
-    this.encodeInto(text, out, 0, opts);
-    return out;
-  }
-
-  /** Characters of `text` that are not in the vocabulary, with their counts. */
-  unknownChars(text: string): Map<string, number> {
-    return this.unknownOf(new CharCounts().add(text));
-  }
-
-  /** Characters counted in `counts` that are not in the vocabulary, with their counts, in the order first seen. */
-  unknownOf(counts: CharCounts): Map<string, number> {
-    return new Map(counts.entries().filter(([c]) => !this.index.has(c)));
-  }
-
-  unknownIn(text: string): Map<string, number> {
-    return this.unknownChars(text);
-  }
-
-  streamDecoder(): (id: number) => string {
-    return (id) => this.decode([id]);
-  }
-
-  spec(): TokenizerSpec {
-    return { kind: 'char', tokens: [...this.chars], specials: [], unknown: null };
-  }
-
-  decode(ids: ArrayLike<number>): string {
-    let s = '';
-    for (let i = 0; i < ids.length; i++) {
-      const c = this.chars[ids[i]];
-      if (c === undefined) throw new Error(`Vocab.decode: id ${ids[i]} is out of range for a vocabulary of ${this.size}`);
-      s += c;
-    }
-    return s;
-  }
-
-  toJSON(): string[] {
-    return [...this.chars];
   }
 }
 

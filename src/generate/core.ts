@@ -107,7 +107,7 @@ export function prepareGeneration(vocab: LMTokenizer, opts: GenerateOptions & { 
   if (!(Number.isInteger(length) && length >= 0)) throw new Error(`length must be a whole number, got ${length}`);
   const prime = opts.prime ?? (vocab.has('\n') ? '\n' : vocab.tokens[vocab.kind === 'word' ? vocab.specials.length : 0]);
   if (prime.length === 0) throw new Error('the prime text is empty: give at least one character, or leave --prime out');
-  const primeIds = vocab.encode(prime); // a char Vocab names any character outside it
+  const primeIds = vocab.encode(prime); // a plain CharTokenizer names any character outside it
   if (primeIds.length === 0) throw new Error('the prime text has no tokens (a word model needs a word, punctuation or a newline)');
   const banned = vocab.kind === 'word' && !opts.allowUnknown ? vocab.id(vocab.unknown) : -1;
   return { length, prime, primeIds, decode: vocab.streamDecoder(primeIds), banned };

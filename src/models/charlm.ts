@@ -24,7 +24,7 @@ export { checkCharLMConfig, defaultCharLMConfig, type CellType, type CharLMConfi
  *
  * @example
  * ```ts
- * const vocab = Vocab.fromText(text);
+ * const vocab = CharTokenizer.fromTexts(text);
  * const model = new CharLM({ ...defaultCharLMConfig, vocabSize: vocab.size });
  * const { model: trained } = await trainCharLM({ text, vocab, config: defaultCharLMConfig, options: { ...defaultTrainOptions, steps: 500 } });
  * ```

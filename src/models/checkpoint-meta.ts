@@ -13,8 +13,7 @@
 import { charLMShapes, checkCharLMConfig, type CharLMConfig } from './config.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import { parseJsonLimited } from '../io/json-limits.js';
-import { Vocab } from '../data/text.js';
-import { tokenizerFromSpec, type LMTokenizer, type TokenizerSpec, type WordTokenizer } from '../text/tokenizers.js';
+import { CharTokenizer, tokenizerFromSpec, type LMTokenizer, type TokenizerSpec, type WordTokenizer } from '../text/tokenizers.js';
 import type { RngState } from '../random/rng.js';
 import { decodeSafetensorsEntry, readSafetensorsHeader, type RawTensor, type SafetensorsHeader, type SafetensorsMetadata } from '../io/safetensors-core.js';
 import { crc32Hex } from '../io/crc32.js';
@@ -143,7 +142,7 @@ export function parseCheckpointMeta(metadata: SafetensorsMetadata, name = 'the c
     const config = checkCharLMConfig(meta.config);
     const kind = meta.tokenizer?.kind ?? 'char';
     if (kind === 'word') vocab = tokenizerFromSpec(meta.tokenizer as TokenizerSpec) as WordTokenizer;
-    else if (kind === 'char') vocab = new Vocab(meta.vocab);
+    else if (kind === 'char') vocab = new CharTokenizer(meta.vocab);
     else throw new Error(`its tokenizer kind '${kind}' is unknown`);
     if (config.vocabSize !== vocab.size) throw new Error(`the model expects ${config.vocabSize} tokens but the vocabulary has ${vocab.size}`);
   } catch (e) {

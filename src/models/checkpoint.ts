@@ -26,7 +26,7 @@ export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type Checkp
 
 export interface Checkpoint {
   model: CharLM;
-  /** The tokenizer: a Vocab (characters) or a WordTokenizer. */
+  /** The tokenizer: a CharTokenizer or a WordTokenizer. */
   vocab: LMTokenizer;
   meta: CheckpointMeta;
   /** Optimizer state ready for `optimizer.loadStateDict`, if the file has one. */

@@ -13,7 +13,7 @@ import { zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
 import { CharLM, type CellType } from './charlm.js';
 import { CELL_KIND_NAMES, CELL_KINDS, cellKindOfGateBlocks, layerParamShapes, torchParamNames } from '../nn/rnn/kinds.js';
-import { Vocab } from '../data/text.js';
+import { CharTokenizer } from '../text/tokenizers.js';
 import { jsonDepth, parseJsonLimited } from '../io/json-limits.js';
 
 /** "LSTM has 4, GRU 3, RNN 1" */
@@ -31,7 +31,7 @@ export interface TorchImport {
  * taken as tanh (the state dict cannot tell tanh from relu; recur's CharLM
  * uses tanh). Missing recurrent biases (bias=False) become zeros.
  */
-export function charLMFromTorch(dict: Record<string, Tensor>, vocab: Vocab, opts: { model?: CellType } = {}): TorchImport {
+export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokenizer, opts: { model?: CellType } = {}): TorchImport {
   const keys = Object.keys(dict);
   const list = (ks: string[]): string => ks.slice(0, 8).join(', ') + (ks.length > 8 ? ', ...' : '');
   // found before the kind is known: PyTorch names every kind's first layer alike
@@ -118,7 +118,7 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: Vocab, opts
  * mapping characters to indices (a Python script's `stoi`), or plain UTF-8
  * text that is the characters themselves in index order (`''.join(chars)`).
  */
-export function parseVocab(text: string): Vocab {
+export function parseVocab(text: string): CharTokenizer {
   let v: unknown;
   if (/^\s*[[{]/.test(text)) {
     const depth = jsonDepth(text);
@@ -146,5 +146,5 @@ export function parseVocab(text: string): Vocab {
   } else {
     chars = [...text];
   }
-  return new Vocab(chars);
+  return new CharTokenizer(chars);
 }

@@ -1,23 +1,25 @@
 /**
  * Tokenizers: text <-> integer ids, for the sequence tasks and the language
  * model. `CharTokenizer` works on Unicode code points (with special tokens
- * such as <pad>, <sos>, <eos> and an optional unknown token); `WordTokenizer`
- * splits on whitespace and punctuation, keeps words seen at least `minCount`
- * times and maps the rest to <unk>. Both round-trip: decode(encode(text)) is
- * the text whenever every piece of it is in the vocabulary (the word
- * tokenizer records spacing that differs from its default rule as tokens).
+ * such as <pad>, <sos>, <eos> and an optional unknown token; recur train's
+ * char models have none). `WordTokenizer` splits on whitespace and
+ * punctuation, keeps words seen at least `minCount` times and maps the rest
+ * to <unk>.
+ * Both round-trip: decode(encode(text)) is the text whenever every piece of
+ * it is in the vocabulary (the word tokenizer records spacing that differs
+ * from its default rule as tokens).
  * Both describe themselves as JSON (`spec()`) so they save with a model.
  * No Node imports.
  */
 
-import { codePointCount, tokenIds, type TokenIds, type Vocab } from '../data/text.js';
+import { CharCounts, codePointCount, tokenIds, type TokenIds } from '../data/text.js';
 
 export type TokenizerKind = 'char' | 'word';
 
-/** What a language model (CharLM) reads and writes: characters (Vocab) or words. */
-export type LMTokenizer = Vocab | WordTokenizer;
+/** What a language model (CharLM) reads and writes: characters or words. */
+export type LMTokenizer = CharTokenizer | WordTokenizer;
 
-/** What every tokenizer offers; `Vocab` (the char LM's vocabulary) is one too. */
+/** What every tokenizer offers. */
 export interface Tokenizer {
   readonly kind: TokenizerKind;
   /** Token strings by id. */
@@ -50,14 +52,19 @@ export interface TokenizerOptions {
   maxSize?: number;
 }
 
-const codeOf = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 const show = (c: string): string => JSON.stringify(c);
 
 const count = (counts: Map<string, number>, p: string): void => {
   counts.set(p, (counts.get(p) ?? 0) + 1);
 };
 
-/** Counted items ordered by count (most frequent first), ties by code-point order. */
+/**
+ * Counted words ordered by count (most frequent first), ties in UTF-16 order
+ * (JavaScript's string order): the order word vocabularies have always had,
+ * so recur train --tokens word keeps giving a text the ids it gave. Characters
+ * go by code point order instead (CharTokenizer.fromCounts), as char
+ * vocabularies always have.
+ */
 function byFrequency(counts: Map<string, number>, minCount: number): string[] {
   return [...counts.keys()].filter((k) => counts.get(k)! >= minCount).sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -110,10 +117,20 @@ abstract class BaseTokenizer {
   }
 }
 
-/** Code points (not UTF-16 units), with optional special tokens and an unknown token. */
+const describeChar = (c: string): string =>
+  `'${c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : c}' (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
+
+/**
+ * Code points (not UTF-16 units, so emoji and Hangul round-trip), with
+ * optional special tokens and an unknown token; the char LM's tokenizer, and
+ * the sequence tasks'.
+ */
 export class CharTokenizer extends BaseTokenizer implements Tokenizer {
   readonly kind = 'char' as const;
   readonly unknown: string | null;
+  /** Ids by code point, so encoding reads a text without a string per character: BMP in a table, the rest in a map. */
+  private bmpIds: Int32Array | null = null;
+  private astralIds: Map<number, number> | null = null;
 
   /** `tokens` lists specials first, then single code points. */
   constructor(tokens: readonly string[], opts: { specials?: readonly string[]; unknown?: string | null } = {}) {
@@ -123,37 +140,105 @@ export class CharTokenizer extends BaseTokenizer implements Tokenizer {
     this.unknown = unknown;
     const special = new Set(this.specials);
     for (const t of this.tokens) {
-      if (!special.has(t) && [...t].length !== 1)
+      if (!special.has(t) && codePointCount(t) !== 1)
         throw new Error(`CharTokenizer: entry ${show(t)} is not a single code point (list it in specials if it is a special token)`);
     }
   }
 
   /**
    * The vocabulary of the given texts: specials first, then (if given) the
-   * unknown token, then code points by frequency.
+   * unknown token, then code points by frequency (see fromCounts).
    */
   static fromTexts(texts: string | readonly string[], opts: TokenizerOptions & { unknown?: string } = {}): CharTokenizer {
+    const counts = new CharCounts();
+    for (const t of typeof texts === 'string' ? [texts] : texts) counts.add(t);
+    return CharTokenizer.fromCounts(counts, opts);
+  }
+
+  /** @deprecated use fromTexts, which takes one text or several */
+  static fromText(text: string, opts: TokenizerOptions & { unknown?: string } = {}): CharTokenizer {
+    return CharTokenizer.fromTexts(text, opts);
+  }
+
+  /**
+   * The vocabulary of counted code points (readCorpus counts a big text a
+   * piece at a time): specials, then the unknown token, then code points
+   * most frequent first, ties in code point order. Code point order (not
+   * UTF-16 order) is what recur train has always built char models with, so
+   * a text keeps giving the ids it gave; the two orders differ where a
+   * character beyond U+FFFF (an emoji) ties with one from U+E000 to U+FFFF
+   * (the variation selector U+FE0F, fullwidth punctuation).
+   */
+  static fromCounts(counts: CharCounts, opts: TokenizerOptions & { unknown?: string } = {}): CharTokenizer {
     checkCommon('CharTokenizer', opts);
     const specials = [...(opts.specials ?? [])];
     if (opts.unknown !== undefined && !specials.includes(opts.unknown)) specials.push(opts.unknown);
-    const counts = new Map<string, number>();
-    for (const t of typeof texts === 'string' ? [texts] : texts) for (const c of t) count(counts, c);
-    let chosen = byFrequency(counts, opts.minCount ?? 1).filter((c) => !specials.includes(c));
+    const minCount = opts.minCount ?? 1;
+    let chosen = counts
+      .entries()
+      .filter(([c, n]) => n >= minCount && !specials.includes(c))
+      .sort((a, b) => b[1] - a[1] || a[0].codePointAt(0)! - b[0].codePointAt(0)!)
+      .map(([c]) => c);
     if (opts.maxSize !== undefined) chosen = chosen.slice(0, Math.max(0, opts.maxSize - specials.length));
     return new CharTokenizer([...specials, ...chosen], { specials: opts.specials, unknown: opts.unknown ?? null });
   }
 
-  /** Code points of `text` as ids; one outside the vocabulary maps to the unknown token, or is an error naming it. */
-  encode(text: string): TokenIds {
-    const out = tokenIds(this.size, codePointCount(text));
-    let i = 0;
-    const unk = this.unknown === null ? -1 : this.index.get(this.unknown)!;
-    for (const c of text) {
-      const id = this.index.get(c);
-      if (id !== undefined) out[i++] = id;
-      else if (unk >= 0) out[i++] = unk;
-      else throw new Error(`character ${show(c)} (${codeOf(c)}) is not in the vocabulary`);
+  /** @deprecated use tokens */
+  get chars(): readonly string[] {
+    return this.tokens;
+  }
+
+  private lookup(): { bmp: Int32Array; astral: Map<number, number> } {
+    if (!this.bmpIds) {
+      const bmp = new Int32Array(0x10000).fill(-1);
+      const astral = new Map<number, number>();
+      this.tokens.forEach((t, i) => {
+        // a special token of several characters never matches text
+        if (codePointCount(t) !== 1) return;
+        const cp = t.codePointAt(0)!;
+        if (cp < 0x10000) bmp[cp] = i;
+        else astral.set(cp, i);
+      });
+      this.bmpIds = bmp;
+      this.astralIds = astral;
     }
+    return { bmp: this.bmpIds, astral: this.astralIds! };
+  }
+
+  /**
+   * Write the ids of `text` into `out` from `at`; returns the position after
+   * the last one written. A character outside the vocabulary becomes
+   * `unknown` (an id; by default the unknown token's, if there is one), or
+   * with `unknown: 'skip'` is left out, or else is an error naming it.
+   */
+  encodeInto(text: string, out: TokenIds, at: number, opts: { unknown?: number | 'skip' } = {}): number {
+    const { bmp, astral } = this.lookup();
+    const unknown = opts.unknown ?? (this.unknown === null ? undefined : this.index.get(this.unknown)!);
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      let cp = text.charCodeAt(i);
+      if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
+        const d = text.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          cp = ((cp - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+          i++;
+        }
+      }
+      let id = cp < 0x10000 ? bmp[cp] : (astral.get(cp) ?? -1);
+      if (id < 0) {
+        if (unknown === 'skip') continue;
+        if (unknown === undefined) throw new Error(`character ${describeChar(String.fromCodePoint(cp))} is not in the model's vocabulary`);
+        id = unknown;
+      }
+      out[at++] = id;
+    }
+    return at;
+  }
+
+  /** Code points of `text` as ids in the narrowest array (tokenIds); one outside the vocabulary becomes `unknown` or the unknown token, or is an error naming it. */
+  encode(text: string, opts: { unknown?: number } = {}): TokenIds {
+    const out = tokenIds(this.size, codePointCount(text));
+    this.encodeInto(text, out, 0, opts);
     return out;
   }
 
@@ -167,10 +252,19 @@ export class CharTokenizer extends BaseTokenizer implements Tokenizer {
     return s;
   }
 
+  /** Characters of `text` outside the vocabulary, with their counts, in the order first seen. */
   unknownIn(text: string): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const c of text) if (!this.index.has(c)) out.set(c, (out.get(c) ?? 0) + 1);
-    return out;
+    return this.unknownOf(new CharCounts().add(text));
+  }
+
+  /** @deprecated use unknownIn */
+  unknownChars(text: string): Map<string, number> {
+    return this.unknownIn(text);
+  }
+
+  /** Characters counted in `counts` that are not in the vocabulary, with their counts, in the order first seen. */
+  unknownOf(counts: CharCounts): Map<string, number> {
+    return new Map(counts.entries().filter(([c]) => !this.index.has(c)));
   }
 
   streamDecoder(): (id: number) => string {
@@ -180,7 +274,17 @@ export class CharTokenizer extends BaseTokenizer implements Tokenizer {
   spec(): TokenizerSpec {
     return { kind: 'char', tokens: [...this.tokens], specials: this.specials.filter((s) => s !== this.unknown), unknown: this.unknown };
   }
+
+  /** @deprecated use spec(), which keeps special tokens too; this is the token list alone */
+  toJSON(): string[] {
+    return [...this.tokens];
+  }
 }
+
+/** @deprecated use CharTokenizer */
+export const Vocab = CharTokenizer;
+/** @deprecated use CharTokenizer */
+export type Vocab = CharTokenizer;
 
 /** Words: letters and digits, with inner apostrophes (answer'd, o'er, don’t). */
 const PIECE = /([\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{N}\p{M}]+)*)|(\s)|(\S)/gu;

@@ -7,7 +7,7 @@
 import {
   CharLM,
   CharStepper,
-  Vocab,
+  CharTokenizer,
   createWasmBackend,
   decodeCheckpoint,
   encodeCheckpoint,
@@ -25,14 +25,14 @@ import type { FromWorker, ModelInfo, ToWorker } from './protocol.js';
 const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 
 let model: CharLM | null = null;
-let vocab: Vocab | null = null;
+let vocab: CharTokenizer | null = null;
 let lastCheckpoint: Uint8Array | null = null;
 let training = false;
 let stopRequested = false;
 let saveRequested = false;
 let pause: { promise: Promise<void>; resolve: () => void } | null = null;
 
-function info(m: CharLM, v: Vocab, step = 0, lastValLoss: number | null = null): ModelInfo {
+function info(m: CharLM, v: CharTokenizer, step = 0, lastValLoss: number | null = null): ModelInfo {
   const c = m.config;
   return {
     model: c.model,
@@ -70,7 +70,7 @@ async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   try {
     // the CLI's reading: the same line-end rule and code-point counts
     const corpus = readCorpus(msg.text, { name: msg.name });
-    const v = corpus.vocab as Vocab;
+    const v = corpus.vocab as CharTokenizer;
     const result = await trainCharLM(
       { ids: corpus.ids, vocab: v, name: msg.name, config: msg.model, options: { ...defaultTrainOptions, ...msg.train, sampleLength: 200 } },
       {
@@ -128,7 +128,7 @@ function sample(msg: Extract<ToWorker, { type: 'sample' }>): void {
   if (!model || !vocab) throw new Error('there is no model yet: train one or load a checkpoint');
   const s = msg.settings;
   if (s.prime !== undefined) {
-    const unknown = [...vocab.unknownChars(s.prime).keys()];
+    const unknown = [...vocab.unknownIn(s.prime).keys()];
     if (unknown.length > 0) throw new Error(`the prime text has ${JSON.stringify(unknown[0])}, which is not in the model's vocabulary`);
   }
   // the same call as `recur sample`, so a checkpoint and a seed give the same text in both
