@@ -74,6 +74,16 @@ describe('checkpoints record the tokenizer', () => {
     assert.deepEqual(Array.from(ck.vocab.encode(text)), Array.from(words.encode(text)));
     assert.equal(ck.vocab.decode(ck.vocab.encode(text)), text);
   });
+  it('a char tokenizer with special tokens saves its description (version 2) and comes back with them', () => {
+    const tok = CharTokenizer.fromTexts('to be or not', { specials: ['<eos>'], unknown: '<unk>' });
+    const m = new CharLM({ vocabSize: tok.size, model: 'gru', layers: 1, hidden: 4, embed: 3, dropout: 0 }, { rng: new Rng(6) });
+    const bytes = encodeCheckpoint(m, tok);
+    const meta = JSON.parse(r.readSafetensorsMetadata(bytes).recur);
+    assert.deepEqual([meta.version, meta.tokenizer], [2, tok.spec()]);
+    const ck = decodeCheckpoint(bytes);
+    assert.deepEqual([ck.vocab.kind, ck.vocab.tokens, ck.vocab.specials, ck.vocab.unknown], ['char', tok.tokens, tok.specials, '<unk>']);
+    assert.deepEqual(Array.from(ck.vocab.encode('to bez')), Array.from(tok.encode('to bez')));
+  });
   it('a checkpoint from a newer recur, or with an unknown tokenizer kind, is one sentence', () => {
     const bytes = encodeCheckpoint(make(4), vocab);
     const meta = JSON.parse(r.readSafetensorsMetadata(bytes).recur);

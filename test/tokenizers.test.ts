@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CharTokenizer, Vocab, WordTokenizer, tokenizerFromSpec, wordPieces } from '../src/index.js';
+import { CharTokenizer, Vocab, WordTokenizer, readCorpus, tokenizerFromSpec, wordPieces } from '../src/index.js';
+import { prepareGeneration } from '../src/generate/core.js';
 
 const shakespeare = readFileSync(new URL('../data/tinyshakespeare.txt', import.meta.url), 'utf8');
 
@@ -48,10 +49,15 @@ describe('CharTokenizer', () => {
     assert.deepEqual([...v.unknownChars('zaz')], [['z', 2]]);
     assert.deepEqual(Array.from(v.encode('az', { unknown: 2 })), [0, 2]);
   });
-  it('streams ids to text', () => {
+  it('streams ids to text, and a tokenizer with an unknown token is read and sampled with it', () => {
     const v = CharTokenizer.fromTexts('abca');
     const next = v.streamDecoder();
     assert.equal([0, 1, 2].map(next).join(''), v.decode([0, 1, 2]));
+    const u = CharTokenizer.fromTexts('abca', { unknown: '?' });
+    assert.deepEqual([...readCorpus('abz', { vocab: u }).ids], [1, 2, 0]);
+    assert.equal(prepareGeneration(u, {}).banned, 0);
+    assert.equal(prepareGeneration(v, {}).banned, -1);
+    assert.equal(prepareGeneration(u, {}).prime, 'a');
   });
 });
 

@@ -1,6 +1,6 @@
 /** The `recur` subcommands: train, sample, eval, info. */
 import cliProgress from 'cli-progress';
-import type { LMTokenizer } from '../text/tokenizers.js';
+import { TOKEN_NOUNS, type LMTokenizer } from '../text/tokenizers.js';
 import { sampleText } from '../generate/sample.js';
 import { evaluateLoss, trainCharLM, defaultTrainOptions, textLengthProblem, type EvalInfo, type TrainOptions } from '../train/trainer.js';
 import type { CellType, CharLMConfig } from '../models/charlm.js';
@@ -50,8 +50,8 @@ export interface TrainFlags {
   explicit?: ReadonlySet<string>;
 }
 
-/** What one token is called in messages. */
-const unitOf = (v: LMTokenizer): string => (v.kind === 'word' ? 'word' : 'char');
+/** What one token is called in messages (nats/char, words/s): its kind. */
+const unitOf = (v: LMTokenizer): string => v.kind;
 
 /** Which part of the validation split an evaluation scored, e.g. "first 250,000 of 5,019,870 validation chars". */
 const evalScope = (e: EvalInfo, unit: string): string => {
@@ -114,12 +114,12 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     flags = merged as unknown as TrainFlags;
   }
   // a character model refuses characters it lacks (readCorpusFile says which); a word model reads them as <unk>
-  const { ids, vocab, chars } = readCorpusFile(file, { keepCr: f.keepCr, vocab: resume?.vocab, tokens: f.tokens, minCount: f.minCount ?? 2 });
-  if (resume && vocab.kind === 'word') {
+  const { ids, vocab } = readCorpusFile(file, { keepCr: f.keepCr, vocab: resume?.vocab, tokens: f.tokens, minCount: f.minCount ?? 2 });
+  if (resume && vocab.unknown !== null) {
     const share = unknownShareOfIds(ids, vocab.id(vocab.unknown));
     if (share > MAX_RESUME_UNKNOWN) {
       throw new UserError(
-        `${pct(share)} of the word tokens of '${file}' are outside the checkpoint's vocabulary (<unk>), more than ${pct(MAX_RESUME_UNKNOWN)}; ` +
+        `${pct(share)} of the ${TOKEN_NOUNS[vocab.kind]} of '${file}' are outside the checkpoint's vocabulary (${vocab.unknown}), more than ${pct(MAX_RESUME_UNKNOWN)}; ` +
           'resume on the text the model was trained on, or train a new model on this one',
       );
     }
@@ -143,7 +143,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     sampleEvery: flags.sampleEvery,
     seed: flags.seed,
   };
-  const tooShort = textLengthProblem(ids.length, options, `'${file}'`, vocab.kind === 'word' ? 'word tokens' : 'characters');
+  const tooShort = textLengthProblem(ids.length, options, `'${file}'`, TOKEN_NOUNS[vocab.kind]);
   if (tooShort) throw new UserError(tooShort);
   const config = resume ? resume.model.config : { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
   const tty = process.stderr.isTTY && !f.quiet;
@@ -168,10 +168,10 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     else stdout.write(line);
   };
   const budget = { epochs: options.epochs, seconds: options.seconds, steps: options.steps };
+  // nothing is left out of a text read for training, so its ids are its tokens
   const size =
-    vocab.kind === 'word'
-      ? `${ids.length} word tokens, vocabulary ${vocab.size}${resume ? '' : ` (words seen fewer than ${f.minCount ?? 2} times are <unk>)`}`
-      : `${chars} characters, vocabulary ${vocab.size}`;
+    `${ids.length} ${TOKEN_NOUNS[vocab.kind]}, vocabulary ${vocab.size}` +
+    (vocab.kind === 'word' && !resume ? ` (words seen fewer than ${f.minCount ?? 2} times are <unk>)` : '');
   const cell = `${config.layers}x${config.hidden} ${config.model.toUpperCase()}`;
   log(
     `recur: training a ${cell} ${unit}-level model on '${file}' (${size})` +
@@ -277,14 +277,14 @@ export function sampleCommand(checkpoint: string, f: SampleFlags): void {
   if (f.prime !== undefined) {
     if (f.prime === '') throw new UserError('--prime is empty: give at least one character, or leave it out');
     const unknown = ck.vocab.unknownIn(f.prime);
-    if (ck.vocab.kind === 'word') {
+    if (ck.vocab.unknown !== null) {
       if (ck.vocab.encode(f.prime).length === 0) throw new UserError('--prime has no words in it: give at least one word, punctuation mark or newline');
       if (unknown.size > 0)
         process.stderr.write(
           `recur: the model does not know ${[...unknown.keys()]
             .slice(0, 5)
             .map((w) => JSON.stringify(w))
-            .join(', ')}; read as <unk>\n`,
+            .join(', ')}; read as ${ck.vocab.unknown}\n`,
         );
     } else if (unknown.size > 0) {
       const c = [...unknown.keys()][0];
@@ -318,33 +318,25 @@ export function sampleCommand(checkpoint: string, f: SampleFlags): void {
 
 export function evalCommand(checkpoint: string, file: string, f: { batch: number; seq: number; keepCr?: boolean }): void {
   const ck = readCheckpoint(checkpoint);
-  // unknown words are scored as <unk>, as word-level perplexities usually are; unknown characters are skipped and listed
+  // unknown words are scored as <unk> (any tokenizer's unknown token), as word-level perplexities usually are; unknown characters are skipped and listed
   const { ids, unknown, chars } = readCorpusFile(file, { keepCr: f.keepCr, vocab: ck.vocab, unknown: 'skip' });
   let skipped = 0;
   for (const n of unknown.values()) skipped += n;
   const vocab = ck.vocab;
-  const word = vocab.kind === 'word';
-  const share = vocab.kind === 'word' ? unknownShareOfIds(ids, vocab.id(vocab.unknown)) : chars > 0 ? skipped / chars : 0;
+  const scored = vocab.unknown !== null;
+  const unit = unitOf(vocab);
+  const noun = TOKEN_NOUNS[vocab.kind];
+  const share = scored ? unknownShareOfIds(ids, vocab.id(vocab.unknown!)) : chars > 0 ? skipped / chars : 0;
   // the figure means little when much of the text is unknown to the model: say so first
   if (share > 0.01)
-    stdout.write(
-      `note: ${pct(share)} of the ${word ? 'word tokens' : 'characters'} of '${file}' are outside the model's vocabulary (${word ? 'scored as <unk>' : 'skipped'})\n`,
-    );
-  if (ck.vocab.kind === 'word') {
-    if (ids.length < 2) throw new UserError(`'${file}' has fewer than two words; nothing to evaluate`);
-    const unknownCount = Math.round(share * ids.length);
-    const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
-    stdout.write(
-      `loss ${loss.toFixed(4)} nats/word, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/word over ${ids.length} word tokens\n`,
-    );
-    if (unknownCount > 0) stdout.write(`${unknownCount} of them are words outside the model's vocabulary, scored as <unk>\n`);
-    return;
-  }
-  if (ids.length < 2) throw new UserError(`'${file}' has fewer than two characters the model knows; nothing to evaluate`);
+    stdout.write(`note: ${pct(share)} of the ${noun} of '${file}' are outside the model's vocabulary (${scored ? `scored as ${vocab.unknown}` : 'skipped'})\n`);
+  if (ids.length < 2) throw new UserError(`'${file}' has fewer than two ${noun}${scored ? '' : ' the model knows'}; nothing to evaluate`);
   const loss = evaluateLoss(ck.model, ids, f.batch, f.seq);
   stdout.write(
-    `loss ${loss.toFixed(4)} nats/char, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char over ${ids.length} characters\n`,
+    `loss ${loss.toFixed(4)} nats/${unit}, perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/${unit} over ${ids.length} ${noun}\n`,
   );
+  const unknownCount = Math.round(share * ids.length);
+  if (scored && unknownCount > 0) stdout.write(`${unknownCount} of them are outside the model's vocabulary, scored as ${vocab.unknown}\n`);
   if (skipped > 0) {
     const list = [...unknown.entries()]
       .slice(0, 8)

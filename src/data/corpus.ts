@@ -22,7 +22,8 @@ export interface CorpusOptions {
   /**
    * Characters outside a given char vocabulary: 'skip' leaves them out of
    * the ids (counted in `unknown`), 'refuse' (default) is an error naming them.
-   * A word vocabulary reads unknown words as <unk>.
+   * A vocabulary with an unknown token (every word vocabulary) reads what it
+   * lacks as that token instead.
    */
   unknown?: 'skip' | 'refuse';
 }
@@ -34,7 +35,7 @@ export interface Corpus {
   chars: number;
   /** The line ends found (read as LF unless keepCr). */
   lineEnds: LineEnds;
-  /** Characters outside a given char vocabulary, with counts, in the order first seen (left out of `ids`). */
+  /** Characters outside a given char vocabulary without an unknown token, with counts, in the order first seen (left out of `ids`). */
   unknown: Map<string, number>;
 }
 
@@ -53,7 +54,7 @@ export function readCorpus(source: Uint8Array | string, opts: CorpusOptions = {}
   const counts = new CharCounts();
   for (const s of pieces(lineEnds)) counts.add(s);
   const vocab = (opts.vocab as CharTokenizer | undefined) ?? CharTokenizer.fromCounts(counts);
-  const unknown = vocab.unknownOf(counts);
+  const unknown = vocab.unknown === null ? vocab.unknownOf(counts) : new Map<string, number>();
   let skipped = 0;
   for (const n of unknown.values()) skipped += n;
   if (skipped > 0 && opts.unknown !== 'skip') {
@@ -65,6 +66,6 @@ export function readCorpus(source: Uint8Array | string, opts: CorpusOptions = {}
   }
   const ids = tokenIds(vocab.size, counts.total - skipped);
   let at = 0;
-  for (const s of pieces()) at = vocab.encodeInto(s, ids, at, { unknown: 'skip' });
+  for (const s of pieces()) at = vocab.encodeInto(s, ids, at, vocab.unknown === null ? { unknown: 'skip' } : {});
   return { ids, vocab, chars: counts.total, lineEnds, unknown };
 }

@@ -24,7 +24,7 @@
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import type { CharLM } from '../models/charlm.js';
-import type { LMTokenizer } from '../text/tokenizers.js';
+import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { CELL_KINDS, toOnnxGateOrder } from '../nn/rnn/kinds.js';
 
@@ -192,11 +192,12 @@ export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExp
     producer_version: opts.producerVersion ?? '',
     doc_string: `recur char LM: ${L} x ${H} ${spec.name}, ${E > 0 ? `embedding ${E}` : 'one-hot input'}, vocabulary ${V}`,
     graph: { name: 'recur_charlm', node: nodes, initializer: inits, input: inputs, output: outputs },
-    // the vocabulary (and a word model's tokenizer), so a consumer can turn ids into text
+    // the vocabulary (and the tokenizer's description where the list alone does not rebuild it, as for words; JSON leaves out
+    // an undefined one), so a consumer can turn ids into text
     metadata_props: [
       {
         key: 'recur',
-        value: JSON.stringify({ config: model.config, vocab: [...vocab.tokens], ...(vocab.kind === 'word' ? { tokenizer: vocab.spec() } : {}) }),
+        value: JSON.stringify({ config: model.config, vocab: [...vocab.tokens], tokenizer: savedSpec(vocab) ?? undefined }),
       },
     ],
   };

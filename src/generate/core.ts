@@ -82,7 +82,7 @@ export interface GenerateOptions extends PickOptions {
   length?: number;
   /** char-rnn's option: argmax, except sample the character after a space. */
   argmaxExceptAfterSpace?: boolean;
-  /** Let a word model generate its unknown-word token (default: never). */
+  /** Let a model generate its unknown token, a word model's <unk> (default: never). */
   allowUnknown?: boolean;
 }
 
@@ -97,19 +97,19 @@ export interface PreparedGeneration {
 }
 
 /**
- * Check the options and settle the prime: the given text (for a char model
- * every character known; a word model reads unknown words as <unk>), or a
- * newline (else the first ordinary token).
+ * Check the options and settle the prime: the given text (every character
+ * known, unless the tokenizer has an unknown token, as a word model's <unk>),
+ * or a newline (else the first ordinary token).
  */
 export function prepareGeneration(vocab: LMTokenizer, opts: GenerateOptions & { prime?: string }): PreparedGeneration {
   checkPickOptions(opts);
   const length = opts.length ?? 500;
   if (!(Number.isInteger(length) && length >= 0)) throw new Error(`length must be a whole number, got ${length}`);
-  const prime = opts.prime ?? (vocab.has('\n') ? '\n' : vocab.tokens[vocab.kind === 'word' ? vocab.specials.length : 0]);
+  const prime = opts.prime ?? (vocab.has('\n') ? '\n' : (vocab.tokens.find((t) => !vocab.specials.includes(t)) ?? ''));
   if (prime.length === 0) throw new Error('the prime text is empty: give at least one character, or leave --prime out');
-  const primeIds = vocab.encode(prime); // a plain CharTokenizer names any character outside it
+  const primeIds = vocab.encode(prime); // without an unknown token, a character outside the vocabulary is an error naming it
   if (primeIds.length === 0) throw new Error('the prime text has no tokens (a word model needs a word, punctuation or a newline)');
-  const banned = vocab.kind === 'word' && !opts.allowUnknown ? vocab.id(vocab.unknown) : -1;
+  const banned = vocab.unknown !== null && !opts.allowUnknown ? vocab.id(vocab.unknown) : -1;
   return { length, prime, primeIds, decode: vocab.streamDecoder(primeIds), banned };
 }
 

@@ -13,13 +13,13 @@
 import { charLMShapes, checkCharLMConfig, type CharLMConfig } from './config.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import { parseJsonLimited } from '../io/json-limits.js';
-import { CharTokenizer, tokenizerFromSpec, type LMTokenizer, type TokenizerSpec, type WordTokenizer } from '../text/tokenizers.js';
+import { tokenizerFromSaved, type LMTokenizer, type TokenizerSpec } from '../text/tokenizers.js';
 import type { RngState } from '../random/rng.js';
 import { decodeSafetensorsEntry, readSafetensorsHeader, type RawTensor, type SafetensorsHeader, type SafetensorsMetadata } from '../io/safetensors-core.js';
 import { crc32Hex } from '../io/crc32.js';
 
 export const CHECKPOINT_FORMAT = 'recur-charlm';
-/** The newest version this recur reads (2: word tokenizers). Char checkpoints are still written as version 1. */
+/** The newest version this recur reads (2: tokenizer descriptions, for words). Plain char checkpoints are still written as version 1. */
 export const CHECKPOINT_VERSION = 2;
 
 /** The largest checkpoint file recur reads: 2 GiB, Node's limit for reading a file at once and far above MAX_PARAMETERS' checkpoint. */
@@ -140,10 +140,7 @@ export function parseCheckpointMeta(metadata: SafetensorsMetadata, name = 'the c
   try {
     // the config first: its caps keep everything after this from allocating for a hostile size
     const config = checkCharLMConfig(meta.config);
-    const kind = meta.tokenizer?.kind ?? 'char';
-    if (kind === 'word') vocab = tokenizerFromSpec(meta.tokenizer as TokenizerSpec) as WordTokenizer;
-    else if (kind === 'char') vocab = new CharTokenizer(meta.vocab);
-    else throw new Error(`its tokenizer kind '${kind}' is unknown`);
+    vocab = tokenizerFromSaved(meta.vocab, meta.tokenizer);
     if (config.vocabSize !== vocab.size) throw new Error(`the model expects ${config.vocabSize} tokens but the vocabulary has ${vocab.size}`);
   } catch (e) {
     throw new Error(`${name} does not match its own model description: ${(e as Error).message}`);

@@ -2,19 +2,20 @@
  * Language-model checkpoints: one .safetensors file. Tensors: the model's weights
  * under their state-dict names (PyTorch's for the recurrent part) and the
  * optimizer's state under `optim.<param index>.<slot>`. Metadata key `recur`:
- * JSON with the model config, the vocabulary and the tokenizer (kind 'char',
- * or a word tokenizer's full description; files without it are char models),
- * the training options and progress (step, epoch, batch position), the
- * optimizer type, step and hyper-parameters, the RNG state and the last
- * validation loss, and a CRC-32 of every tensor's bytes; metadata key
+ * JSON with the model config, the vocabulary and the tokenizer (kind 'char'
+ * for plain characters, else the tokenizer's full description; files without
+ * it are char models), the training options and progress (step, epoch, batch
+ * position), the optimizer type, step and hyper-parameters, the RNG state and
+ * the last validation loss, and a CRC-32 of every tensor's bytes; metadata key
  * `recur_crc32`: a CRC-32 of that JSON text (see checkpoint-meta.ts). Char
  * checkpoints stay version 1 (readable by older recur, which ignores the
- * checksums); word checkpoints are version 2.
+ * checksums); word checkpoints, and char ones with special tokens, are
+ * version 2.
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { CharLM } from './charlm.js';
-import type { LMTokenizer } from '../text/tokenizers.js';
+import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { float32Bytes, writeSafetensorsF32 } from '../io/safetensors.js';
@@ -56,12 +57,13 @@ export function encodeCheckpoint(
   if (extra.optimizer) for (const [k, t] of Object.entries(extra.optimizer.state)) tensors[`optim.${k}`] = t;
   // the checksums are of the bytes written, so each tensor is serialised once and both use the result
   const data = Object.entries(tensors).map(([k, t]): [string, readonly number[], Uint8Array] => [k, t.shape, float32Bytes(t)]);
+  const spec = savedSpec(vocab);
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
-    version: vocab.kind === 'word' ? 2 : 1,
+    version: spec ? 2 : 1,
     config: model.config,
     vocab: [...vocab.tokens],
-    tokenizer: vocab.kind === 'word' ? vocab.spec() : { kind: 'char' },
+    tokenizer: spec ?? { kind: 'char' },
     options: extra.options ?? {},
     progress: { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0, ...extra.progress },
     optimizer: extra.optimizer ? { type: extra.optimizer.type, step: extra.optimizer.step, options: extra.optimizer.options } : null,

@@ -24,6 +24,10 @@ export interface Tokenizer {
   readonly kind: TokenizerKind;
   /** Token strings by id. */
   readonly tokens: readonly string[];
+  /** Tokens that stand for no text of their own (<pad>, <eos>, <unk>, ...); a vocabulary built from text lists them first. */
+  readonly specials: readonly string[];
+  /** The token that pieces outside the vocabulary become, or null: then they are an error (or left out, where a reader offers that). */
+  readonly unknown: string | null;
   readonly size: number;
   has(token: string): boolean;
   /** The id of a token (an error if it is not in the vocabulary). */
@@ -38,6 +42,9 @@ export interface Tokenizer {
   /** A JSON description that `tokenizerFromSpec` turns back into the same tokenizer. */
   spec(): TokenizerSpec;
 }
+
+/** What messages call a number of tokens of each kind ("1,000 characters", "1,000 word tokens"). */
+export const TOKEN_NOUNS: Readonly<Record<TokenizerKind, string>> = { char: 'characters', word: 'word tokens' };
 
 export type TokenizerSpec =
   | { kind: 'char'; tokens: string[]; specials: string[]; unknown: string | null }
@@ -441,4 +448,23 @@ export function tokenizerFromSpec(spec: TokenizerSpec): CharTokenizer | WordToke
   if (spec.kind === 'char') return new CharTokenizer(spec.tokens, { specials: spec.specials ?? [], unknown: spec.unknown ?? null });
   if (spec.kind === 'word') return new WordTokenizer(spec.tokens, { specials: spec.specials ?? [], unknown: spec.unknown, join: spec.join });
   throw new Error(`unknown tokenizer kind '${(spec as { kind: unknown }).kind}'`);
+}
+
+/**
+ * The description a file stores beside a tokenizer's token list, or null
+ * where the list alone rebuilds it (characters without special tokens):
+ * those files stay as char models have been saved since before tokenizers
+ * had descriptions, readable by every recur.
+ */
+export function savedSpec(t: Tokenizer): TokenizerSpec | null {
+  const spec = t.spec();
+  return spec.kind === 'char' && spec.specials.length === 0 && spec.unknown === null ? null : spec;
+}
+
+/** The tokenizer of a file's token list and stored description (savedSpec's); none, or `{ kind: 'char' }` alone, is a list of characters. */
+export function tokenizerFromSaved(tokens: readonly string[], saved: { kind: 'char' } | TokenizerSpec | null | undefined): LMTokenizer {
+  const kind: unknown = saved?.kind ?? 'char';
+  if (kind === 'char' && !Array.isArray((saved as { tokens?: unknown } | null | undefined)?.tokens)) return new CharTokenizer(tokens);
+  if (kind !== 'char' && kind !== 'word') throw new Error(`its tokenizer kind '${kind}' is unknown`);
+  return tokenizerFromSpec(saved as TokenizerSpec);
 }

@@ -11,7 +11,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../random/rng.js';
 import { BpttBatcher } from '../data/bptt.js';
 import { splitIds, splitSizes, type TokenIds } from '../data/text.js';
-import type { LMTokenizer } from '../text/tokenizers.js';
+import { TOKEN_NOUNS, type LMTokenizer } from '../text/tokenizers.js';
 import { CharLM, type CharLMConfig } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../models/checkpoint.js';
@@ -215,7 +215,7 @@ export async function trainCharLM(
   const { vocab } = args;
   if (args.ids === undefined && args.text === undefined) throw new Error('trainCharLM: give the text or its ids');
   const ids = args.ids ?? vocab.encode(args.text!);
-  const tooShort = textLengthProblem(ids.length, o, args.name, vocab.kind === 'word' ? 'word tokens' : 'characters');
+  const tooShort = textLengthProblem(ids.length, o, args.name, TOKEN_NOUNS[vocab.kind]);
   if (tooShort) throw new Error(tooShort);
   const split = splitIds(ids, o.valFrac);
   const rng = new Rng(o.seed);
