@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BpttBatcher, Vocab, WordTokenizer, decodeText, lineEndNote, normalizeLineEnds, readCorpus, splitIds, textPieces, tokenIds } from '../src/index.js';
+import { BpttBatcher, Vocab, WordTokenizer, decodeText, normalizeLineEnds, readCorpus, splitIds, textPieces, tokenIds } from '../src/index.js';
+import { lineEndNote } from '../src/internal.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 

@@ -119,7 +119,7 @@ export function prepareGeneration(vocab: LMTokenizer, opts: GenerateOptions & { 
  * `length` times. The last token is not fed back. `banned` (if >= 0) is never
  * picked.
  */
-export function* generateChars(
+export function* generateTokens(
   step: (id: number) => ArrayLike<number>,
   decode: (id: number) => string,
   prime: string,

@@ -1,7 +1,7 @@
 /**
  * Batch-1 inference for a char LM, one character at a time, on plain backend
  * storages: a handful of kernel calls per step on buffers made once, no
- * tensors or graph. `CharStepper` (stepper.ts) runs it on a CharLM's
+ * tensors or graph. `LMStepper` (stepper.ts) runs it on a LanguageModel's
  * parameters; the embeddable sampler runs it on weights read straight from a
  * checkpoint, on the js backend. No tensor imports, so it bundles small.
  */
@@ -101,8 +101,8 @@ export class StepperCore {
 
   /** Feed one character; returns the next character's logits (a view, valid until the next call). */
   step(id: number): Float32Array {
-    if (this.disposed) throw new Error('CharStepper: used after dispose()');
-    if (!(Number.isInteger(id) && id >= 0 && id < this.V)) throw new Error(`CharStepper: id ${id} is outside the vocabulary of ${this.V}`);
+    if (this.disposed) throw new Error('LMStepper: used after dispose()');
+    if (!(Number.isInteger(id) && id >= 0 && id < this.V)) throw new Error(`LMStepper: id ${id} is outside the vocabulary of ${this.V}`);
     const { bk, H, G, w } = this;
     const mm = (a: Storage, b: Storage, c: Storage, n: number, k: number, accumulate: boolean, transB = true): void =>
       bk.matmul(a, b, c, { batch: 1, m: 1, n, k, transA: false, transB, strideA: 0, strideB: 0, strideC: 0, accumulate });

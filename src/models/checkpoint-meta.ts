@@ -10,7 +10,7 @@
  * anything is built. Files written before checksums have neither and are
  * read unverified.
  */
-import { charLMShapes, checkCharLMConfig, type CharLMConfig } from './config.js';
+import { lmShapes, checkLMConfig, type LanguageModelConfig } from './config.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import { parseJsonLimited } from '../io/json-limits.js';
 import { Vocab } from '../data/text.js';
@@ -45,7 +45,7 @@ export interface TrainingProgress {
 export interface CheckpointMeta {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
-  config: CharLMConfig;
+  config: LanguageModelConfig;
   /** Token strings by id (characters for a char model). */
   vocab: string[];
   /** How text becomes ids; absent in files from before word models (char). */
@@ -140,7 +140,7 @@ export function parseCheckpointMeta(metadata: SafetensorsMetadata, name = 'the c
   let vocab: LMTokenizer;
   try {
     // the config first: its caps keep everything after this from allocating for a hostile size
-    const config = checkCharLMConfig(meta.config);
+    const config = checkLMConfig(meta.config);
     const kind = meta.tokenizer?.kind ?? 'char';
     if (kind === 'word') vocab = tokenizerFromSpec(meta.tokenizer as TokenizerSpec) as WordTokenizer;
     else if (kind === 'char') vocab = new Vocab(meta.vocab);
@@ -159,8 +159,8 @@ export function parseCheckpointMeta(metadata: SafetensorsMetadata, name = 'the c
  * for an LSTM) as [layers, batch, hidden], optimizer slots `optim.<i>.<slot>`
  * shaped like weight i, and nothing else.
  */
-export function checkCheckpointTensors(shapes: Record<string, readonly number[]>, config: CharLMConfig, name = 'the checkpoint'): void {
-  const want = charLMShapes(config);
+export function checkCheckpointTensors(shapes: Record<string, readonly number[]>, config: LanguageModelConfig, name = 'the checkpoint'): void {
+  const want = lmShapes(config);
   const weights = Object.values(want);
   const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
   const mismatch = (msg: string): never => {

@@ -13,7 +13,7 @@
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { CharLM } from './charlm.js';
+import { LanguageModel } from './charlm.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
@@ -25,7 +25,7 @@ import { CHECKPOINT_FORMAT, checkpointMetadata, readCheckpointArrays, type Check
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
 export interface Checkpoint {
-  model: CharLM;
+  model: LanguageModel;
   /** The tokenizer: a Vocab (characters) or a WordTokenizer. */
   vocab: LMTokenizer;
   meta: CheckpointMeta;
@@ -36,7 +36,7 @@ export interface Checkpoint {
 }
 
 export function encodeCheckpoint(
-  model: CharLM,
+  model: LanguageModel,
   vocab: LMTokenizer,
   extra: {
     options?: Record<string, unknown>;
@@ -81,9 +81,9 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Ch
   const { meta, vocab, arrays } = readCheckpointArrays(bytes, name);
   const tensors: Record<string, Tensor> = {};
   for (const [k, a] of Object.entries(arrays)) tensors[k] = tensor(a.data, a.shape);
-  let model: CharLM;
+  let model: LanguageModel;
   try {
-    model = new CharLM(meta.config);
+    model = new LanguageModel(meta.config);
     const weights: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(tensors)) if (!k.startsWith('optim.') && !k.startsWith('state.')) weights[k] = t;
     model.loadStateDict(weights);

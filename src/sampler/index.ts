@@ -12,10 +12,10 @@
 import { createJsBackend } from '../backend/js/index.js';
 import type { Storage } from '../backend/backend.js';
 import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from '../models/checkpoint-meta.js';
-import { charLMShapes, type CharLMConfig } from '../models/config.js';
+import { lmShapes, type LanguageModelConfig } from '../models/config.js';
 import { StepperCore } from '../generate/stepper-core.js';
 import { CELL_KINDS, fusedCell } from '../nn/rnn/kinds.js';
-import { generateChars, prepareGeneration, sampleDefaults, type GenerateOptions } from '../generate/core.js';
+import { generateTokens, prepareGeneration, sampleDefaults, type GenerateOptions } from '../generate/core.js';
 import { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 
@@ -33,7 +33,7 @@ export const SAMPLE_DEFAULTS = sampleDefaults;
 
 export class Sampler {
   /** The model's description: cell type, layers, hidden and embedding sizes, vocabulary size. */
-  readonly config: CharLMConfig;
+  readonly config: LanguageModelConfig;
   /** The tokens the model knows, in id order: characters (or words, punctuation and spacing for a word model). */
   readonly chars: readonly string[];
   /** The checkpoint's recur metadata (training progress, options, ...). */
@@ -51,14 +51,14 @@ export class Sampler {
     const config = meta.config;
     const bk = createJsBackend('f32');
     const store: Record<string, Storage> = {};
-    for (const key of Object.keys(charLMShapes(config))) store[key] = bk.fromValues(arrays[key].data);
+    for (const key of Object.keys(lmShapes(config))) store[key] = bk.fromValues(arrays[key].data);
     this.config = config;
     this.chars = vocab.tokens;
     this.vocab = vocab;
     this.meta = meta;
     this.stepper = new StepperCore({
       backend: bk,
-      // checkpoints hold tanh RNNs only (CharLM builds no other), so the default nonlinearity
+      // checkpoints hold tanh RNNs only (LanguageModel builds no other), so the default nonlinearity
       cell: fusedCell(config.model),
       vocabSize: config.vocabSize,
       hidden: config.hidden,
@@ -85,7 +85,7 @@ export class Sampler {
     const { length, prime, primeIds, decode, banned } = prepareGeneration(this.vocab, o);
     const rng = new Rng(o.seed ?? Date.now() % 2 ** 31);
     this.stepper.resetArrays();
-    for (const c of generateChars((id) => this.stepper.step(id), decode, prime, primeIds, length, o, rng, banned)) {
+    for (const c of generateTokens((id) => this.stepper.step(id), decode, prime, primeIds, length, o, rng, banned)) {
       o.onChar?.(c);
       yield c;
     }

@@ -43,7 +43,7 @@ export interface TrainOptions {
 /**
  * The training defaults, the one home of them: the CLI's option defaults and
  * the playground's fields are read from here. lr 3e-3 with decay 0.85 per
- * epoch (and dropout 0.1 in defaultCharLMConfig) are the measured best for a
+ * epoch (and dropout 0.1 in defaultLMConfig) are the measured best for a
  * 2 x 128 LSTM on tinyshakespeare in ten minutes (docs/benchmarks.md).
  */
 export const defaultTrainOptions: TrainOptions = {

@@ -12,7 +12,7 @@ import { Rng } from '../random/rng.js';
 import { BpttBatcher } from '../data/bptt.js';
 import { splitIds, splitSizes, type TokenIds } from '../data/text.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
-import { CharLM, type CharLMConfig } from '../models/charlm.js';
+import { LanguageModel, type LanguageModelConfig } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../models/checkpoint.js';
 import { sampleText } from '../generate/sample.js';
@@ -99,6 +99,9 @@ export interface EvalInfo {
   step: number;
   valLoss: number;
   perplexity: number;
+  /** The loss in bits per token: per character for a character model, per word piece for a word model. */
+  bitsPerToken: number;
+  /** @deprecated The same value as bitsPerToken, which says what it counts for word models too. */
   bitsPerChar: number;
   /** Tokens scored: the first `evalChars` of the validation split's `valChars`. */
   evalChars: number;
@@ -107,14 +110,14 @@ export interface EvalInfo {
 
 export interface TrainCallbacks {
   /** Once, with the model about to be trained (a page samples from it between steps). */
-  onStart?(model: CharLM): void;
+  onStart?(model: LanguageModel): void;
   onStep?(info: StepInfo): void;
   onEval?(info: EvalInfo): void;
   onSample?(text: string, step: number): void;
   /** Checkpoint bytes at every evaluation and at the end (never after a NaN). */
   onCheckpoint?(bytes: Uint8Array, progress: TrainingProgress): void | Promise<void>;
   /** After each completed epoch (numbered from 1), with the model being trained. */
-  onEpochEnd?(epoch: number, model: CharLM): void;
+  onEpochEnd?(epoch: number, model: LanguageModel): void;
   /** Polled between steps; return true to stop (the run still evaluates and checkpoints). */
   shouldStop?(): boolean;
   /** Polled between steps; return true to get a checkpoint (onCheckpoint) now, as a page's Save button does. */
@@ -124,7 +127,7 @@ export interface TrainCallbacks {
 }
 
 export interface TrainResult {
-  model: CharLM;
+  model: LanguageModel;
   progress: TrainingProgress;
   stoppedBy: 'epochs' | 'time' | 'steps' | 'request';
   finalTrainLoss: number;
@@ -133,7 +136,7 @@ export interface TrainResult {
 }
 
 /** Mean cross-entropy (nats/char) of the model on `ids`, read as stateful windows. */
-export function evaluateLoss(model: CharLM, ids: TokenIds, batch: number, seq: number): number {
+export function evaluateLoss(model: LanguageModel, ids: TokenIds, batch: number, seq: number): number {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -171,7 +174,7 @@ export function evaluateLoss(model: CharLM, ids: TokenIds, batch: number, seq: n
  * either, the checkpoint's weights are the cause, which no learning rate or
  * clipping can help.
  */
-function lossBeforeUpdate(model: CharLM, win: { x: Int32Array; y: Int32Array }, prev: RecurrentState, o: TrainOptions): number {
+function lossBeforeUpdate(model: LanguageModel, win: { x: Int32Array; y: Int32Array }, prev: RecurrentState, o: TrainOptions): number {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -181,7 +184,7 @@ function lossBeforeUpdate(model: CharLM, win: { x: Int32Array; y: Int32Array }, 
   }
 }
 
-function makeOptimizer(model: CharLM, o: TrainOptions): Optimizer {
+function makeOptimizer(model: LanguageModel, o: TrainOptions): Optimizer {
   if (o.optimizer === 'adagrad') return new Adagrad(model.parameters(), { lr: o.lr });
   if (o.optimizer === 'sgd') return new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum });
   return new Adam(model.parameters(), { lr: o.lr });
@@ -197,13 +200,13 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeou
  * the loss becomes NaN or infinite; the last checkpoint handed to
  * onCheckpoint is then the last good one.
  */
-export async function trainCharLM(
+export async function trainLM(
   args: {
     text?: string;
     ids?: TokenIds;
     name?: string;
     vocab: LMTokenizer;
-    config?: Omit<CharLMConfig, 'vocabSize'>;
+    config?: Omit<LanguageModelConfig, 'vocabSize'>;
     options: TrainOptions;
     resume?: Checkpoint;
     /** How messages name the checkpoint being resumed, e.g. its quoted path (default: no name). */
@@ -213,21 +216,21 @@ export async function trainCharLM(
 ): Promise<TrainResult> {
   const o = checkTrainOptions({ ...args.options });
   const { vocab } = args;
-  if (args.ids === undefined && args.text === undefined) throw new Error('trainCharLM: give the text or its ids');
+  if (args.ids === undefined && args.text === undefined) throw new Error('trainLM: give the text or its ids');
   const ids = args.ids ?? vocab.encode(args.text!);
   const tooShort = textLengthProblem(ids.length, o, args.name, vocab.kind === 'word' ? 'word tokens' : 'characters');
   if (tooShort) throw new Error(tooShort);
   const split = splitIds(ids, o.valFrac);
   const rng = new Rng(o.seed);
-  let model: CharLM;
+  let model: LanguageModel;
   let progress: TrainingProgress = { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0 };
   if (args.resume) {
     model = args.resume.model;
     progress = { ...args.resume.meta.progress };
     if (args.resume.meta.rng) rng.setState(args.resume.meta.rng);
   } else {
-    if (!args.config) throw new Error('trainCharLM: give a model config or a checkpoint to resume');
-    model = new CharLM({ ...args.config, vocabSize: vocab.size }, { rng });
+    if (!args.config) throw new Error('trainLM: give a model config or a checkpoint to resume');
+    model = new LanguageModel({ ...args.config, vocabSize: vocab.size }, { rng });
   }
   model.train();
   cb.onStart?.(model);
@@ -254,7 +257,15 @@ export async function trainCharLM(
     const n = whole || o.evalChars === 0 ? split.val.length : Math.min(o.evalChars, split.val.length);
     const valLoss = evaluateLoss(model, split.val.subarray(0, n), o.batch, o.seq);
     progress.lastValLoss = valLoss;
-    lastEval = { step: progress.step, valLoss, perplexity: Math.exp(valLoss), bitsPerChar: valLoss / Math.LN2, evalChars: n, valChars: split.val.length };
+    lastEval = {
+      step: progress.step,
+      valLoss,
+      perplexity: Math.exp(valLoss),
+      bitsPerToken: valLoss / Math.LN2,
+      bitsPerChar: valLoss / Math.LN2,
+      evalChars: n,
+      valChars: split.val.length,
+    };
     cb.onEval?.(lastEval);
   };
   const sample = (): void => {

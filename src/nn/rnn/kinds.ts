@@ -1,6 +1,6 @@
 /**
  * The registry of recurrent cell kinds: everything recur knows about a kind
- * that is not its arithmetic. Layers, CharLM's shapes, checkpoint checks,
+ * that is not its arithmetic. Layers, LanguageModel's shapes, checkpoint checks,
  * the PyTorch importer, the ONNX exporter, the stepper and the CLI read it
  * here instead of spelling gate counts, names and orders themselves.
  *
