@@ -7,5 +7,11 @@
  *
  * @module recur-rnn/browser
  */
-export * from './index.js';
+
+// --- Web Worker threads ---
+// What this entry adds to the root: starting the wasm backend's threads as Web Workers.
 export { useWebWorkerThreads, threadsReady } from './browser/threads.js';
+
+// --- The user API ---
+// Everything the root entry exports (see recur-rnn).
+export * from './index.js';

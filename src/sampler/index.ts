@@ -1,5 +1,5 @@
 /**
- * recur/sampler: a small, dependency-free ES module that loads a recur
+ * recur-rnn/sampler: a small, dependency-free ES module that loads a recur
  * checkpoint and streams text from it, for web pages (and Node). Bundled by
  * `npm run build` into one file, dist/sampler/recur-sampler.js.
  *
@@ -8,6 +8,15 @@
  * sampling code (pick + loop) that `recur sample` runs, so with the same
  * checkpoint, options and seed it gives the same text as `recur sample`.
  * No tensors, no autograd, no WebAssembly binaries, no Node modules.
+ *
+ * @example
+ * ```ts
+ * import { loadSampler } from 'recur-rnn/sampler';
+ * const sampler = await loadSampler('shakespeare.safetensors');
+ * for await (const c of sampler.stream({ prime: 'ROMEO:', length: 200, seed: 1 })) el.textContent += c;
+ * ```
+ *
+ * @module recur-rnn/sampler
  */
 import { createJsBackend } from '../backend/js/index.js';
 import type { Storage } from '../backend/backend.js';
