@@ -13,16 +13,29 @@ import { generateTokens, prepareGeneration, type GenerateOptions } from './core.
 
 export { pickToken, checkPickOptions, type PickOptions, type GenerateOptions } from './core.js';
 
+/** `sampleText`'s options: what to generate, how to pick, and where the randomness comes from. */
 export interface SampleOptions extends GenerateOptions {
   /** Text to condition on (default: a newline if the vocabulary has one). */
   prime?: string;
+  /** Seed a fresh generator, so the same seed gives the same text (default: from the clock). */
   seed?: number;
+  /** Draw from this generator instead (it advances), overriding `seed`. */
   rng?: Rng;
   /** Called with each generated character (or word with its spacing) as soon as it exists. */
   onChar?: (c: string) => void;
 }
 
-/** Generate text; returns only the generated part (not the prime). */
+/**
+ * Generate text from a language model; returns only the generated part (not
+ * the prime). Runs an `LMStepper` (no graph), in evaluation mode, restoring
+ * the model's mode afterwards.
+ *
+ * @example
+ * ```ts
+ * const text = sampleText(model, vocab, { prime: 'ROMEO:', length: 200, temperature: 0.7, seed: 1 });
+ * sampleText(model, vocab, { length: 50, onChar: (c) => process.stdout.write(c) }); // streamed as it is made
+ * ```
+ */
 export function sampleText(model: LanguageModel, vocab: LMTokenizer, opts: SampleOptions = {}): string {
   const { length, prime, primeIds, decode, banned } = prepareGeneration(vocab, opts);
   const rng = opts.rng ?? new Rng(opts.seed ?? Date.now());

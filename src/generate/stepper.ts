@@ -1,5 +1,5 @@
 /**
- * Batch-1 inference for a LanguageModel, one character at a time, without tensors
+ * Batch-1 inference for a LanguageModel, one token at a time, without tensors
  * or a graph (the loop is StepperCore's, in stepper-core.ts). This is what
  * sampling runs; it computes exactly what `LanguageModel.forward` computes for a
  * batch of one (tested against it).
@@ -35,7 +35,22 @@ function weightsOf(model: LanguageModel): StepperWeights {
   };
 }
 
+/**
+ * A language model run one token at a time for one sequence, on buffers made
+ * once: what sampling runs, several times faster than `forward` with batch
+ * and time 1, and the same numbers. It reads the model's parameters in place,
+ * so it follows further training; `dispose()` it when done.
+ *
+ * @example
+ * ```ts
+ * const stepper = new LMStepper(model);
+ * let logits = stepper.step(vocab.encode('T')[0]);
+ * const next = logits.indexOf(Math.max(...logits)); // the likeliest next token
+ * stepper.dispose();
+ * ```
+ */
 export class LMStepper extends StepperCore {
+  /** A stepper for `model` (unidirectional only), starting from a zero state. */
   constructor(model: LanguageModel) {
     super(weightsOf(model));
   }

@@ -1,5 +1,5 @@
 /**
- * LanguageModel: a character-level language model. Embedding (or one-hot input, as
+ * LanguageModel: the language model, over characters or words. Embedding (or one-hot input, as
  * in min-char-rnn) -> a stack of RNN / LSTM / GRU layers -> a linear layer to
  * vocabulary logits. State-dict names: embedding.weight, rnn.weight_ih_l0, ...,
  * head.weight, head.bias (the rnn part uses PyTorch's names).
@@ -30,12 +30,17 @@ export { checkLMConfig, defaultLMConfig, type CellType, type LanguageModelConfig
  * ```
  */
 export class LanguageModel extends Module {
+  /** The description it was built from (checked; a copy, so later changes to the caller's object do not reach it). */
   readonly config: LanguageModelConfig;
+  /** The token embedding [vocabSize, embed], or null when the model reads one-hot vectors (embed 0). */
   embedding: Embedding | null;
+  /** The recurrent stack (an `LSTM`, `GRU` or `RNN` with `layers` layers). */
   rnn: RecurrentBase;
+  /** The output layer: hidden state to vocabulary logits. */
   head: Linear;
   private readonly rng: Rng;
 
+  /** A freshly initialised model; `rng` draws the initial weights and the dropout masks (default the global generator). */
   constructor(config: LanguageModelConfig, opts: { rng?: Rng } = {}) {
     super();
     this.config = checkLMConfig({ ...config });
@@ -64,7 +69,17 @@ export class LanguageModel extends Module {
   }
 
   /** Logits [B, T, V] for ids laid out [B, T] (batch-major), and the final state. */
-  forward(ids: ArrayLike<number>, batch: number, time: number, state?: RecurrentState): { logits: Tensor; state: RecurrentState } {
+  forward(
+    ids: ArrayLike<number>,
+    batch: number,
+    time: number,
+    state?: RecurrentState,
+  ): {
+    /** Unnormalised scores [batch, time, vocabSize] for the token after each input. */
+    logits: Tensor;
+    /** The state after the last step, to carry into the next window. */
+    state: RecurrentState;
+  } {
     const V = this.config.vocabSize;
     if (ids.length !== batch * time) throw new Error(`LanguageModel: ${ids.length} ids do not fill [${batch}, ${time}]`);
     let x: Tensor;

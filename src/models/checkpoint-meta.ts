@@ -32,29 +32,58 @@ export function checkpointSizeProblem(bytes: number, name = 'the checkpoint'): s
   return `${name} is ${(bytes / 2 ** 30).toFixed(1)} GiB, more than the ${Math.round(MAX_CHECKPOINT_BYTES / 2 ** 30)} GiB a recur checkpoint can be; it is not a recur checkpoint`;
 }
 
+/** How far a training run got: where a resumed run continues. */
 export interface TrainingProgress {
+  /** Steps done. */
   step: number;
+  /** The current epoch (from 0). */
   epoch: number;
   /** Next BPTT window within the epoch. */
   window: number;
+  /** The last evaluation's validation loss, or null before the first. */
   lastValLoss: number | null;
   /** Seconds spent training so far (over all resumed runs). */
   seconds: number;
 }
 
+/** A checkpoint's `recur` metadata, as stored (JSON) in the file. */
 export interface CheckpointMeta {
+  /** Always 'recur-charlm' (the format's name from before word models; kept so older files and readers agree). */
   format: typeof CHECKPOINT_FORMAT;
+  /** 1 for character models, 2 for word models. */
   version: number;
+  /** The model's description. */
   config: LanguageModelConfig;
   /** Token strings by id (characters for a char model). */
   vocab: string[];
   /** How text becomes ids; absent in files from before word models (char). */
-  tokenizer?: { kind: 'char' } | TokenizerSpec;
+  tokenizer?:
+    | {
+        /** A character model. */
+        kind: 'char';
+      }
+    | TokenizerSpec;
   /** The training options used (CLI names), so a resumed run uses the same ones. */
   options: Record<string, unknown>;
+  /** How far training got. */
   progress: TrainingProgress;
-  optimizer: { type: string; step: number; options: Record<string, number | boolean> } | null;
-  rng: { s: RngState; spare: number | null } | null;
+  /** The optimizer's kind, step count and hyper-parameters (its tensors are stored as `optim.*`), or null. */
+  optimizer: {
+    /** The optimizer's name ('Adam', ...). */
+    type: string;
+    /** Steps it took. */
+    step: number;
+    /** Its hyper-parameters. */
+    options: Record<string, number | boolean>;
+  } | null;
+  /** The training generator's state (see `Rng.getState`), or null. */
+  rng: {
+    /** The generator's words. */
+    s: RngState;
+    /** The pending normal deviate. */
+    spare: number | null;
+  } | null;
+  /** What wrote the file: 'recur', 'recur import-torch', ... */
   createdBy: string;
   /** CRC-32 of each tensor's bytes as stored (F32), by tensor name, as 8 hex digits; absent in files from before checksums. */
   checksums?: Record<string, string>;

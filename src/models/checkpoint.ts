@@ -24,10 +24,13 @@ import { CHECKPOINT_FORMAT, checkpointMetadata, readCheckpointArrays, type Check
 
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
+/** A decoded checkpoint: the model with its weights loaded, its tokenizer, and what a resumed run needs. */
 export interface Checkpoint {
+  /** The model, rebuilt from the file's config with its weights. */
   model: LanguageModel;
   /** The tokenizer: a Vocab (characters) or a WordTokenizer. */
   vocab: LMTokenizer;
+  /** Everything else the file says: config, training options and progress, random state, who wrote it. */
   meta: CheckpointMeta;
   /** Optimizer state ready for `optimizer.loadStateDict`, if the file has one. */
   optimizer: OptimizerStateDict | null;
@@ -35,14 +38,31 @@ export interface Checkpoint {
   state: RecurrentState | null;
 }
 
+/**
+ * A model and its tokenizer as the bytes of one .safetensors file, with
+ * checksums; `extra` adds what resuming needs. The file loads in PyTorch
+ * (safetensors) and in `recur sample`, the playground and recur-rnn/sampler.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('model.safetensors', encodeCheckpoint(model, vocab));
+ * const { model: again, vocab: v } = decodeCheckpoint(readFileSync('model.safetensors'));
+ * sampleText(again, v, { length: 100, seed: 1 });
+ * ```
+ */
 export function encodeCheckpoint(
   model: LanguageModel,
   vocab: LMTokenizer,
   extra: {
+    /** Training options to record (CLI names), so a resumed run uses them. */
     options?: Record<string, unknown>;
+    /** How far training got. */
     progress?: Partial<TrainingProgress>;
+    /** The optimizer's state (`optimizer.stateDict()`), to resume with the same moments. */
     optimizer?: OptimizerStateDict | null;
+    /** The training generator's state, so a resumed run draws the same numbers. */
     rng?: CheckpointMeta['rng'];
+    /** The hidden state carried between windows. */
     state?: RecurrentState | null;
     /** What wrote the file (default 'recur'), e.g. 'recur import-torch'. */
     createdBy?: string;

@@ -7,13 +7,19 @@ import { cellKindChoices, isCellKind, layerParamShapes, type CellKind } from '..
 /** A LanguageModel's recurrent cell: a kind from the registry (nn/rnn/kinds.ts). */
 export type CellType = CellKind;
 
+/** A `LanguageModel`'s description: what checkpoints store as `config`, and all it takes to rebuild the model's shapes. */
 export interface LanguageModelConfig {
+  /** The number of tokens (the tokenizer's size). */
   vocabSize: number;
+  /** The recurrent cell: 'lstm', 'gru' or 'rnn'. */
   model: CellType;
+  /** Recurrent layers stacked. */
   layers: number;
+  /** Hidden size of each layer. */
   hidden: number;
   /** Embedding size; 0 feeds one-hot vectors (min-char-rnn). */
   embed: number;
+  /** Dropout probability between layers and before the head, in training (from 0, below 1). */
   dropout: number;
 }
 
@@ -39,6 +45,11 @@ export function lmParameterCount(c: LanguageModelConfig): number {
   return n;
 }
 
+/**
+ * `c` itself if it describes a model recur can build, else an Error whose
+ * message is one sentence naming the first bad field; also refuses models
+ * over MAX_PARAMETERS (2^27), before anything is allocated.
+ */
 export function checkLMConfig(c: LanguageModelConfig): LanguageModelConfig {
   if (typeof c !== 'object' || c === null) throw new Error('the model description is missing');
   const int = (k: keyof typeof CONFIG_LIMITS, min: number): void => {

@@ -19,7 +19,9 @@ import { jsonDepth, parseJsonLimited } from '../io/json-limits.js';
 /** "LSTM has 4, GRU 3, RNN 1" */
 const gateCounts = (): string => CELL_KIND_NAMES.map((k, i) => `${CELL_KINDS[k].name}${i === 0 ? ' has' : ''} ${CELL_KINDS[k].gates.length}`).join(', ');
 
+/** What `charLMFromTorch` made, and how it mapped the names. */
 export interface TorchImport {
+  /** The model, with the PyTorch weights loaded. */
   model: LanguageModel;
   /** Module prefixes renamed to recur's, e.g. { 'lstm.': 'rnn.', 'decoder.': 'head.' }. */
   renamed: Record<string, string>;

@@ -28,6 +28,7 @@ import { generateTokens, prepareGeneration, sampleDefaults, type GenerateOptions
 import { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 
+/** What to generate and how: the same options as `recur sample`. */
 export interface SamplerOptions extends GenerateOptions {
   /** Text to condition on (default: a newline if the vocabulary has one). Not part of the output. */
   prime?: string;
@@ -40,6 +41,11 @@ export interface SamplerOptions extends GenerateOptions {
 /** `recur sample`'s defaults (the same object), so that the same options give the same text. */
 export const SAMPLE_DEFAULTS = sampleDefaults;
 
+/**
+ * A checkpoint loaded for generating text, with nothing else of the library:
+ * for a web page that only shows a trained model. It checks the file as
+ * strictly as `recur sample` does, and computes on the js backend.
+ */
 export class Sampler {
   /** The model's description: cell type, layers, hidden and embedding sizes, vocabulary size. */
   readonly config: LanguageModelConfig;

@@ -1,5 +1,5 @@
 /**
- * The one char-LM training loop, shared by the CLI and the playground. It
+ * The one language-model training loop, shared by the CLI and the playground. It
  * reports through callbacks and yields to the event loop now and then, so a
  * page stays responsive and Ctrl-C can be handled. No Node imports.
  */
@@ -33,7 +33,8 @@ function partsFit(n: number, o: LengthOptions): { val: boolean; train: boolean }
 }
 
 /**
- * The fewest tokens a text needs to train with these options, from splitIds'
+ * The fewest tokens a text needs to train with these options (to check a
+ * text before starting, or to size a test), from splitIds'
  * and BpttBatcher's own arithmetic (splitSizes, BpttBatcher.layout), so a
  * text of exactly this length trains and one token fewer does not.
  */
@@ -84,20 +85,31 @@ export function checkTrainOptions(o: TrainOptions): TrainOptions {
   return o;
 }
 
+/** What `onStep` reports after each training step. */
 export interface StepInfo {
+  /** Steps done so far, this one included. */
   step: number;
+  /** The current epoch (from 0). */
   epoch: number;
   /** Fraction of the current epoch done. */
   epochProgress: number;
+  /** This step's training loss (mean cross-entropy, nats per token). */
   loss: number;
+  /** The learning rate used. */
   lr: number;
+  /** Training throughput in tokens per second (characters for a character model). */
   charsPerSec: number;
+  /** Training time so far, pauses excluded. */
   seconds: number;
 }
 
+/** What `onEval` reports after each evaluation on the validation split. */
 export interface EvalInfo {
+  /** The step evaluated after. */
   step: number;
+  /** Mean cross-entropy on the tokens scored, in nats per token. */
   valLoss: number;
+  /** e^valLoss: the effective number of choices per token. */
   perplexity: number;
   /** The loss in bits per token: per character for a character model, per word piece for a word model. */
   bitsPerToken: number;
@@ -105,14 +117,19 @@ export interface EvalInfo {
   bitsPerChar: number;
   /** Tokens scored: the first `evalChars` of the validation split's `valChars`. */
   evalChars: number;
+  /** Tokens in the validation split. */
   valChars: number;
 }
 
+/** Hooks into `trainLM`'s loop: progress reports, and requests that a page or a CLI makes between steps. All optional. */
 export interface TrainCallbacks {
   /** Once, with the model about to be trained (a page samples from it between steps). */
   onStart?(model: LanguageModel): void;
+  /** After every step. */
   onStep?(info: StepInfo): void;
+  /** After every evaluation (every `evalEvery` steps, and at the end). */
   onEval?(info: EvalInfo): void;
+  /** With a sample from the model every `sampleEvery` steps and at the end. */
   onSample?(text: string, step: number): void;
   /** Checkpoint bytes at every evaluation and at the end (never after a NaN). */
   onCheckpoint?(bytes: Uint8Array, progress: TrainingProgress): void | Promise<void>;
@@ -126,16 +143,21 @@ export interface TrainCallbacks {
   waitIfPaused?(): Promise<void> | void;
 }
 
+/** What `trainLM` resolves to when training ends. */
 export interface TrainResult {
+  /** The trained model (the resumed one, when resuming). */
   model: LanguageModel;
+  /** Where training stopped: steps, epoch, position, last validation loss, time. */
   progress: TrainingProgress;
+  /** Which limit ended the run, or 'request' for shouldStop. */
   stoppedBy: 'epochs' | 'time' | 'steps' | 'request';
+  /** The last step's training loss. */
   finalTrainLoss: number;
   /** The last evaluation, over the whole validation split. */
   finalEval: EvalInfo;
 }
 
-/** Mean cross-entropy (nats/char) of the model on `ids`, read as stateful windows. */
+/** Mean cross-entropy (nats per token) of the model on `ids`, read as stateful windows: the validation loss of a held-out split. */
 export function evaluateLoss(model: LanguageModel, ids: TokenIds, batch: number, seq: number): number {
   const wasTraining = model.training;
   model.eval();
@@ -194,20 +216,37 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
- * Train a char LM on `text`, or on its `ids` under `vocab` (readCorpus reads
+ * Train a language model on `text`, or on its `ids` under `vocab` (readCorpus reads
  * a big file into those without one string), or continue `resume`. `name`
  * names the text in messages. Throws (after reporting nothing further) if
  * the loss becomes NaN or infinite; the last checkpoint handed to
  * onCheckpoint is then the last good one.
+ *
+ * @example
+ * ```ts
+ * const vocab = Vocab.fromText(text);
+ * const { model, finalEval } = await trainLM(
+ *   { text, vocab, config: { ...defaultLMConfig, layers: 1 }, options: { ...defaultTrainOptions, steps: 300 } },
+ *   { onEval: (e) => console.log(`step ${e.step}: ${e.bitsPerToken.toFixed(2)} bits per character`) },
+ * );
+ * writeFileSync('model.safetensors', encodeCheckpoint(model, vocab));
+ * ```
  */
 export async function trainLM(
   args: {
+    /** The training text (or give `ids`). */
     text?: string;
+    /** The text as ids under `vocab`, instead of `text`. */
     ids?: TokenIds;
+    /** How messages name the text, e.g. its file name. */
     name?: string;
+    /** The tokenizer: a `Vocab` for characters, a `WordTokenizer` for words. */
     vocab: LMTokenizer;
+    /** The model to build (its vocabSize comes from `vocab`); not needed when resuming. */
     config?: Omit<LanguageModelConfig, 'vocabSize'>;
+    /** How to train (see `defaultTrainOptions`). */
     options: TrainOptions;
+    /** A decoded checkpoint to continue: its model, optimizer state, position and random state. */
     resume?: Checkpoint;
     /** How messages name the checkpoint being resumed, e.g. its quoted path (default: no name). */
     resumeName?: string;
