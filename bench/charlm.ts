@@ -9,7 +9,8 @@ import '../src/node/wasm-features.js';
 import '../src/node/threads.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { Adam, CharLM, CharTokenizer, Rng, BpttBatcher, sampleText, setBackend, trainStep, type RecurrentState } from '../src/index.js';
+import { Adam, LanguageModel, CharTokenizer, Rng, BpttBatcher, sampleText, setBackend, type RecurrentState } from '../src/index.js';
+import { trainStep } from '../src/internal.js';
 import { WORKLOADS } from './workloads.js';
 
 const { values } = parseArgs({
@@ -29,7 +30,7 @@ const backend = setBackend(values.backend!);
 const text = readFileSync(new URL('../data/tinyshakespeare.txt', import.meta.url), 'utf8');
 const vocab = CharTokenizer.fromTexts(text);
 const ids = vocab.encode(text);
-const model = new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: w.layers, hidden: w.hidden, embed: w.embed, dropout: 0 }, { rng: new Rng(1) });
+const model = new LanguageModel({ vocabSize: vocab.size, model: 'lstm', layers: w.layers, hidden: w.hidden, embed: w.embed, dropout: 0 }, { rng: new Rng(1) });
 const opt = new Adam(model.parameters(), { lr: 2e-3 });
 const batches = new BpttBatcher(ids, w.batch, w.seq);
 

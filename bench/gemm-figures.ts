@@ -1,7 +1,7 @@
 /** GEMM GFLOP/s of one backend in the three layouts backward needs, for the shapes issue 6 names. */
 import '../src/node/wasm-features.js';
 import '../src/node/threads.js';
-import { backendByName, createWasmBackend, type Backend } from '../src/index.js';
+import { backendByName, createWasmBackend, type Backend } from '../src/internal.js';
 
 export const GEMM_SHAPES: [number, number, number][] = [
   [32, 640, 2048],

@@ -7,14 +7,15 @@ import '../src/node/wasm-features.js';
 import '../src/node/threads.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { Adam, BpttBatcher, CharLM, CharTokenizer, Rng, getBackend, trainStep, type RecurrentState } from '../src/index.js';
+import { Adam, BpttBatcher, LanguageModel, CharTokenizer, Rng, getBackend, type RecurrentState } from '../src/index.js';
+import { trainStep } from '../src/internal.js';
 import { WORKLOADS } from './workloads.js';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '5000' }, workload: { type: 'string', default: 'W1' } } });
 const w = WORKLOADS[values.workload!];
 const text = readFileSync(new URL('../data/tinyshakespeare.txt', import.meta.url), 'utf8');
 const vocab = CharTokenizer.fromTexts(text);
-const model = new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: w.layers, hidden: w.hidden, embed: w.embed, dropout: 0 }, { rng: new Rng(1) });
+const model = new LanguageModel({ vocabSize: vocab.size, model: 'lstm', layers: w.layers, hidden: w.hidden, embed: w.embed, dropout: 0 }, { rng: new Rng(1) });
 const opt = new Adam(model.parameters(), { lr: 2e-3 });
 const batches = new BpttBatcher(vocab.encode(text), w.batch, w.seq);
 const backend = getBackend() as { name: string; heap?: { reserved: number } };

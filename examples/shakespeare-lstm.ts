@@ -9,13 +9,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CharTokenizer, Rng, defaultTrainOptions, sampleText, trainCharLM, type TrainResult } from '../src/index.js';
+import { CharTokenizer, Rng, defaultTrainOptions, sampleText, trainLM, type TrainResult } from '../src/index.js';
 
 export async function shakespeareLstm(o: { text: string; epochs: number; hidden?: number; log?: (s: string) => void }): Promise<TrainResult> {
   const vocab = CharTokenizer.fromTexts(o.text);
   const log = o.log ?? (() => {});
   let lastLoss = NaN;
-  return trainCharLM(
+  return trainLM(
     {
       text: o.text,
       vocab,
@@ -42,7 +42,7 @@ export async function shakespeareLstm(o: { text: string; epochs: number; hidden?
         const sample = sampleText(model, vocab, { prime: 'ROMEO:', length: 150, temperature: 0.8, rng: new Rng(epoch) });
         log(`epoch ${epoch} done: train loss ${lastLoss.toFixed(3)}, learning rate now ${(0.99 ** epoch).toFixed(4)}\nROMEO:${sample}\n`);
       },
-      onEval: (e) => log(`validation loss ${e.valLoss.toFixed(3)} nats/char (${e.bitsPerChar.toFixed(3)} bits/char)`),
+      onEval: (e) => log(`validation loss ${e.valLoss.toFixed(3)} nats/char (${e.bitsPerToken.toFixed(3)} bits/char)`),
     },
   );
 }

@@ -2,7 +2,7 @@
  * A word-level language model on the Shakespeare text: the library
  * equivalent of `recur train --tokens word`. The text becomes word tokens
  * (words, punctuation, newlines; words seen fewer than minCount times are
- * <unk>), the same CharLM network (embedding -> LSTM -> linear) trains on
+ * <unk>), the same LanguageModel network (embedding -> LSTM -> linear) trains on
  * their ids with the same training loop, and the validation perplexity (per
  * word token) is compared with a unigram model's. Sampling produces words.
  *
@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Rng, WordTokenizer, defaultTrainOptions, encodeCheckpoint, decodeCheckpoint, sampleText, splitIds, trainCharLM, type TokenIds } from '../src/index.js';
+import { Rng, WordTokenizer, defaultTrainOptions, encodeCheckpoint, decodeCheckpoint, sampleText, splitIds, trainLM, type TokenIds } from '../src/index.js';
 
 export interface WordLmResult {
   valPerplexity: number;
@@ -65,7 +65,7 @@ export async function wordLm(o: {
     sampleEvery: 0,
     seed,
   };
-  const res = await trainCharLM(
+  const res = await trainLM(
     { text: o.text, vocab: tok, config: { model: 'lstm', layers: 1, hidden, embed, dropout: 0 }, options },
     {
       onEpochEnd: (epoch, model) =>

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
-import { Adam, BpttBatcher, CharLM, CharTokenizer, Rng, clipGradNorm, pickToken, readSafetensors, sampleText, writeSafetensors } from '../src/index.js';
+import { Adam, BpttBatcher, LanguageModel, CharTokenizer, Rng, clipGradNorm, pickToken, readSafetensors, sampleText, writeSafetensors } from '../src/index.js';
 
 describe('pickToken', () => {
   const logits = [1, 3, 2, 0];
@@ -39,18 +39,20 @@ describe('pickToken', () => {
   it('invalid options are rejected', () => {
     assert.throws(
       () =>
-        sampleText(new CharLM({ vocabSize: 2, model: 'gru', layers: 1, hidden: 2, embed: 0, dropout: 0 }), new CharTokenizer(['a', 'b']), { temperature: 0 }),
+        sampleText(new LanguageModel({ vocabSize: 2, model: 'gru', layers: 1, hidden: 2, embed: 0, dropout: 0 }), new CharTokenizer(['a', 'b']), {
+          temperature: 0,
+        }),
       /temperature must be a positive number/,
     );
   });
 });
 
-describe('CharLM', () => {
+describe('LanguageModel', () => {
   const text = 'hello world. '.repeat(60);
   const vocab = CharTokenizer.fromTexts(text);
   const ids = vocab.encode(text);
 
-  function train(model: CharLM, steps: number): number {
+  function train(model: LanguageModel, steps: number): number {
     const opt = new Adam(model.parameters(), { lr: 0.01 });
     const batches = new BpttBatcher(ids, 4, 16);
     let state = model.initialState(4);
@@ -74,7 +76,7 @@ describe('CharLM', () => {
 
   for (const model of ['lstm', 'gru', 'rnn'] as const) {
     it(`${model}: learns a tiny repetitive text to a loss below 0.05 nats/char`, () => {
-      const m = new CharLM({ vocabSize: vocab.size, model, layers: 1, hidden: 32, embed: model === 'rnn' ? 0 : 8, dropout: 0 }, { rng: new Rng(0) });
+      const m = new LanguageModel({ vocabSize: vocab.size, model, layers: 1, hidden: 32, embed: model === 'rnn' ? 0 : 8, dropout: 0 }, { rng: new Rng(0) });
       const loss = train(m, 150);
       assert.ok(loss < 0.05, `${model}: loss ${loss}`);
       const out = sampleText(m, vocab, { prime: 'hello', length: 30, argmax: true });
@@ -83,7 +85,7 @@ describe('CharLM', () => {
   }
 
   it('seeded sampling is reproducible and streams every character', () => {
-    const m = new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 8, embed: 4, dropout: 0 }, { rng: new Rng(1) });
+    const m = new LanguageModel({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 8, embed: 4, dropout: 0 }, { rng: new Rng(1) });
     const streamed: string[] = [];
     const a = sampleText(m, vocab, { seed: 7, length: 40, onChar: (c) => streamed.push(c) });
     assert.equal(sampleText(m, vocab, { seed: 7, length: 40 }), a);
@@ -93,8 +95,8 @@ describe('CharLM', () => {
   });
 
   it('save -> load gives identical logits', () => {
-    const a = new CharLM({ vocabSize: vocab.size, model: 'gru', layers: 2, hidden: 6, embed: 3, dropout: 0 }, { rng: new Rng(2) });
-    const b = new CharLM({ vocabSize: vocab.size, model: 'gru', layers: 2, hidden: 6, embed: 3, dropout: 0 }, { rng: new Rng(3) });
+    const a = new LanguageModel({ vocabSize: vocab.size, model: 'gru', layers: 2, hidden: 6, embed: 3, dropout: 0 }, { rng: new Rng(2) });
+    const b = new LanguageModel({ vocabSize: vocab.size, model: 'gru', layers: 2, hidden: 6, embed: 3, dropout: 0 }, { rng: new Rng(3) });
     b.loadStateDict(readSafetensors(writeSafetensors(a.stateDict())));
     const x = ids.slice(0, 10);
     assert.deepEqual(Array.from(b.forward(x, 2, 5).logits.data), Array.from(a.forward(x, 2, 5).logits.data));
@@ -102,22 +104,22 @@ describe('CharLM', () => {
   });
 });
 
-describe("CharStepper (the sampler's batch-1 path)", () => {
+describe("LMStepper (the sampler's batch-1 path)", () => {
   for (const backend of ['wasm', 'js'] as const) {
     for (const [model, embed] of [
       ['lstm', 16],
       ['gru', 16],
       ['rnn', 0],
     ] as const) {
-      it(`${backend}: ${model}, ${embed ? 'embedding' : 'one-hot'}, 2 layers: stepping one character at a time gives CharLM.forward's logits and state`, () => {
+      it(`${backend}: ${model}, ${embed ? 'embedding' : 'one-hot'}, 2 layers: stepping one character at a time gives LanguageModel.forward's logits and state`, () => {
         r.withBackend(backend, () => {
           const V = 11,
             T = 7;
-          const m = new CharLM({ vocabSize: V, model, layers: 2, hidden: 9, embed, dropout: 0 }, { rng: new Rng(5) });
+          const m = new LanguageModel({ vocabSize: V, model, layers: 2, hidden: 9, embed, dropout: 0 }, { rng: new Rng(5) });
           m.eval();
           const ids = Int32Array.from({ length: T }, (_, i) => (i * 5 + 3) % V);
           const want = r.noGrad(() => m.forward(ids, 1, T));
-          const stepper = new r.CharStepper(m);
+          const stepper = new r.LMStepper(m);
           const wantLogits = want.logits.data;
           for (let t = 0; t < T; t++) {
             const got = stepper.step(ids[t]);

@@ -26,7 +26,7 @@ import {
   encodeCheckpoint,
   readSafetensors,
   readSafetensorsMetadata,
-  trainCharLM,
+  trainLM,
   writeSafetensors,
   type Checkpoint,
   type TrainOptions,
@@ -68,10 +68,10 @@ const opts = (o: Partial<TrainOptions> = {}): TrainOptions => ({
   ...o,
 });
 
-/** The checkpoint trainCharLM hands over at the end: weights, Adam moments, carried state, progress with a validation loss. */
+/** The checkpoint trainLM hands over at the end: weights, Adam moments, carried state, progress with a validation loss. */
 async function trained(vocab: LMTokenizer, model: 'lstm' | 'gru'): Promise<Uint8Array> {
   let bytes: Uint8Array | null = null;
-  await trainCharLM(
+  await trainLM(
     { text, vocab, config: { model, layers: 1, hidden: 8, embed: 4, dropout: 0 }, options: opts() },
     {
       onCheckpoint: (b) => {
@@ -263,14 +263,14 @@ describe('a NaN loss on resume names the checkpoint when its weights are the cau
   const message =
     /^training stopped at step 4: the checkpoint 'huge\.st' is the cause, not the learning rate: its weights give a loss of (NaN|Infinity) on the first batch before any training; resume from an earlier checkpoint or train anew$/;
 
-  it('trainCharLM: the checkpoint, not the learning rate', async () => {
+  it('trainLM: the checkpoint, not the learning rate', async () => {
     const ck = decodeCheckpoint(huge, "'huge.st'"); // finite, with valid checksums: it loads
-    await assert.rejects(trainCharLM({ text, vocab: ck.vocab, options: opts({ steps: 6 }), resume: ck, resumeName: "'huge.st'" }), { message });
+    await assert.rejects(trainLM({ text, vocab: ck.vocab, options: opts({ steps: 6 }), resume: ck, resumeName: "'huge.st'" }), { message });
   });
 
   it('a sound checkpoint resumed with a learning rate that blows up still blames the learning rate', async () => {
     const ck = decodeCheckpoint(charCk);
-    await assert.rejects(trainCharLM({ text, vocab: ck.vocab, options: opts({ steps: 20, lr: 1e38, clip: 0 }), resume: ck, resumeName: "'m.st'" }), {
+    await assert.rejects(trainLM({ text, vocab: ck.vocab, options: opts({ steps: 20, lr: 1e38, clip: 0 }), resume: ck, resumeName: "'m.st'" }), {
       message: /^training stopped at step \d+: the loss became (NaN|Infinity|-Infinity); the last checkpoint was kept\. Try a smaller --lr or --clip$/,
     });
   });

@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
-import { Adam, CharLM, CharTokenizer, Rng, WordTokenizer, decodeCheckpoint, encodeCheckpoint, writeSafetensors } from '../src/index.js';
+import { Adam, LanguageModel, CharTokenizer, Rng, WordTokenizer, decodeCheckpoint, encodeCheckpoint, writeSafetensors } from '../src/index.js';
 
 const vocab = CharTokenizer.fromTexts('to be or not to be 🎭');
-const make = (seed: number) => new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 6, embed: 4, dropout: 0.1 }, { rng: new Rng(seed) });
+const make = (seed: number) =>
+  new LanguageModel({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 6, embed: 4, dropout: 0.1 }, { rng: new Rng(seed) });
 
 describe('char-LM checkpoints', () => {
   it('round-trip: config, vocabulary, progress, identical logits, optimizer state', () => {
@@ -43,7 +44,7 @@ describe('char-LM checkpoints', () => {
     );
     const good = encodeCheckpoint(make(2), vocab);
     assert.throws(() => decodeCheckpoint(good.subarray(0, good.length - 10), 'cut.safetensors'), /cut\.safetensors is not a readable checkpoint: .*truncated/);
-    const other = encodeCheckpoint(new CharLM({ vocabSize: vocab.size, model: 'gru', layers: 1, hidden: 3, embed: 2, dropout: 0 }), vocab);
+    const other = encodeCheckpoint(new LanguageModel({ vocabSize: vocab.size, model: 'gru', layers: 1, hidden: 3, embed: 2, dropout: 0 }), vocab);
     // graft a different model's weights under this model's metadata
     const mixed = writeSafetensors(r.readSafetensors(other), { recur: r.readSafetensorsMetadata(good).recur });
     assert.throws(() => decodeCheckpoint(mixed, 'mixed.safetensors'), /mixed\.safetensors does not match its own model description/);
@@ -66,7 +67,7 @@ describe('checkpoints record the tokenizer', () => {
   it('a word checkpoint (version 2) brings back its word tokenizer: same ids, same text', () => {
     const text = 'to be or not to be, that is the question.\nto be!';
     const words = WordTokenizer.fromText(text);
-    const m = new CharLM({ vocabSize: words.size, model: 'gru', layers: 1, hidden: 4, embed: 3, dropout: 0 }, { rng: new Rng(5) });
+    const m = new LanguageModel({ vocabSize: words.size, model: 'gru', layers: 1, hidden: 4, embed: 3, dropout: 0 }, { rng: new Rng(5) });
     const bytes = encodeCheckpoint(m, words);
     assert.equal(JSON.parse(r.readSafetensorsMetadata(bytes).recur).version, 2);
     const ck = decodeCheckpoint(bytes);
@@ -76,7 +77,7 @@ describe('checkpoints record the tokenizer', () => {
   });
   it('a char tokenizer with special tokens saves its description (version 2) and comes back with them', () => {
     const tok = CharTokenizer.fromTexts('to be or not', { specials: ['<eos>'], unknown: '<unk>' });
-    const m = new CharLM({ vocabSize: tok.size, model: 'gru', layers: 1, hidden: 4, embed: 3, dropout: 0 }, { rng: new Rng(6) });
+    const m = new LanguageModel({ vocabSize: tok.size, model: 'gru', layers: 1, hidden: 4, embed: 3, dropout: 0 }, { rng: new Rng(6) });
     const bytes = encodeCheckpoint(m, tok);
     const meta = JSON.parse(r.readSafetensorsMetadata(bytes).recur);
     assert.deepEqual([meta.version, meta.tokenizer], [2, tok.spec()]);

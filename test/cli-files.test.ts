@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultCharLMConfig, defaultTrainOptions, readSafetensorsMetadata } from '../src/index.js';
+import { defaultLMConfig, defaultTrainOptions, readSafetensorsMetadata } from '../src/index.js';
 import { sampleDefaults } from '../src/generate/core.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
@@ -276,10 +276,10 @@ describe('signals and numbers', () => {
     assert.notEqual(Number(lr), 0.0017, 'the lr has decayed');
   });
 
-  it('the defaults come from the library: the help shows defaultTrainOptions and defaultCharLMConfig', () => {
+  it('the defaults come from the library: the help shows defaultTrainOptions and defaultLMConfig', () => {
     const help = run('train', '--help').stdout.replace(/\s+/g, ' ');
     const T = defaultTrainOptions,
-      M = defaultCharLMConfig;
+      M = defaultLMConfig;
     for (const [flag, v] of [
       ['--lr <x>', T.lr],
       ['--lr-decay <x>', T.lrDecay],

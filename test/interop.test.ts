@@ -14,7 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import * as r from '../src/index.js';
-import { charLMFromTorch, decodeCheckpoint, parseVocab, readSafetensors, writeSafetensors, type CharLM, type CharLMConfig, type Tensor } from '../src/index.js';
+import {
+  charLMFromTorch,
+  decodeCheckpoint,
+  parseVocab,
+  readSafetensors,
+  writeSafetensors,
+  type LanguageModel,
+  type LanguageModelConfig,
+  type Tensor,
+} from '../src/index.js';
 import { assertRelClose, ErrorLog } from './helpers.js';
 
 interface Run {
@@ -26,7 +35,7 @@ interface Run {
 }
 interface Expected {
   torch: string;
-  config: CharLMConfig;
+  config: LanguageModelConfig;
   texts: string[];
   ids: number[][];
   logitsShape: number[];
@@ -41,7 +50,7 @@ const CELLS = ['lstm', 'gru', 'rnn'] as const;
 const worst = new ErrorLog();
 
 /** recur's logits and final states for the fixture's inputs, compared with PyTorch's float64 values. */
-function checkAgainst(model: CharLM, exp: Expected, what: string, t?: { diagnostic(s: string): void }): void {
+function checkAgainst(model: LanguageModel, exp: Expected, what: string, t?: { diagnostic(s: string): void }): void {
   const [B, T] = [exp.ids.length, exp.ids[0].length];
   const ids = Int32Array.from(exp.ids.flat());
   const { layers, hidden } = model.config;

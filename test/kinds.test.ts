@@ -5,9 +5,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as r from '../src/index.js';
-import { CharLM, Rng } from '../src/index.js';
+import { LanguageModel, Rng } from '../src/index.js';
 import { CELL_KIND_NAMES, CELL_KINDS, cellKindOfGateBlocks, fromOnnxGateOrder, fusedCell, layerParamShapes, toOnnxGateOrder } from '../src/nn/rnn/kinds.js';
-import { charLMShapes } from '../src/models/config.js';
+import { lmShapes } from '../src/models/config.js';
 import { recurrentLayerOf } from '../src/nn/rnn/layers.js';
 import { assertClose } from './helpers.js';
 
@@ -16,13 +16,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 describe('cell kind registry', () => {
   for (const kind of CELL_KIND_NAMES) {
     const spec = CELL_KINDS[kind];
-    it(`${kind}: CharLM's state dict has the registry's names and shapes`, () => {
+    it(`${kind}: LanguageModel's state dict has the registry's names and shapes`, () => {
       for (const embed of [0, 5]) {
         const config = { vocabSize: 7, model: kind, layers: 3, hidden: 4, embed, dropout: 0 };
-        const sd = new CharLM(config, { rng: new Rng(1) }).stateDict();
+        const sd = new LanguageModel(config, { rng: new Rng(1) }).stateDict();
         const got = Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, [...t.shape]]));
-        assert.deepEqual(got, charLMShapes(config));
-        assert.deepEqual(Object.keys(got), Object.keys(charLMShapes(config)), 'the same order');
+        assert.deepEqual(got, lmShapes(config));
+        assert.deepEqual(Object.keys(got), Object.keys(lmShapes(config)), 'the same order');
         for (let l = 0; l < 3; l++) {
           for (const [name, shape] of Object.entries(layerParamShapes(kind, l, l === 0 ? embed || 7 : 4, 4))) assert.deepEqual(got[`rnn.${name}`], shape);
         }

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import * as r from '../src/index.js';
-import { CharLM, CharTokenizer, Rng, decodeCheckpoint, type CellType } from '../src/index.js';
-import { exportCharLMOnnx } from '../src/export/onnx.js';
+import { LanguageModel, CharTokenizer, Rng, decodeCheckpoint, type CellType } from '../src/index.js';
+import { exportLMOnnx } from '../src/export/onnx.js';
 import { assertRelClose, ErrorLog } from './helpers.js';
 
 ort.env.wasm.numThreads = 1; // no worker threads: the machine is shared and the models are tiny
@@ -33,7 +33,7 @@ const int64 = (ids: Int32Array, dims: number[]) =>
   );
 
 /** Run the exported model and recur on the same ids (and states), compare everything ONNX returns. */
-async function compare(model: CharLM, sess: ort.InferenceSession, B: number, T: number, rng: Rng, withState: boolean, what: string): Promise<void> {
+async function compare(model: LanguageModel, sess: ort.InferenceSession, B: number, T: number, rng: Rng, withState: boolean, what: string): Promise<void> {
   const { vocabSize: V, layers: L, hidden: H, model: cell } = model.config;
   const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
   const feeds: Record<string, ort.Tensor> = { tokens: int64(ids, [B, T]) };
@@ -71,17 +71,17 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
     it(`${what}: logits and final states match recur (rel <= 1e-4), default and given initial states`, async (t) => {
       const rng = new Rng(layers * 10 + embed + cell.length);
       const V = 13;
-      const model = new CharLM({ vocabSize: V, model: cell, layers, hidden: 16, embed, dropout: 0 }, { rng });
+      const model = new LanguageModel({ vocabSize: V, model: cell, layers, hidden: 16, embed, dropout: 0 }, { rng });
       model.eval();
       const vocab = new CharTokenizer('abcdefghijklm'.split(''));
       // optional states (the default): not fed, they are zeros broadcast to the batch
-      const sess = await session(exportCharLMOnnx(model, vocab));
+      const sess = await session(exportLMOnnx(model, vocab));
       assert.deepEqual(sess.outputNames, cell === 'lstm' ? ['logits', 'hn', 'cn'] : ['logits', 'hn']);
       await compare(model, sess, 3, 7, rng, false, what);
       await compare(model, sess, 1, 4, rng, false, what);
       await sess.release();
       // required states: fed every time
-      const withStates = await session(exportCharLMOnnx(model, vocab, { states: 'required' }));
+      const withStates = await session(exportLMOnnx(model, vocab, { states: 'required' }));
       assert.deepEqual(withStates.inputNames, cell === 'lstm' ? ['tokens', 'h0', 'c0'] : ['tokens', 'h0']);
       await compare(model, withStates, 2, 5, rng, true, `${what}, required states`);
       await compare(model, withStates, 1, 1, rng, true, `${what}, required states`);
@@ -91,8 +91,8 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
   }
 
   it("optional states are overridable initializers, which ONNX Runtime's JavaScript API cannot feed (hence --states required)", async () => {
-    const model = new CharLM({ vocabSize: 3, model: 'rnn', layers: 1, hidden: 4, embed: 0, dropout: 0 }, { rng: new Rng(1) });
-    const sess = await session(exportCharLMOnnx(model, new CharTokenizer(['x', 'y', 'z'])));
+    const model = new LanguageModel({ vocabSize: 3, model: 'rnn', layers: 1, hidden: 4, embed: 0, dropout: 0 }, { rng: new Rng(1) });
+    const sess = await session(exportLMOnnx(model, new CharTokenizer(['x', 'y', 'z'])));
     assert.deepEqual(sess.inputNames, ['tokens']);
     await assert.rejects(
       sess.run({ tokens: int64(Int32Array.of(1), [1, 1]), h0: new ort.Tensor('float32', new Float32Array(4), [1, 1, 4]) }),
@@ -102,8 +102,8 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
   });
 
   it('the metadata carries the config and vocabulary; the graph uses the standard recurrent operators at opset 17', async () => {
-    const model = new CharLM({ vocabSize: 3, model: 'gru', layers: 2, hidden: 4, embed: 2, dropout: 0 }, { rng: new Rng(1) });
-    const bytes = exportCharLMOnnx(model, new CharTokenizer(['x', 'y', '\n']));
+    const model = new LanguageModel({ vocabSize: 3, model: 'gru', layers: 2, hidden: 4, embed: 2, dropout: 0 }, { rng: new Rng(1) });
+    const bytes = exportLMOnnx(model, new CharTokenizer(['x', 'y', '\n']));
     const sess = await session(bytes);
     // a protobuf string field holds the JSON verbatim: find it without a second decoder
     const text = new TextDecoder().decode(bytes);

@@ -20,10 +20,10 @@ import {
   clipGradValue,
   getBackend,
   setBackend,
-  type Backend,
   type Optimizer,
   type Tensor,
 } from '../src/index.js';
+import type { Backend } from '../src/internal.js';
 import { assertClose } from './helpers.js';
 
 /** Run an optimizer over a parameter with the given gradient sequence; return the value after each step. */

@@ -66,10 +66,10 @@ describe('npm pack', () => {
         '--input-type=module',
         '-e',
         `
-      import { tensor, CharLM, CharTokenizer, sampleText } from 'recur-rnn';
+      import { tensor, LanguageModel, CharTokenizer, sampleText } from 'recur-rnn';
       import { Sampler } from 'recur-rnn/sampler';
       const v = CharTokenizer.fromTexts('hello world');
-      const m = new CharLM({ vocabSize: v.size, model: 'lstm', layers: 1, hidden: 8, embed: 4, dropout: 0 });
+      const m = new LanguageModel({ vocabSize: v.size, model: 'lstm', layers: 1, hidden: 8, embed: 4, dropout: 0 });
       console.log(tensor([1, 2]).add(tensor([3, 4])).toArray().join(','), sampleText(m, v, { length: 5, seed: 1 }).length, typeof Sampler);
     `,
       ],
@@ -77,6 +77,35 @@ describe('npm pack', () => {
     );
     assert.equal(lib.status, 0, lib.stderr);
     assert.equal(lib.stdout.trim(), '4,6 5 function');
+    // the other entries: the machinery by its own name, and the browser build both by name and by the condition bundlers set
+    const entries = `
+      import * as root from 'recur-rnn';
+      import { trainStep, createJsBackend } from 'recur-rnn/internal';
+      import { useWebWorkerThreads, LanguageModel } from 'recur-rnn/browser';
+      console.log(typeof trainStep, typeof createJsBackend, typeof useWebWorkerThreads, LanguageModel === root.LanguageModel, 'useWebWorkerThreads' in root);
+    `;
+    const plain = spawnSync(process.execPath, ['--input-type=module', '-e', entries], { cwd: dir, encoding: 'utf8' });
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.equal(plain.stdout.trim(), 'function function function true false');
+    const asBrowser = spawnSync(process.execPath, ['--conditions=browser', '--input-type=module', '-e', entries], { cwd: dir, encoding: 'utf8' });
+    assert.equal(asBrowser.status, 0, asBrowser.stderr);
+    assert.equal(asBrowser.stdout.trim(), 'function function function true true');
+    // and each entry's types are where package.json says (the compiler resolves them as a user's project would)
+    writeFileSync(
+      join(dir, 'types.ts'),
+      `import { LanguageModel, type LanguageModelConfig } from 'recur-rnn';
+      import { threadsReady } from 'recur-rnn/browser';
+      import { trainStep } from 'recur-rnn/internal';
+      import { Sampler } from 'recur-rnn/sampler';
+      const c: LanguageModelConfig = { vocabSize: 2, model: 'gru', layers: 1, hidden: 2, embed: 0, dropout: 0 };
+      export const used = [new LanguageModel(c), threadsReady, trainStep, Sampler];\n`,
+    );
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    const types = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'types.ts'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    assert.equal(types.status, 0, types.stdout + types.stderr);
     const bin = join(dir, 'node_modules/.bin/recur');
     const v = spawnSync(bin, ['--version'], { cwd: dir, encoding: 'utf8' });
     assert.equal(v.status, 0, v.stderr);

@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { charLMShapes } from '../src/models/config.js';
+import { lmShapes } from '../src/models/config.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
   readSafetensorsMetadata,
   sampleText,
   writeSafetensors,
-  CharLM,
+  LanguageModel,
   CharTokenizer,
   Rng,
   WordTokenizer,
@@ -92,7 +92,7 @@ describe('recur/sampler gives the same text as recur sample', () => {
     const ck = decodeCheckpoint(readFileSync(imported));
     assert.equal(a.sample({ seed: 21, length: 300 }), sampleText(ck.model, ck.vocab, { seed: 21, length: 300, temperature: 0.8 }));
     const vocab = new CharTokenizer([...'ab 한글😀\n']);
-    const model = new CharLM({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 10, embed: 0, dropout: 0 }, { rng: new Rng(9) });
+    const model = new LanguageModel({ vocabSize: vocab.size, model: 'lstm', layers: 2, hidden: 10, embed: 0, dropout: 0 }, { rng: new Rng(9) });
     const b = await loadSampler(encodeCheckpoint(model, vocab));
     assert.equal(
       b.sample({ seed: 4, prime: '한', length: 200, topK: 5 }),
@@ -103,7 +103,7 @@ describe('recur/sampler gives the same text as recur sample', () => {
   it('a word-level checkpoint: the same words and spacing as recur sample and sampleText, never <unk>', async () => {
     const text = 'the cat sat on the mat.\nthe dog sat on the log, and the cat ran.\n(the end) rare words here\n';
     const vocab = WordTokenizer.fromText(text, { minCount: 2 });
-    const model = new CharLM({ vocabSize: vocab.size, model: 'gru', layers: 1, hidden: 12, embed: 6, dropout: 0 }, { rng: new Rng(5) });
+    const model = new LanguageModel({ vocabSize: vocab.size, model: 'gru', layers: 1, hidden: 12, embed: 6, dropout: 0 }, { rng: new Rng(5) });
     const bytes = encodeCheckpoint(model, vocab);
     const dir = mkdtempSync(join(tmpdir(), 'recur-sampler-'));
     try {
@@ -137,7 +137,7 @@ describe('recur/sampler gives the same text as recur sample', () => {
   it('bad input is a clear error', async () => {
     await assert.rejects(loadSampler(new Uint8Array([1, 2, 3])), /the checkpoint is not a readable checkpoint: the data is 3 bytes/);
     await assert.rejects(loadSampler(readFileSync(fixture('interop_torch_lstm.safetensors'))), /not a recur checkpoint \(it has no 'recur' metadata\)/);
-    const model = new CharLM({ vocabSize: 2, model: 'gru', layers: 1, hidden: 3, embed: 2, dropout: 0 });
+    const model = new LanguageModel({ vocabSize: 2, model: 'gru', layers: 1, hidden: 3, embed: 2, dropout: 0 });
     const bytes = encodeCheckpoint(model, new CharTokenizer(['a', 'b']));
     const s = new Sampler(bytes);
     assert.throws(() => s.sample({ prime: 'abc' }), /character 'c' \(U\+0063\) is not in the model's vocabulary/);
@@ -150,16 +150,16 @@ describe('recur/sampler gives the same text as recur sample', () => {
   });
 });
 
-describe('charLMShapes (what the sampler checks a checkpoint against)', () => {
-  it("lists CharLM's state dict: the same names, order and shapes", () => {
+describe('lmShapes (what the sampler checks a checkpoint against)', () => {
+  it("lists LanguageModel's state dict: the same names, order and shapes", () => {
     for (const model of ['lstm', 'gru', 'rnn'] as const) {
       for (const [layers, embed] of [
         [1, 0],
         [3, 5],
       ]) {
         const c = { vocabSize: 7, model, layers, hidden: 4, embed, dropout: 0 };
-        const own = Object.entries(new CharLM(c).stateDict()).map(([k, t]) => [k, [...t.shape]]);
-        assert.deepEqual(Object.entries(charLMShapes(c)), own);
+        const own = Object.entries(new LanguageModel(c).stateDict()).map(([k, t]) => [k, [...t.shape]]);
+        assert.deepEqual(Object.entries(lmShapes(c)), own);
       }
     }
   });

@@ -5,7 +5,6 @@ import {
   CharTokenizer,
   WordTokenizer,
   decodeText,
-  lineEndNote,
   normalizeLineEnds,
   readCorpus,
   splitIds,
@@ -13,6 +12,7 @@ import {
   tokenIds,
   tokenizerFromSpec,
 } from '../src/index.js';
+import { lineEndNote } from '../src/internal.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 

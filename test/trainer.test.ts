@@ -8,8 +8,8 @@ import {
   evaluateLoss,
   minTextLength,
   splitIds,
-  trainCharLM,
-  type CharLM,
+  trainLM,
+  type LanguageModel,
   type EvalInfo,
   type TrainOptions,
 } from '../src/index.js';
@@ -29,10 +29,10 @@ const opts = (o: Partial<TrainOptions>): TrainOptions => ({
   ...o,
 });
 
-describe('trainCharLM', () => {
+describe('trainLM', () => {
   it('learns a tiny repetitive corpus to near-zero validation loss, reporting steps, evals, samples and checkpoints', async () => {
     const seen = { steps: 0, evals: [] as number[], samples: [] as string[], checkpoints: 0 };
-    const res = await trainCharLM(
+    const res = await trainLM(
       { text, vocab, config, options: opts({ steps: 200, evalEvery: 100 }) },
       {
         onStep: () => seen.steps++,
@@ -56,7 +56,7 @@ describe('trainCharLM', () => {
     let pauseAt = 5;
     let checkpointAt = 8;
     const checkpoints: number[] = [];
-    const res = await trainCharLM(
+    const res = await trainLM(
       { text, vocab, config, options: opts({ steps: 10, seconds: 0.3 }) },
       {
         onStart: (m) => {
@@ -79,9 +79,9 @@ describe('trainCharLM', () => {
   });
 
   it('resuming continues the step count, the batch position and the optimizer moments exactly', async () => {
-    const full = await trainCharLM({ text, vocab, config, options: opts({ steps: 30 }) });
+    const full = await trainLM({ text, vocab, config, options: opts({ steps: 30 }) });
     let bytes: Uint8Array | null = null;
-    await trainCharLM(
+    await trainLM(
       { text, vocab, config, options: opts({ steps: 15 }) },
       {
         onCheckpoint: (b) => {
@@ -92,7 +92,7 @@ describe('trainCharLM', () => {
     const ck = decodeCheckpoint(bytes!);
     assert.equal(ck.meta.progress.step, 15);
     assert.equal(ck.optimizer!.step, 15);
-    const resumed = await trainCharLM({ text, vocab, options: opts({ steps: 30 }), resume: ck });
+    const resumed = await trainLM({ text, vocab, options: opts({ steps: 30 }), resume: ck });
     assert.equal(resumed.progress.step, 30);
     const a = full.model.parameters(),
       b = resumed.model.parameters();
@@ -103,7 +103,7 @@ describe('trainCharLM', () => {
     const checkpointSteps: number[] = [];
     let message = '';
     try {
-      await trainCharLM(
+      await trainLM(
         { text, vocab, config, options: opts({ steps: 50, lr: 1e38, optimizer: 'sgd', momentum: 0, clip: 0, evalEvery: 1 }) },
         {
           onCheckpoint: (_b, p) => {
@@ -124,18 +124,18 @@ describe('trainCharLM', () => {
   });
 
   it('invalid options are one sentence', async () => {
-    await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ batch: 0 }) }), /batch must be a whole number of at least 1, got 0/);
-    await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ lr: -1 }) }), /lr must be a positive number/);
-    await assert.rejects(trainCharLM({ text: 'abc'.repeat(10), vocab: CharTokenizer.fromTexts('abc'), config, options: opts({ batch: 8, seq: 16 }) }), {
+    await assert.rejects(trainLM({ text, vocab, config, options: opts({ batch: 0 }) }), /batch must be a whole number of at least 1, got 0/);
+    await assert.rejects(trainLM({ text, vocab, config, options: opts({ lr: -1 }) }), /lr must be a positive number/);
+    await assert.rejects(trainLM({ text: 'abc'.repeat(10), vocab: CharTokenizer.fromTexts('abc'), config, options: opts({ batch: 8, seq: 16 }) }), {
       message: 'the text has 30 characters; batch 8 x seq 16 with val-frac 0.1 needs at least 143; use a longer text or a smaller --batch/--seq',
     });
   });
 
   it('periodic evaluations score the first evalChars of the validation split, the final one all of it, and say which', async () => {
     const split = splitIds(vocab.encode(text), 0.1);
-    let model: CharLM | null = null;
+    let model: LanguageModel | null = null;
     const evals: (EvalInfo & { whole: number; slice: number })[] = [];
-    const res = await trainCharLM(
+    const res = await trainLM(
       { text, vocab, config, options: opts({ steps: 20, evalEvery: 5, evalChars: 50 }) },
       {
         onStart: (m) => {
@@ -164,6 +164,7 @@ describe('trainCharLM', () => {
       step: 20,
       valLoss: evals[3].whole,
       perplexity: Math.exp(evals[3].whole),
+      bitsPerToken: evals[3].whole / Math.LN2,
       bitsPerChar: evals[3].whole / Math.LN2,
       evalChars: 192,
       valChars: 192,
@@ -172,7 +173,7 @@ describe('trainCharLM', () => {
     // a stop asked for right after a periodic evaluation still ends with one over the whole split
     const stopped: number[][] = [];
     let steps = 0;
-    const early = await trainCharLM(
+    const early = await trainLM(
       { text, vocab, config, options: opts({ steps: 20, evalEvery: 5, evalChars: 50 }) },
       {
         onStep: () => {
@@ -196,7 +197,7 @@ describe('trainCharLM', () => {
     // 0, or a slice as long as the split, scores all of it every time (and the last step is not scored twice)
     for (const evalChars of [0, 192, 10 ** 6]) {
       const seen: number[][] = [];
-      await trainCharLM({ text, vocab, config, options: opts({ steps: 10, evalEvery: 5, evalChars }) }, { onEval: (e) => seen.push([e.step, e.evalChars]) });
+      await trainLM({ text, vocab, config, options: opts({ steps: 10, evalEvery: 5, evalChars }) }, { onEval: (e) => seen.push([e.step, e.evalChars]) });
       assert.deepEqual(
         seen,
         [
@@ -208,7 +209,7 @@ describe('trainCharLM', () => {
     }
     assert.equal(defaultTrainOptions.evalChars, 250_000);
     for (const bad of [1, -5, 2.5, NaN]) {
-      await assert.rejects(trainCharLM({ text, vocab, config, options: opts({ evalChars: bad, steps: 1 }) }), {
+      await assert.rejects(trainLM({ text, vocab, config, options: opts({ evalChars: bad, steps: 1 }) }), {
         message: `eval-chars must be 0 (the whole validation split) or a whole number of at least 2, got ${bad}`,
       });
     }
@@ -235,11 +236,11 @@ describe('trainCharLM', () => {
       assert.equal(n, first, `batch ${batch} x seq ${seq}, val-frac ${valFrac}`);
       const letters = 'abcdefgh'.repeat(Math.ceil(n / 8));
       const o = opts({ batch, seq, valFrac, steps: 1 });
-      const ok = await trainCharLM({ text: letters.slice(0, n), vocab: CharTokenizer.fromTexts(letters), config: tiny, options: o });
+      const ok = await trainLM({ text: letters.slice(0, n), vocab: CharTokenizer.fromTexts(letters), config: tiny, options: o });
       assert.equal(ok.progress.step, 1);
       // the advice follows what falls short: only the validation part, or the training windows
       const valShort = fits(n - 1).train;
-      await assert.rejects(trainCharLM({ text: letters.slice(0, n - 1), vocab: CharTokenizer.fromTexts(letters), config: tiny, options: o }), {
+      await assert.rejects(trainLM({ text: letters.slice(0, n - 1), vocab: CharTokenizer.fromTexts(letters), config: tiny, options: o }), {
         message:
           `the text has ${(n - 1).toLocaleString('en-US')} characters; batch ${batch} x seq ${seq} with val-frac ${valFrac} needs at least ${n.toLocaleString('en-US')}; ` +
           `use a longer text or ${valShort ? 'a larger --val-frac' : 'a smaller --batch/--seq'}`,

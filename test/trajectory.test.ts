@@ -9,8 +9,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Adam, createWasmBackend, decodeCheckpoint, setBackend, getBackend } from '../src/index.js';
-import { trainStep } from '../src/train/step.js';
+import { Adam, decodeCheckpoint, setBackend, getBackend } from '../src/index.js';
+import { createWasmBackend, trainStep } from '../src/internal.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 const want = JSON.parse(readFileSync(fixture('trajectory.json'), 'utf8'));

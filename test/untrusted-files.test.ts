@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CharLM, CharTokenizer, decodeCheckpoint, encodeCheckpoint, readSafetensors, readSafetensorsMetadata } from '../src/index.js';
+import { LanguageModel, CharTokenizer, decodeCheckpoint, encodeCheckpoint, readSafetensors, readSafetensorsMetadata } from '../src/index.js';
 import { MAX_JSON_BYTES } from '../src/io/json-limits.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
@@ -29,7 +29,7 @@ function parts(bytes: Uint8Array): { header: Record<string, any>; data: Uint8Arr
 }
 
 const vocab = new CharTokenizer(['a', 'b', 'c']);
-const model = new CharLM({ vocabSize: 3, model: 'lstm', layers: 1, hidden: 4, embed: 2, dropout: 0 });
+const model = new LanguageModel({ vocabSize: 3, model: 'lstm', layers: 1, hidden: 4, embed: 2, dropout: 0 });
 const good = encodeCheckpoint(model, vocab, { state: model.initialState(2) });
 const goodMeta = JSON.parse(readSafetensorsMetadata(good).recur);
 

@@ -75,7 +75,7 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
   });
 
   it("starts its fields at the library's defaults, as the CLI does", async () => {
-    const { defaultTrainOptions: T, defaultCharLMConfig: M } = await import('../src/index.js');
+    const { defaultTrainOptions: T, defaultLMConfig: M } = await import('../src/index.js');
     const fields = {
       model: M.model,
       layers: M.layers,

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """recur <-> PyTorch for character-level language models.
 
-recur's CharLM is nn.Embedding (or one-hot input) -> nn.LSTM / nn.GRU / nn.RNN
+recur's LanguageModel is nn.Embedding (or one-hot input) -> nn.LSTM / nn.GRU / nn.RNN
 (batch_first, tanh for RNN) -> nn.Linear, with PyTorch's parameter names,
 shapes and gate orders, so moving a model is renaming at most. This script
 runs with Debian's python3-torch and nothing else (Debian has no `safetensors`
@@ -56,7 +56,7 @@ CELLS = {'lstm': (torch.nn.LSTM, 4), 'gru': (torch.nn.GRU, 3), 'rnn': (torch.nn.
 
 
 class CharModel(torch.nn.Module):
-    """recur's CharLM in PyTorch: the same names (embedding.*, rnn.*, head.*), shapes and outputs."""
+    """recur's LanguageModel in PyTorch: the same names (embedding.*, rnn.*, head.*), shapes and outputs."""
 
     def __init__(self, vocab_size, model='lstm', layers=2, hidden=128, embed=64, dropout=0.0):
         super().__init__()

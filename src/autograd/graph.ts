@@ -18,6 +18,7 @@ export interface GradNode {
 
 let gradEnabled = true;
 
+/** Whether ops record the graph now (false inside `noGrad`). */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }

@@ -17,6 +17,7 @@ registerBackend('js', () => createJsBackend('f32'));
 registerBackend('js-f64', () => createJsBackend('f64'));
 registerBackend('wasm', () => createWasmBackend());
 
+/** The names `setBackend` and `withBackend` accept: 'js', 'js-f64' and 'wasm' (and any registered since). */
 export function availableBackends(): string[] {
   return [...factories.keys()];
 }
@@ -50,12 +51,27 @@ export function wasmLoads(): boolean {
   return wasmOk;
 }
 
+/**
+ * The backend new tensors go to: the one last set, else 'wasm' where
+ * WebAssembly SIMD runs and 'js' elsewhere (the RECUR_BACKEND environment
+ * variable overrides the choice). Its `name` says which.
+ */
 export function getBackend(): Backend {
   if (!current) current = backendByName(defaultBackendName());
   return current;
 }
 
-/** Make `backend` (or the one registered under that name) current for new tensors. */
+/**
+ * Make `backend` (or the one registered under that name) current for new
+ * tensors; returns it. Tensors already made stay where they are (see
+ * `toBackend`).
+ *
+ * @example
+ * ```ts
+ * setBackend('js');
+ * withBackend('js-f64', () => tensor([1, 2]).sum().item()); // in double precision, then back to js
+ * ```
+ */
 export function setBackend(backend: string | Backend): Backend {
   current = typeof backend === 'string' ? backendByName(backend) : backend;
   return current;

@@ -2,8 +2,8 @@
 import cliProgress from 'cli-progress';
 import { TOKEN_NOUNS, type LMTokenizer } from '../text/tokenizers.js';
 import { sampleText } from '../generate/sample.js';
-import { evaluateLoss, trainCharLM, defaultTrainOptions, textLengthProblem, type EvalInfo, type TrainOptions } from '../train/trainer.js';
-import type { CellType, CharLMConfig } from '../models/charlm.js';
+import { evaluateLoss, trainLM, defaultTrainOptions, textLengthProblem, type EvalInfo, type TrainOptions } from '../train/trainer.js';
+import type { CellType, LanguageModelConfig } from '../models/charlm.js';
 import { prepareOutput, readCheckpoint, readCorpusFile, writeFileAtomic } from './files.js';
 import { stdout } from './output.js';
 import { UserError } from './errors.js';
@@ -69,7 +69,7 @@ const flagName = (k: string): string => '--' + k.replace(/[A-Z]/g, (c) => '-' + 
 export const human = (v: unknown): string => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(4))) : String(v));
 
 /** "a 2x128 LSTM with embedding 64", as the banner and messages say it. */
-const describeModel = (c: CharLMConfig): string =>
+const describeModel = (c: LanguageModelConfig): string =>
   `a ${c.layers}x${c.hidden} ${c.model.toUpperCase()} with ${c.embed === 0 ? 'one-hot input' : `embedding ${c.embed}`}`;
 
 /** Share of word tokens that are <unk> above which a resumed run refuses the text: it is not the text the model learned. */
@@ -190,7 +190,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   let lastCps = 0;
   const started = Date.now();
   try {
-    const res = await trainCharLM(
+    const res = await trainLM(
       { ids, vocab, name: `'${file}'`, config, options, resume, resumeName: f.resume && `'${f.resume}'` },
       {
         onStep: (s) => {
@@ -216,7 +216,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
         onEval: (e) => {
           lastVal = e.valLoss;
           log(
-            `step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerChar.toFixed(3)} bits/${unit} (${evalScope(e, unit)})`,
+            `step ${e.step}: val loss ${e.valLoss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(2)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${evalScope(e, unit)})`,
           );
         },
         onSample: (t, step) => log(`--- sample at step ${step} ---\n${t}\n---`),

@@ -59,12 +59,12 @@ export function importTorchCommand(file: string, f: { vocab: string; model?: Cel
 
 export async function exportCommand(checkpoint: string, f: { onnx: string; states: 'optional' | 'required' }, version: string): Promise<void> {
   // loaded here, not at start-up: protobufjs and the schema are only needed for this command
-  const { exportCharLMOnnx, ONNX_OPSET } = await import('../export/onnx.js');
+  const { exportLMOnnx, ONNX_OPSET } = await import('../export/onnx.js');
   const out = prepareOutput(f.onnx, '--onnx', [{ path: checkpoint, what: 'checkpoint' }]);
   const ck = readCheckpoint(checkpoint);
   let bytes: Uint8Array;
   try {
-    bytes = exportCharLMOnnx(ck.model, ck.vocab, { producerVersion: version, states: f.states });
+    bytes = exportLMOnnx(ck.model, ck.vocab, { producerVersion: version, states: f.states });
   } catch (e) {
     throw new UserError(`'${checkpoint}' cannot be exported: ${(e as Error).message}`);
   }

@@ -10,12 +10,12 @@ import { asUserErrorUnlessBug, evalCommand, infoCommand, sampleCommand, trainCom
 import { forecastCommand } from './forecast.js';
 import { exportCommand, importTorchCommand } from './interop.js';
 import { defaultTrainOptions } from '../train/trainer.js';
-import { defaultCharLMConfig } from '../models/config.js';
+import { defaultLMConfig } from '../models/config.js';
 import { sampleDefaults } from '../generate/core.js';
 
 // the defaults have one home, the library: the help text shows them as they are there
 const T = defaultTrainOptions;
-const M = defaultCharLMConfig;
+const M = defaultLMConfig;
 
 const keepCrHelp = "keep '\\r' (Windows CRLF or lone CR line ends) instead of reading line ends as LF";
 

@@ -8,23 +8,52 @@
  */
 import type { TokenIds } from './text.js';
 
+/** One window of a `BpttBatcher`. */
 export interface BpttWindow {
-  /** Inputs and next-character targets, [batch, seq] batch-major. */
+  /** Inputs, [batch, seq] batch-major. */
   x: Int32Array;
+  /** Targets: each input's next token, [batch, seq] batch-major. */
   y: Int32Array;
+  /** The epoch this window belongs to (from 0). */
   epoch: number;
   /** Index of this window within the epoch; 0 means the hidden state should be reset. */
   window: number;
 }
 
+/**
+ * Windows of a token stream for truncated backpropagation through time:
+ * `batch` parallel rows read left to right `seq` steps at a time, so each
+ * window continues the previous one and the hidden state can carry over.
+ *
+ * @example
+ * ```ts
+ * const batcher = new BpttBatcher(ids, 32, 64);
+ * let state: RecurrentState | undefined;
+ * const { x, y, window } = batcher.next(); // x and y: [32, 64]
+ * if (window === 0) state = undefined; // a new epoch starts from a zero state
+ * ```
+ */
 export class BpttBatcher {
+  /** Tokens per row (the ids split into `batch` equal rows). */
   readonly rowLength: number;
+  /** Windows in one pass over the rows. */
   readonly windowsPerEpoch: number;
+  /** The epoch the next window belongs to. */
   epoch = 0;
+  /** The next window's index within its epoch. */
   window = 0;
 
   /** Row length and windows per epoch for `length` ids: the batcher's arithmetic, also what the minimum text length is computed from. */
-  static layout(length: number, batch: number, seq: number): { rowLength: number; windowsPerEpoch: number } {
+  static layout(
+    length: number,
+    batch: number,
+    seq: number,
+  ): {
+    /** Tokens per row. */
+    rowLength: number;
+    /** Windows per epoch (0: the text is too short). */
+    windowsPerEpoch: number;
+  } {
     // each row needs seq + 1 characters for one window (inputs plus shifted targets)
     const rowLength = Math.max(0, Math.floor((length - 1) / batch));
     return { rowLength, windowsPerEpoch: Math.floor(rowLength / seq) };
@@ -32,7 +61,9 @@ export class BpttBatcher {
 
   constructor(
     private readonly ids: TokenIds,
+    /** Parallel rows (sequences per window). */
     readonly batch: number,
+    /** Steps per window (the truncation length). */
     readonly seq: number,
   ) {
     for (const [k, v] of [
@@ -79,10 +110,16 @@ export class BpttBatcher {
   }
 
   /** Position, for checkpoints. */
-  getState(): { epoch: number; window: number } {
+  getState(): {
+    /** The next window's epoch. */
+    epoch: number;
+    /** The next window's index within it. */
+    window: number;
+  } {
     return { epoch: this.epoch, window: this.window };
   }
 
+  /** Continue from a position `getState()` returned (for the same ids, batch and seq). */
   setState(s: { epoch: number; window: number }): void {
     if (!(Number.isInteger(s.window) && s.window >= 0 && s.window < this.windowsPerEpoch)) {
       throw new Error(`BpttBatcher: window ${s.window} is out of range for ${this.windowsPerEpoch} windows per epoch`);

@@ -8,6 +8,7 @@
 import { CharCounts, codePointCount, textPieces, tokenIds, type LineEnds, type TokenIds } from './text.js';
 import { CharTokenizer, WordTokenizer, type LMTokenizer } from '../text/tokenizers.js';
 
+/** How `readCorpus` reads a text: its name for messages, line ends, and the vocabulary to use or build. */
 export interface CorpusOptions {
   /** Names the text in messages, e.g. `'notes.txt'`. */
   name?: string;
@@ -28,8 +29,11 @@ export interface CorpusOptions {
   unknown?: 'skip' | 'refuse';
 }
 
+/** A text read for a language model. */
 export interface Corpus {
+  /** The text as token ids, in the smallest array type the vocabulary allows. */
   ids: TokenIds;
+  /** The vocabulary the ids index: the one given, or one built from the text. */
   vocab: LMTokenizer;
   /** Characters (code points) in the text as read, after line-end normalisation. */
   chars: number;
@@ -39,6 +43,17 @@ export interface Corpus {
   unknown: Map<string, number>;
 }
 
+/**
+ * A text (bytes or a string) to token ids and a vocabulary, as `recur train`
+ * and the playground read theirs: strict UTF-8, one line-end rule, and
+ * memory for the ids only. Errors are one sentence naming the text.
+ *
+ * @example
+ * ```ts
+ * const { ids, vocab } = readCorpus(readFileSync('notes.txt'), { name: 'notes.txt' });
+ * const { train, val } = splitIds(ids, 0.1);
+ * ```
+ */
 export function readCorpus(source: Uint8Array | string, opts: CorpusOptions = {}): Corpus {
   const name = opts.name ?? 'the text';
   const lineEnds: LineEnds = { crlf: 0, cr: 0 };

@@ -12,6 +12,7 @@ import { Rng } from '../random/rng.js';
 /** One sequence: numbers (one per step) or vectors (one per step, all the same size). */
 export type Sequence = ArrayLike<number> | readonly ArrayLike<number>[];
 
+/** How `padSequences` pads: the fill value, the length, which end to cut, the array type. */
 export interface PadOptions {
   /** The value written past each sequence's end (default 0; -100 makes targets that crossEntropy ignores). */
   value?: number;
@@ -23,9 +24,11 @@ export interface PadOptions {
   dtype?: 'float32' | 'int32';
 }
 
+/** Sequences padded into one block, with each one's length: ready for `tensor(data, shape)` and a layer's `lengths`. */
 export interface PaddedBatch<A extends Float32Array | Int32Array = Float32Array | Int32Array> {
   /** Row-major [batch, time] or [batch, time, features]; steps past a sequence's length hold `value`. */
   data: A;
+  /** [batch, time] for sequences of numbers, [batch, time, features] for sequences of vectors. */
   shape: number[];
   /** Steps kept of each sequence (after truncation), 1..time. */
   lengths: number[];
@@ -36,6 +39,13 @@ const isVectorSeq = (s: Sequence): s is readonly ArrayLike<number>[] => s.length
 /**
  * Pad sequences to one block, valid steps first (the layout the recurrent
  * layers' `lengths` expect). Every sequence needs at least one step.
+ *
+ * @example
+ * ```ts
+ * const { data, shape, lengths } = padSequences([[1, 2, 3], [4]]);
+ * // data [1, 2, 3, 4, 0, 0], shape [2, 3], lengths [3, 1]
+ * const { output } = new GRU({ inputSize: 1, hiddenSize: 8 }).forward(tensor(data, [...shape, 1]), { lengths });
+ * ```
  */
 export function padSequences(list: readonly Sequence[], opts: PadOptions & { dtype: 'int32' }): PaddedBatch<Int32Array>;
 export function padSequences(list: readonly Sequence[], opts?: PadOptions & { dtype?: 'float32' }): PaddedBatch<Float32Array>;
@@ -99,10 +109,13 @@ export function lengthsMask(lengths: readonly number[] | Int32Array, time?: numb
   return tensor(m, [ls.length, T], opts);
 }
 
+/** How `SequenceDataset.batches` orders and cuts the items. */
 export interface BatchOptions {
   /** Shuffle before batching with this generator (a new order each call), or with a fresh Rng(seed). */
   shuffle?: boolean;
+  /** The generator that shuffles (it advances, so each epoch gets a new order). */
   rng?: Rng;
+  /** Without `rng`: shuffle with a fresh generator from this seed (the same order every call). */
   seed?: number;
   /** Drop the last batch when it is smaller than batchSize (default false: it is yielded). */
   dropLast?: boolean;
@@ -110,12 +123,14 @@ export interface BatchOptions {
 
 /** A list of examples (any type) with a seeded split, shuffling and batching. */
 export class SequenceDataset<T> {
+  /** The examples, in their original order. */
   readonly items: readonly T[];
 
   constructor(items: readonly T[]) {
     this.items = items;
   }
 
+  /** How many examples there are. */
   get size(): number {
     return this.items.length;
   }

@@ -1,8 +1,8 @@
 /**
- * A CharLM as a standard ONNX graph (opset 17), with ONNX's own LSTM / GRU /
+ * A LanguageModel as a standard ONNX graph (opset 17), with ONNX's own LSTM / GRU /
  * RNN operators, one per layer, so any ONNX runtime runs it.
  *
- *   inputs   tokens  int64 [batch, seq]        (batch-major, as CharLM.forward)
+ *   inputs   tokens  int64 [batch, seq]        (batch-major, as LanguageModel.forward)
  *            h0      float [layers, batch, H]  the initial state (see `states`)
  *            c0      float [layers, batch, H]  LSTM only, likewise
  *   outputs  logits  float [batch, seq, vocab]
@@ -23,7 +23,7 @@
  */
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import type { CharLM } from '../models/charlm.js';
+import type { LanguageModel } from '../models/charlm.js';
 import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { CELL_KINDS, toOnnxGateOrder } from '../nn/rnn/kinds.js';
@@ -73,8 +73,8 @@ export interface OnnxExportOptions {
   producerVersion?: string;
 }
 
-/** The ONNX graph of a CharLM as plain objects shaped like onnx.proto's messages. */
-export function charLMOnnxModel(model: CharLM, vocab: LMTokenizer, opts: OnnxExportOptions = {}): Record<string, unknown> {
+/** The ONNX graph of a LanguageModel as plain objects shaped like onnx.proto's messages. */
+export function lmOnnxModel(model: LanguageModel, vocab: LMTokenizer, opts: OnnxExportOptions = {}): Record<string, unknown> {
   const optional = (opts.states ?? 'optional') === 'optional';
   if (!optional && opts.states !== 'required') throw new Error(`states must be 'optional' or 'required', got '${opts.states}'`);
   const { vocabSize: V, model: cell, layers: L, hidden: H, embed: E } = model.config;
@@ -214,10 +214,10 @@ function onnxModelType(): protobuf.Type {
   return modelProto;
 }
 
-/** Serialise a CharLM as an ONNX model file. */
-export function exportCharLMOnnx(model: CharLM, vocab: LMTokenizer, opts: OnnxExportOptions = {}): Uint8Array {
+/** Serialise a LanguageModel as an ONNX model file. */
+export function exportLMOnnx(model: LanguageModel, vocab: LMTokenizer, opts: OnnxExportOptions = {}): Uint8Array {
   const type = onnxModelType();
-  const obj = charLMOnnxModel(model, vocab, opts);
+  const obj = lmOnnxModel(model, vocab, opts);
   const err = type.verify(obj);
   if (err) throw new Error(`internal error: the ONNX model does not match onnx.proto: ${err}`);
   return type.encode(type.fromObject(obj)).finish();

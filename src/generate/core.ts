@@ -11,6 +11,7 @@ import type { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 import type { TokenIds } from '../data/text.js';
 
+/** How `pickToken` chooses among the logits: temperature, truncation (top-k, top-p), or the most likely. */
 export interface PickOptions {
   /** Divide logits by this before the softmax (default 1); must be > 0. */
   temperature?: number;
@@ -32,7 +33,7 @@ export function checkPickOptions(o: PickOptions): void {
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`top-p must be above 0 and at most 1, got ${o.topP}`);
 }
 
-/** Choose a token from logits. Pure apart from the RNG draw, so it is easy to test. */
+/** Choose a token id from logits, as sampling does at each step. Pure apart from the RNG draw, so it is easy to test. */
 export function pickToken(logits: ArrayLike<number>, o: PickOptions, rng: Rng): number {
   const n = logits.length;
   const banned = o.banned ?? -1;
@@ -75,8 +76,14 @@ export function pickToken(logits: ArrayLike<number>, o: PickOptions, rng: Rng): 
 }
 
 /** How much and how hot `recur sample`, the playground and recur/sampler generate unless told otherwise. */
-export const sampleDefaults = { length: 500, temperature: 0.8 } as const;
+export const sampleDefaults: {
+  /** Tokens to generate. */
+  readonly length: number;
+  /** The logits' divisor: below 1 sharper, more predictable text. */
+  readonly temperature: number;
+} = { length: 500, temperature: 0.8 };
 
+/** What to generate and how to pick each token. */
 export interface GenerateOptions extends PickOptions {
   /** Tokens to generate: characters, or words for a word model (default 500). */
   length?: number;
@@ -119,7 +126,7 @@ export function prepareGeneration(vocab: LMTokenizer, opts: GenerateOptions & { 
  * `length` times. The last token is not fed back. `banned` (if >= 0) is never
  * picked.
  */
-export function* generateChars(
+export function* generateTokens(
   step: (id: number) => ArrayLike<number>,
   decode: (id: number) => string,
   prime: string,

@@ -9,8 +9,17 @@
  */
 
 /** One decoding step for `tokens.length` rows: logits are row-major [rows, vocab]. */
-export type StepFunction<S> = (tokens: Int32Array, state: S) => { logits: ArrayLike<number>; state: S };
+export type StepFunction<S> = (
+  tokens: Int32Array,
+  state: S,
+) => {
+  /** Next-token scores, row-major [rows, vocab]. */
+  logits: ArrayLike<number>;
+  /** The state after this step. */
+  state: S;
+};
 
+/** The tokens that start and end a decoded sequence, and the longest one. */
 export interface DecodeOptions {
   /** The token fed first (start of sequence). */
   bos: number;
@@ -65,7 +74,9 @@ export function greedyDecode<S>(step: StepFunction<S>, state: S, o: DecodeOption
   return out;
 }
 
+/** `beamSearch`'s options: decoding's, plus the beam and how states follow it. */
 export interface BeamOptions<S> extends DecodeOptions {
+  /** Hypotheses kept at each step (and returned). */
   beamWidth: number;
   /**
    * Length normalisation: hypotheses are ranked by logProb / length^lengthPenalty
@@ -77,6 +88,7 @@ export interface BeamOptions<S> extends DecodeOptions {
   select: (state: S, rows: Int32Array) => S;
 }
 
+/** One sequence beam search found. */
 export interface Hypothesis {
   /** Generated tokens without EOS. */
   tokens: number[];
@@ -105,6 +117,14 @@ function logSoftmaxRow(logits: ArrayLike<number>, off: number, V: number, out: F
  * scores better than the worst of them (exact for lengthPenalty 0, the usual
  * heuristic otherwise), or at maxLen, where live beams are ranked with the
  * finished ones.
+ *
+ * @example
+ * ```ts
+ * // a toy decoder whose state is the step number: it prefers token 2, then EOS (1)
+ * const step: StepFunction<number> = (tokens, t) => ({ logits: Array.from(tokens, () => (t < 3 ? [0, -1, 1] : [0, 2, 0])).flat(), state: t + 1 });
+ * const [best] = beamSearch(step, 0, { bos: 0, eos: 1, maxLen: 10, beamWidth: 3, select: (t) => t });
+ * best.tokens; // [2, 2, 2]
+ * ```
  */
 export function beamSearch<S>(step: StepFunction<S>, state: S, o: BeamOptions<S>): Hypothesis[] {
   checkDecode('beamSearch', o);

@@ -1,7 +1,7 @@
 /**
- * Batch-1 inference for a char LM, one character at a time, on plain backend
+ * Batch-1 inference for a language model, one token at a time, on plain backend
  * storages: a handful of kernel calls per step on buffers made once, no
- * tensors or graph. `CharStepper` (stepper.ts) runs it on a CharLM's
+ * tensors or graph. `LMStepper` (stepper.ts) runs it on a LanguageModel's
  * parameters; the embeddable sampler runs it on weights read straight from a
  * checkpoint, on the js backend. No tensor imports, so it bundles small.
  */
@@ -32,14 +32,20 @@ export interface StepperWeights {
 }
 
 export class StepperCore {
+  /** @internal The backend holding the buffers. */
   protected readonly bk: Backend;
+  /** @internal Vocabulary size. */
   protected readonly V: number;
+  /** @internal Hidden size. */
   protected readonly H: number;
+  /** @internal Layers. */
   protected readonly L: number;
   private readonly G: number;
   private readonly x: Storage; // the embedded input
-  protected h: Storage[]; // per layer, ping-pong with hNext
+  /** @internal Each layer's h (ping-pong with hNext). */
+  protected h: Storage[];
   private hNext: Storage[];
+  /** @internal Each layer's c, for a kind with a cell state. */
   protected c: Storage[] | null;
   private cNext: Storage[] | null;
   private readonly gx: Storage;
@@ -99,10 +105,10 @@ export class StepperCore {
     }
   }
 
-  /** Feed one character; returns the next character's logits (a view, valid until the next call). */
+  /** Feed one token id; returns the next token's logits (a view, valid until the next call). */
   step(id: number): Float32Array {
-    if (this.disposed) throw new Error('CharStepper: used after dispose()');
-    if (!(Number.isInteger(id) && id >= 0 && id < this.V)) throw new Error(`CharStepper: id ${id} is outside the vocabulary of ${this.V}`);
+    if (this.disposed) throw new Error('LMStepper: used after dispose()');
+    if (!(Number.isInteger(id) && id >= 0 && id < this.V)) throw new Error(`LMStepper: id ${id} is outside the vocabulary of ${this.V}`);
     const { bk, H, G, w } = this;
     const mm = (a: Storage, b: Storage, c: Storage, n: number, k: number, accumulate: boolean, transB = true): void =>
       bk.matmul(a, b, c, { batch: 1, m: 1, n, k, transA: false, transB, strideA: 0, strideB: 0, strideC: 0, accumulate });
@@ -144,7 +150,12 @@ export class StepperCore {
   }
 
   /** The current state as [layers * H] arrays (copies). */
-  stateArrays(): { h: Float32Array; c?: Float32Array } {
+  stateArrays(): {
+    /** Each layer's hidden state, layer after layer. */
+    h: Float32Array;
+    /** Each layer's cell state, for an LSTM. */
+    c?: Float32Array;
+  } {
     const cat = (bufs: Storage[]): Float32Array => {
       const out = new Float32Array(this.L * this.H);
       bufs.forEach((s, l) => out.set(this.bk.read(s).subarray(0, this.H), l * this.H));
@@ -153,6 +164,7 @@ export class StepperCore {
     return this.c ? { h: cat(this.h), c: cat(this.c) } : { h: cat(this.h) };
   }
 
+  /** Free the buffers (on the wasm backend they are not garbage-collected); the stepper cannot step afterwards. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -9,6 +9,7 @@
 import { formatShape, sizeOf } from '../tensor/shape.js';
 import { parseJsonLimited } from './json-limits.js';
 
+/** A safetensors file's `__metadata__`: string keys to string values (JSON-encode anything else). */
 export type SafetensorsMetadata = Record<string, string>;
 
 const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };

@@ -12,13 +12,31 @@ import { readSafetensorsArrays, type SafetensorsMetadata } from './safetensors-c
 export { readSafetensorsMetadata, type SafetensorsMetadata } from './safetensors-core.js';
 
 /** Tensors and metadata from safetensors bytes; every dtype is converted to float32. */
-export function readSafetensorsWithMetadata(bytes: Uint8Array): { tensors: Record<string, Tensor>; metadata: SafetensorsMetadata } {
+export function readSafetensorsWithMetadata(bytes: Uint8Array): {
+  /** The tensors by name, in the file's order. */
+  tensors: Record<string, Tensor>;
+  /** The file's string metadata (empty if it has none). */
+  metadata: SafetensorsMetadata;
+} {
   const { arrays, metadata } = readSafetensorsArrays(bytes);
   const tensors: Record<string, Tensor> = {};
   for (const [name, a] of Object.entries(arrays)) tensors[name] = tensor(a.data, a.shape);
   return { tensors, metadata };
 }
 
+/**
+ * The tensors in safetensors bytes, by name, as float32 (F32, F16, BF16, F64
+ * and integer dtypes convert): weights saved by PyTorch's
+ * `safetensors.torch.save_file`, or by `writeSafetensors`. A malformed or
+ * hostile file is refused with one sentence, before any large allocation.
+ *
+ * @example
+ * ```ts
+ * const bytes = writeSafetensors({ w: randn([2, 3]) }, { note: 'made by recur' });
+ * readSafetensors(bytes).w.shape; // [2, 3]
+ * readSafetensorsMetadata(bytes); // { note: 'made by recur' }
+ * ```
+ */
 export function readSafetensors(bytes: Uint8Array): Record<string, Tensor> {
   return readSafetensorsWithMetadata(bytes).tensors;
 }

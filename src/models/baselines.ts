@@ -42,11 +42,13 @@ function solveSpd(A: Float64Array, b: Float64Array, n: number, cols: number): vo
 
 /** A least-squares linear autoregression predicting `horizon` values from the last `lags`. */
 export class LinearAR {
-  /** [(lags + 1) x horizon]: weights of the lags (oldest first), then the constant. */
+  /** The fitted coefficients, `[(lags + 1) x horizon]`: weights of the lags (oldest first), then the constant. */
   readonly weights: Float64Array;
 
   private constructor(
+    /** Past values each prediction reads. */
     readonly lags: number,
+    /** Values predicted at once. */
     readonly horizon: number,
     weights: Float64Array,
   ) {

@@ -1,5 +1,5 @@
 /**
- * CharLM: a character-level language model. Embedding (or one-hot input, as
+ * LanguageModel: the language model, over characters or words. Embedding (or one-hot input, as
  * in min-char-rnn) -> a stack of RNN / LSTM / GRU layers -> a linear layer to
  * vocabulary logits. State-dict names: embedding.weight, rnn.weight_ih_l0, ...,
  * head.weight, head.bias (the rnn part uses PyTorch's names).
@@ -12,33 +12,38 @@ import { Embedding, Linear } from '../nn/layers.js';
 import { recurrentLayerOf, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import { dropout } from '../ops/dropout.js';
-import { checkCharLMConfig, type CharLMConfig } from './config.js';
+import { checkLMConfig, type LanguageModelConfig } from './config.js';
 
-export { checkCharLMConfig, defaultCharLMConfig, type CellType, type CharLMConfig } from './config.js';
+export { checkLMConfig, defaultLMConfig, type CellType, type LanguageModelConfig } from './config.js';
 
 /**
  * The language model behind `recur train`, over characters or words:
  * embedding (or one-hot input) -> RNN / LSTM / GRU layers -> a linear head
- * to vocabulary logits. Train it with `trainCharLM`, sample with
+ * to vocabulary logits. Train it with `trainLM`, sample with
  * `sampleText`, save with `encodeCheckpoint`.
  *
  * @example
  * ```ts
  * const vocab = CharTokenizer.fromTexts(text);
- * const model = new CharLM({ ...defaultCharLMConfig, vocabSize: vocab.size });
- * const { model: trained } = await trainCharLM({ text, vocab, config: defaultCharLMConfig, options: { ...defaultTrainOptions, steps: 500 } });
+ * const model = new LanguageModel({ ...defaultLMConfig, vocabSize: vocab.size });
+ * const { model: trained } = await trainLM({ text, vocab, config: defaultLMConfig, options: { ...defaultTrainOptions, steps: 500 } });
  * ```
  */
-export class CharLM extends Module {
-  readonly config: CharLMConfig;
+export class LanguageModel extends Module {
+  /** The description it was built from (checked; a copy, so later changes to the caller's object do not reach it). */
+  readonly config: LanguageModelConfig;
+  /** The token embedding [vocabSize, embed], or null when the model reads one-hot vectors (embed 0). */
   embedding: Embedding | null;
+  /** The recurrent stack (an `LSTM`, `GRU` or `RNN` with `layers` layers). */
   rnn: RecurrentBase;
+  /** The output layer: hidden state to vocabulary logits. */
   head: Linear;
   private readonly rng: Rng;
 
-  constructor(config: CharLMConfig, opts: { rng?: Rng } = {}) {
+  /** A freshly initialised model; `rng` draws the initial weights and the dropout masks (default the global generator). */
+  constructor(config: LanguageModelConfig, opts: { rng?: Rng } = {}) {
     super();
-    this.config = checkCharLMConfig({ ...config });
+    this.config = checkLMConfig({ ...config });
     const { vocabSize: V, model, layers, hidden, embed } = this.config;
     this.rng = opts.rng ?? globalRng;
     this.embedding = embed > 0 ? new Embedding(V, embed, { rng: this.rng }) : null;
@@ -49,7 +54,7 @@ export class CharLM extends Module {
 
   /** Change the dropout probability (between layers and before the head) for further training. */
   setDropout(p: number): void {
-    checkCharLMConfig({ ...this.config, dropout: p });
+    checkLMConfig({ ...this.config, dropout: p });
     this.config.dropout = p;
     this.rnn.dropout = p;
   }
@@ -64,9 +69,19 @@ export class CharLM extends Module {
   }
 
   /** Logits [B, T, V] for ids laid out [B, T] (batch-major), and the final state. */
-  forward(ids: ArrayLike<number>, batch: number, time: number, state?: RecurrentState): { logits: Tensor; state: RecurrentState } {
+  forward(
+    ids: ArrayLike<number>,
+    batch: number,
+    time: number,
+    state?: RecurrentState,
+  ): {
+    /** Unnormalised scores [batch, time, vocabSize] for the token after each input. */
+    logits: Tensor;
+    /** The state after the last step, to carry into the next window. */
+    state: RecurrentState;
+  } {
     const V = this.config.vocabSize;
-    if (ids.length !== batch * time) throw new Error(`CharLM: ${ids.length} ids do not fill [${batch}, ${time}]`);
+    if (ids.length !== batch * time) throw new Error(`LanguageModel: ${ids.length} ids do not fill [${batch}, ${time}]`);
     let x: Tensor;
     if (this.embedding) {
       x = this.embedding.forward(tensor(ids, [batch, time], { backend: this.head.weight.backend }));

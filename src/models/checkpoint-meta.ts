@@ -10,7 +10,7 @@
  * anything is built. Files written before checksums have neither and are
  * read unverified.
  */
-import { charLMShapes, checkCharLMConfig, type CharLMConfig } from './config.js';
+import { lmShapes, checkLMConfig, type LanguageModelConfig } from './config.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import { parseJsonLimited } from '../io/json-limits.js';
 import { tokenizerFromSaved, type LMTokenizer, type TokenizerSpec } from '../text/tokenizers.js';
@@ -31,29 +31,58 @@ export function checkpointSizeProblem(bytes: number, name = 'the checkpoint'): s
   return `${name} is ${(bytes / 2 ** 30).toFixed(1)} GiB, more than the ${Math.round(MAX_CHECKPOINT_BYTES / 2 ** 30)} GiB a recur checkpoint can be; it is not a recur checkpoint`;
 }
 
+/** How far a training run got: where a resumed run continues. */
 export interface TrainingProgress {
+  /** Steps done. */
   step: number;
+  /** The current epoch (from 0). */
   epoch: number;
   /** Next BPTT window within the epoch. */
   window: number;
+  /** The last evaluation's validation loss, or null before the first. */
   lastValLoss: number | null;
   /** Seconds spent training so far (over all resumed runs). */
   seconds: number;
 }
 
+/** A checkpoint's `recur` metadata, as stored (JSON) in the file. */
 export interface CheckpointMeta {
+  /** Always 'recur-charlm' (the format's name from before word models; kept so older files and readers agree). */
   format: typeof CHECKPOINT_FORMAT;
+  /** 1 for character models, 2 for word models. */
   version: number;
-  config: CharLMConfig;
+  /** The model's description. */
+  config: LanguageModelConfig;
   /** Token strings by id (characters for a char model). */
   vocab: string[];
   /** How text becomes ids; absent in files from before word models (char). */
-  tokenizer?: { kind: 'char' } | TokenizerSpec;
+  tokenizer?:
+    | {
+        /** A character model. */
+        kind: 'char';
+      }
+    | TokenizerSpec;
   /** The training options used (CLI names), so a resumed run uses the same ones. */
   options: Record<string, unknown>;
+  /** How far training got. */
   progress: TrainingProgress;
-  optimizer: { type: string; step: number; options: Record<string, number | boolean> } | null;
-  rng: { s: RngState; spare: number | null } | null;
+  /** The optimizer's kind, step count and hyper-parameters (its tensors are stored as `optim.*`), or null. */
+  optimizer: {
+    /** The optimizer's name ('Adam', ...). */
+    type: string;
+    /** Steps it took. */
+    step: number;
+    /** Its hyper-parameters. */
+    options: Record<string, number | boolean>;
+  } | null;
+  /** The training generator's state (see `Rng.getState`), or null. */
+  rng: {
+    /** The generator's words. */
+    s: RngState;
+    /** The pending normal deviate. */
+    spare: number | null;
+  } | null;
+  /** What wrote the file: 'recur', 'recur import-torch', ... */
   createdBy: string;
   /** CRC-32 of each tensor's bytes as stored (F32), by tensor name, as 8 hex digits; absent in files from before checksums. */
   checksums?: Record<string, string>;
@@ -139,7 +168,7 @@ export function parseCheckpointMeta(metadata: SafetensorsMetadata, name = 'the c
   let vocab: LMTokenizer;
   try {
     // the config first: its caps keep everything after this from allocating for a hostile size
-    const config = checkCharLMConfig(meta.config);
+    const config = checkLMConfig(meta.config);
     vocab = tokenizerFromSaved(meta.vocab, meta.tokenizer);
     if (config.vocabSize !== vocab.size) throw new Error(`the model expects ${config.vocabSize} tokens but the vocabulary has ${vocab.size}`);
   } catch (e) {
@@ -155,8 +184,8 @@ export function parseCheckpointMeta(metadata: SafetensorsMetadata, name = 'the c
  * for an LSTM) as [layers, batch, hidden], optimizer slots `optim.<i>.<slot>`
  * shaped like weight i, and nothing else.
  */
-export function checkCheckpointTensors(shapes: Record<string, readonly number[]>, config: CharLMConfig, name = 'the checkpoint'): void {
-  const want = charLMShapes(config);
+export function checkCheckpointTensors(shapes: Record<string, readonly number[]>, config: LanguageModelConfig, name = 'the checkpoint'): void {
+  const want = lmShapes(config);
   const weights = Object.values(want);
   const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
   const mismatch = (msg: string): never => {

@@ -14,7 +14,7 @@
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { CharLM } from './charlm.js';
+import { LanguageModel } from './charlm.js';
 import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
@@ -25,10 +25,13 @@ import { CHECKPOINT_FORMAT, checkpointMetadata, readCheckpointArrays, type Check
 
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, parseCheckpointMeta, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
+/** A decoded checkpoint: the model with its weights loaded, its tokenizer, and what a resumed run needs. */
 export interface Checkpoint {
-  model: CharLM;
+  /** The model, rebuilt from the file's config with its weights. */
+  model: LanguageModel;
   /** The tokenizer: a CharTokenizer or a WordTokenizer. */
   vocab: LMTokenizer;
+  /** Everything else the file says: config, training options and progress, random state, who wrote it. */
   meta: CheckpointMeta;
   /** Optimizer state ready for `optimizer.loadStateDict`, if the file has one. */
   optimizer: OptimizerStateDict | null;
@@ -36,14 +39,31 @@ export interface Checkpoint {
   state: RecurrentState | null;
 }
 
+/**
+ * A model and its tokenizer as the bytes of one .safetensors file, with
+ * checksums; `extra` adds what resuming needs. The file loads in PyTorch
+ * (safetensors) and in `recur sample`, the playground and recur-rnn/sampler.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('model.safetensors', encodeCheckpoint(model, vocab));
+ * const { model: again, vocab: v } = decodeCheckpoint(readFileSync('model.safetensors'));
+ * sampleText(again, v, { length: 100, seed: 1 });
+ * ```
+ */
 export function encodeCheckpoint(
-  model: CharLM,
+  model: LanguageModel,
   vocab: LMTokenizer,
   extra: {
+    /** Training options to record (CLI names), so a resumed run uses them. */
     options?: Record<string, unknown>;
+    /** How far training got. */
     progress?: Partial<TrainingProgress>;
+    /** The optimizer's state (`optimizer.stateDict()`), to resume with the same moments. */
     optimizer?: OptimizerStateDict | null;
+    /** The training generator's state, so a resumed run draws the same numbers. */
     rng?: CheckpointMeta['rng'];
+    /** The hidden state carried between windows. */
     state?: RecurrentState | null;
     /** What wrote the file (default 'recur'), e.g. 'recur import-torch'. */
     createdBy?: string;
@@ -83,9 +103,9 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Ch
   const { meta, vocab, arrays } = readCheckpointArrays(bytes, name);
   const tensors: Record<string, Tensor> = {};
   for (const [k, a] of Object.entries(arrays)) tensors[k] = tensor(a.data, a.shape);
-  let model: CharLM;
+  let model: LanguageModel;
   try {
-    model = new CharLM(meta.config);
+    model = new LanguageModel(meta.config);
     const weights: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(tensors)) if (!k.startsWith('optim.') && !k.startsWith('state.')) weights[k] = t;
     model.loadStateDict(weights);

@@ -33,27 +33,48 @@ import { SequenceDataset } from '../data/sequences.js';
 import type { CellType } from './charlm.js';
 import { LinearAR } from './baselines.js';
 
+/** A `Forecaster`'s description: its shape and the standardisation of its series. */
 export interface ForecasterConfig {
   /** Values predicted at each step. */
   horizon: number;
+  /** The recurrent cell: 'lstm', 'gru' or 'rnn'. */
   model: CellType;
+  /** Recurrent layers stacked. */
   layers: number;
+  /** Hidden size of each layer. */
   hidden: number;
   /** Standardisation: inputs are (v - mean) / std. */
   mean: number;
+  /** The standard deviation that inputs are divided by (from `seriesStats` of the training series). */
   std: number;
   /** Lags of the autoregressive highway (0 or absent: none). */
   ar?: number;
 }
 
+/**
+ * A recurrent model that forecasts one numeric series (`recur forecast`):
+ * from the values so far, the next `horizon` values at once, or any number
+ * by feeding its own predictions back (`rollout`).
+ *
+ * @example
+ * ```ts
+ * const series = Array.from({ length: 400 }, (_, i) => Math.sin(i / 8));
+ * const model = new Forecaster({ horizon: 4, model: 'gru', layers: 1, hidden: 16, ...seriesStats(series), ar: 8 });
+ * trainForecaster(model, slidingWindows(series, 40), { steps: 200 });
+ * model.predict([series.slice(-36)]); // the next 4 values
+ * ```
+ */
 export class Forecaster extends Module {
   /** The config with `ar` settled (0 when it was left out). */
   readonly config: Required<ForecasterConfig>;
+  /** The recurrent stack, reading one standardised value per step. */
   rnn: RecurrentBase;
+  /** The output layer: hidden state to `horizon` standardised values. */
   head: Linear;
   /** The autoregressive highway over the last `config.ar` inputs, or null. */
   arHead: Linear | null;
 
+  /** A freshly initialised model; `rng` draws the initial weights (default the global generator). */
   constructor(config: ForecasterConfig, opts: { rng?: Rng } = {}) {
     super();
     const c = { ...config, ar: config.ar ?? 0 };
@@ -85,7 +106,16 @@ export class Forecaster extends Module {
    * [B, T, ar] holds at each step the last `ar` inputs, newest first (see
    * `lagWindows`).
    */
-  forward(x: Tensor, state?: RecurrentState, lags?: Tensor): { y: Tensor; state: RecurrentState } {
+  forward(
+    x: Tensor,
+    state?: RecurrentState,
+    lags?: Tensor,
+  ): {
+    /** Standardised predictions [B, T, horizon]. */
+    y: Tensor;
+    /** The state after the last step. */
+    state: RecurrentState;
+  } {
     const { output, state: next } = this.rnn.forward(x, { state });
     let y = this.head.forward(output);
     if (this.arHead) {
@@ -108,7 +138,16 @@ export class Forecaster extends Module {
   }
 
   /** The model's inputs for standardised histories: values [B, T, 1] and, with a highway, their lags [B, T, ar]. */
-  inputs(x: Float32Array, B: number, T: number): { x: Tensor; lags?: Tensor } {
+  inputs(
+    x: Float32Array,
+    B: number,
+    T: number,
+  ): {
+    /** The values [B, T, 1]. */
+    x: Tensor;
+    /** Each step's last `ar` values [B, T, ar], newest first (without a highway: absent). */
+    lags?: Tensor;
+  } {
     const backend = this.head.weight.backend;
     const ar = this.config.ar;
     return {
@@ -192,8 +231,13 @@ export function lagWindows(x: ArrayLike<number>, B: number, T: number, ar: numbe
   return out;
 }
 
-/** Mean and standard deviation (population) of a series. */
-export function seriesStats(values: ArrayLike<number>): { mean: number; std: number } {
+/** Mean and standard deviation (population) of a series: a `ForecasterConfig`'s standardisation. */
+export function seriesStats(values: ArrayLike<number>): {
+  /** The mean. */
+  mean: number;
+  /** The standard deviation (1 for a constant series, so dividing by it is safe). */
+  std: number;
+} {
   let m = 0;
   for (let i = 0; i < values.length; i++) m += values[i];
   m /= values.length;
@@ -210,19 +254,25 @@ export function slidingWindows(series: ArrayLike<number>, length: number): Float
   return Array.from({ length: n }, (_, i) => Float32Array.from({ length }, (_v, t) => series[i + t]));
 }
 
+/** How `trainForecaster` trains. */
 export interface ForecasterTrainOptions {
   /** Optimisation steps (batches). */
   steps: number;
+  /** Windows per batch (default 32). */
   batch?: number;
+  /** Adam's starting learning rate (default 3e-3). */
   lr?: number;
   /** The learning rate falls by this factor over the run (default 0.1), exponentially. */
   lrFinal?: number;
+  /** Clip gradients to this global norm (default 1). */
   clip?: number;
   /** Steps at the start of each window left out of the loss (too little context yet). Default: a third of the input steps, and at least ar - 1. */
   warmup?: number;
   /** Set the autoregressive highway (if any) to the least-squares fit to the training windows and keep it fixed (default true); false trains it with the rest. */
   fitHighway?: boolean;
+  /** The generator that shuffles the windows (default the global one). */
   rng?: Rng;
+  /** Called after each step with its number (from 1) and loss. */
   onStep?: (step: number, loss: number) => void;
 }
 

@@ -1,6 +1,6 @@
 /**
- * A PyTorch char model -> CharLM. The PyTorch side is a state dict (as
- * safetensors) of the shape recur's CharLM has: an optional nn.Embedding, one
+ * A PyTorch char model -> LanguageModel. The PyTorch side is a state dict (as
+ * safetensors) of the shape recur's LanguageModel has: an optional nn.Embedding, one
  * nn.LSTM / nn.GRU / nn.RNN (batch_first, unidirectional), an nn.Linear to the
  * vocabulary; plus the vocabulary, which a state dict does not carry. The
  * modules may have any names: the recurrent one is found by `weight_ih_l0`,
@@ -11,7 +11,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
-import { CharLM, type CellType } from './charlm.js';
+import { LanguageModel, type CellType } from './charlm.js';
 import { CELL_KIND_NAMES, CELL_KINDS, cellKindOfGateBlocks, layerParamShapes, torchParamNames } from '../nn/rnn/kinds.js';
 import { CharTokenizer } from '../text/tokenizers.js';
 import { jsonDepth, parseJsonLimited } from '../io/json-limits.js';
@@ -19,16 +19,18 @@ import { jsonDepth, parseJsonLimited } from '../io/json-limits.js';
 /** "LSTM has 4, GRU 3, RNN 1" */
 const gateCounts = (): string => CELL_KIND_NAMES.map((k, i) => `${CELL_KINDS[k].name}${i === 0 ? ' has' : ''} ${CELL_KINDS[k].gates.length}`).join(', ');
 
+/** What `charLMFromTorch` made, and how it mapped the names. */
 export interface TorchImport {
-  model: CharLM;
+  /** The model, with the PyTorch weights loaded. */
+  model: LanguageModel;
   /** Module prefixes renamed to recur's, e.g. { 'lstm.': 'rnn.', 'decoder.': 'head.' }. */
   renamed: Record<string, string>;
 }
 
 /**
- * Build a CharLM from a PyTorch state dict and its vocabulary. `model`, if
+ * Build a LanguageModel from a PyTorch state dict and its vocabulary. `model`, if
  * given, must agree with the cell type read from the weights. RNN layers are
- * taken as tanh (the state dict cannot tell tanh from relu; recur's CharLM
+ * taken as tanh (the state dict cannot tell tanh from relu; recur's LanguageModel
  * uses tanh). Missing recurrent biases (bias=False) become zeros.
  */
 export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokenizer, opts: { model?: CellType } = {}): TorchImport {
@@ -83,7 +85,7 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokeniz
   }
   const E = emb ? dict[emb].shape[1] : 0;
 
-  const model = new CharLM({ vocabSize: V, model: cell, layers, hidden: H, embed: E, dropout: 0 });
+  const model = new LanguageModel({ vocabSize: V, model: cell, layers, hidden: H, embed: E, dropout: 0 });
   const weights: Record<string, Tensor> = { 'head.weight': headW, 'head.bias': dict[hp + 'bias'] };
   if (emb) weights['embedding.weight'] = dict[emb];
   for (let l = 0; l < layers; l++) {

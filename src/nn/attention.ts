@@ -22,7 +22,16 @@ import { Linear } from './layers.js';
  * context [B, To, H] and weights [B, To, Ti] for queries [B, To, H] over
  * keys (= values) [B, Ti, H]; source steps at or past lengths[b] get no weight.
  */
-export function dotAttention(query: Tensor, keys: Tensor, lengths?: readonly number[]): { context: Tensor; weights: Tensor } {
+export function dotAttention(
+  query: Tensor,
+  keys: Tensor,
+  lengths?: readonly number[],
+): {
+  /** The weighted sums of the keys, one per query [B, To, H]. */
+  context: Tensor;
+  /** Each query's weights over the source steps [B, To, Ti] (each row sums to 1): what to plot to see the alignment. */
+  weights: Tensor;
+} {
   if (query.rank !== 3 || keys.rank !== 3 || query.shape[0] !== keys.shape[0] || query.shape[2] !== keys.shape[2]) {
     throw new Error(
       `dotAttention: queries [B, To, H] and keys [B, Ti, H] must agree on B and H, got ${formatShape(query.shape)} and ${formatShape(keys.shape)}`,
@@ -46,15 +55,27 @@ export function dotAttention(query: Tensor, keys: Tensor, lengths?: readonly num
 
 /** Attention plus Luong's combination layer: tanh(W [context; query]) [B, To, H]. */
 export class LuongAttention extends Module {
+  /** W: [context; query] (2 * hidden) to hidden. */
   combine: Linear;
   constructor(
+    /** The size of the encoder outputs and decoder states. */
     readonly hiddenSize: number,
     opts: { rng?: Rng } = {},
   ) {
     super();
     this.combine = new Linear(2 * hiddenSize, hiddenSize, { rng: opts.rng });
   }
-  forward(query: Tensor, keys: Tensor, lengths?: readonly number[]): { output: Tensor; weights: Tensor } {
+  /** Attend from decoder states `query` [B, To, H] over encoder outputs `keys` [B, Ti, H] (valid up to `lengths`). */
+  forward(
+    query: Tensor,
+    keys: Tensor,
+    lengths?: readonly number[],
+  ): {
+    /** The attentional states tanh(W [context; query]) [B, To, H], what the output layer reads. */
+    output: Tensor;
+    /** The attention weights [B, To, Ti]. */
+    weights: Tensor;
+  } {
     const { context, weights } = dotAttention(query, keys, lengths);
     return { output: tanh(this.combine.forward(concat([context, query], 2))), weights };
   }

@@ -14,17 +14,24 @@ function checkPositiveInt(op: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${op}: ${name} must be a positive integer, got ${v}`);
 }
 
+/** Options of `Linear`. */
 export interface LinearOptions {
+  /** Whether to add a learned bias (default true). */
   bias?: boolean;
+  /** The generator for the initial weights (default the global one). */
   rng?: Rng;
 }
 
 /** y = x Wᵀ + b, W [out, in] as in PyTorch, initialised U(-1/√in, 1/√in) like nn.Linear. */
 export class Linear extends Module {
+  /** The weights [outFeatures, inFeatures]. */
   weight: Tensor;
+  /** The bias [outFeatures], or null when made with `bias: false`. */
   bias: Tensor | null;
   constructor(
+    /** The size of each input's last dimension. */
     readonly inFeatures: number,
+    /** The size of each output's last dimension. */
     readonly outFeatures: number,
     opts: LinearOptions = {},
   ) {
@@ -36,6 +43,7 @@ export class Linear extends Module {
     this.weight = parameter(uniform_(zeros([outFeatures, inFeatures]), -bound, bound, rng));
     this.bias = bias ? parameter(uniform_(zeros([outFeatures]), -bound, bound, rng)) : null;
   }
+  /** [..., inFeatures] -> [..., outFeatures]. */
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
   }
@@ -43,9 +51,12 @@ export class Linear extends Module {
 
 /** A lookup table [num, dim], initialised N(0, 1) like nn.Embedding. */
 export class Embedding extends Module {
+  /** The table [numEmbeddings, embeddingDim]: row i is token i's vector. */
   weight: Tensor;
   constructor(
+    /** How many ids the table has rows for (the vocabulary size). */
     readonly numEmbeddings: number,
+    /** The length of each row. */
     readonly embeddingDim: number,
     opts: { rng?: Rng } = {},
   ) {
@@ -54,13 +65,16 @@ export class Embedding extends Module {
     checkPositiveInt('Embedding', 'embeddingDim', embeddingDim);
     this.weight = parameter(normal_(zeros([numEmbeddings, embeddingDim]), 0, 1, opts.rng ?? globalRng));
   }
+  /** The rows for `indices`, as [...indices' shape, embeddingDim]; ids outside the table throw. */
   forward(indices: Indices): Tensor {
     return embedding(this.weight, indices);
   }
 }
 
+/** `dropout` as a layer: active in training mode, the identity after `eval()`. */
 export class Dropout extends Module {
   constructor(
+    /** The probability of zeroing each element. */
     readonly p = 0.5,
     private readonly rng: Rng = globalRng,
   ) {
@@ -74,6 +88,7 @@ export class Dropout extends Module {
 
 /** Modules applied in order; children are named '0', '1', ... as in PyTorch. */
 export class Sequential extends Module {
+  /** The modules, in the order they run. */
   readonly layers: Module[];
   constructor(...layers: Module[]) {
     super();
@@ -89,26 +104,33 @@ export class Sequential extends Module {
   }
 }
 
+/** `tanh` as a layer, for `Sequential`. */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
     return tanh(x);
   }
 }
 
+/** `sigmoid` as a layer, for `Sequential`. */
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
 }
 
+/** `relu` as a layer, for `Sequential`. */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
   }
 }
 
+/** `softmax` as a layer, for `Sequential`. */
 export class Softmax extends Module {
-  constructor(readonly dim = -1) {
+  constructor(
+    /** The dimension that sums to 1 (default the last). */
+    readonly dim = -1,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -116,8 +138,12 @@ export class Softmax extends Module {
   }
 }
 
+/** `logSoftmax` as a layer, for `Sequential`. */
 export class LogSoftmax extends Module {
-  constructor(readonly dim = -1) {
+  constructor(
+    /** The dimension to normalise over (default the last). */
+    readonly dim = -1,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {

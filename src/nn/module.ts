@@ -15,6 +15,7 @@ export function parameter(t: Tensor): Tensor {
   return keep(t);
 }
 
+/** Parameters by dotted name (`rnn.weight_ih_l0`), the form checkpoints and PyTorch's `state_dict()` use. */
 export type StateDict = Record<string, Tensor>;
 
 /**
@@ -35,8 +36,10 @@ export type StateDict = Record<string, Tensor>;
  * ```
  */
 export abstract class Module {
+  /** Whether the module is in training mode (dropout active); set it with `train()` / `eval()`, which reach every sub-module. */
   training = true;
 
+  /** The module's computation; each layer has its own signature. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   abstract forward(...args: any[]): any;
 
@@ -61,16 +64,19 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter below this module with its dotted name (`prefix` goes in front), in the order fields were assigned. */
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = this.ownParameters().map(([k, t]) => [prefix + k, t]);
     for (const [name, child] of this.namedChildren()) out.push(...child.namedParameters(`${prefix}${name}.`));
     return out;
   }
 
+  /** Every parameter below this module: what an optimizer is given. */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
   }
 
+  /** This module and every module below it, with dotted names (this one's is `prefix` without its final dot). */
   namedModules(prefix = ''): [string, Module][] {
     const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
     for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(`${prefix}${name}.`));
@@ -121,10 +127,12 @@ export abstract class Module {
     return this;
   }
 
+  /** Evaluation mode (dropout off) for this module and all below it: before validation or sampling. */
   eval(): this {
     return this.train(false);
   }
 
+  /** Free every parameter's gradient; backward() accumulates, so call it (or the optimizer's zeroGrad) between steps. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.zeroGrad();
   }

@@ -16,18 +16,21 @@ export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
+/** `x + y` elementwise; shapes broadcast as in NumPy, and a number acts as a scalar tensor. */
 export function add(x: Tensor | number, y: Tensor | number): Tensor {
   const [a, b] = operands(x, y);
   const out = binaryRaw('add', a, b);
   return record(out, 'add', [a, b], (gy) => [a.requiresGrad ? sumTo(gy, a.shape) : null, b.requiresGrad ? sumTo(gy, b.shape) : null]);
 }
 
+/** `x - y` elementwise, broadcasting (`sub(1, p)` is 1 - p). */
 export function sub(x: Tensor | number, y: Tensor | number): Tensor {
   const [a, b] = operands(x, y);
   const out = binaryRaw('sub', a, b);
   return record(out, 'sub', [a, b], (gy) => [a.requiresGrad ? sumTo(gy, a.shape) : null, b.requiresGrad ? negRaw(sumTo(gy, b.shape), gy) : null]);
 }
 
+/** `x * y` elementwise (not a matrix product: see `matmul`), broadcasting. */
 export function mul(x: Tensor | number, y: Tensor | number): Tensor {
   const [a, b] = operands(x, y);
   const out = binaryRaw('mul', a, b);
@@ -40,6 +43,7 @@ export function mul(x: Tensor | number, y: Tensor | number): Tensor {
   );
 }
 
+/** `x / y` elementwise, broadcasting. */
 export function div(x: Tensor | number, y: Tensor | number): Tensor {
   const [a, b] = operands(x, y);
   const out = binaryRaw('div', a, b);
@@ -65,6 +69,7 @@ export function div(x: Tensor | number, y: Tensor | number): Tensor {
   );
 }
 
+/** `-a` elementwise. */
 export function neg(a: Tensor): Tensor {
   const out = negRaw(a);
   return record(out, 'neg', [a], (gy) => [negRaw(gy)]);

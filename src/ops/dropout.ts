@@ -4,6 +4,12 @@ import { globalRng, type Rng } from '../random/rng.js';
 import { mul } from './arith.js';
 import { Tensor as T } from '../tensor/tensor.js';
 
+/**
+ * Zero each element with probability `p` and scale the rest by 1/(1-p), so
+ * the expected value is unchanged and evaluation needs no rescaling; `x`
+ * itself when `training` is false or p is 0. The mask comes from `rng`
+ * (default the global generator).
+ */
 export function dropout(x: Tensor, p: number, opts: { training?: boolean; rng?: Rng } = {}): Tensor {
   const { training = true, rng = globalRng } = opts;
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout: p must be between 0 and 1, got ${p}`);

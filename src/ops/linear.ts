@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { formatShape, stridesOf } from '../tensor/shape.js';
 import { backendOf, empty } from './util.js';
 
+/** `x · weightᵀ + bias` for `x` [..., in], `weight` [out, in] and `bias` [out], as a `Linear` layer computes it. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const backend = bias ? backendOf('linear', x, weight, bias) : backendOf('linear', x, weight);
   if (weight.rank !== 2) throw new Error(`linear: weight must be 2-D [out, in], got ${formatShape(weight.shape)}`);

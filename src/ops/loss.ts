@@ -8,11 +8,14 @@ import { div, mul, sub } from './arith.js';
 import { square } from './unary.js';
 import { mean, sum } from './reduce.js';
 
+/** How a loss combines its per-element values: their mean, their sum, or none (the values, shaped like the targets). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
+/** Options of `crossEntropy`. */
 export interface CrossEntropyOptions {
   /** Targets equal to this are skipped (padding): no loss, no gradient, not counted in the mean. */
   ignoreIndex?: number;
+  /** Default 'mean' (over the targets scored). */
   reduction?: Reduction;
   /**
    * Positions to score, shaped like the targets (1 = score, 0 = skip, e.g.
@@ -89,7 +92,9 @@ export function crossEntropy(logits: Tensor, targets: Indices, opts: CrossEntrop
   );
 }
 
+/** Options of `mseLoss`. */
 export interface MseOptions {
+  /** Default 'mean' (over the elements counted). */
   reduction?: Reduction;
   /**
    * 1 where the error counts, 0 where it does not (padding); broadcasts to the

@@ -72,6 +72,11 @@ function gemm(
   });
 }
 
+/**
+ * Matrix product: [m, k] x [k, n] -> [m, n], or batched [B, m, k] x [B, k, n]
+ * -> [B, m, n] where either side may be 2-D (shared by the batch) or have a
+ * batch of 1.
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const backend = backendOf('matmul', a, b);
   const p = plan(a, b);

@@ -21,9 +21,13 @@ import { recurrentLayerStep, type FusedCell } from './recurrent-step.js';
 
 /** One layer direction's weights, PyTorch's layout: W_ih [G*H, I], W_hh [G*H, H], b_ih and b_hh [G*H] (null: no bias). */
 export interface CellWeights {
+  /** Input-to-hidden weights [G*H, I] (G gates' rows stacked in PyTorch's order). */
   weightIh: Tensor;
+  /** Hidden-to-hidden weights [G*H, H]. */
   weightHh: Tensor;
+  /** Input-side bias [G*H], or null for none. */
   biasIh: Tensor | null;
+  /** Hidden-side bias [G*H], or null for none (GRU's reset gate scales it, so the two biases differ there). */
   biasHh: Tensor | null;
 }
 

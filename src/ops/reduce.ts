@@ -77,12 +77,14 @@ function spread(gy: Tensor, x: Tensor, p: ReducePlan, scale: number): Tensor {
   return gx;
 }
 
+/** The sum over `dim` (one or several dimensions), or of every element when omitted; `keepdim` leaves reduced dimensions as size 1. */
 export function sum(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const p = planReduce('sum', x, dim, keepdim);
   const out = reduceRaw(x, p, 'sum');
   return record(out, 'sum', [x], (gy) => [spread(gy, x, p, 1)]);
 }
 
+/** The mean over `dim`, or of every element when omitted; `keepdim` as in `sum`. */
 export function mean(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const p = planReduce('mean', x, dim, keepdim);
   const out = reduceRaw(x, p, 'sum');
@@ -91,6 +93,7 @@ export function mean(x: Tensor, dim?: number | readonly number[], keepdim = fals
   return record(out, 'mean', [x], (gy) => [spread(gy, x, p, scale)]);
 }
 
+/** The maximum over `dim`, or of every element when omitted; the gradient goes to the first maximum. */
 export function max(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const p = planReduce('max', x, dim, keepdim);
   if (p.n === 0) throw new Error('max: cannot take the maximum over an empty dimension');

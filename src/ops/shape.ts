@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, broadcastStrides, formatShape, normDim, sameShape, sizeOf, stridesOf } from '../tensor/shape.js';
 import { backendOf, empty, sumTo } from './util.js';
 
+/** The same elements in another shape with as many elements; one size may be -1 and is then inferred. Shares the storage, no copy. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferShape(x, shape);
   const out = x.shareStorage(target);
@@ -70,6 +71,7 @@ function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
   return out;
 }
 
+/** Dimensions `dim0` and `dim1` swapped (by default the last two: a matrix transpose); a copy. */
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   if (x.rank < 2 && dim0 === -2 && dim1 === -1) return reshape(x, x.shape);
   const d0 = normDim('transpose', dim0, x.rank);
@@ -123,6 +125,7 @@ function region(x: Tensor, d: number, start: number, length: number, step: numbe
   });
 }
 
+/** Join tensors along an existing dimension `dim`; the other dimensions must match. */
 export function concat(xs: readonly Tensor[], dim = 0): Tensor {
   if (xs.length === 0) throw new Error('concat: needs at least one tensor');
   const backend = backendOf('concat', ...xs);
@@ -155,6 +158,7 @@ export function concat(xs: readonly Tensor[], dim = 0): Tensor {
   );
 }
 
+/** PyTorch's name for {@link concat}. */
 export const cat = concat;
 
 /** Join same-shaped tensors along a new dimension. */
@@ -205,6 +209,7 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
 }
 
+/** A new dimension of size 1 at `dim` (negative counts from the end of the new shape). */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   const d = normDim('unsqueeze', dim, x.rank + 1);
   const shape = [...x.shape];
@@ -240,6 +245,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return record(res, 'expand', [x], (gy) => [sumTo(gy, x.shape)]);
 }
 
+/** A copy with its own storage; unlike `detach()`, gradients still flow back to `x`. */
 export function clone(x: Tensor): Tensor {
   const backend = x.backend;
   const out = empty(backend, x.shape);

@@ -30,5 +30,7 @@ function alongDim(x: Tensor, dim: number, log: boolean, op: string): Tensor {
   return transpose(softmaxLast(transpose(x, d, -1), log), d, -1);
 }
 
+/** Softmax along `dim` (default the last): non-negative values that sum to 1, for probabilities from logits. */
 export const softmax = (x: Tensor, dim = -1): Tensor => alongDim(x, dim, false, 'softmax');
+/** The log of `softmax`, computed without overflow for large logits (for log-likelihoods; `crossEntropy` fuses it with the loss). */
 export const logSoftmax = (x: Tensor, dim = -1): Tensor => alongDim(x, dim, true, 'logSoftmax');

@@ -8,9 +8,13 @@ import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/create.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
 
+/** An optimizer's whole state, as checkpoints store it; `loadStateDict` takes it back. */
 export interface OptimizerStateDict {
+  /** The optimizer's name ('Adam', 'SGD', ...): a state only loads into the same kind. */
   type: string;
+  /** Steps taken (Adam's bias correction depends on it). */
   step: number;
+  /** The hyper-parameters, lr included. */
   options: Record<string, number | boolean>;
   /** `${paramIndex}.${name}` -> state tensor. */
   state: Record<string, Tensor>;
@@ -31,16 +35,19 @@ export interface OptimizerStateDict {
  * ```
  */
 export abstract class Optimizer {
+  /** The parameters it updates, in the order given (state dict keys use these indices). */
   readonly params: Tensor[];
   /** Number of completed steps. */
   stepCount = 0;
   /** Current learning rate (schedulers change it). */
   lr: number;
+  /** Per-parameter state tensors by parameter index and slot name (see `slot`). */
   protected readonly state: Map<number, Record<string, Tensor>> = new Map();
 
   constructor(
     params: Iterable<Tensor>,
     lr: number,
+    /** The name state dicts carry, so one optimizer's state never loads into another. */
     readonly type: string,
   ) {
     this.params = [...params];
@@ -60,6 +67,7 @@ export abstract class Optimizer {
     });
   }
 
+  /** The update rule: change parameter `p` (the `index`-th) in place from its gradient `g`. */
   protected abstract update(p: Tensor, g: Tensor, index: number): void;
 
   /** Hyper-parameters, saved in the state dict and checked on load. */
@@ -69,6 +77,7 @@ export abstract class Optimizer {
     Object.assign(this, o);
   }
 
+  /** Drop every parameter's gradient before the next backward (gradients accumulate otherwise). */
   zeroGrad(): void {
     for (const p of this.params) p.zeroGrad();
   }
@@ -84,16 +93,23 @@ export abstract class Optimizer {
     return s[name];
   }
 
+  /** Whether parameter `i` has state `name` yet (so an update can tell its first step). */
   protected hasSlot(i: number, name: string): boolean {
     return !!this.state.get(i)?.[name];
   }
 
+  /** The step count, hyper-parameters and state tensors (the tensors themselves, not copies), for a checkpoint. */
   stateDict(): OptimizerStateDict {
     const state: Record<string, Tensor> = {};
     for (const [i, slots] of this.state) for (const [name, t] of Object.entries(slots)) state[`${i}.${name}`] = t;
     return { type: this.type, step: this.stepCount, options: { ...this.options(), lr: this.lr }, state };
   }
 
+  /**
+   * Continue from a saved state: copies its tensors and takes its step count
+   * and hyper-parameters. Refuses a state from another kind of optimizer or
+   * for parameters of other shapes.
+   */
   loadStateDict(sd: OptimizerStateDict): void {
     if (sd.type !== this.type) {
       throw new Error(`${this.type}.loadStateDict: the state was saved by ${sd.type}, not ${this.type}`);

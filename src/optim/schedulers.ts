@@ -5,25 +5,53 @@
  */
 import type { Optimizer } from './optimizer.js';
 
+/**
+ * The base of the schedules: it sets the optimizer's `lr` from the base rate
+ * (the optimizer's rate when the scheduler was made) and the epoch count.
+ *
+ * @example
+ * ```ts
+ * const opt = new Adam(model.parameters(), { lr: 2e-3 });
+ * const sched = new ExponentialLR(opt, 0.97);
+ * for (let epoch = 0; epoch < 10; epoch++) {
+ *   // ... a training epoch
+ *   sched.step();
+ * }
+ * ```
+ */
 export abstract class LRScheduler {
+  /** The rate at epoch 0. */
   readonly baseLr: number;
+  /** Epochs (or steps) counted so far. */
   lastEpoch = 0;
-  constructor(readonly optimizer: Optimizer) {
+  constructor(
+    /** The optimizer whose `lr` this sets. */
+    readonly optimizer: Optimizer,
+  ) {
     this.baseLr = optimizer.lr;
   }
   /** The learning rate at epoch t. */
   abstract lrAt(t: number): number;
+  /** Count one epoch and set the optimizer's rate for the next; returns it. */
   step(): number {
     this.lastEpoch++;
     this.optimizer.lr = this.lrAt(this.lastEpoch);
     return this.optimizer.lr;
   }
+  /** The optimizer's current rate. */
   get lr(): number {
     return this.optimizer.lr;
   }
-  stateDict(): { lastEpoch: number; baseLr: number } {
+  /** What a resumed run needs: the epoch count and the base rate. */
+  stateDict(): {
+    /** Epochs counted. */
+    lastEpoch: number;
+    /** The rate at epoch 0. */
+    baseLr: number;
+  } {
     return { lastEpoch: this.lastEpoch, baseLr: this.baseLr };
   }
+  /** Continue from a `stateDict()`, setting the optimizer's rate for that epoch. */
   loadStateDict(s: { lastEpoch: number; baseLr?: number }): void {
     if (s.baseLr !== undefined) (this as { baseLr: number }).baseLr = s.baseLr;
     this.lastEpoch = s.lastEpoch;
@@ -35,7 +63,9 @@ export abstract class LRScheduler {
 export class StepLR extends LRScheduler {
   constructor(
     optimizer: Optimizer,
+    /** Epochs between decays. */
     readonly stepSize: number,
+    /** The factor applied at each decay. */
     readonly gamma = 0.1,
   ) {
     super(optimizer);
@@ -50,6 +80,7 @@ export class StepLR extends LRScheduler {
 export class ExponentialLR extends LRScheduler {
   constructor(
     optimizer: Optimizer,
+    /** The factor applied every epoch. */
     readonly gamma: number,
   ) {
     super(optimizer);
@@ -64,7 +95,9 @@ export class ExponentialLR extends LRScheduler {
 export class CosineAnnealingLR extends LRScheduler {
   constructor(
     optimizer: Optimizer,
+    /** Epochs from the base rate down to etaMin (half a cosine period). */
     readonly tMax: number,
+    /** The lowest rate. */
     readonly etaMin = 0,
   ) {
     super(optimizer);

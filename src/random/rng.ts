@@ -7,6 +7,7 @@
  * in a checkpoint, and identical in every JavaScript engine.
  */
 
+/** An `Rng`'s 128 bits of state as four unsigned 32-bit words. */
 export type RngState = [number, number, number, number];
 
 function splitmix32(seed: number): () => number {
@@ -20,15 +21,30 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+/**
+ * A seedable random number generator (xoshiro128**): the same seed gives the
+ * same numbers in every engine, and its state can be saved and restored.
+ * Pass one as `rng` to layers, initialisers and samplers to give them their
+ * own stream; without one they draw from `globalRng`.
+ *
+ * @example
+ * ```ts
+ * const rng = new Rng(42);
+ * const w = randn([3, 3], { rng });
+ * const order = rng.shuffle([0, 1, 2, 3]);
+ * ```
+ */
 export class Rng {
   private s = new Uint32Array(4);
   /** Second normal deviate from the last Box–Muller pair. */
   private spare: number | null = null;
 
+  /** A generator started from `seed` (any finite number; fractions are floored). */
   constructor(seed = 0) {
     this.seed(seed);
   }
 
+  /** Restart from `seed`, as if newly made with it. */
   seed(seed: number): void {
     if (!Number.isFinite(seed)) throw new Error(`rng: seed must be a finite number, got ${seed}`);
     const sm = splitmix32(Math.floor(seed) ^ Math.floor(seed / 0x100000000));
@@ -58,6 +74,7 @@ export class Rng {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
+  /** Uniform in [low, high). */
   uniform(low = 0, high = 1): number {
     return low + (high - low) * this.random();
   }
@@ -92,11 +109,21 @@ export class Rng {
     return items;
   }
 
-  /** The full state, for checkpoints. */
-  getState(): { s: RngState; spare: number | null } {
+  /**
+   * The full state, for checkpoints: `s` is the generator's words, `spare` the
+   * second normal deviate of the last pair (or null), so a restored generator
+   * continues exactly where this one is.
+   */
+  getState(): {
+    /** The generator's four words. */
+    s: RngState;
+    /** The pending second normal deviate, or null. */
+    spare: number | null;
+  } {
     return { s: [this.s[0], this.s[1], this.s[2], this.s[3]], spare: this.spare };
   }
 
+  /** Continue from a state that `getState()` returned. */
   setState(state: { s: RngState; spare: number | null }): void {
     if (!Array.isArray(state?.s) || state.s.length !== 4) throw new Error('rng: invalid state: expected four 32-bit words');
     this.s.set(state.s);

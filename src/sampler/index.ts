@@ -1,5 +1,5 @@
 /**
- * recur/sampler: a small, dependency-free ES module that loads a recur
+ * recur-rnn/sampler: a small, dependency-free ES module that loads a recur
  * checkpoint and streams text from it, for web pages (and Node). Bundled by
  * `npm run build` into one file, dist/sampler/recur-sampler.js.
  *
@@ -8,17 +8,27 @@
  * sampling code (pick + loop) that `recur sample` runs, so with the same
  * checkpoint, options and seed it gives the same text as `recur sample`.
  * No tensors, no autograd, no WebAssembly binaries, no Node modules.
+ *
+ * @example
+ * ```ts
+ * import { loadSampler } from 'recur-rnn/sampler';
+ * const sampler = await loadSampler('shakespeare.safetensors');
+ * for await (const c of sampler.stream({ prime: 'ROMEO:', length: 200, seed: 1 })) el.textContent += c;
+ * ```
+ *
+ * @module recur-rnn/sampler
  */
 import { createJsBackend } from '../backend/js/index.js';
 import type { Storage } from '../backend/backend.js';
 import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from '../models/checkpoint-meta.js';
-import { charLMShapes, type CharLMConfig } from '../models/config.js';
+import { lmShapes, type LanguageModelConfig } from '../models/config.js';
 import { StepperCore } from '../generate/stepper-core.js';
 import { CELL_KINDS, fusedCell } from '../nn/rnn/kinds.js';
-import { generateChars, prepareGeneration, sampleDefaults, type GenerateOptions } from '../generate/core.js';
+import { generateTokens, prepareGeneration, sampleDefaults, type GenerateOptions } from '../generate/core.js';
 import { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
 
+/** What to generate and how: the same options as `recur sample`. */
 export interface SamplerOptions extends GenerateOptions {
   /** Text to condition on (default: a newline if the vocabulary has one). Not part of the output. */
   prime?: string;
@@ -31,9 +41,14 @@ export interface SamplerOptions extends GenerateOptions {
 /** `recur sample`'s defaults (the same object), so that the same options give the same text. */
 export const SAMPLE_DEFAULTS = sampleDefaults;
 
+/**
+ * A checkpoint loaded for generating text, with nothing else of the library:
+ * for a web page that only shows a trained model. It checks the file as
+ * strictly as `recur sample` does, and computes on the js backend.
+ */
 export class Sampler {
   /** The model's description: cell type, layers, hidden and embedding sizes, vocabulary size. */
-  readonly config: CharLMConfig;
+  readonly config: LanguageModelConfig;
   /** The tokens the model knows, in id order: characters (or words, punctuation and spacing for a word model). */
   readonly chars: readonly string[];
   /** The checkpoint's recur metadata (training progress, options, ...). */
@@ -51,14 +66,14 @@ export class Sampler {
     const config = meta.config;
     const bk = createJsBackend('f32');
     const store: Record<string, Storage> = {};
-    for (const key of Object.keys(charLMShapes(config))) store[key] = bk.fromValues(arrays[key].data);
+    for (const key of Object.keys(lmShapes(config))) store[key] = bk.fromValues(arrays[key].data);
     this.config = config;
     this.chars = vocab.tokens;
     this.vocab = vocab;
     this.meta = meta;
     this.stepper = new StepperCore({
       backend: bk,
-      // checkpoints hold tanh RNNs only (CharLM builds no other), so the default nonlinearity
+      // checkpoints hold tanh RNNs only (LanguageModel builds no other), so the default nonlinearity
       cell: fusedCell(config.model),
       vocabSize: config.vocabSize,
       hidden: config.hidden,
@@ -85,7 +100,7 @@ export class Sampler {
     const { length, prime, primeIds, decode, banned } = prepareGeneration(this.vocab, o);
     const rng = new Rng(o.seed ?? Date.now() % 2 ** 31);
     this.stepper.resetArrays();
-    for (const c of generateChars((id) => this.stepper.step(id), decode, prime, primeIds, length, o, rng, banned)) {
+    for (const c of generateTokens((id) => this.stepper.step(id), decode, prime, primeIds, length, o, rng, banned)) {
       o.onChar?.(c);
       yield c;
     }

@@ -5,12 +5,17 @@ import { globalRng, type Rng } from '../random/rng.js';
 import { checkShape, formatShape, sizeOf, type Shape } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
+/** Options every tensor constructor takes. */
 export interface CreateOptions {
+  /** Make the tensor a leaf that collects gradients in `grad` (default false). */
   requiresGrad?: boolean;
+  /** The backend to allocate on (default: the current one, see `getBackend`). */
   backend?: Backend;
 }
 
+/** Options of the random constructors: also the generator to draw from. */
 export interface RandomOptions extends CreateOptions {
+  /** Draw from this generator instead of the global one (for streams that do not disturb each other). */
   rng?: Rng;
 }
 
@@ -85,11 +90,13 @@ export function tensor(data: NestedArray | ArrayLike<number>, shape?: Shape, opt
   return make(flat, finalShape, opts);
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
   checkShape('zeros', shape);
   return make(null, shape, opts);
 }
 
+/** A tensor with every element `value`. */
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
   checkShape('full', shape);
   const t = make(null, shape, opts);
@@ -97,14 +104,17 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
   return t;
 }
 
+/** A tensor of ones. */
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
   return full(shape, 1, opts);
 }
 
+/** Zeros of `t`'s shape on `t`'s backend (unless `opts` says otherwise). */
 export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return zeros(t.shape, { backend: t.backend, ...opts });
 }
 
+/** Ones of `t`'s shape on `t`'s backend (unless `opts` says otherwise). */
 export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return full(t.shape, 1, { backend: t.backend, ...opts });
 }

@@ -1,7 +1,9 @@
 /** Shape helpers shared by tensors, ops and backends. Tensors are always contiguous and row-major. */
 
+/** Sizes of the dimensions, outermost first; `[]` is a scalar. */
 export type Shape = readonly number[];
 
+/** The number of elements a tensor of this shape holds. */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -19,6 +21,7 @@ export function stridesOf(shape: Shape): number[] {
   return strides;
 }
 
+/** A shape as messages print it: `[2,3]`. */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }

@@ -20,6 +20,7 @@ import * as sm from '../ops/softmax.js';
 import * as idx from '../ops/indexing.js';
 import * as sel from '../ops/where.js';
 
+/** A number or nested arrays of numbers: what `tensor()` takes and `toArray()` gives, one nesting level per dimension. */
 export type NestedArray = number | NestedArray[];
 
 /** Storage shared by tensors that view the same data (reshape, detach); freed when the last one is disposed. */
@@ -56,9 +57,13 @@ let nextId = 1;
  * ```
  */
 export class Tensor {
+  /** @internal Brand that `isTensor` checks, so two copies of the library still recognise each other's tensors. */
   readonly __isTensor = true;
+  /** A number unique to this tensor in the process, shown in messages about a tensor without a name. */
   readonly id = nextId++;
+  /** The size of each dimension, outermost first (`[]` for a scalar). */
   readonly shape: readonly number[];
+  /** The number of elements (the product of the shape). */
   readonly size: number;
   /** True when gradients should flow to (or through) this tensor. */
   requiresGrad = false;
@@ -72,7 +77,7 @@ export class Tensor {
   name?: string;
   private ref: StorageRef | null;
 
-  /** Low-level: prefer `tensor()`, `zeros()` and friends. Takes ownership of `ref`. */
+  /** @internal Low-level: prefer `tensor()`, `zeros()` and friends. Takes ownership of `ref`. */
   constructor(ref: StorageRef, shape: Shape) {
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
@@ -83,23 +88,28 @@ export class Tensor {
     track(this);
   }
 
-  /** Wrap freshly allocated storage of the current (or given) backend. */
+  /** @internal Wrap freshly allocated storage of the current (or given) backend. */
   static fromStorage(handle: Storage, shape: Shape, backend: Backend = getBackend()): Tensor {
     return new Tensor(new StorageRef(backend, handle), shape);
   }
 
+  /** The backend whose memory holds the data; ops need their inputs on one backend (see `toBackend`). */
   get backend(): Backend {
     return this.liveRef().backend;
   }
+  /** @internal The backend's handle to the data, for kernels. */
   get storage(): Storage {
     return this.liveRef().handle;
   }
+  /** The number of dimensions. */
   get rank(): number {
     return this.shape.length;
   }
+  /** The number of dimensions (PyTorch's name for `rank`). */
   get ndim(): number {
     return this.shape.length;
   }
+  /** True once `dispose()` (or the end of a `tidy`) freed the data; using the tensor then throws. */
   get isDisposed(): boolean {
     return this.ref === null;
   }
@@ -137,6 +147,7 @@ export class Tensor {
     return (a.length === this.size ? a : a.subarray(0, this.size)) as Float32Array;
   }
 
+  /** A copy of the data that stays valid whatever happens to the tensor afterwards. */
   toFloat32Array(): Float32Array {
     return Float32Array.from(this.data);
   }
@@ -207,122 +218,159 @@ export class Tensor {
     }
   }
 
+  /** The values, shape and flags, abbreviated for large tensors (as printed by `console.log`). */
   toString(): string {
     return formatTensor(this);
   }
 
   // ---- arithmetic ----
+  /** `this + b`, broadcasting; see {@link "recur-rnn"!add | add}. */
   add(b: Tensor | number): Tensor {
     return arith.add(this, b);
   }
+  /** `this - b`, broadcasting; see {@link "recur-rnn"!sub | sub}. */
   sub(b: Tensor | number): Tensor {
     return arith.sub(this, b);
   }
+  /** `this * b` elementwise, broadcasting; see {@link "recur-rnn"!mul | mul}. */
   mul(b: Tensor | number): Tensor {
     return arith.mul(this, b);
   }
+  /** `this / b` elementwise, broadcasting; see {@link "recur-rnn"!div | div}. */
   div(b: Tensor | number): Tensor {
     return arith.div(this, b);
   }
+  /** `-this`; see {@link "recur-rnn"!neg | neg}. */
   neg(): Tensor {
     return arith.neg(this);
   }
+  /** Each element to the constant power `p`; see {@link "recur-rnn"!pow | pow}. */
   pow(p: number): Tensor {
     return arith.pow(this, p);
   }
+  /** e to each element; see {@link "recur-rnn"!exp | exp}. */
   exp(): Tensor {
     return unary.exp(this);
   }
+  /** Natural logarithm of each element; see {@link "recur-rnn"!log | log}. */
   log(): Tensor {
     return unary.log(this);
   }
+  /** Square root of each element; see {@link "recur-rnn"!sqrt | sqrt}. */
   sqrt(): Tensor {
     return unary.sqrt(this);
   }
+  /** Hyperbolic tangent of each element; see {@link "recur-rnn"!tanh | tanh}. */
   tanh(): Tensor {
     return unary.tanh(this);
   }
+  /** Logistic sigmoid of each element; see {@link "recur-rnn"!sigmoid | sigmoid}. */
   sigmoid(): Tensor {
     return unary.sigmoid(this);
   }
+  /** `max(x, 0)` for each element; see {@link "recur-rnn"!relu | relu}. */
   relu(): Tensor {
     return unary.relu(this);
   }
+  /** Absolute value of each element; see {@link "recur-rnn"!abs | abs}. */
   abs(): Tensor {
     return unary.abs(this);
   }
+  /** Matrix product, 2-D or batched 3-D; see {@link "recur-rnn"!matmul | matmul}. */
   matmul(b: Tensor): Tensor {
     return mm.matmul(this, b);
   }
 
   // ---- shape ----
+  /** The same elements in another shape (one size may be -1, inferred); see {@link "recur-rnn"!reshape | reshape}. */
   reshape(...shape: number[] | [readonly number[]]): Tensor {
     return shp.reshape(this, flatArgs(shape));
   }
+  /** PyTorch's name for `reshape` (tensors are always contiguous, so the two are the same). */
   view(...shape: number[] | [readonly number[]]): Tensor {
     return shp.reshape(this, flatArgs(shape));
   }
+  /** The elements as one dimension. */
   flatten(): Tensor {
     return shp.reshape(this, [this.size]);
   }
+  /** Two dimensions swapped (by default the last two); see {@link "recur-rnn"!transpose | transpose}. */
   transpose(dim0 = -2, dim1 = -1): Tensor {
     return shp.transpose(this, dim0, dim1);
   }
+  /** The last two dimensions swapped: a matrix's transpose. */
   get T(): Tensor {
     return shp.transpose(this, -2, -1);
   }
+  /** The dimensions in a new order; see {@link "recur-rnn"!permute | permute}. */
   permute(...dims: number[] | [readonly number[]]): Tensor {
     return shp.permute(this, flatArgs(dims));
   }
+  /** `length` entries of dimension `dim` from `start`; see {@link "recur-rnn"!narrow | narrow}. */
   narrow(dim: number, start: number, length: number): Tensor {
     return shp.narrow(this, dim, start, length);
   }
+  /** Python-style `start:end:step` along `dim`; see {@link "recur-rnn"!slice | slice}. */
   slice(dim: number, start?: number, end?: number, step?: number): Tensor {
     return shp.slice(this, dim, start, end, step);
   }
+  /** Pieces along `dim`, of one size or of the given sizes; see {@link "recur-rnn"!split | split}. */
   split(sizes: number | readonly number[], dim = 0): Tensor[] {
     return shp.split(this, sizes, dim);
   }
+  /** `chunks` nearly equal pieces along `dim`; see {@link "recur-rnn"!chunk | chunk}. */
   chunk(chunks: number, dim = 0): Tensor[] {
     return shp.chunk(this, chunks, dim);
   }
+  /** A new dimension of size 1 at `dim`; see {@link "recur-rnn"!unsqueeze | unsqueeze}. */
   unsqueeze(dim: number): Tensor {
     return shp.unsqueeze(this, dim);
   }
+  /** Dimension `dim` (or every one) of size 1 removed; see {@link "recur-rnn"!squeeze | squeeze}. */
   squeeze(dim?: number): Tensor {
     return shp.squeeze(this, dim);
   }
+  /** Size-1 dimensions repeated up to `shape`, as broadcasting would; see {@link "recur-rnn"!expand | expand}. */
   expand(...shape: number[] | [readonly number[]]): Tensor {
     return shp.expand(this, flatArgs(shape));
   }
+  /** A copy with its own storage, still in the graph (gradients flow back); see {@link "recur-rnn"!clone | clone}. */
   clone(): Tensor {
     return shp.clone(this);
   }
 
   // ---- reductions ----
+  /** The sum over `dim` (or everything); see {@link "recur-rnn"!sum | sum}. */
   sum(dim?: number | readonly number[], keepdim = false): Tensor {
     return red.sum(this, dim, keepdim);
   }
+  /** The mean over `dim` (or everything); see {@link "recur-rnn"!mean | mean}. */
   mean(dim?: number | readonly number[], keepdim = false): Tensor {
     return red.mean(this, dim, keepdim);
   }
+  /** The maximum over `dim` (or everything); see {@link "recur-rnn"!max | max}. */
   max(dim?: number | readonly number[], keepdim = false): Tensor {
     return red.max(this, dim, keepdim);
   }
+  /** Index of the maximum along `dim` (or of the flattened tensor); see {@link "recur-rnn"!argmax | argmax}. */
   argmax(dim?: number, keepdim = false): Tensor {
     return red.argmax(this, dim, keepdim);
   }
+  /** Softmax along `dim`; see {@link "recur-rnn"!softmax | softmax}. */
   softmax(dim = -1): Tensor {
     return sm.softmax(this, dim);
   }
+  /** Log-softmax along `dim`, stable for large logits; see {@link "recur-rnn"!logSoftmax | logSoftmax}. */
   logSoftmax(dim = -1): Tensor {
     return sm.logSoftmax(this, dim);
   }
 
   // ---- indexing / selection ----
+  /** The entries at `indices` along `dim`; see {@link "recur-rnn"!indexSelect | indexSelect}. */
   indexSelect(dim: number, indices: idx.Indices): Tensor {
     return idx.indexSelect(this, dim, indices);
   }
+  /** `value` where `mask` is non-zero, this tensor elsewhere; see {@link "recur-rnn"!maskedFill | maskedFill}. */
   maskedFill(mask: Tensor, value: number): Tensor {
     return sel.maskedFill(this, mask, value);
   }
@@ -332,6 +380,7 @@ function flatArgs(args: number[] | [readonly number[]]): number[] {
   return args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as readonly number[])] : (args as number[]);
 }
 
+/** Whether `x` is a Tensor, also one made by another copy of the library (where `instanceof` fails). */
 export function isTensor(x: unknown): x is Tensor {
   return typeof x === 'object' && x !== null && (x as { __isTensor?: boolean }).__isTensor === true;
 }

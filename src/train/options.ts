@@ -4,12 +4,22 @@
  * training code.
  */
 
+/** The optimizers `trainLM` can use (the CLI's --optimizer). */
 export type OptimizerName = 'adam' | 'adagrad' | 'sgd';
 
+/**
+ * How `trainLM` trains: batching, optimizer, clipping, when to stop,
+ * evaluate and sample. Every field is required; spread `defaultTrainOptions`
+ * and change what differs. Checkpoints store these.
+ */
 export interface TrainOptions {
+  /** Parallel rows per step (sequences in a batch). */
   batch: number;
+  /** Steps per window: how far back gradients flow (truncated BPTT). */
   seq: number;
+  /** Learning rate. */
   lr: number;
+  /** The optimizer: 'adam', 'adagrad' or 'sgd'. */
   optimizer: OptimizerName;
   /** SGD momentum. */
   momentum: number;
@@ -25,6 +35,7 @@ export interface TrainOptions {
   seconds: number;
   /** Stop after this many steps in total (0: no limit). */
   steps: number;
+  /** The share of the text (its end) held out for validation, above 0 and below 0.5. */
   valFrac: number;
   /** Evaluate (and checkpoint) every N steps (0: only at the end). */
   evalEvery: number;
@@ -36,14 +47,16 @@ export interface TrainOptions {
   evalChars: number;
   /** Print a sample every N steps (0: only at the end). */
   sampleEvery: number;
+  /** Tokens per sample. */
   sampleLength: number;
+  /** Seeds the initial weights, dropout and samples, so a run can be repeated. */
   seed: number;
 }
 
 /**
  * The training defaults, the one home of them: the CLI's option defaults and
  * the playground's fields are read from here. lr 3e-3 with decay 0.85 per
- * epoch (and dropout 0.1 in defaultCharLMConfig) are the measured best for a
+ * epoch (and dropout 0.1 in defaultLMConfig) are the measured best for a
  * 2 x 128 LSTM on tinyshakespeare in ten minutes (docs/benchmarks.md).
  */
 export const defaultTrainOptions: TrainOptions = {

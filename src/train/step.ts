@@ -8,7 +8,7 @@ import { tidy } from '../tensor/scope.js';
 import { crossEntropy } from '../ops/loss.js';
 import { clipGradNorm, clipGradValue } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import type { CharLM } from '../models/charlm.js';
+import type { LanguageModel } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 
 export interface StepClip {
@@ -24,7 +24,7 @@ export interface StepClip {
  * stay as they were.
  */
 export function trainStep(
-  model: CharLM,
+  model: LanguageModel,
   opt: Optimizer,
   x: Int32Array,
   y: Int32Array,

@@ -1,5 +1,5 @@
 /**
- * The one char-LM training loop, shared by the CLI and the playground. It
+ * The one language-model training loop, shared by the CLI and the playground. It
  * reports through callbacks and yields to the event loop now and then, so a
  * page stays responsive and Ctrl-C can be handled. No Node imports.
  */
@@ -12,7 +12,7 @@ import { Rng } from '../random/rng.js';
 import { BpttBatcher } from '../data/bptt.js';
 import { splitIds, splitSizes, type TokenIds } from '../data/text.js';
 import { TOKEN_NOUNS, type LMTokenizer } from '../text/tokenizers.js';
-import { CharLM, type CharLMConfig } from '../models/charlm.js';
+import { LanguageModel, type LanguageModelConfig } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../models/checkpoint.js';
 import { sampleText } from '../generate/sample.js';
@@ -33,7 +33,8 @@ function partsFit(n: number, o: LengthOptions): { val: boolean; train: boolean }
 }
 
 /**
- * The fewest tokens a text needs to train with these options, from splitIds'
+ * The fewest tokens a text needs to train with these options (to check a
+ * text before starting, or to size a test), from splitIds'
  * and BpttBatcher's own arithmetic (splitSizes, BpttBatcher.layout), so a
  * text of exactly this length trains and one token fewer does not.
  */
@@ -84,37 +85,56 @@ export function checkTrainOptions(o: TrainOptions): TrainOptions {
   return o;
 }
 
+/** What `onStep` reports after each training step. */
 export interface StepInfo {
+  /** Steps done so far, this one included. */
   step: number;
+  /** The current epoch (from 0). */
   epoch: number;
   /** Fraction of the current epoch done. */
   epochProgress: number;
+  /** This step's training loss (mean cross-entropy, nats per token). */
   loss: number;
+  /** The learning rate used. */
   lr: number;
+  /** Training throughput in tokens per second (characters for a character model). */
   charsPerSec: number;
+  /** Training time so far, pauses excluded. */
   seconds: number;
 }
 
+/** What `onEval` reports after each evaluation on the validation split. */
 export interface EvalInfo {
+  /** The step evaluated after. */
   step: number;
+  /** Mean cross-entropy on the tokens scored, in nats per token. */
   valLoss: number;
+  /** e^valLoss: the effective number of choices per token. */
   perplexity: number;
+  /** The loss in bits per token: per character for a character model, per word piece for a word model. */
+  bitsPerToken: number;
+  /** @deprecated The same value as bitsPerToken, which says what it counts for word models too. */
   bitsPerChar: number;
   /** Tokens scored: the first `evalChars` of the validation split's `valChars`. */
   evalChars: number;
+  /** Tokens in the validation split. */
   valChars: number;
 }
 
+/** Hooks into `trainLM`'s loop: progress reports, and requests that a page or a CLI makes between steps. All optional. */
 export interface TrainCallbacks {
   /** Once, with the model about to be trained (a page samples from it between steps). */
-  onStart?(model: CharLM): void;
+  onStart?(model: LanguageModel): void;
+  /** After every step. */
   onStep?(info: StepInfo): void;
+  /** After every evaluation (every `evalEvery` steps, and at the end). */
   onEval?(info: EvalInfo): void;
+  /** With a sample from the model every `sampleEvery` steps and at the end. */
   onSample?(text: string, step: number): void;
   /** Checkpoint bytes at every evaluation and at the end (never after a NaN). */
   onCheckpoint?(bytes: Uint8Array, progress: TrainingProgress): void | Promise<void>;
   /** After each completed epoch (numbered from 1), with the model being trained. */
-  onEpochEnd?(epoch: number, model: CharLM): void;
+  onEpochEnd?(epoch: number, model: LanguageModel): void;
   /** Polled between steps; return true to stop (the run still evaluates and checkpoints). */
   shouldStop?(): boolean;
   /** Polled between steps; return true to get a checkpoint (onCheckpoint) now, as a page's Save button does. */
@@ -123,17 +143,22 @@ export interface TrainCallbacks {
   waitIfPaused?(): Promise<void> | void;
 }
 
+/** What `trainLM` resolves to when training ends. */
 export interface TrainResult {
-  model: CharLM;
+  /** The trained model (the resumed one, when resuming). */
+  model: LanguageModel;
+  /** Where training stopped: steps, epoch, position, last validation loss, time. */
   progress: TrainingProgress;
+  /** Which limit ended the run, or 'request' for shouldStop. */
   stoppedBy: 'epochs' | 'time' | 'steps' | 'request';
+  /** The last step's training loss. */
   finalTrainLoss: number;
   /** The last evaluation, over the whole validation split. */
   finalEval: EvalInfo;
 }
 
-/** Mean cross-entropy (nats/char) of the model on `ids`, read as stateful windows. */
-export function evaluateLoss(model: CharLM, ids: TokenIds, batch: number, seq: number): number {
+/** Mean cross-entropy (nats per token) of the model on `ids`, read as stateful windows: the validation loss of a held-out split. */
+export function evaluateLoss(model: LanguageModel, ids: TokenIds, batch: number, seq: number): number {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -171,7 +196,7 @@ export function evaluateLoss(model: CharLM, ids: TokenIds, batch: number, seq: n
  * either, the checkpoint's weights are the cause, which no learning rate or
  * clipping can help.
  */
-function lossBeforeUpdate(model: CharLM, win: { x: Int32Array; y: Int32Array }, prev: RecurrentState, o: TrainOptions): number {
+function lossBeforeUpdate(model: LanguageModel, win: { x: Int32Array; y: Int32Array }, prev: RecurrentState, o: TrainOptions): number {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -181,7 +206,7 @@ function lossBeforeUpdate(model: CharLM, win: { x: Int32Array; y: Int32Array }, 
   }
 }
 
-function makeOptimizer(model: CharLM, o: TrainOptions): Optimizer {
+function makeOptimizer(model: LanguageModel, o: TrainOptions): Optimizer {
   if (o.optimizer === 'adagrad') return new Adagrad(model.parameters(), { lr: o.lr });
   if (o.optimizer === 'sgd') return new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum });
   return new Adam(model.parameters(), { lr: o.lr });
@@ -191,20 +216,37 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
- * Train a char LM on `text`, or on its `ids` under `vocab` (readCorpus reads
+ * Train a language model on `text`, or on its `ids` under `vocab` (readCorpus reads
  * a big file into those without one string), or continue `resume`. `name`
  * names the text in messages. Throws (after reporting nothing further) if
  * the loss becomes NaN or infinite; the last checkpoint handed to
  * onCheckpoint is then the last good one.
+ *
+ * @example
+ * ```ts
+ * const vocab = Vocab.fromText(text);
+ * const { model, finalEval } = await trainLM(
+ *   { text, vocab, config: { ...defaultLMConfig, layers: 1 }, options: { ...defaultTrainOptions, steps: 300 } },
+ *   { onEval: (e) => console.log(`step ${e.step}: ${e.bitsPerToken.toFixed(2)} bits per character`) },
+ * );
+ * writeFileSync('model.safetensors', encodeCheckpoint(model, vocab));
+ * ```
  */
-export async function trainCharLM(
+export async function trainLM(
   args: {
+    /** The training text (or give `ids`). */
     text?: string;
+    /** The text as ids under `vocab`, instead of `text`. */
     ids?: TokenIds;
+    /** How messages name the text, e.g. its file name. */
     name?: string;
+    /** The tokenizer: a `Vocab` for characters, a `WordTokenizer` for words. */
     vocab: LMTokenizer;
-    config?: Omit<CharLMConfig, 'vocabSize'>;
+    /** The model to build (its vocabSize comes from `vocab`); not needed when resuming. */
+    config?: Omit<LanguageModelConfig, 'vocabSize'>;
+    /** How to train (see `defaultTrainOptions`). */
     options: TrainOptions;
+    /** A decoded checkpoint to continue: its model, optimizer state, position and random state. */
     resume?: Checkpoint;
     /** How messages name the checkpoint being resumed, e.g. its quoted path (default: no name). */
     resumeName?: string;
@@ -213,21 +255,21 @@ export async function trainCharLM(
 ): Promise<TrainResult> {
   const o = checkTrainOptions({ ...args.options });
   const { vocab } = args;
-  if (args.ids === undefined && args.text === undefined) throw new Error('trainCharLM: give the text or its ids');
+  if (args.ids === undefined && args.text === undefined) throw new Error('trainLM: give the text or its ids');
   const ids = args.ids ?? vocab.encode(args.text!);
   const tooShort = textLengthProblem(ids.length, o, args.name, TOKEN_NOUNS[vocab.kind]);
   if (tooShort) throw new Error(tooShort);
   const split = splitIds(ids, o.valFrac);
   const rng = new Rng(o.seed);
-  let model: CharLM;
+  let model: LanguageModel;
   let progress: TrainingProgress = { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0 };
   if (args.resume) {
     model = args.resume.model;
     progress = { ...args.resume.meta.progress };
     if (args.resume.meta.rng) rng.setState(args.resume.meta.rng);
   } else {
-    if (!args.config) throw new Error('trainCharLM: give a model config or a checkpoint to resume');
-    model = new CharLM({ ...args.config, vocabSize: vocab.size }, { rng });
+    if (!args.config) throw new Error('trainLM: give a model config or a checkpoint to resume');
+    model = new LanguageModel({ ...args.config, vocabSize: vocab.size }, { rng });
   }
   model.train();
   cb.onStart?.(model);
@@ -254,7 +296,15 @@ export async function trainCharLM(
     const n = whole || o.evalChars === 0 ? split.val.length : Math.min(o.evalChars, split.val.length);
     const valLoss = evaluateLoss(model, split.val.subarray(0, n), o.batch, o.seq);
     progress.lastValLoss = valLoss;
-    lastEval = { step: progress.step, valLoss, perplexity: Math.exp(valLoss), bitsPerChar: valLoss / Math.LN2, evalChars: n, valChars: split.val.length };
+    lastEval = {
+      step: progress.step,
+      valLoss,
+      perplexity: Math.exp(valLoss),
+      bitsPerToken: valLoss / Math.LN2,
+      bitsPerChar: valLoss / Math.LN2,
+      evalChars: n,
+      valChars: split.val.length,
+    };
     cb.onEval?.(lastEval);
   };
   const sample = (): void => {

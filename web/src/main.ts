@@ -8,7 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import { decodeText } from '../../src/data/text.js';
 import { checkpointSizeProblem } from '../../src/models/checkpoint-meta.js';
 import { defaultTrainOptions } from '../../src/train/options.js';
-import { defaultCharLMConfig } from '../../src/models/config.js';
+import { defaultLMConfig } from '../../src/models/config.js';
 import { sampleDefaults } from '../../src/generate/core.js';
 import { CELL_KINDS, CELL_KIND_NAMES } from '../../src/nn/rnn/kinds.js';
 import shakespeareUrl from '../../data/tinyshakespeare.txt?url';
@@ -66,11 +66,11 @@ $<HTMLSelectElement>('model').replaceChildren(...CELL_KIND_NAMES.map((k) => new 
 
 // the fields start at the library's defaults (the CLI's too): they have one home, src/train/options.ts and friends
 for (const [id, v] of Object.entries({
-  model: defaultCharLMConfig.model,
-  layers: defaultCharLMConfig.layers,
-  hidden: defaultCharLMConfig.hidden,
-  embed: defaultCharLMConfig.embed,
-  dropout: defaultCharLMConfig.dropout,
+  model: defaultLMConfig.model,
+  layers: defaultLMConfig.layers,
+  hidden: defaultLMConfig.hidden,
+  embed: defaultLMConfig.embed,
+  dropout: defaultLMConfig.dropout,
   batch: defaultTrainOptions.batch,
   seq: defaultTrainOptions.seq,
   optimizer: defaultTrainOptions.optimizer,

@@ -1,30 +1,29 @@
 /**
  * The playground's worker: owns the backend, the model and the one training
- * loop the CLI uses (trainCharLM), so the page never blocks. It takes its
+ * loop the CLI uses (trainLM), so the page never blocks. It takes its
  * orders from protocol.ts messages; the trainer yields to this worker's event
  * loop every 50 ms, which is when pause, stop, save and sample requests land.
  */
 import {
-  CharLM,
-  CharStepper,
+  LanguageModel,
+  LMStepper,
   CharTokenizer,
-  createWasmBackend,
   decodeCheckpoint,
   encodeCheckpoint,
   sampleText,
   setBackend,
-  trainCharLM,
+  trainLM,
   useWebWorkerThreads,
   defaultTrainOptions,
   getBackend,
   readCorpus,
-  lineEndNote,
-} from '../../src/index.js';
+} from '../../src/browser.js';
+import { createWasmBackend, lineEndNote } from '../../src/internal.js';
 import type { FromWorker, ModelInfo, ToWorker } from './protocol.js';
 
 const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 
-let model: CharLM | null = null;
+let model: LanguageModel | null = null;
 let vocab: CharTokenizer | null = null;
 let lastCheckpoint: Uint8Array | null = null;
 let training = false;
@@ -32,7 +31,7 @@ let stopRequested = false;
 let saveRequested = false;
 let pause: { promise: Promise<void>; resolve: () => void } | null = null;
 
-function info(m: CharLM, v: CharTokenizer, step = 0, lastValLoss: number | null = null): ModelInfo {
+function info(m: LanguageModel, v: CharTokenizer, step = 0, lastValLoss: number | null = null): ModelInfo {
   const c = m.config;
   return {
     model: c.model,
@@ -71,7 +70,7 @@ async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
     // the CLI's reading: the same line-end rule and code-point counts
     const corpus = readCorpus(msg.text, { name: msg.name });
     const v = corpus.vocab as CharTokenizer;
-    const result = await trainCharLM(
+    const result = await trainLM(
       { ids: corpus.ids, vocab: v, name: msg.name, config: msg.model, options: { ...defaultTrainOptions, ...msg.train, sampleLength: 200 } },
       {
         onStart(m) {
@@ -89,7 +88,7 @@ async function train(msg: Extract<ToWorker, { type: 'train' }>): Promise<void> {
           }
         },
         onEval(e) {
-          post({ type: 'eval', step: e.step, valLoss: e.valLoss, bitsPerChar: e.bitsPerChar, evalChars: e.evalChars, valChars: e.valChars });
+          post({ type: 'eval', step: e.step, valLoss: e.valLoss, bitsPerChar: e.bitsPerToken, evalChars: e.evalChars, valChars: e.valChars });
         },
         onSample(text, s) {
           post({ type: 'trainSample', step: s, text });
@@ -164,7 +163,7 @@ function activations(msg: Extract<ToWorker, { type: 'activations' }>): void {
   const values = new Float32Array(chars.length * H);
   const wasTraining = model.training;
   model.eval();
-  const stepper = new CharStepper(model);
+  const stepper = new LMStepper(model);
   try {
     chars.forEach((c, t) => {
       stepper.step(vocab!.encode(c)[0]);

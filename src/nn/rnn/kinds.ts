@@ -1,6 +1,6 @@
 /**
  * The registry of recurrent cell kinds: everything recur knows about a kind
- * that is not its arithmetic. Layers, CharLM's shapes, checkpoint checks,
+ * that is not its arithmetic. Layers, LanguageModel's shapes, checkpoint checks,
  * the PyTorch importer, the ONNX exporter, the stepper and the CLI read it
  * here instead of spelling gate counts, names and orders themselves.
  *
@@ -13,9 +13,10 @@
 import type { RecurrentKind } from '../../backend/backend.js';
 import type { FusedCell } from '../../ops/recurrent-step.js';
 
-/** The spelling checkpoints store (config.model). */
+/** A kind of recurrent cell, spelled as checkpoints store it (config.model) and as the CLI takes it. */
 export type CellKind = 'lstm' | 'gru' | 'rnn';
 
+/** An Elman RNN's activation (LSTM and GRU gates have fixed ones). */
 export type Nonlinearity = 'tanh' | 'relu' | 'sigmoid';
 
 /** A layer's PyTorch parameter names (layer l, `_reverse` for the backward direction). */

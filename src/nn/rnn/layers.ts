@@ -19,26 +19,37 @@ import { recurrentLayer } from '../../ops/recurrent.js';
 import type { RecurrentKind } from '../../backend/backend.js';
 import type { FusedCell } from '../../ops/recurrent-step.js';
 
+/** What a recurrent layer is made from, as PyTorch's nn.RNN / nn.LSTM / nn.GRU arguments. */
 export interface RecurrentOptions {
+  /** Features of each input step. */
   inputSize: number;
+  /** Size of each layer's hidden state, per direction. */
   hiddenSize: number;
+  /** Layers stacked, each reading the previous one's output (default 1). */
   numLayers?: number;
+  /** Also run each layer backwards in time and concatenate both outputs (default false). */
   bidirectional?: boolean;
   /** Dropout on the outputs of every layer but the last, in training mode. */
   dropout?: number;
   /** x is [batch, time, features] (default) rather than [time, batch, features]. */
   batchFirst?: boolean;
+  /** Whether to learn biases (default true). */
   bias?: boolean;
+  /** The generator for the initial weights and the dropout masks (default the global one). */
   rng?: Rng;
 }
 
+/** A recurrent layer's state between calls: h (and c for an LSTM), each [numLayers * directions, batch, hidden]. */
 export interface RecurrentState {
+  /** The hidden state, index layer * directions + direction. */
   h: Tensor;
   /** LSTM only. */
   c?: Tensor;
 }
 
+/** Options of a recurrent layer's `forward`. */
 export interface RecurrentForwardOptions {
+  /** The state to start from, as a previous call returned it (default zeros): carry it across windows of a long sequence. */
   state?: RecurrentState;
   /** Valid length of each sequence (1..time). */
   lengths?: readonly number[] | Int32Array;
@@ -50,23 +61,38 @@ export interface RecurrentForwardOptions {
   path?: 'fused' | 'composed';
 }
 
+/** What a recurrent layer's `forward` returns. */
 export interface RecurrentOutput {
   /** [batch, time, D * hidden] (time-major if batchFirst is false); zeros past each sequence's end. */
   output: Tensor;
+  /** The state after each sequence's last valid step, to continue from. */
   state: RecurrentState;
 }
 
+/**
+ * What every recurrent layer shares: PyTorch's parameter names and state
+ * layout, multiple layers, both directions, lengths, dropout between layers,
+ * and the choice between fused kernels and the composed reference path. The
+ * type to accept when any kind of layer will do.
+ */
 export abstract class RecurrentBase extends Module {
+  /** The kind of cell, from the registry: 'lstm', 'gru' or 'rnn'. */
   readonly cellKind: CellKind;
   /** The activation of an RNN layer's single gate; other kinds' gates are fixed. */
   protected readonly activation: Nonlinearity;
+  /** Features of each input step. */
   readonly inputSize: number;
+  /** Size of each direction's hidden state. */
   readonly hiddenSize: number;
+  /** Layers stacked. */
   readonly numLayers: number;
+  /** Whether each layer also runs backwards in time. */
   readonly bidirectional: boolean;
   /** Between layers, in training mode; may change between runs (a resumed training run may set another). */
   dropout: number;
+  /** Whether inputs and outputs are [batch, time, features] (true, the default) or [time, batch, features]. */
   readonly batchFirst: boolean;
+  /** Whether the layer has biases. */
   readonly bias: boolean;
   private readonly dropRng: Rng;
 
@@ -98,10 +124,12 @@ export abstract class RecurrentBase extends Module {
     }
   }
 
+  /** @internal The kind's registry entry, for the stepper and the exporters. */
   get spec(): CellKindSpec {
     return CELL_KINDS[this.cellKind];
   }
 
+  /** 2 for a bidirectional layer, else 1. */
   get directions(): number {
     return this.bidirectional ? 2 : 1;
   }
@@ -118,20 +146,22 @@ export abstract class RecurrentBase extends Module {
     };
   }
 
+  /** @internal The peephole weights of layer l, direction d (an LSTM's, when it has them). */
   protected peepholes(_l: number, _d: number): Peepholes | null {
     return null;
   }
 
-  /** The fused kernel kind of this layer. */
+  /** @internal The fused kernel kind of this layer. */
   get kind(): RecurrentKind {
     return this.spec.fused(this.activation);
   }
 
-  /** What the storage-level step needs (the training op and the stepper). */
+  /** @internal What the storage-level step needs (the training op and the stepper). */
   get fusedCell(): FusedCell {
     return fusedCell(this.cellKind, this.activation);
   }
 
+  /** @internal Whether forward may take the fused path. */
   protected canFuse(path: 'fused' | 'composed' | undefined): boolean {
     if (path !== undefined && path !== 'fused' && path !== 'composed') {
       throw new Error(`${this.spec.name}: path must be 'fused' or 'composed', got '${path}'`);
@@ -139,7 +169,7 @@ export abstract class RecurrentBase extends Module {
     return path !== 'composed' && this.peepholes(0, 0) === null;
   }
 
-  /** The cell of layer l, direction d, for the generic unroll. */
+  /** @internal The cell of layer l, direction d, for the generic unroll. */
   protected cell(l: number, d: number, batch: number): RecurrentCell {
     const w = this.weights(l, d);
     const H = this.hiddenSize;
@@ -154,6 +184,7 @@ export abstract class RecurrentBase extends Module {
     };
   }
 
+  /** Run the layers over `input` ([batch, time, inputSize] when batchFirst); see {@link RecurrentForwardOptions}. */
   forward(input: Tensor, opts: RecurrentForwardOptions = {}): RecurrentOutput {
     const op = this.spec.name;
     if (input.rank !== 3) {
@@ -220,6 +251,7 @@ export abstract class RecurrentBase extends Module {
   }
 }
 
+/** A (stacked, optionally bidirectional) Elman RNN like PyTorch's nn.RNN, tanh or relu. */
 export class RNN extends RecurrentBase {
   constructor(o: RecurrentOptions & { nonlinearity?: 'tanh' | 'relu' }) {
     const nl = o.nonlinearity ?? 'tanh';
@@ -228,12 +260,15 @@ export class RNN extends RecurrentBase {
     super('rnn', o, nl);
   }
 
+  /** The activation: 'tanh' (default) or 'relu'. */
   get nonlinearity(): Nonlinearity {
     return this.activation;
   }
 }
 
+/** `LSTM`'s options: a recurrent layer's, plus the forget-gate bias and peepholes. */
 export interface LSTMOptions extends RecurrentOptions {
+  /** Start every forget-gate bias at this value (all in bias_ih, zero in bias_hh); 1 helps long memories. Default: PyTorch's uniform init. */
   forgetBias?: number;
   /** Peephole weights weight_ci_l{k}, weight_cf_l{k}, weight_co_l{k} ([hidden] each, `_reverse` for the backward direction). */
   peepholes?: boolean;
@@ -253,6 +288,7 @@ export interface LSTMOptions extends RecurrentOptions {
  * ```
  */
 export class LSTM extends RecurrentBase {
+  /** Whether the layer has peephole weights (which always take the composed path). */
   readonly peepholesEnabled: boolean;
   constructor(o: LSTMOptions) {
     super('lstm', o);
@@ -279,6 +315,7 @@ export class LSTM extends RecurrentBase {
   }
 }
 
+/** A (stacked, optionally bidirectional) GRU with PyTorch's parameter names and gate order (r, z, n). */
 export class GRU extends RecurrentBase {
   constructor(o: RecurrentOptions) {
     super('gru', o);

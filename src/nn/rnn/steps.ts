@@ -23,19 +23,36 @@ export type { Nonlinearity } from './kinds.js';
 import type { CellWeights } from '../../ops/recurrent.js';
 export type { CellWeights };
 
+/** An LSTM's peephole weights, each [hidden]: how much the cell state feeds the input, forget and output gates. */
 export interface Peepholes {
+  /** Cell state to input gate. */
   weightCi: Tensor;
+  /** Cell state to forget gate. */
   weightCf: Tensor;
+  /** New cell state to output gate. */
   weightCo: Tensor;
 }
 
 const act = (name: Nonlinearity, x: Tensor): Tensor => (name === 'tanh' ? tanh(x) : name === 'relu' ? relu(x) : sigmoid(x));
 
+/** One Elman RNN step: h' = act(W_ih x + b_ih + W_hh h + b_hh), for x [batch, input] and h [batch, hidden]. */
 export function rnnStep(x: Tensor, h: Tensor, w: CellWeights, nonlinearity: Nonlinearity = 'tanh'): Tensor {
   return act(nonlinearity, add(linear(x, w.weightIh, w.biasIh), linear(h, w.weightHh, w.biasHh)));
 }
 
-export function lstmStep(x: Tensor, h: Tensor, c: Tensor, w: CellWeights, peep?: Peepholes | null): { h: Tensor; c: Tensor } {
+/** One LSTM step (gates i, f, g, o), optionally with peepholes; returns the new h and c. */
+export function lstmStep(
+  x: Tensor,
+  h: Tensor,
+  c: Tensor,
+  w: CellWeights,
+  peep?: Peepholes | null,
+): {
+  /** The new hidden state (the output). */
+  h: Tensor;
+  /** The new cell state. */
+  c: Tensor;
+} {
   const gates = add(linear(x, w.weightIh, w.biasIh), linear(h, w.weightHh, w.biasHh));
   let [i, f, g, o] = chunk(gates, 4, 1);
   if (peep) {
@@ -47,6 +64,7 @@ export function lstmStep(x: Tensor, h: Tensor, c: Tensor, w: CellWeights, peep?:
   return { h: mul(sigmoid(o), tanh(c2)), c: c2 };
 }
 
+/** One GRU step (gates r, z, n as PyTorch defines them); returns the new h. */
 export function gruStep(x: Tensor, h: Tensor, w: CellWeights): Tensor {
   const [xr, xz, xn] = chunk(linear(x, w.weightIh, w.biasIh), 3, 1);
   const [hr, hz, hn] = chunk(linear(h, w.weightHh, w.biasHh), 3, 1);

@@ -13,15 +13,21 @@ import { where } from '../../ops/where.js';
 
 /** A recurrent cell: anything that maps (input at t, state) to the next state; state[0] is the output. */
 export interface RecurrentCell {
+  /** Size of state[0], the output at each step. */
   readonly hiddenSize: number;
   /** Zero state for a batch: [h] or [h, c], each [batch, hidden]. */
   initialState(batch: number): Tensor[];
+  /** The next state from the input at one step, x [batch, features], and the current state. */
   step(x: Tensor, state: Tensor[]): Tensor[];
 }
 
+/** Options of `unroll`. */
 export interface UnrollOptions {
+  /** The state to start from (default `cell.initialState(batch)`). */
   state?: Tensor[];
+  /** Each sequence's valid length (1..time); past it the state is frozen and the output zero. Default: all full length. */
   lengths?: readonly number[] | Int32Array;
+  /** Run from each sequence's last valid step back to the first (the backward half of a bidirectional layer). */
   reverse?: boolean;
 }
 
@@ -36,8 +42,28 @@ export function checkLengths(op: string, lengths: readonly number[] | Int32Array
   return l;
 }
 
-/** Run `cell` over x [B, T, I]; returns all outputs [B, T, H] and the final state. */
-export function unroll(cell: RecurrentCell, x: Tensor, opts: UnrollOptions = {}): { output: Tensor; state: Tensor[] } {
+/**
+ * Run `cell` over x [B, T, I]; returns all outputs [B, T, H] and the final
+ * state. Any `RecurrentCell` works, so a cell written from tensor ops gets
+ * lengths and reversal for free.
+ *
+ * @example
+ * ```ts
+ * const cell = new GRUCell({ inputSize: 3, hiddenSize: 8 });
+ * const { output, state } = unroll(cell, randn([2, 5, 3]), { lengths: [5, 2] });
+ * output.shape; // [2, 5, 8]; row 1 is zero after step 2, and state[0] holds its step-2 value
+ * ```
+ */
+export function unroll(
+  cell: RecurrentCell,
+  x: Tensor,
+  opts: UnrollOptions = {},
+): {
+  /** Every step's state[0], [B, T, H]. */
+  output: Tensor;
+  /** The state after each sequence's last valid step. */
+  state: Tensor[];
+} {
   if (x.rank !== 3) throw new Error(`unroll: input must be [batch, time, features], got ${formatShape(x.shape)}`);
   const [B, T] = x.shape;
   const lengths = opts.lengths ? checkLengths('unroll', opts.lengths, B, T) : null;
