@@ -95,9 +95,8 @@ function recurrentMm(bk: Backend, cell: FusedCell, a: LayerStepArgs, dst: View, 
   });
 }
 
-/** b_hh into (or onto) every row of dst; one row as a 1-D copy, the kernels' contiguous fast path. */
+/** b_hh into (or onto) every row of dst. */
 function rowBias(bk: Backend, cell: FusedCell, a: LayerStepArgs, dst: View, accumulate: boolean): void {
   const G = cell.gates * a.H;
-  if (a.B === 1) bk.stridedCopy(a.biasHh!, 0, [1], dst.s, dst.off, [1], [G], accumulate);
-  else bk.stridedCopy(a.biasHh!, 0, [0, 1], dst.s, dst.off, [G, 1], [a.B, G], accumulate);
+  bk.stridedCopy(a.biasHh!, 0, [0, 1], dst.s, dst.off, [G, 1], [a.B, G], accumulate);
 }

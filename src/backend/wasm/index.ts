@@ -215,15 +215,15 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
     },
     sumSquares: (x, n) => k.sumSquares(at(x), n),
     stridedCopy(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape, accumulate) {
-      // contiguous runs (bias rows, embedding rows, state copies) skip the general N-d walk
-      if (shape.length === 1 && srcStrides[0] === 1 && dstStrides[0] === 1) {
-        const n = shape[0];
+      // contiguous runs (bias rows, embedding rows, state copies; [1, n], a batch of one, is one too) skip the general N-d walk
+      const rank = shape.length;
+      if ((rank === 1 || (rank === 2 && shape[0] === 1)) && srcStrides[rank - 1] === 1 && dstStrides[rank - 1] === 1) {
+        const n = shape[rank - 1];
         if (accumulate) k.binarySame(BINARY.add, at(dst, dstOffset), at(src, srcOffset), at(dst, dstOffset), n);
         else ws(dst).data.set(ws(src).data.subarray(srcOffset, srcOffset + n), dstOffset);
         return;
       }
       // last dimension contiguous on both sides: rows at a time, looping over the leading dims here
-      const rank = shape.length;
       if (rank >= 2 && srcStrides[rank - 1] === 1 && dstStrides[rank - 1] === 1 && shape[rank - 1] >= 4) {
         for (const d of shape) if (d === 0) return;
         const rows = shape[rank - 2],
