@@ -7,6 +7,7 @@ import type { CellType, LanguageModelConfig } from '../models/charlm.js';
 import { prepareOutput, readCheckpoint, readCorpusFile, writeFileAtomic } from './files.js';
 import { stdout } from './output.js';
 import { UserError } from './errors.js';
+import { codePointLabel } from '../data/text.js';
 
 const fmtTime = (s: number): string => {
   if (!Number.isFinite(s)) return '--';
@@ -288,9 +289,7 @@ export function sampleCommand(checkpoint: string, f: SampleFlags): void {
         );
     } else if (unknown.size > 0) {
       const c = [...unknown.keys()][0];
-      throw new UserError(
-        `the prime text has ${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}), which is not in the model's vocabulary`,
-      );
+      throw new UserError(`the prime text has ${JSON.stringify(c)} (${codePointLabel(c)}), which is not in the model's vocabulary`);
     }
   }
   // a reader that leaves (| head -c 20) ends sampling quietly with exit 0, as Unix tools do

@@ -17,6 +17,11 @@ export function tokenIds(vocabSize: number, length: number): TokenIds {
   return new Int32Array(length);
 }
 
+/** A character's code point as Unicode writes it, for messages: 'U+00E9'. */
+export function codePointLabel(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 /** Line ends found in a text: Windows pairs (CRLF) and lone carriage returns (CR). */
 export interface LineEnds {
   crlf: number;

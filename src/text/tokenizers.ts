@@ -12,7 +12,7 @@
  * No Node imports.
  */
 
-import { CharCounts, codePointCount, tokenIds, type TokenIds } from '../data/text.js';
+import { CharCounts, codePointCount, codePointLabel, tokenIds, type TokenIds } from '../data/text.js';
 
 export type TokenizerKind = 'char' | 'word';
 
@@ -124,8 +124,7 @@ abstract class BaseTokenizer {
   }
 }
 
-const describeChar = (c: string): string =>
-  `'${c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : c}' (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
+const describeChar = (c: string): string => `'${c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : c}' (${codePointLabel(c)})`;
 
 /**
  * Code points (not UTF-16 units, so emoji and Hangul round-trip), with
