@@ -41,7 +41,7 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd/graph.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 
 // --- nn and layers ---
-// Modules with parameters, the layers, initialisers, and the recurrent cells and layers (RNN, LSTM, GRU, or your own cell).
+// Modules with parameters, the layers, initialisers, and the recurrent cells and layers (RNN, LSTM, GRU, MinGRU, MinLSTM, or your own cell).
 export { Module, parameter, type StateDict } from './nn/module.js';
 export { Linear, Embedding, Dropout, Sequential, Tanh, Sigmoid, ReLU, Softmax, LogSoftmax, type LinearOptions } from './nn/layers.js';
 export * as init from './nn/init.js';
@@ -50,6 +50,8 @@ export {
   RNN,
   LSTM,
   GRU,
+  MinGRU,
+  MinLSTM,
   RecurrentBase,
   RecurrentLayer,
   recurrentLayerOf,
@@ -60,7 +62,7 @@ export {
   type RecurrentForwardOptions,
 } from './nn/rnn/layers.js';
 export { unroll, type RecurrentCell, type UnrollOptions } from './nn/rnn/unroll.js';
-export { rnnStep, lstmStep, gruStep, type CellWeights, type Peepholes, type Nonlinearity } from './nn/rnn/steps.js';
+export { rnnStep, lstmStep, gruStep, minGruStep, minLstmStep, type CellWeights, type Peepholes, type Nonlinearity } from './nn/rnn/steps.js';
 export { CELL_KIND_NAMES, type CellKind } from './nn/rnn/kinds.js';
 
 // --- Optimizers, clipping, schedulers ---

@@ -6,7 +6,16 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as r from '../src/index.js';
 import { LanguageModel, Rng } from '../src/index.js';
-import { CELL_KIND_NAMES, CELL_KINDS, cellKindOfGateBlocks, fromOnnxGateOrder, fusedCell, layerParamShapes, toOnnxGateOrder } from '../src/nn/rnn/kinds.js';
+import {
+  CELL_KIND_NAMES,
+  CELL_KINDS,
+  cellKindOfGateBlocks,
+  fromOnnxGateOrder,
+  fusedCell,
+  layerCell,
+  layerParamShapes,
+  toOnnxGateOrder,
+} from '../src/nn/rnn/kinds.js';
 import { lmShapes } from '../src/models/config.js';
 import { recurrentLayerOf } from '../src/nn/rnn/layers.js';
 import { assertClose } from './helpers.js';
@@ -38,8 +47,14 @@ describe('cell kind registry', () => {
       assert.deepEqual(got, want);
       const { state } = layer.forward(r.randn([2, 3, 3], { rng: new Rng(3) }));
       assert.equal(state.c !== undefined, spec.cellState);
-      assert.equal(cellKindOfGateBlocks(spec.gates.length), kind, 'the gate count tells the kind (the PyTorch importer relies on it)');
-      assert.equal(fusedCell(kind).gates, spec.gates.length);
+      assert.equal(
+        cellKindOfGateBlocks(spec.gates.length, !!spec.scan),
+        kind,
+        'the gate count (and whether W_hh exists) tells the kind (the PyTorch importer relies on it)',
+      );
+      assert.equal(layerCell(kind).gates, spec.gates.length);
+      if (spec.fused) assert.equal(fusedCell(kind).gates, spec.gates.length);
+      else assert.throws(() => fusedCell(kind), /scan kind/);
     });
 
     it(`${kind}: the ONNX gate permutation is a permutation and round-trips`, () => {

@@ -161,6 +161,58 @@ export interface RecurrentStepGradArgs {
   valid: Uint8Array | null;
 }
 
+/** Cell kinds whose recurrence is an elementwise linear scan h_t = a_t ⊙ h_{t-1} + b_t (their gates read only x_t). */
+export type ScanKind = 'mingru' | 'minlstm';
+
+/**
+ * A scan layer's forward over a whole sequence, after the input GEMM:
+ * gx [B, T, G*H] holds W_ih x_t + b_ih for every step (batch-major, gate
+ * blocks in PyTorch order: minGRU z, h~; minLSTM f, i, h~). Each row b runs
+ * over its valid steps only, t < lengths[b] (forward from t = 0, or with
+ * `reverse` from its last valid step down to 0), starting from h0[b].
+ *
+ *   minGRU:  z = σ(gx_z);  h_t = h_{t-1} + z ⊙ (h~_t - h_{t-1})
+ *   minLSTM: f' = f / (f + i) computed as σ(logσ(gx_f) - logσ(gx_i)) so saturated gates do not divide 0 by 0;
+ *            h_t = f' ⊙ h_{t-1} + (1 - f') ⊙ h~_t
+ */
+export interface ScanArgs {
+  B: number;
+  T: number;
+  H: number;
+  /** [B, T, G*H] input projections. */
+  gx: View;
+  /** [B, H] initial state. */
+  h0: View;
+  /** [B, T, H]: h_t at valid steps, 0 past each row's end. */
+  out: View;
+  /** [B, H]: the state after each row's last processed step. */
+  hT: View;
+  /** Valid length of each row (1..T), or null when all are T. */
+  lengths: Int32Array | null;
+  reverse: boolean;
+}
+
+/** The backward of `scan`: gates are recomputed from gx, h_{t-1} read from `out` (or h0). */
+export interface ScanGradArgs {
+  B: number;
+  T: number;
+  H: number;
+  gx: View;
+  h0: View;
+  /** The forward's `out`. */
+  out: View;
+  /** dL/d out [B, T, H] (entries past a row's end are ignored). */
+  dOut: View;
+  /** dL/d hT [B, H]. */
+  dhT: View;
+  /** Written: dL/d gx [B, T, G*H] (0 past each row's end). */
+  dGx: View;
+  /** Written: dL/d h0 [B, H]. */
+  dh0: View;
+  lengths: Int32Array | null;
+  reverse: boolean;
+}
+
 export interface Backend {
   readonly name: string;
   /** 'f32' for real backends; the reference backend also comes in 'f64' for gradchecks. */
@@ -254,6 +306,9 @@ export interface Backend {
   // ---- fused recurrent steps ----
   recurrentStep(kind: RecurrentKind, a: RecurrentStepArgs): void;
   recurrentStepGrad(kind: RecurrentKind, a: RecurrentStepGradArgs): void;
+  // ---- fused linear scans (minGRU, minLSTM): the whole sequence in one call ----
+  scan(kind: ScanKind, a: ScanArgs): void;
+  scanGrad(kind: ScanKind, a: ScanGradArgs): void;
 
   // ---- optimizer updates, in place over n elements ----
   sgdStep(p: Storage, g: Storage, buf: Storage | null, n: number, args: SgdArgs): void;
@@ -297,6 +352,8 @@ export const BACKEND_METHODS = [
   'crossEntropyGrad',
   'recurrentStep',
   'recurrentStepGrad',
+  'scan',
+  'scanGrad',
   'sgdStep',
   'adagradStep',
   'rmspropStep',

@@ -81,6 +81,7 @@ export function lmOnnxModel(model: LanguageModel, vocab: LMTokenizer, opts: Onnx
   if (model.rnn.bidirectional) throw new Error('a bidirectional model cannot be exported as a char LM');
   const spec = CELL_KINDS[cell];
   // the registry's ONNX entry (operator, attributes) describes the default, tanh, kernel
+  if (!spec.fused) throw new Error(`${spec.article} model cannot be exported to ONNX yet`);
   if (model.rnn.kind !== spec.fused('tanh')) throw new Error('only tanh RNN layers are exported');
   const gates = spec.gates.length;
   const { op } = spec.onnx;

@@ -6,21 +6,21 @@
  * checkpoint, on the js backend. No tensor imports, so it bundles small.
  */
 import type { Backend, Storage } from '../backend/backend.js';
-import { recurrentLayerStep, type FusedCell, type LayerStepArgs } from '../ops/recurrent-step.js';
+import { isScanCell, recurrentLayerStep, scanLayerStep, type LayerCell, type LayerStepArgs } from '../ops/recurrent-step.js';
 
-/** One recurrent layer's weights in PyTorch's layout: W_ih [G*H, in], W_hh [G*H, H], biases [G*H]. */
+/** One recurrent layer's weights in PyTorch's layout: W_ih [G*H, in], W_hh [G*H, H] (none for a scan kind), biases [G*H]. */
 export interface StepperLayer {
   weightIh: Storage;
   inputSize: number;
-  weightHh: Storage;
+  weightHh: Storage | null;
   biasIh: Storage | null;
   biasHh: Storage | null;
 }
 
 export interface StepperWeights {
   backend: Backend;
-  /** From the registry: fusedCell(kind, nonlinearity) in nn/rnn/kinds.ts. */
-  cell: FusedCell;
+  /** From the registry: layerCell(kind, nonlinearity) in nn/rnn/kinds.ts. */
+  cell: LayerCell;
   vocabSize: number;
   hidden: number;
   /** 0: one-hot input. */
@@ -29,6 +29,11 @@ export interface StepperWeights {
   layers: StepperLayer[];
   headWeight: Storage;
   headBias: Storage | null;
+}
+
+function needHh(s: Storage | null): Storage {
+  if (!s) throw new Error('StepperCore: a step-kind layer needs weight_hh');
+  return s;
 }
 
 export class StepperCore {
@@ -53,7 +58,7 @@ export class StepperCore {
   private readonly act: Storage;
   private readonly logits: Storage;
   // one argument object per layer, made once; step() points its h/c views at this step's buffers
-  private readonly stepArgs: LayerStepArgs[];
+  private readonly stepArgs: LayerStepArgs[] | null;
   private disposed = false;
 
   constructor(private readonly w: StepperWeights) {
@@ -71,25 +76,28 @@ export class StepperCore {
     this.c = cell.cellState ? Array.from({ length: layers }, () => bk.alloc(hidden)) : null;
     this.cNext = cell.cellState ? Array.from({ length: layers }, () => bk.alloc(hidden)) : null;
     this.gx = bk.alloc(this.G);
-    this.gh = cell.foldsHh ? null : bk.alloc(this.G);
-    this.act = bk.alloc(Math.max(1, cell.actBlocks * hidden));
+    this.gh = isScanCell(cell) || cell.foldsHh ? null : bk.alloc(this.G);
+    // a scan step writes its (unused) output sequence of one here
+    this.act = bk.alloc(Math.max(isScanCell(cell) ? hidden : 1, isScanCell(cell) ? 0 : cell.actBlocks * hidden));
     this.logits = bk.alloc(vocabSize);
-    this.stepArgs = w.layers.map((lw, l) => ({
-      B: 1,
-      H: hidden,
-      whh: lw.weightHh,
-      whhTransposed: false,
-      biasHh: lw.biasHh,
-      biasHhInGx: false,
-      gx: { s: this.gx, off: 0 },
-      gh: this.gh,
-      hPrev: { s: this.h[l], off: 0 },
-      cPrev: this.c ? { s: this.c[l], off: 0 } : null,
-      hOut: { s: this.hNext[l], off: 0 },
-      cOut: this.cNext ? { s: this.cNext[l], off: 0 } : null,
-      act: { s: this.act, off: 0 },
-      valid: null,
-    }));
+    this.stepArgs = isScanCell(cell)
+      ? null
+      : w.layers.map((lw, l) => ({
+          B: 1,
+          H: hidden,
+          whh: needHh(lw.weightHh),
+          whhTransposed: false,
+          biasHh: lw.biasHh,
+          biasHhInGx: false,
+          gx: { s: this.gx, off: 0 },
+          gh: this.gh,
+          hPrev: { s: this.h[l], off: 0 },
+          cPrev: this.c ? { s: this.c[l], off: 0 } : null,
+          hOut: { s: this.hNext[l], off: 0 },
+          cOut: this.cNext ? { s: this.cNext[l], off: 0 } : null,
+          act: { s: this.act, off: 0 },
+          valid: null,
+        }));
   }
 
   /** Start from zeros, or from a state given as [layers * H] arrays. */
@@ -132,14 +140,21 @@ export class StepperCore {
         copy(lw.weightIh, this.gx, G, id, I);
         if (lw.biasIh) copy(lw.biasIh, this.gx, G, 0, 1, true);
       }
-      const args = this.stepArgs[l];
+      const cell = w.cell;
+      if (isScanCell(cell)) {
+        scanLayerStep(bk, cell, H, { s: this.gx, off: 0 }, { s: this.h[l], off: 0 }, { s: this.hNext[l], off: 0 }, { s: this.act, off: 0 });
+        [this.h[l], this.hNext[l]] = [this.hNext[l], this.h[l]];
+        input = this.h[l];
+        continue;
+      }
+      const args = this.stepArgs![l];
       args.hPrev.s = this.h[l];
       args.hOut.s = this.hNext[l];
       if (this.c && this.cNext) {
         args.cPrev!.s = this.c[l];
         args.cOut!.s = this.cNext[l];
       }
-      recurrentLayerStep(bk, w.cell, args);
+      recurrentLayerStep(bk, cell, args);
       [this.h[l], this.hNext[l]] = [this.hNext[l], this.h[l]];
       if (this.c && this.cNext) [this.c[l], this.cNext[l]] = [this.cNext[l], this.c[l]];
       input = this.h[l];

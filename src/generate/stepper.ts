@@ -15,7 +15,7 @@ function weightsOf(model: LanguageModel): StepperWeights {
   const { vocabSize, hidden, layers, embed } = model.config;
   return {
     backend: model.head.weight.backend,
-    cell: model.rnn.fusedCell,
+    cell: model.rnn.layerCell,
     vocabSize,
     hidden,
     embed,
@@ -25,7 +25,7 @@ function weightsOf(model: LanguageModel): StepperWeights {
       return {
         weightIh: w.weightIh.storage,
         inputSize: w.weightIh.shape[1],
-        weightHh: w.weightHh.storage,
+        weightHh: w.weightHh ? w.weightHh.storage : null,
         biasIh: w.biasIh ? w.biasIh.storage : null,
         biasHh: w.biasHh ? w.biasHh.storage : null,
       };

@@ -4,7 +4,7 @@
  * (generate/stepper-core.ts). It imports no tensors, so the embeddable
  * sampler bundles it without the autograd.
  */
-import type { Backend, RecurrentKind, Storage, View } from '../backend/backend.js';
+import type { Backend, RecurrentKind, ScanKind, Storage, View } from '../backend/backend.js';
 
 /**
  * What a storage-level step needs to know of a cell kind. The registry
@@ -25,6 +25,26 @@ export interface FusedCell {
    * false when the kernel needs gh on its own (GRU scales W_hn h + b_hn by r).
    */
   foldsHh: boolean;
+}
+
+/** What the batch-1 stepper needs of a scan kind (minGRU, minLSTM): its kernel and gate blocks. */
+export interface ScanCell {
+  scan: ScanKind;
+  /** Gate blocks of H stacked in W_ih. */
+  gates: number;
+  cellState: false;
+}
+
+/** A layer's cell as the stepper runs it: a fused step, or a scan of length one. */
+export type LayerCell = FusedCell | ScanCell;
+
+export function isScanCell(c: LayerCell): c is ScanCell {
+  return 'scan' in c;
+}
+
+/** One step of a scan layer for a batch of one: h' from gx = W_ih x + b_ih and h (hT may not alias hPrev). */
+export function scanLayerStep(bk: Backend, cell: ScanCell, H: number, gx: View, hPrev: View, hOut: View, scratch: View): void {
+  bk.scan(cell.scan, { B: 1, T: 1, H, gx, h0: hPrev, out: scratch, hT: hOut, lengths: null, reverse: false });
 }
 
 export interface LayerStepArgs {

@@ -23,8 +23,8 @@ import { recurrentLayerStep, type FusedCell } from './recurrent-step.js';
 export interface CellWeights {
   /** Input-to-hidden weights [G*H, I] (G gates' rows stacked in PyTorch's order). */
   weightIh: Tensor;
-  /** Hidden-to-hidden weights [G*H, H]. */
-  weightHh: Tensor;
+  /** Hidden-to-hidden weights [G*H, H]; null for the scan kinds (minGRU, minLSTM), whose gates read only x. */
+  weightHh: Tensor | null;
   /** Input-side bias [G*H], or null for none. */
   biasIh: Tensor | null;
   /** Hidden-side bias [G*H], or null for none (GRU's reset gate scales it, so the two biases differ there). */
@@ -69,14 +69,16 @@ function validMask(lengths: readonly number[] | null, t: number, B: number): Uin
 export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tensor; c: Tensor | null } {
   const { cell, x, h0, c0, w, lengths, reverse } = a;
   const { kind, cellState } = cell;
-  const params = [w.weightIh, w.weightHh, ...(w.biasIh ? [w.biasIh] : []), ...(w.biasHh ? [w.biasHh] : [])];
+  const weightHh = w.weightHh;
+  if (!weightHh) throw new Error(`recurrentLayer: a '${kind}' layer needs W_hh`);
+  const params = [w.weightIh, weightHh, ...(w.biasIh ? [w.biasIh] : []), ...(w.biasHh ? [w.biasHh] : [])];
   const inputs = [x, h0, ...(c0 ? [c0] : []), ...params];
   const bk = backendOf('recurrentLayer', ...inputs);
   const [B, T, I] = x.shape;
   const H = h0.shape[1];
   const G = cell.gates * H;
-  if (w.weightIh.shape[0] !== G || w.weightIh.shape[1] !== I || w.weightHh.shape[1] !== H) {
-    throw new Error(`recurrentLayer: weights ${formatShape(w.weightIh.shape)} / ${formatShape(w.weightHh.shape)} do not fit input ${I} and hidden ${H}`);
+  if (w.weightIh.shape[0] !== G || w.weightIh.shape[1] !== I || weightHh.shape[1] !== H) {
+    throw new Error(`recurrentLayer: weights ${formatShape(w.weightIh.shape)} / ${formatShape(weightHh.shape)} do not fit input ${I} and hidden ${H}`);
   }
   if (cellState && !c0) throw new Error(`recurrentLayer: a '${kind}' layer needs an initial cell state`);
   const A = cell.actBlocks * H;
@@ -121,7 +123,7 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   // W_hh transposed once per sequence, so each step's GEMM reads its rows in place;
   // a single step (sampling) reads W_hh as it is, as dot products
   const whhT = T > 1 ? bk.alloc(H * G) : null;
-  if (whhT) bk.stridedCopy(w.weightHh.storage, 0, [1, H], whhT, 0, [G, 1], [H, G], false);
+  if (whhT) bk.stridedCopy(weightHh.storage, 0, [1, H], whhT, 0, [G, 1], [H, G], false);
   const gh = separateGh ? bk.alloc(B * G) : null;
   const valid: (Uint8Array | null)[] = [];
   for (let k = 0; k < T; k++) {
@@ -129,7 +131,7 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
     recurrentLayerStep(bk, cell, {
       B,
       H,
-      whh: whhT ?? w.weightHh.storage,
+      whh: whhT ?? weightHh.storage,
       whhTransposed: !!whhT,
       biasHh: w.biasHh ? w.biasHh.storage : null,
       biasHhInGx: true,
@@ -202,7 +204,7 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
           valid: m,
         });
         // dL/dh_{k-1} += dGh_k · W_hh
-        mm(dGh, w.weightHh.storage, dhNext, B, H, G, false, false, true, k * B * G);
+        mm(dGh, weightHh.storage, dhNext, B, H, G, false, false, true, k * B * G);
         [dhCur, dhNext] = [dhNext, dhCur];
         if (dcCur) [dcCur, dcNext] = [dcNext!, dcCur];
       }
@@ -228,7 +230,7 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
       // weights: one GEMM each over all steps
       const gWih = empty(bk, w.weightIh.shape);
       mm(dGx, saved.xk, gWih.storage, G, I, T * B, true, false, false);
-      const gWhh = empty(bk, w.weightHh.shape);
+      const gWhh = empty(bk, weightHh.shape);
       mm(dGh, saved.hs, gWhh.storage, G, H, T * B, true, false, false);
       grads.push(gWih, gWhh);
       if (w.biasIh) {

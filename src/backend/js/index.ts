@@ -11,6 +11,9 @@ import type {
   RecurrentKind,
   RecurrentStepArgs,
   RecurrentStepGradArgs,
+  ScanArgs,
+  ScanGradArgs,
+  ScanKind,
   AdagradArgs,
   AdamArgs,
   Backend,
@@ -92,6 +95,16 @@ const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
 };
 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+const logSigmoid = (x: number): number => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x)));
+
+/**
+ * A scan cell's mixing weight u_t, with h_t = h_{t-1} + u_t (h~_t - h_{t-1}):
+ * minGRU's z, minLSTM's i' = i / (f + i) = σ(logσ(p_i) - logσ(p_f)). Gate
+ * blocks of a row of gx: minGRU z, h~; minLSTM f, i, h~.
+ */
+function scanMix(kind: ScanKind, GX: FloatArray, g: number, H: number): number {
+  return kind === 'mingru' ? sigmoid(GX[g]) : sigmoid(logSigmoid(GX[g + H]) - logSigmoid(GX[g]));
+}
 
 const unaryFns: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
@@ -678,6 +691,70 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
             DGH[dgh + j] = v;
             DHP[dhp + j] = 0;
           }
+        }
+      }
+    },
+
+    scan(kind: ScanKind, a: ScanArgs) {
+      const { B, T, H } = a;
+      const nb = kind === 'mingru' ? 2 : 3;
+      const G = nb * H;
+      const GX = st(a.gx.s),
+        H0 = st(a.h0.s),
+        OUT = st(a.out.s),
+        HT = st(a.hT.s);
+      for (let b = 0; b < B; b++) {
+        const len = a.lengths ? a.lengths[b] : T;
+        OUT.fill(0, a.out.off + (b * T + len) * H, a.out.off + (b + 1) * T * H);
+        for (let j = 0; j < H; j++) {
+          let h = H0[a.h0.off + b * H + j];
+          for (let k = 0; k < len; k++) {
+            const t = a.reverse ? len - 1 - k : k;
+            const g = a.gx.off + (b * T + t) * G + j;
+            const u = scanMix(kind, GX, g, H);
+            h += u * (GX[g + (nb - 1) * H] - h);
+            OUT[a.out.off + (b * T + t) * H + j] = h;
+          }
+          HT[a.hT.off + b * H + j] = h;
+        }
+      }
+    },
+    scanGrad(kind: ScanKind, a: ScanGradArgs) {
+      const { B, T, H } = a;
+      const nb = kind === 'mingru' ? 2 : 3;
+      const G = nb * H;
+      const GX = st(a.gx.s),
+        H0 = st(a.h0.s),
+        OUT = st(a.out.s),
+        DOUT = st(a.dOut.s),
+        DHT = st(a.dhT.s),
+        DGX = st(a.dGx.s),
+        DH0 = st(a.dh0.s);
+      for (let b = 0; b < B; b++) {
+        const len = a.lengths ? a.lengths[b] : T;
+        DGX.fill(0, a.dGx.off + (b * T + len) * G, a.dGx.off + (b + 1) * T * G);
+        for (let j = 0; j < H; j++) {
+          let d = DHT[a.dhT.off + b * H + j];
+          // processing order k runs t forwards (or backwards when reversed); walk it back
+          for (let k = len - 1; k >= 0; k--) {
+            const t = a.reverse ? len - 1 - k : k;
+            const tPrev = a.reverse ? t + 1 : t - 1;
+            const g = a.gx.off + (b * T + t) * G + j;
+            const dg = a.dGx.off + (b * T + t) * G + j;
+            d += DOUT[a.dOut.off + (b * T + t) * H + j];
+            const hp = k === 0 ? H0[a.h0.off + b * H + j] : OUT[a.out.off + (b * T + tPrev) * H + j];
+            const ht = GX[g + (nb - 1) * H];
+            const u = scanMix(kind, GX, g, H);
+            const du = d * (ht - hp) * u * (1 - u);
+            if (kind === 'mingru') DGX[dg] = du;
+            else {
+              DGX[dg] = -du * (1 - sigmoid(GX[g]));
+              DGX[dg + H] = du * (1 - sigmoid(GX[g + H]));
+            }
+            DGX[dg + (nb - 1) * H] = d * u;
+            d *= 1 - u;
+          }
+          DH0[a.dh0.off + b * H + j] = d;
         }
       }
     },

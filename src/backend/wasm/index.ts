@@ -57,7 +57,7 @@ const KIND: CodesOf<RecurrentKind, typeof RECURRENT> & Record<RecurrentKind, num
 
 /**
  * The Backend methods that run js code: the reference backend's kernels on
- * HostViews of the wasm memory. The first seven always do (nothing hot calls
+ * HostViews of the wasm memory. The first nine always do (nothing hot calls
  * them); the last four have wasm kernels for their common cases and hand the
  * rest over. Every other method is a wasm kernel or memory bookkeeping.
  */
@@ -69,6 +69,8 @@ export const JS_FALLBACKS = [
   'where',
   'reduceMaxGrad',
   'rmspropStep',
+  'scan', //        until the wasm scan kernels land
+  'scanGrad',
   'unary', //       log (no wasm kernel)
   'binary', //      max, min, eq, gt, lt, and broadcast or strided operands
   'stridedCopy', // N-d walks whose last dimension is strided or shorter than 4
@@ -195,6 +197,8 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
     where: (cond, cStrides, a, aStrides, b, bStrides, out, shape) => js.where(cond, cStrides, a, aStrides, b, bStrides, out, shape),
     reduceMaxGrad: (gy, arg, gx, outer, n, inner) => js.reduceMaxGrad(gy, arg, gx, outer, n, inner),
     rmspropStep: (p, g, sq, avg, buf, n, a) => js.rmspropStep(p, g, sq, avg, buf, n, a),
+    scan: (kind, a) => js.scan(kind, a),
+    scanGrad: (kind, a) => js.scanGrad(kind, a),
 
     unary(op, x, out, n) {
       const code = UNARY_CODE[op];

@@ -10,11 +10,11 @@
  * by `fused` (src/backend/js and assembly/kernels.ts). This file imports no
  * tensors: the embeddable sampler bundles it.
  */
-import type { RecurrentKind } from '../../backend/backend.js';
-import type { FusedCell } from '../../ops/recurrent-step.js';
+import type { RecurrentKind, ScanKind } from '../../backend/backend.js';
+import type { FusedCell, LayerCell } from '../../ops/recurrent-step.js';
 
 /** A kind of recurrent cell, spelled as checkpoints store it (config.model) and as the CLI takes it. */
-export type CellKind = 'lstm' | 'gru' | 'rnn';
+export type CellKind = 'lstm' | 'gru' | 'rnn' | 'mingru' | 'minlstm';
 
 /** An Elman RNN's activation (LSTM and GRU gates have fixed ones). */
 export type Nonlinearity = 'tanh' | 'relu' | 'sigmoid';
@@ -35,12 +35,18 @@ export interface CellKindSpec {
   article: string;
   /** Gate blocks in the order PyTorch stacks them along W_ih / W_hh's first dimension. */
   gates: readonly string[];
+  /**
+   * The whole-sequence scan kernel of a kind whose gates read only x_t
+   * (minGRU, minLSTM): it has no W_hh / b_hh, its layers run ops/scan.ts, and
+   * `fused` is null. Null for the step kinds.
+   */
+  scan: ScanKind | null;
   /** State tensors besides h: an LSTM's c. */
   cellState: boolean;
   foldsHh: boolean;
   actBlocks: number;
-  /** The fused kernel for a nonlinearity (only RNN layers have a choice; the others ignore it). */
-  fused(nonlinearity: Nonlinearity): RecurrentKind;
+  /** The fused step kernel for a nonlinearity (only RNN layers have a choice; the others ignore it); null for scan kinds. */
+  fused: ((nonlinearity: Nonlinearity) => RecurrentKind) | null;
   params(layer: number, reverse?: boolean): ParamNames;
   onnx: {
     op: string;
@@ -66,6 +72,7 @@ export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } 
     name: 'LSTM',
     article: 'an LSTM',
     gates: ['i', 'f', 'g', 'o'],
+    scan: null,
     cellState: true,
     foldsHh: true,
     actBlocks: 4,
@@ -78,6 +85,7 @@ export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } 
     name: 'GRU',
     article: 'a GRU',
     gates: ['r', 'z', 'n'],
+    scan: null,
     cellState: false,
     foldsHh: false,
     actBlocks: 4,
@@ -90,6 +98,7 @@ export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } 
     name: 'RNN',
     article: 'an RNN',
     gates: ['h'],
+    scan: null,
     cellState: false,
     foldsHh: true,
     actBlocks: 0,
@@ -97,6 +106,33 @@ export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } 
     params: torchParamNames,
     // recur exports tanh RNNs only (ONNX's default would be Tanh as well; said for readers of the graph)
     onnx: { op: 'RNN', fromTorch: [0], strings: { activations: ['Tanh'] } },
+  },
+  // Feng et al. 2024, "Were RNNs All We Needed?": gates from x_t only, so a layer is one GEMM and a linear scan
+  mingru: {
+    kind: 'mingru',
+    name: 'MinGRU',
+    article: 'a MinGRU',
+    gates: ['z', 'h'],
+    scan: 'mingru',
+    cellState: false,
+    foldsHh: false,
+    actBlocks: 0,
+    fused: null,
+    params: torchParamNames,
+    onnx: { op: 'Scan', fromTorch: [0, 1] },
+  },
+  minlstm: {
+    kind: 'minlstm',
+    name: 'MinLSTM',
+    article: 'a MinLSTM',
+    gates: ['f', 'i', 'h'],
+    scan: 'minlstm',
+    cellState: false,
+    foldsHh: false,
+    actBlocks: 0,
+    fused: null,
+    params: torchParamNames,
+    onnx: { op: 'Scan', fromTorch: [0, 1, 2] },
   },
 };
 
@@ -112,15 +148,22 @@ export function cellKindChoices(): string {
   return CELL_KIND_NAMES.slice(0, -1).join(', ') + ' or ' + CELL_KIND_NAMES[CELL_KIND_NAMES.length - 1];
 }
 
-/** The kind whose W_hh stacks `blocks` gate blocks, if one does. */
-export function cellKindOfGateBlocks(blocks: number): CellKind | undefined {
-  return CELL_KIND_NAMES.find((k) => CELL_KINDS[k].gates.length === blocks);
+/** The kind whose W_hh stacks `blocks` gate blocks (a step kind), or, with `scan`, whose W_ih does and which has no W_hh. */
+export function cellKindOfGateBlocks(blocks: number, scan = false): CellKind | undefined {
+  return CELL_KIND_NAMES.find((k) => CELL_KINDS[k].gates.length === blocks && !!CELL_KINDS[k].scan === scan);
 }
 
-/** What the storage-level step (ops/recurrent-step.ts) needs for this kind. */
+/** What the storage-level step (ops/recurrent-step.ts) needs for this kind; a step kind only. */
 export function fusedCell(kind: CellKind, nonlinearity: Nonlinearity = 'tanh'): FusedCell {
   const s = CELL_KINDS[kind];
+  if (!s.fused) throw new Error(`fusedCell: ${s.name} is a scan kind and has no step kernel`);
   return { kind: s.fused(nonlinearity), gates: s.gates.length, actBlocks: s.actBlocks, cellState: s.cellState, foldsHh: s.foldsHh };
+}
+
+/** What the batch-1 stepper runs for this kind: its fused step, or its scan kernel. */
+export function layerCell(kind: CellKind, nonlinearity: Nonlinearity = 'tanh'): LayerCell {
+  const s = CELL_KINDS[kind];
+  return s.scan ? { scan: s.scan, gates: s.gates.length, cellState: false } : fusedCell(kind, nonlinearity);
 }
 
 /** Layer l's parameters by PyTorch name with their shapes, in state-dict order. */
@@ -134,10 +177,12 @@ export function layerParamShapes(
   const s = CELL_KINDS[kind];
   const n = s.params(layer, opts.reverse);
   const G = s.gates.length * hidden;
-  const shapes: Record<string, number[]> = { [n.weightIh]: [G, inputSize], [n.weightHh]: [G, hidden] };
+  const hh = !s.scan;
+  const shapes: Record<string, number[]> = { [n.weightIh]: [G, inputSize] };
+  if (hh) shapes[n.weightHh] = [G, hidden];
   if (opts.bias ?? true) {
     shapes[n.biasIh] = [G];
-    shapes[n.biasHh] = [G];
+    if (hh) shapes[n.biasHh] = [G];
   }
   return shapes;
 }

@@ -14,10 +14,11 @@ import { Module } from '../module.js';
 import { checkSizes, recurrentParam, setForgetBias } from './cells.js';
 import { COMPOSED_STEPS, type CellWeights, type Peepholes } from './steps.js';
 import { checkLengths, unroll, type RecurrentCell } from './unroll.js';
-import { CELL_KINDS, fusedCell, layerParamShapes, torchParamNames, type CellKind, type CellKindSpec, type Nonlinearity } from './kinds.js';
+import { CELL_KINDS, fusedCell, layerCell, layerParamShapes, torchParamNames, type CellKind, type CellKindSpec, type Nonlinearity } from './kinds.js';
 import { recurrentLayer } from '../../ops/recurrent.js';
-import type { RecurrentKind } from '../../backend/backend.js';
-import type { FusedCell } from '../../ops/recurrent-step.js';
+import { scanLayer } from '../../ops/scan.js';
+import type { RecurrentKind, ScanKind } from '../../backend/backend.js';
+import type { FusedCell, LayerCell } from '../../ops/recurrent-step.js';
 
 /** What a recurrent layer is made from, as PyTorch's nn.RNN / nn.LSTM / nn.GRU arguments. */
 export interface RecurrentOptions {
@@ -138,11 +139,12 @@ export abstract class RecurrentBase extends Module {
   weights(l: number, d: number): CellWeights {
     const n = this.spec.params(l, d === 1);
     const self = this as unknown as Record<string, Tensor>;
+    const hh = !this.spec.scan;
     return {
       weightIh: self[n.weightIh],
-      weightHh: self[n.weightHh],
+      weightHh: hh ? self[n.weightHh] : null,
       biasIh: this.bias ? self[n.biasIh] : null,
-      biasHh: this.bias ? self[n.biasHh] : null,
+      biasHh: this.bias && hh ? self[n.biasHh] : null,
     };
   }
 
@@ -151,14 +153,19 @@ export abstract class RecurrentBase extends Module {
     return null;
   }
 
-  /** @internal The fused kernel kind of this layer. */
-  get kind(): RecurrentKind {
-    return this.spec.fused(this.activation);
+  /** @internal The kernel kind of this layer: its fused step, or its scan. */
+  get kind(): RecurrentKind | ScanKind {
+    return this.spec.scan ?? this.spec.fused!(this.activation);
   }
 
-  /** @internal What the storage-level step needs (the training op and the stepper). */
+  /** @internal What the storage-level step needs (the training op); step kinds only. */
   get fusedCell(): FusedCell {
     return fusedCell(this.cellKind, this.activation);
+  }
+
+  /** @internal What the batch-1 stepper runs for this layer. */
+  get layerCell(): LayerCell {
+    return layerCell(this.cellKind, this.activation);
   }
 
   /** @internal Whether forward may take the fused path. */
@@ -221,7 +228,22 @@ export abstract class RecurrentBase extends Module {
               ...(isLstm ? [given.c ? squeeze(narrow(given.c, 0, idx, 1), 0) : zeros([B, H], { backend: x.backend })] : []),
             ]
           : undefined;
-        if (this.canFuse(opts.path)) {
+        const scan = this.spec.scan;
+        if (scan && this.canFuse(opts.path)) {
+          const w = this.weights(l, d);
+          const res = scanLayer({
+            kind: scan,
+            gates: this.spec.gates.length,
+            x,
+            h0: init ? init[0] : zeros([B, H], { backend: x.backend }),
+            weightIh: w.weightIh,
+            biasIh: w.biasIh,
+            lengths: lengths ?? null,
+            reverse: d === 1,
+          });
+          outs.push(res.output);
+          finalH.push(res.h);
+        } else if (this.canFuse(opts.path)) {
           const res = recurrentLayer({
             cell: this.fusedCell,
             x,
@@ -322,6 +344,38 @@ export class GRU extends RecurrentBase {
   }
 }
 
+/**
+ * A (stacked, optionally bidirectional) minGRU layer (Feng et al. 2024): the
+ * update gate and the candidate read only x_t, so all steps' projections are
+ * one GEMM and the recurrence is a linear scan,
+ * h_t = (1 - z_t) h_{t-1} + z_t h~_t with z_t = σ(W_z x_t + b_z), h~_t = W_h x_t + b_h.
+ * Parameters `weight_ih_l{k}` [2H, in] (z rows, then h~) and `bias_ih_l{k}` [2H]; no hidden-to-hidden weights.
+ *
+ * @example
+ * ```ts
+ * const rnn = new MinGRU({ inputSize: 3, hiddenSize: 16, numLayers: 2 });
+ * const { output, state } = rnn.forward(randn([4, 10, 3]));
+ * output.shape; // [4, 10, 16]; state.h is [2, 4, 16]
+ * ```
+ */
+export class MinGRU extends RecurrentBase {
+  constructor(o: RecurrentOptions) {
+    super('mingru', o);
+  }
+}
+
+/**
+ * A (stacked, optionally bidirectional) minLSTM layer (Feng et al. 2024):
+ * f_t, i_t = σ(W_f x_t + b_f), σ(W_i x_t + b_i); h~_t = W_h x_t + b_h;
+ * h_t = f_t/(f_t + i_t) h_{t-1} + i_t/(f_t + i_t) h~_t, a linear scan over the sequence.
+ * Parameters `weight_ih_l{k}` [3H, in] (f, i, h~ rows) and `bias_ih_l{k}` [3H]; no hidden-to-hidden weights.
+ */
+export class MinLSTM extends RecurrentBase {
+  constructor(o: RecurrentOptions) {
+    super('minlstm', o);
+  }
+}
+
 /** Peephole weights follow PyTorch's naming: `weight_ci` + the suffix of `weight_ih_l{k}[_reverse]`. */
 function peepholeSuffix(l: number, d: number): string {
   return torchParamNames(l, d === 1).weightIh.slice('weight_ih'.length);
@@ -340,4 +394,10 @@ export function recurrentLayerOf(kind: CellKind, o: RecurrentOptions): Recurrent
   return named ? new named(o) : new RecurrentLayer(kind, o);
 }
 
-const NAMED_LAYERS: { readonly [K in CellKind]?: new (o: RecurrentOptions) => RecurrentBase } = { lstm: LSTM, gru: GRU, rnn: RNN };
+const NAMED_LAYERS: { readonly [K in CellKind]?: new (o: RecurrentOptions) => RecurrentBase } = {
+  lstm: LSTM,
+  gru: GRU,
+  rnn: RNN,
+  mingru: MinGRU,
+  minlstm: MinLSTM,
+};

@@ -9,9 +9,12 @@
  *         c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g);  h' = σ(o) ⊙ tanh(c')
  *   GRU:  r,z,n chunks (order r, z, n); r = σ(x_r + h_r), z = σ(x_z + h_z)
  *         n = tanh(x_n + r ⊙ (W_hn h + b_hn));  h' = (1 - z) ⊙ n + z ⊙ h
+ *   minGRU:  z, h~ chunks of W_ih x + b_ih;  h' = (1 - σ(z)) ⊙ h + σ(z) ⊙ h~
+ *   minLSTM: f, i, h~ chunks;  f = σ(f), i = σ(i);  h' = f/(f+i) ⊙ h + i/(f+i) ⊙ h~
+ *   (Feng et al. 2024; no W_hh, so a whole sequence is one GEMM and a linear scan)
  */
 import type { Tensor } from '../../tensor/tensor.js';
-import { add, mul, sub } from '../../ops/arith.js';
+import { add, div, mul, sub } from '../../ops/arith.js';
 import { relu, sigmoid, tanh } from '../../ops/unary.js';
 import { linear } from '../../ops/linear.js';
 import { chunk } from '../../ops/shape.js';
@@ -33,11 +36,17 @@ export interface Peepholes {
   weightCo: Tensor;
 }
 
+/** W_hh of a step kind (the scan kinds have none, and never reach these steps). */
+function whh(w: CellWeights): Tensor {
+  if (!w.weightHh) throw new Error('this recurrent step needs hidden-to-hidden weights (weight_hh), and the layer has none');
+  return w.weightHh;
+}
+
 const act = (name: Nonlinearity, x: Tensor): Tensor => (name === 'tanh' ? tanh(x) : name === 'relu' ? relu(x) : sigmoid(x));
 
 /** One Elman RNN step: h' = act(W_ih x + b_ih + W_hh h + b_hh), for x [batch, input] and h [batch, hidden]. */
 export function rnnStep(x: Tensor, h: Tensor, w: CellWeights, nonlinearity: Nonlinearity = 'tanh'): Tensor {
-  return act(nonlinearity, add(linear(x, w.weightIh, w.biasIh), linear(h, w.weightHh, w.biasHh)));
+  return act(nonlinearity, add(linear(x, w.weightIh, w.biasIh), linear(h, whh(w), w.biasHh)));
 }
 
 /** One LSTM step (gates i, f, g, o), optionally with peepholes; returns the new h and c. */
@@ -53,7 +62,7 @@ export function lstmStep(
   /** The new cell state. */
   c: Tensor;
 } {
-  const gates = add(linear(x, w.weightIh, w.biasIh), linear(h, w.weightHh, w.biasHh));
+  const gates = add(linear(x, w.weightIh, w.biasIh), linear(h, whh(w), w.biasHh));
   let [i, f, g, o] = chunk(gates, 4, 1);
   if (peep) {
     i = add(i, mul(peep.weightCi, c));
@@ -67,12 +76,28 @@ export function lstmStep(
 /** One GRU step (gates r, z, n as PyTorch defines them); returns the new h. */
 export function gruStep(x: Tensor, h: Tensor, w: CellWeights): Tensor {
   const [xr, xz, xn] = chunk(linear(x, w.weightIh, w.biasIh), 3, 1);
-  const [hr, hz, hn] = chunk(linear(h, w.weightHh, w.biasHh), 3, 1);
+  const [hr, hz, hn] = chunk(linear(h, whh(w), w.biasHh), 3, 1);
   const r = sigmoid(add(xr, hr));
   const z = sigmoid(add(xz, hz));
   const n = tanh(add(xn, mul(r, hn)));
   // (1 - z) n + z h  ==  n + z (h - n)
   return add(n, mul(z, sub(h, n)));
+}
+
+/** One minGRU step: h' = (1 - z) h + z h~ with z = σ(W_z x + b_z), h~ = W_h x + b_h. */
+export function minGruStep(x: Tensor, h: Tensor, w: CellWeights): Tensor {
+  const [z, hTilde] = chunk(linear(x, w.weightIh, w.biasIh), 2, 1);
+  // (1 - z) h + z h~  ==  h + z (h~ - h)
+  return add(h, mul(sigmoid(z), sub(hTilde, h)));
+}
+
+/** One minLSTM step, the paper's equations as written: h' = f/(f+i) h + i/(f+i) h~. */
+export function minLstmStep(x: Tensor, h: Tensor, w: CellWeights): Tensor {
+  const [pf, pi, hTilde] = chunk(linear(x, w.weightIh, w.biasIh), 3, 1);
+  const f = sigmoid(pf),
+    i = sigmoid(pi);
+  const s = add(f, i);
+  return add(mul(div(f, s), h), mul(div(i, s), hTilde));
 }
 
 /** One step of any kind on its state list ([h], or [h, c] for a kind with a cell state). */
@@ -86,4 +111,6 @@ export const COMPOSED_STEPS: { readonly [K in CellKind]: ComposedStep } = {
   },
   gru: (x, [h], w) => [gruStep(x, h, w)],
   rnn: (x, [h], w, o) => [rnnStep(x, h, w, o.nonlinearity)],
+  mingru: (x, [h], w) => [minGruStep(x, h, w)],
+  minlstm: (x, [h], w) => [minLstmStep(x, h, w)],
 };
