@@ -24,7 +24,9 @@ export function codePointLabel(c: string): string {
 
 /** Line ends found in a text: Windows pairs (CRLF) and lone carriage returns (CR). */
 export interface LineEnds {
+  /** CR LF pairs, each read as one LF. */
   crlf: number;
+  /** Carriage returns not followed by LF (old Mac files), each read as LF. */
   cr: number;
 }
 
@@ -36,7 +38,13 @@ export interface LineEnds {
  * next text starts on a new line. `keepCr` leaves the text as it is and only
  * counts.
  */
-export function normalizeLineEnds(text: string, keepCr = false): LineEnds & { text: string } {
+export function normalizeLineEnds(
+  text: string,
+  keepCr = false,
+): LineEnds & {
+  /** The text with its line ends as LF (unchanged with `keepCr`). */
+  text: string;
+} {
   let i = text.indexOf('\r');
   if (i === -1) return { text, crlf: 0, cr: 0 };
   let crlf = 0,
@@ -192,9 +200,13 @@ export class CharCounts {
   }
 }
 
+/** A token sequence cut into training, validation and test parts, in that order of the text (splitIds). */
 export interface Split<T extends TokenIds = TokenIds> {
+  /** The first part, trained on. */
   train: T;
+  /** The part after it, scored during training. */
   val: T;
+  /** The last part (empty unless a test fraction was asked for), scored once by `recur eval`. */
   test: T;
 }
 

@@ -14,6 +14,7 @@
 
 import { CharCounts, codePointCount, codePointLabel, tokenIds, type TokenIds } from '../data/text.js';
 
+/** What a tokenizer cuts text into: characters (code points) or words; checkpoints store it. */
 export type TokenizerKind = 'char' | 'word';
 
 /** What a language model (CharLM) reads and writes: characters or words. */
@@ -21,6 +22,7 @@ export type LMTokenizer = CharTokenizer | WordTokenizer;
 
 /** What every tokenizer offers. */
 export interface Tokenizer {
+  /** Characters or words. */
   readonly kind: TokenizerKind;
   /** Token strings by id. */
   readonly tokens: readonly string[];
@@ -28,12 +30,15 @@ export interface Tokenizer {
   readonly specials: readonly string[];
   /** The token that pieces outside the vocabulary become, or null: then they are an error (or left out, where a reader offers that). */
   readonly unknown: string | null;
+  /** Tokens in the vocabulary, specials included. */
   readonly size: number;
+  /** Whether `token` is in the vocabulary. */
   has(token: string): boolean;
   /** The id of a token (an error if it is not in the vocabulary). */
   id(token: string): number;
   /** Ids in the narrowest array the vocabulary allows (see tokenIds). */
   encode(text: string): TokenIds;
+  /** The text of `ids` (an error for an id outside the vocabulary). */
   decode(ids: ArrayLike<number>): string;
   /** Pieces of `text` (characters or words) outside the vocabulary, with their counts. */
   unknownIn(text: string): Map<string, number>;
@@ -46,10 +51,32 @@ export interface Tokenizer {
 /** What messages call a number of tokens of each kind ("1,000 characters", "1,000 word tokens"). */
 export const TOKEN_NOUNS: Readonly<Record<TokenizerKind, string>> = { char: 'characters', word: 'word tokens' };
 
+/** A tokenizer as checkpoints store it (JSON): enough to rebuild it with the same ids. */
 export type TokenizerSpec =
-  | { kind: 'char'; tokens: string[]; specials: string[]; unknown: string | null }
-  | { kind: 'word'; tokens: string[]; specials: string[]; unknown: string; join: string };
+  | {
+      /** A character tokenizer. */
+      kind: 'char';
+      /** Token strings by id. */
+      tokens: string[];
+      /** The special tokens among them. */
+      specials: string[];
+      /** The unknown token, or null for none. */
+      unknown: string | null;
+    }
+  | {
+      /** A word tokenizer. */
+      kind: 'word';
+      /** Token strings by id. */
+      tokens: string[];
+      /** The special tokens among them. */
+      specials: string[];
+      /** The token rare or unseen words become. */
+      unknown: string;
+      /** The token that means "no space here". */
+      join: string;
+    };
 
+/** How a tokenizer builds its vocabulary from text. */
 export interface TokenizerOptions {
   /** Tokens put first in the vocabulary (ids 0, 1, ...), e.g. ['<pad>', '<sos>', '<eos>']. */
   specials?: readonly string[];
@@ -86,6 +113,7 @@ function checkCommon(op: string, o: TokenizerOptions): void {
 abstract class BaseTokenizer {
   readonly tokens: readonly string[];
   readonly specials: readonly string[];
+  /** @internal Token to id. */
   protected readonly index: Map<string, number>;
 
   constructor(op: string, tokens: readonly string[], specials: readonly string[]) {
@@ -103,10 +131,12 @@ abstract class BaseTokenizer {
     for (const s of specials) if (!this.index.has(s)) throw new Error(`${op}: special token ${show(s)} is not in the vocabulary`);
   }
 
+  /** Tokens in the vocabulary, specials included. */
   get size(): number {
     return this.tokens.length;
   }
 
+  /** Whether `token` is in the vocabulary. */
   has(token: string): boolean {
     return this.index.has(token);
   }
@@ -117,6 +147,7 @@ abstract class BaseTokenizer {
     return i;
   }
 
+  /** @internal The token of an id, checked. */
   protected tokenOf(id: number): string {
     const t = this.tokens[id];
     if (t === undefined || !Number.isInteger(id)) throw new Error(`decode: id ${id} is out of range for a vocabulary of ${this.size}`);
@@ -132,6 +163,7 @@ const describeChar = (c: string): string => `'${c === '\n' ? '\\n' : c === '\t' 
  * the sequence tasks'.
  */
 export class CharTokenizer extends BaseTokenizer implements Tokenizer {
+  /** Always 'char'. */
   readonly kind = 'char' as const;
   readonly unknown: string | null;
   /** Ids by code point, so encoding reads a text without a string per character: BMP in a table, the rest in a map. */
@@ -349,8 +381,11 @@ export function wordPieces(text: string, join = '<join>'): string[] {
  * round-trips exactly. Words seen fewer than minCount times become <unk>.
  */
 export class WordTokenizer extends BaseTokenizer implements Tokenizer {
+  /** Always 'word'. */
   readonly kind = 'word' as const;
+  /** The token rare or unseen words become. */
   readonly unknown: string;
+  /** The token that means "no space here" where the default spacing rule would put one. */
   readonly join: string;
   private readonly unkId: number;
 
@@ -398,6 +433,7 @@ export class WordTokenizer extends BaseTokenizer implements Tokenizer {
     return n === out.length ? out : out.slice(0, n);
   }
 
+  /** The text of `ids`, spaced by the default rule and the whitespace tokens. */
   decode(ids: ArrayLike<number>): string {
     const next = this.streamDecoder();
     let s = '';
