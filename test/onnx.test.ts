@@ -3,20 +3,22 @@
  * build, run in Node (onnxruntime-node's install script downloads CUDA
  * binaries on Linux, so the test uses the web package, which needs nothing
  * beyond npm). Logits and final states must match recur's within 1e-4
- * relative, for LSTM, GRU and RNN, 1 and 2 layers, embedding and one-hot
- * input, with default (zero) and given initial states.
+ * relative, for every cell kind (LSTM, GRU and RNN as ONNX's recurrent
+ * operators, minGRU and minLSTM as a Scan), 1 and 2 layers, embedding and
+ * one-hot input, with default (zero) and given initial states.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import * as r from '../src/index.js';
-import { LanguageModel, CharTokenizer, Rng, decodeCheckpoint, type CellType } from '../src/index.js';
-import { exportLMOnnx } from '../src/export/onnx.js';
+import { LanguageModel, CharTokenizer, Rng, decodeCheckpoint, encodeCheckpoint, recurrentLayerOf, type CellType } from '../src/index.js';
+import { exportLMOnnx, lmOnnxModel } from '../src/export/onnx.js';
+import { CELL_KINDS, CELL_KIND_NAMES } from '../src/nn/rnn/kinds.js';
 import { assertRelClose, ErrorLog } from './helpers.js';
 
 ort.env.wasm.numThreads = 1; // no worker threads: the machine is shared and the models are tiny
@@ -35,6 +37,7 @@ const int64 = (ids: Int32Array, dims: number[]) =>
 /** Run the exported model and recur on the same ids (and states), compare everything ONNX returns. */
 async function compare(model: LanguageModel, sess: ort.InferenceSession, B: number, T: number, rng: Rng, withState: boolean, what: string): Promise<void> {
   const { vocabSize: V, layers: L, hidden: H, model: cell } = model.config;
+  const withC = CELL_KINDS[cell].cellState;
   const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
   const feeds: Record<string, ort.Tensor> = { tokens: int64(ids, [B, T]) };
   let state: { h: r.Tensor; c?: r.Tensor } | undefined;
@@ -42,7 +45,7 @@ async function compare(model: LanguageModel, sess: ort.InferenceSession, B: numb
     const rand = () => Float32Array.from({ length: L * B * H }, () => rng.uniform(-0.8, 0.8));
     state = { h: r.tensor(rand(), [L, B, H]) };
     feeds.h0 = new ort.Tensor('float32', state.h.toFloat32Array(), [L, B, H]);
-    if (cell === 'lstm') {
+    if (withC) {
       state.c = r.tensor(rand(), [L, B, H]);
       feeds.c0 = new ort.Tensor('float32', state.c.toFloat32Array(), [L, B, H]);
     }
@@ -55,7 +58,7 @@ async function compare(model: LanguageModel, sess: ort.InferenceSession, B: numb
     ['logits', res.logits, want.logits],
     ['hn', res.hn, want.state.h],
   ];
-  if (cell === 'lstm') pairs.push(['cn', res.cn, want.state.c!]);
+  if (withC) pairs.push(['cn', res.cn, want.state.c!]);
   for (const [name, got, w] of pairs) {
     const label = `${what}${withState ? ', given states' : ''}: ${name}`;
     assertRelClose(got.data as Float32Array, w.data, label);
@@ -65,7 +68,7 @@ async function compare(model: LanguageModel, sess: ort.InferenceSession, B: numb
 
 describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
   const cases: [CellType, number, number][] = [];
-  for (const cell of ['lstm', 'gru', 'rnn'] as const) for (const layers of [1, 2]) for (const embed of [8, 0]) cases.push([cell, layers, embed]);
+  for (const cell of CELL_KIND_NAMES) for (const layers of [1, 2]) for (const embed of [8, 0]) cases.push([cell, layers, embed]);
   for (const [cell, layers, embed] of cases) {
     const what = `${cell}, ${layers} layer(s), ${embed ? 'embedding' : 'one-hot input'}`;
     it(`${what}: logits and final states match recur (rel <= 1e-4), default and given initial states`, async (t) => {
@@ -76,13 +79,13 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
       const vocab = new CharTokenizer('abcdefghijklm'.split(''));
       // optional states (the default): not fed, they are zeros broadcast to the batch
       const sess = await session(exportLMOnnx(model, vocab));
-      assert.deepEqual(sess.outputNames, cell === 'lstm' ? ['logits', 'hn', 'cn'] : ['logits', 'hn']);
+      assert.deepEqual(sess.outputNames, CELL_KINDS[cell].cellState ? ['logits', 'hn', 'cn'] : ['logits', 'hn']);
       await compare(model, sess, 3, 7, rng, false, what);
       await compare(model, sess, 1, 4, rng, false, what);
       await sess.release();
       // required states: fed every time
       const withStates = await session(exportLMOnnx(model, vocab, { states: 'required' }));
-      assert.deepEqual(withStates.inputNames, cell === 'lstm' ? ['tokens', 'h0', 'c0'] : ['tokens', 'h0']);
+      assert.deepEqual(withStates.inputNames, CELL_KINDS[cell].cellState ? ['tokens', 'h0', 'c0'] : ['tokens', 'h0']);
       await compare(model, withStates, 2, 5, rng, true, `${what}, required states`);
       await compare(model, withStates, 1, 1, rng, true, `${what}, required states`);
       await withStates.release();
@@ -110,6 +113,67 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
     assert.ok(text.includes('{"config":{"vocabSize":3,"model":"gru","layers":2,"hidden":4,"embed":2,"dropout":0},"vocab":["x","y","\\n"]}'));
     for (const op of ['GRU', 'Gather', 'MatMul', 'linear_before_reset']) assert.ok(text.includes(op), op);
     await sess.release();
+  });
+
+  for (const cell of ['mingru', 'minlstm'] as const) {
+    it(`${cell}: each layer is one MatMul over the whole sequence, then a Scan whose body is only h + u (h~ - h)`, () => {
+      const model = new LanguageModel({ vocabSize: 5, model: cell, layers: 2, hidden: 4, embed: 3, dropout: 0 }, { rng: new Rng(2) });
+      type Node = { op_type: string; attribute: { name: string; g?: { node: Node[] } }[] };
+      const { graph } = lmOnnxModel(model, new CharTokenizer('abcde'.split(''))) as { graph: { node: Node[] } };
+      const ops = graph.node.map((n) => n.op_type);
+      assert.equal(ops.filter((op) => op === 'Scan').length, 2);
+      assert.equal(ops.filter((op) => op === 'MatMul').length, 3, "one per layer, and the head's");
+      for (const op of ['LSTM', 'GRU', 'RNN', 'Loop']) assert.ok(!ops.includes(op), op);
+      for (const scan of graph.node.filter((n) => n.op_type === 'Scan')) {
+        const body = scan.attribute.find((a) => a.name === 'body')!.g!;
+        assert.deepEqual(
+          body.node.map((n) => n.op_type),
+          ['Sub', 'Mul', 'Add', 'Identity'],
+        );
+      }
+    });
+  }
+
+  it('minlstm: gates saturated near 0 (pre-activations about -60) still mix as i / (f + i), as recur computes it', async () => {
+    const H = 8;
+    const model = new LanguageModel({ vocabSize: 6, model: 'minlstm', layers: 2, hidden: H, embed: 4, dropout: 0 }, { rng: new Rng(3) });
+    model.eval();
+    const sd = model.stateDict();
+    const { gates } = CELL_KINDS.minlstm;
+    for (let l = 0; l < 2; l++) {
+      const name = `rnn.${CELL_KINDS.minlstm.params(l).biasIh}`;
+      const bias = sd[name].toFloat32Array();
+      // both gates where ONNX Runtime's Sigmoid returns 0 (from about -20), with ratios i / (f + i) that differ per unit
+      for (const g of ['f', 'i']) for (let j = 0; j < H; j++) bias[gates.indexOf(g) * H + j] = -60 + (g === 'i' ? j % 4 : 0);
+      sd[name] = r.tensor(bias, [bias.length]);
+    }
+    model.loadStateDict(sd);
+    const vocab = new CharTokenizer('abcdef'.split(''));
+    const rng = new Rng(4);
+    const sess = await session(exportLMOnnx(model, vocab));
+    await compare(model, sess, 2, 6, rng, false, 'minlstm, saturated gates');
+    await sess.release();
+    const withStates = await session(exportLMOnnx(model, vocab, { states: 'required' }));
+    await compare(model, withStates, 2, 6, rng, true, 'minlstm, saturated gates, required states');
+    await withStates.release();
+  });
+
+  it('refused, in one sentence: a bidirectional stack, a non-tanh RNN, and a model with parts the exporter does not know', () => {
+    const vocab = new CharTokenizer('abc'.split(''));
+    for (const cell of ['mingru', 'minlstm'] as const) {
+      const model = new LanguageModel({ vocabSize: 3, model: cell, layers: 2, hidden: 4, embed: 2, dropout: 0 }, { rng: new Rng(5) });
+      model.rnn = recurrentLayerOf(cell, { inputSize: 2, hiddenSize: 4, numLayers: 2, bidirectional: true, rng: new Rng(6) });
+      assert.throws(() => exportLMOnnx(model, vocab), { message: 'a bidirectional model cannot be exported as a char LM' });
+    }
+    const relu = new LanguageModel({ vocabSize: 3, model: 'rnn', layers: 1, hidden: 4, embed: 0, dropout: 0 }, { rng: new Rng(7) });
+    relu.rnn = new r.RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'relu', rng: new Rng(8) });
+    assert.throws(() => exportLMOnnx(relu, vocab), { message: 'only tanh RNN layers are exported' });
+    // as a model of another form would have (a norm, a feed-forward block): weights the graph would silently leave out
+    const extra = new LanguageModel({ vocabSize: 3, model: 'mingru', layers: 1, hidden: 4, embed: 2, dropout: 0 }, { rng: new Rng(9) });
+    Object.assign(extra, { ffn: new r.Linear(4, 4, { rng: new Rng(10) }) });
+    assert.throws(() => exportLMOnnx(extra, vocab), {
+      message: "only a plain language model (embedding, recurrent layers, output layer) can be exported to ONNX, and this one has 'ffn.weight'",
+    });
   });
 });
 
@@ -146,6 +210,25 @@ describe('recur export --onnx', () => {
       await sess.release();
       t.diagnostic(`ONNX Runtime against recur so far: ${worst}`);
       t.diagnostic(`ONNX Runtime against PyTorch (float64) so far: ${ortVsTorch}`);
+    });
+  }
+
+  for (const cell of ['mingru', 'minlstm'] as const) {
+    it(`${cell}: a checkpoint exports via the CLI and runs in ONNX Runtime with recur's logits`, async () => {
+      const model = new LanguageModel({ vocabSize: 7, model: cell, layers: 2, hidden: 12, embed: 0, dropout: 0 }, { rng: new Rng(11) });
+      writeFileSync(join(dir, `${cell}.safetensors`), encodeCheckpoint(model, new CharTokenizer('abcdefg'.split(''))));
+      const res = run('export', `${cell}.safetensors`, '--onnx', `${cell}.onnx`, '--states', 'required');
+      assert.equal(res.status, 0, res.stderr);
+      assert.match(
+        res.stdout,
+        new RegExp(
+          `wrote '${cell}.onnx' \\(ONNX opset 17, [\\d.]+ KiB\\): inputs tokens int64 \\[batch, seq\\] and h0 \\[2, batch, 12\\]; outputs logits \\[batch, seq, 7\\] and hn \\[2, batch, 12\\]\n$`,
+        ),
+      );
+      const sess = await session(readFileSync(join(dir, `${cell}.onnx`)));
+      model.eval();
+      await compare(model, sess, 3, 8, new Rng(12), true, `${cell} via the CLI`);
+      await sess.release();
     });
   }
 

@@ -48,9 +48,15 @@ export interface CellKindSpec {
   /** The fused step kernel for a nonlinearity (only RNN layers have a choice; the others ignore it); null for scan kinds. */
   fused: ((nonlinearity: Nonlinearity) => RecurrentKind) | null;
   params(layer: number, reverse?: boolean): ParamNames;
+  /** How src/export/onnx.ts writes a layer of this kind. */
   onnx: {
+    /**
+     * ONNX's own recurrent operator (LSTM, GRU, RNN) for a step kind; 'Scan'
+     * for a scan kind: one MatMul for every step's gates, then a Scan that
+     * carries h through h_t = h_{t-1} + u_t (h~_t - h_{t-1}).
+     */
     op: string;
-    /** onnxBlocks[j] = the PyTorch gate block that ONNX's block j is. */
+    /** onnxBlocks[j] = the PyTorch gate block that ONNX's block j is (for 'Scan', of the exported MatMul's weight). */
     fromTorch: readonly number[];
     /** Extra int attributes (GRU: PyTorch applies r after the recurrent matmul). */
     ints?: Readonly<Record<string, number>>;
