@@ -361,7 +361,8 @@ def normalize_names(sd):
     if not prefixes:
         raise SystemExit('the state dict has no recurrent layer (no key ending in weight_ih_l0)')
     if len(prefixes) > 1:
-        raise SystemExit(f'the state dict has {len(prefixes)} recurrent modules ({", ".join(prefixes[:4])}...): this tool converts '
+        named = ', '.join(p + 'weight_ih_l0' for p in prefixes[:4]) + (', ...' if len(prefixes) > 4 else '')
+        raise SystemExit(f'the state dict has {len(prefixes)} recurrent modules ({named}): this tool converts '
                          f'a plain stack, one embedding, one recurrent module and one output layer')
     prefix = prefixes[0]
     out = {'rnn.' + k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
@@ -403,8 +404,9 @@ def infer_config(sd, vocab_size=None):
     kinds = [k for k in CELLS if (k in SCAN) == scan]
     model = next((k for k in kinds if GATES[k] * hidden == w.shape[0]), None)
     if model is None:
-        expected = ', '.join(f'{cell_name(k)} {GATES[k]}' for k in kinds)
-        raise SystemExit(f'unknown cell type: {where} ({expected} gate blocks of {hidden} rows expected)')
+        counts = [f"{cell_name(k)}'s {GATES[k]}" for k in kinds]
+        expected = ', '.join(counts[:-1]) + ' or ' + counts[-1]
+        raise SystemExit(f'unknown cell type: {where}, where {expected} gate blocks of {hidden} rows were expected')
     v = sd['head.weight'].shape[0]
     if vocab_size is not None and vocab_size != v:
         raise SystemExit(f'the vocabulary has {vocab_size} characters but the model has {v} outputs')
