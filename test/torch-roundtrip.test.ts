@@ -194,7 +194,7 @@ describe('char models through PyTorch (tools/torch_interop.py on /usr/bin/python
       const back = decodeCheckpoint(readFileSync(join(dir, `back_${kind}.safetensors`)));
       const model = models.get(kind)!;
       assert.deepEqual(back.model.config, model.config);
-      assert.deepEqual(back.vocab.chars, CHARS);
+      assert.deepEqual(back.vocab.tokens, CHARS);
       const want = model.stateDict();
       const got = back.model.stateDict();
       assert.deepEqual(Object.keys(got), Object.keys(want));
