@@ -1,9 +1,10 @@
 /**
- * recur against PyTorch with real char models, both ways, without Python:
- * models trained in PyTorch (converted by tools/torch_interop.py, and imported
- * from the raw state dict by `recur import-torch`) and models trained by
- * `recur train` (run in PyTorch by the same tool). Fixtures and PyTorch's
- * float64 reference logits: test/fixtures/make_interop_fixtures.py.
+ * recur against PyTorch with real char models of every cell kind, both ways,
+ * without Python: models trained in PyTorch (converted by
+ * tools/torch_interop.py, and imported from the raw state dict by `recur
+ * import-torch`) and models trained by `recur train` (run in PyTorch by the
+ * same tool; MinGRU / MinLSTM by its modules). Fixtures and PyTorch's float64
+ * reference logits: test/fixtures/make_interop_fixtures.py.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +25,7 @@ import {
   type LanguageModelConfig,
   type Tensor,
 } from '../src/index.js';
+import { CELL_KIND_NAMES, CELL_KINDS } from '../src/nn/rnn/kinds.js';
 import { assertRelClose, ErrorLog } from './helpers.js';
 
 interface Run {
@@ -44,7 +46,8 @@ interface Expected {
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 const json = <T>(name: string): T => JSON.parse(readFileSync(fixture(name), 'utf8')) as T;
-const CELLS = ['lstm', 'gru', 'rnn'] as const;
+/** Every kind has fixtures: a new kind without them fails here. */
+const CELLS = CELL_KIND_NAMES;
 
 /** The largest errors seen against PyTorch, printed as a diagnostic. */
 const worst = new ErrorLog();
@@ -142,8 +145,9 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
         out,
       );
       assert.equal(res.status, 0, res.stderr);
-      assert.match(res.stdout, new RegExp(`imported a ${cell === 'rnn' ? 1 : 2} x 24 ${cell.toUpperCase()}`));
+      assert.match(res.stdout, new RegExp(`imported a ${cell === 'rnn' ? 1 : 2} x 24 ${CELL_KINDS[cell].name} \\(`));
       if (cell === 'lstm') assert.match(res.stdout, /reading lstm\.\* as rnn\.\*, decoder\.\* as head\.\*, encoder\.\* as embedding\.\*/);
+      if (cell === 'minlstm') assert.match(res.stdout, /\(one-hot input, .*reading cell\.\* as rnn\.\*, out\.\* as head\.\*;/);
       const ck = decodeCheckpoint(readFileSync(out));
       assert.equal(ck.meta.createdBy, 'recur import-torch');
       checkAgainst(ck.model, json<Expected>(`interop_torch_${cell}_expected.json`), `imported torch-trained ${cell}`, t);
@@ -176,7 +180,77 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
     assert.deepEqual(Array.from(m2.stateDict()['rnn.bias_hh_l1'].data), new Array(72).fill(0));
   });
 
-  it('bad input: one sentence and exit 1 (missing file, a pickle, wrong shapes, vocabulary size, unknown cell type, cell mismatch)', () => {
+  it('a state dict without weight_hh_l0 is a scan kind: MinGRU or MinLSTM by the gate blocks in weight_ih_l0, H from the output layer', () => {
+    const vocab = parseVocab(readFileSync(fixture('interop_torch_mingru_vocab.json'), 'utf8'));
+    const gruSd = readSafetensors(readFileSync(fixture('interop_torch_gru.safetensors')));
+    const minGruSd = readSafetensors(readFileSync(fixture('interop_torch_mingru.safetensors')));
+    const minLstmSd = readSafetensors(readFileSync(fixture('interop_torch_minlstm.safetensors')));
+    assert.equal(charLMFromTorch(minGruSd, vocab).model.config.model, 'mingru');
+    assert.equal(charLMFromTorch(minLstmSd, vocab).model.config.model, 'minlstm');
+    // a GRU and a MinLSTM both stack 3 gate blocks; the GRU's weight_hh_l0 tells them apart
+    assert.equal(gruSd['rnn.weight_ih_l0'].shape[0], minLstmSd['cell.weight_ih_l0'].shape[0]);
+    assert.equal(charLMFromTorch(gruSd, vocab).model.config.model, 'gru');
+    assert.throws(
+      () => charLMFromTorch(gruSd, vocab, { model: 'minlstm' }),
+      /^Error: the weights are a GRU \(3 gate blocks in 'rnn\.weight_hh_l0'\), not a MinLSTM$/,
+    );
+    assert.throws(
+      () => charLMFromTorch(minLstmSd, vocab, { model: 'gru' }),
+      /^Error: the weights are a MinLSTM \(3 gate blocks in 'cell\.weight_ih_l0' and no 'cell\.weight_hh_l0'\), not a GRU$/,
+    );
+    // a GRU with its weight_hh_l1 but not weight_hh_l0 is not a MinLSTM either
+    const { 'rnn.weight_hh_l0': _, ...gruCut } = gruSd;
+    assert.throws(() => charLMFromTorch(gruCut, vocab), /unexpected keys in the recurrent layer: rnn\.bias_hh_l0, rnn\.weight_hh_l1, rnn\.bias_hh_l1/);
+    // H is the head's input width: a head on 12 units makes MinGRU's [48, 12] weight 4 blocks, which no scan kind has
+    const narrowHead = { ...minGruSd, 'head.weight': r.zeros([58, 12]) };
+    assert.throws(
+      () => charLMFromTorch(narrowHead, vocab),
+      new RegExp(
+        "^Error: unknown cell type: 'rnn\\.weight_ih_l0' has shape \\[48,12\\] and there is no 'rnn\\.weight_hh_l0', so its gates read only the input, " +
+          "and 4 gate blocks of the 12 hidden units 'head\\.weight' \\[58,12\\] reads \\(MinGRU has 2, MinLSTM 3\\)$",
+      ),
+    );
+    const badLayer = { ...minGruSd, 'rnn.weight_ih_l1': r.zeros([48, 20]) };
+    assert.throws(
+      () => charLMFromTorch(badLayer, vocab),
+      /'rnn\.weight_ih_l1' has shape \[48,20\] but a MinGRU of 2 layer\(s\) and 24 units \(the width 'head\.weight' reads\) on the layer below needs \[48,24\]/,
+    );
+    // bias=False: zeros, as for the step kinds
+    const noBias = Object.fromEntries(Object.entries(minLstmSd).filter(([k]) => !k.startsWith('cell.bias_')));
+    assert.deepEqual(Array.from(charLMFromTorch(noBias, vocab).model.stateDict()['rnn.bias_ih_l1'].data), new Array(72).fill(0));
+  });
+
+  it('a language model of residual blocks is refused in one sentence (plain stacks only)', () => {
+    const vocab = parseVocab(readFileSync(fixture('interop_torch_mingru_vocab.json'), 'utf8'));
+    const sd = readSafetensors(readFileSync(fixture('interop_torch_mingru.safetensors')));
+    const block = (i: number): Record<string, Tensor> => ({
+      [`blocks.${i}.norm1.weight`]: r.ones([12]),
+      [`blocks.${i}.cell.weight_ih_l0`]: r.zeros([24, 12]),
+      [`blocks.${i}.cell.bias_ih_l0`]: r.zeros([24]),
+    });
+    const common = { 'embedding.weight': sd['embedding.weight'], 'norm.weight': r.ones([12]), 'head.weight': r.zeros([58, 12]), 'head.bias': sd['head.bias'] };
+    const plain = 'recur imports a plain stack: an optional embedding, one recurrent module and one output layer';
+    for (const [what, dict, message] of [
+      [
+        'two blocks',
+        { ...common, ...block(0), ...block(1) },
+        /^Error: the state dict has 2 recurrent modules \(blocks\.0\.cell\.weight_ih_l0, blocks\.1\.cell\.weight_ih_l0\); /,
+      ],
+      [
+        'one block',
+        { ...common, ...block(0) },
+        /^Error: unexpected keys besides one embedding \(embedding\.weight, norm\.weight, blocks\.0\.norm1\.weight\); /,
+      ],
+    ] as const) {
+      assert.throws(
+        () => charLMFromTorch(dict, vocab),
+        (e: Error) => message.test(String(e)) && e.message.endsWith(plain) && !e.message.includes('\n'),
+        what,
+      );
+    }
+  });
+
+  it('bad input: one sentence and exit 1 (missing file, a pickle, wrong shapes, vocabulary size, unknown cell type, cell mismatch, GRU vs MinLSTM)', () => {
     const sd = fileURLToPath(fixture('interop_torch_lstm.safetensors'));
     const vocab = fileURLToPath(fixture('interop_torch_lstm_vocab.json'));
     const tensors = readSafetensors(readFileSync(sd));
@@ -192,8 +266,19 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
     fails(run('import-torch', sd, '--vocab', 'small.json'), 1, /the vocabulary has 3 characters but the model's output layer has 58/);
     writeFileSync(join(dir, 'dup.json'), JSON.stringify(['a', 'a']));
     fails(run('import-torch', sd, '--vocab', 'dup.json'), 1, /the vocabulary file 'dup.json' is not usable: the vocabulary lists "a" twice/);
-    fails(run('import-torch', sd, '--vocab', vocab, '--model', 'gru'), 1, /the weights are an LSTM \(4 gate blocks\), not a GRU/);
+    fails(run('import-torch', sd, '--vocab', vocab, '--model', 'gru'), 1, /the weights are an LSTM \(4 gate blocks in 'lstm\.weight_hh_l0'\), not a GRU/);
     fails(run('import-torch', sd, '--vocab', vocab, '--model', 'transformer'), 2, /Allowed choices are lstm, gru, rnn/);
+    const minLstm = fileURLToPath(fixture('interop_torch_minlstm.safetensors'));
+    fails(
+      run('import-torch', minLstm, '--vocab', vocab, '--model', 'gru'),
+      1,
+      /the weights are a MinLSTM \(3 gate blocks in 'cell\.weight_ih_l0' and no 'cell\.weight_hh_l0'\), not a GRU/,
+    );
+    fails(
+      run('import-torch', fileURLToPath(fixture('interop_torch_gru.safetensors')), '--vocab', vocab, '--model', 'minlstm'),
+      1,
+      /the weights are a GRU \(3 gate blocks in 'rnn\.weight_hh_l0'\), not a MinLSTM/,
+    );
     const bad = { ...tensors, 'lstm.weight_hh_l1': r.zeros([96, 20]) };
     fails(
       run('import-torch', save('bad-shape.safetensors', bad), '--vocab', vocab),

@@ -2,13 +2,16 @@
  * recur's recurrent layers against PyTorch: outputs, final states and the
  * gradients of a random linear function of them, for every cell type, 1-3
  * layers, both directions, with and without lengths and initial states.
- * Golden values: test/fixtures/rnn_golden.json, made by make_rnn_fixtures.py.
+ * Golden values: test/fixtures/rnn_golden.json (PyTorch's own modules) and
+ * rnn_golden_min.json (MinGRU / MinLSTM: tools/torch_interop.py's modules on
+ * PyTorch, checked there against the closed-form solution of the recurrence),
+ * made by make_rnn_fixtures.py.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as r from '../src/index.js';
-import { GRU, LSTM, RNN, RNNCell, LSTMCell, GRUCell, type RecurrentBase, type Tensor } from '../src/index.js';
+import { GRU, LSTM, MinGRU, MinLSTM, RNN, RNNCell, LSTMCell, GRUCell, type RecurrentBase, type RecurrentOptions, type Tensor } from '../src/index.js';
 
 interface Param {
   shape: number[];
@@ -16,7 +19,7 @@ interface Param {
   grad: number[];
 }
 interface LayerCase {
-  mode: 'RNN' | 'LSTM' | 'GRU';
+  mode: 'RNN' | 'LSTM' | 'GRU' | 'MinGRU' | 'MinLSTM';
   nonlinearity: 'tanh' | 'relu';
   numLayers: number;
   bidirectional: boolean;
@@ -62,6 +65,10 @@ const golden = JSON.parse(readFileSync(new URL('./fixtures/rnn_golden.json', imp
   layers: LayerCase[];
   cells: CellCase[];
 };
+const goldenMin = JSON.parse(readFileSync(new URL('./fixtures/rnn_golden_min.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  layers: LayerCase[];
+};
 
 /** Relative error <= 1e-4 (with a 1e-5 floor for values near zero). */
 function close(got: ArrayLike<number>, want: number[], what: string): void {
@@ -89,39 +96,50 @@ function build(c: LayerCase): RecurrentBase {
     batchFirst: c.batchFirst,
     bias: c.bias,
   };
-  return c.mode === 'LSTM' ? new LSTM(o) : c.mode === 'GRU' ? new GRU(o) : new RNN({ ...o, nonlinearity: c.nonlinearity });
+  const layers: Record<LayerCase['mode'], (o: RecurrentOptions) => RecurrentBase> = {
+    LSTM: (o) => new LSTM(o),
+    GRU: (o) => new GRU(o),
+    RNN: (o) => new RNN({ ...o, nonlinearity: c.nonlinearity }),
+    MinGRU: (o) => new MinGRU(o),
+    MinLSTM: (o) => new MinLSTM(o),
+  };
+  return layers[c.mode](o);
 }
 
 for (const path of ['fused', 'composed'] as const)
-  describe(`recurrent layers (${path} path) match PyTorch ${golden.torch}`, () => {
-    for (const c of golden.layers) {
-      it(describeCase(c), () => {
-        const layer = build(c);
-        assert.deepEqual(
-          layer.namedParameters().map(([n]) => n),
-          Object.keys(c.params),
-          'parameter names and order',
-        );
-        layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, p]) => [k, r.tensor(p.data, p.shape)])));
-        const x = r.tensor(c.x.data, c.x.shape, { requiresGrad: true });
-        const h0 = c.h0 ? r.tensor(c.h0, c.stateShape, { requiresGrad: true }) : undefined;
-        const c0 = c.c0 ? r.tensor(c.c0, c.stateShape, { requiresGrad: true }) : undefined;
-        const { output, state } = layer.forward(x, { state: h0 ? { h: h0, c: c0 } : undefined, lengths: c.lengths ?? undefined, path });
-        assert.deepEqual(output.shape, c.outputShape);
-        assert.deepEqual(state.h.shape, c.stateShape);
-        close(output.data, c.output, 'output');
-        close(state.h.data, c.hn, 'h_n');
-        if (c.cn) close(state.c!.data, c.cn, 'c_n');
-        let loss: Tensor = r.add(r.sum(r.mul(output, r.tensor(c.wo, c.outputShape))), r.sum(r.mul(state.h, r.tensor(c.wh, c.stateShape))));
-        if (c.wc) loss = r.add(loss, r.sum(r.mul(state.c!, r.tensor(c.wc, c.stateShape))));
-        loss.backward();
-        close(x.grad!.data, c.gradX, 'd/dx');
-        if (h0) close(h0.grad!.data, c.gradH0!, 'd/dh0');
-        if (c0) close(c0.grad!.data, c.gradC0!, 'd/dc0');
-        for (const [name, p] of layer.namedParameters()) close(p.grad!.data, c.params[name].grad, `d/d${name}`);
-      });
-    }
-  });
+  for (const [cases, what] of [
+    [golden.layers, `recurrent layers (${path} path) match PyTorch ${golden.torch}`],
+    [goldenMin.layers, `MinGRU and MinLSTM layers (${path} path) match tools/torch_interop.py's on PyTorch ${goldenMin.torch}`],
+  ] as const)
+    describe(what, () => {
+      for (const c of cases) {
+        it(describeCase(c), () => {
+          const layer = build(c);
+          assert.deepEqual(
+            layer.namedParameters().map(([n]) => n),
+            Object.keys(c.params),
+            'parameter names and order',
+          );
+          layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, p]) => [k, r.tensor(p.data, p.shape)])));
+          const x = r.tensor(c.x.data, c.x.shape, { requiresGrad: true });
+          const h0 = c.h0 ? r.tensor(c.h0, c.stateShape, { requiresGrad: true }) : undefined;
+          const c0 = c.c0 ? r.tensor(c.c0, c.stateShape, { requiresGrad: true }) : undefined;
+          const { output, state } = layer.forward(x, { state: h0 ? { h: h0, c: c0 } : undefined, lengths: c.lengths ?? undefined, path });
+          assert.deepEqual(output.shape, c.outputShape);
+          assert.deepEqual(state.h.shape, c.stateShape);
+          close(output.data, c.output, 'output');
+          close(state.h.data, c.hn, 'h_n');
+          if (c.cn) close(state.c!.data, c.cn, 'c_n');
+          let loss: Tensor = r.add(r.sum(r.mul(output, r.tensor(c.wo, c.outputShape))), r.sum(r.mul(state.h, r.tensor(c.wh, c.stateShape))));
+          if (c.wc) loss = r.add(loss, r.sum(r.mul(state.c!, r.tensor(c.wc, c.stateShape))));
+          loss.backward();
+          close(x.grad!.data, c.gradX, 'd/dx');
+          if (h0) close(h0.grad!.data, c.gradH0!, 'd/dh0');
+          if (c0) close(c0.grad!.data, c.gradC0!, 'd/dc0');
+          for (const [name, p] of layer.namedParameters()) close(p.grad!.data, c.params[name].grad, `d/d${name}`);
+        });
+      }
+    });
 
 describe(`cells match PyTorch ${golden.torch}`, () => {
   for (const c of golden.cells) {

@@ -2,8 +2,9 @@
 """recur <-> PyTorch for character-level language models.
 
 recur's LanguageModel is nn.Embedding (or one-hot input) -> nn.LSTM / nn.GRU / nn.RNN
-(batch_first, tanh for RNN) -> nn.Linear, with PyTorch's parameter names,
-shapes and gate orders, so moving a model is renaming at most. This script
+(batch_first, tanh for RNN) or MinGRU / MinLSTM (defined here, with PyTorch's
+RNN conventions) -> nn.Linear, with PyTorch's parameter names, shapes and gate
+orders, so moving a model is renaming at most. This script
 runs with Debian's python3-torch and nothing else (Debian has no `safetensors`
 package, so the format is read and written here by its definition). npm test
 never needs it.
@@ -34,7 +35,7 @@ you trust. A .safetensors file is checked before anything is read from it
 (header size, JSON, dtypes, shapes, in-bounds non-overlapping byte ranges).
 A bad file gets one sentence on stderr and exit code 1.
 
-As a library:  from torch_interop import CharModel, load_recur, save_recur
+As a library:  from torch_interop import CharModel, MinGRU, MinLSTM, load_recur, save_recur
 """
 import argparse
 import io
@@ -51,8 +52,125 @@ import zlib
 
 import torch
 import torch.nn.functional as F
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-CELLS = {'lstm': (torch.nn.LSTM, 4), 'gru': (torch.nn.GRU, 3), 'rnn': (torch.nn.RNN, 1)}
+
+class _MinRNN(torch.nn.Module):
+    """What MinGRU and MinLSTM share: nn.GRU's constructor, parameter names, state layout and packed-sequence semantics.
+
+    Their gates read x_t only, so a layer has weight_ih_l{k}[_reverse] [G*H, in]
+    and bias_ih_l{k}[_reverse] [G*H] and no hidden-to-hidden weights, and all
+    gate pre-activations come from one matmul over the whole sequence; the
+    recurrence is then a loop over time with the paper's equations as written
+    (a log-space parallel scan would need the paper's other, positive
+    parametrisation of h~, which recur does not use).
+    """
+
+    GATES = 0  # gate blocks stacked along weight_ih's rows
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False):
+        super().__init__()
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
+        D = 2 if bidirectional else 1
+        k = 1 / math.sqrt(hidden_size)  # nn.GRU's (and recur's) initialisation
+        for layer in range(num_layers):
+            for d in range(D):
+                sfx = f'_l{layer}' + ('_reverse' if d else '')
+                fan_in = input_size if layer == 0 else hidden_size * D
+                self.register_parameter('weight_ih' + sfx, torch.nn.Parameter(torch.empty(self.GATES * hidden_size, fan_in).uniform_(-k, k)))
+                if bias:
+                    self.register_parameter('bias_ih' + sfx, torch.nn.Parameter(torch.empty(self.GATES * hidden_size).uniform_(-k, k)))
+
+    def extra_repr(self):
+        return (f'{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, bias={self.bias}, '
+                f'batch_first={self.batch_first}, dropout={self.dropout}, bidirectional={self.bidirectional}')
+
+    def step(self, gates, h):
+        """One time step: gate pre-activations [B, G*H] and h_{t-1} [B, H] -> h_t."""
+        raise NotImplementedError
+
+    def forward(self, input, hx=None, lengths=None):
+        """input [B, T, in] (batch_first) or [T, B, in], or a PackedSequence; hx [num_layers*D, B, H] (default zeros);
+        lengths [B] (or the PackedSequence's): steps past a row's end leave its state alone and output zeros, as
+        PyTorch's packed sequences do. -> (output [B, T, D*H] (or packed like input), h_n [num_layers*D, B, H])."""
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            input, lengths = pad_packed_sequence(input, batch_first=self.batch_first)
+        x = input if self.batch_first else input.transpose(0, 1)
+        B, T, _ = x.shape
+        D, H = (2 if self.bidirectional else 1), self.hidden_size
+        if hx is None:
+            hx = x.new_zeros(self.num_layers * D, B, H)
+        mask = None
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths, device=x.device)
+            mask = (torch.arange(T, device=x.device)[None, :] < lengths[:, None]).to(x.dtype)[..., None]  # [B, T, 1]
+        finals = []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(D):
+                sfx = f'_l{layer}' + ('_reverse' if d else '')
+                gates = F.linear(x, getattr(self, 'weight_ih' + sfx), getattr(self, 'bias_ih' + sfx) if self.bias else None)
+                h = hx[layer * D + d]
+                out = [None] * T
+                for t in (range(T - 1, -1, -1) if d else range(T)):
+                    new = self.step(gates[:, t], h)
+                    # past a row's end the state is carried unchanged: the forward direction ends at the last
+                    # valid step, and the backward one starts there from hx
+                    h = new if mask is None else mask[:, t] * new + (1 - mask[:, t]) * h
+                    out[t] = new if mask is None else mask[:, t] * new
+                outs.append(torch.stack(out, 1))
+                finals.append(h)
+            x = outs[0] if D == 1 else torch.cat(outs, 2)
+            if layer < self.num_layers - 1 and self.dropout > 0:
+                x = F.dropout(x, self.dropout, self.training)
+        output = x if self.batch_first else x.transpose(0, 1)
+        if packed:
+            output = pack_padded_sequence(output, lengths.cpu(), batch_first=self.batch_first, enforce_sorted=False)
+        return output, torch.stack(finals, 0)
+
+
+class MinGRU(_MinRNN):
+    """minGRU (Feng et al. 2024, "Were RNNs All We Needed?"), as recur's MinGRU computes it:
+    z_t = sigmoid(W_z x_t + b_z), h~_t = W_h x_t + b_h, h_t = (1 - z_t) h_{t-1} + z_t h~_t.
+    weight_ih_l{k} stacks [W_z; W_h] ([2H, in]), bias_ih_l{k} [b_z; b_h]."""
+
+    GATES = 2
+
+    def step(self, gates, h):
+        a_z, h_tilde = gates.chunk(2, 1)
+        z = torch.sigmoid(a_z)
+        return (1 - z) * h + z * h_tilde
+
+
+class MinLSTM(_MinRNN):
+    """minLSTM (Feng et al. 2024), as recur's MinLSTM computes it: f_t = sigmoid(W_f x_t + b_f),
+    i_t = sigmoid(W_i x_t + b_i), h~_t = W_h x_t + b_h, h_t = f_t/(f_t + i_t) h_{t-1} + i_t/(f_t + i_t) h~_t.
+    weight_ih_l{k} stacks [W_f; W_i; W_h] ([3H, in]), bias_ih_l{k} [b_f; b_i; b_h]."""
+
+    GATES = 3
+
+    def step(self, gates, h):
+        a_f, a_i, h_tilde = gates.chunk(3, 1)
+        f, i = torch.sigmoid(a_f), torch.sigmoid(a_i)
+        return f / (f + i) * h + i / (f + i) * h_tilde
+
+
+# recur's kinds (config.model) -> the module; the step kinds have weight_hh_l0, the scan kinds (Min*) do not
+CELLS = {'lstm': torch.nn.LSTM, 'gru': torch.nn.GRU, 'rnn': torch.nn.RNN, 'mingru': MinGRU, 'minlstm': MinLSTM}
+GATES = {'lstm': 4, 'gru': 3, 'rnn': 1, 'mingru': MinGRU.GATES, 'minlstm': MinLSTM.GATES}
+SCAN = {'mingru', 'minlstm'}
+
+
+def cell_name(model):
+    """The module's name for messages: LSTM, GRU, RNN, MinGRU, MinLSTM."""
+    return CELLS[model].__name__ if model in CELLS else str(model)
+
+
+def kind_choices():
+    names = list(CELLS)
+    return ', '.join(names[:-1]) + ' or ' + names[-1]
 
 
 class CharModel(torch.nn.Module):
@@ -61,17 +179,17 @@ class CharModel(torch.nn.Module):
     def __init__(self, vocab_size, model='lstm', layers=2, hidden=128, embed=64, dropout=0.0):
         super().__init__()
         if model not in CELLS:
-            raise ValueError(f"unknown cell type '{model}': use lstm, gru or rnn")
+            raise ValueError(f"unknown cell type '{model}': use {kind_choices()}")
         self.config = dict(vocabSize=vocab_size, model=model, layers=layers, hidden=hidden, embed=embed, dropout=dropout)
         self.embedding = torch.nn.Embedding(vocab_size, embed) if embed > 0 else None
-        cls, _ = CELLS[model]
+        cls = CELLS[model]
         self.rnn = cls(embed if embed > 0 else vocab_size, hidden, num_layers=layers, batch_first=True,
                        dropout=dropout if layers > 1 else 0.0)
         self.drop = torch.nn.Dropout(dropout)
         self.head = torch.nn.Linear(hidden, vocab_size)
 
     def forward(self, ids, state=None):
-        """ids [B, T] (int64) -> logits [B, T, V] and the final state (h, or (h, c) for LSTM)."""
+        """ids [B, T] (int64) -> logits [B, T, V] and the final state (h, or (h, c) for LSTM), [layers, B, hidden] each."""
         if self.embedding is not None:
             x = self.embedding(ids)
         else:
@@ -188,9 +306,12 @@ def load_recur(path):
     try:
         info = json.loads(meta['recur'])
         c = info['config']
+        if c.get('blocks'):
+            raise SystemExit(f'{path} is a language model of residual blocks (config.blocks), which this tool does not '
+                             f'convert yet: it converts plain stacks of recurrent layers')
         model = CharModel(c['vocabSize'], c['model'], c['layers'], c['hidden'], c['embed'], c.get('dropout', 0.0))
         vocab = info['vocab']
-    except (ValueError, RecursionError, KeyError, TypeError, RuntimeError) as e:
+    except (ValueError, RecursionError, KeyError, TypeError, AttributeError, RuntimeError) as e:
         raise SystemExit(f"{path} has unusable 'recur' metadata ({one_line(e)})") from None
     weights = {k: v for k, v in tensors.items() if not k.startswith(('optim.', 'state.'))}
     load_weights(model, weights, path)  # strict: names and shapes must match exactly
@@ -209,7 +330,7 @@ def load_weights(model, sd, path):
         model.load_state_dict(sd)
     except (RuntimeError, TypeError, AttributeError) as e:
         raise SystemExit(f'the weights in {path} do not fit a {model.config["layers"]}x{model.config["hidden"]} '
-                         f'{model.config["model"].upper()}: {one_line(e)}') from None
+                         f'{cell_name(model.config["model"])}: {one_line(e)}') from None
 
 
 def save_recur(model, vocab, path, created_by='tools/torch_interop.py'):
@@ -236,9 +357,14 @@ def normalize_names(sd):
     The recurrent module is the one with weight_ih_l0; the output layer is the
     other module with a bias (an embedding has none); what is left is the embedding.
     """
-    prefix = next((k[:-len('weight_ih_l0')] for k in sd if k.endswith('weight_ih_l0')), None)
-    if prefix is None:
+    prefixes = [k[:-len('weight_ih_l0')] for k in sd if k.endswith('weight_ih_l0')]
+    if not prefixes:
         raise SystemExit('the state dict has no recurrent layer (no key ending in weight_ih_l0)')
+    if len(prefixes) > 1:
+        named = ', '.join(p + 'weight_ih_l0' for p in prefixes[:4]) + (', ...' if len(prefixes) > 4 else '')
+        raise SystemExit(f'the state dict has {len(prefixes)} recurrent modules ({named}): this tool converts '
+                         f'a plain stack, one embedding, one recurrent module and one output layer')
+    prefix = prefixes[0]
     out = {'rnn.' + k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     rest = {k: v for k, v in sd.items() if not k.startswith(prefix)}
     heads = [k[:-len('.bias')] for k in rest if k.endswith('.bias') and k[:-len('.bias')] + '.weight' in rest]
@@ -253,23 +379,34 @@ def normalize_names(sd):
 
 
 def infer_config(sd, vocab_size=None):
-    """CharModel arguments from a state dict with CharModel's names: cell type from the gate rows."""
+    """CharModel arguments from a state dict with CharModel's names. The cell type follows from the gate rows:
+    of weight_hh_l0 [G*H, H] for the step kinds, or, when there is no weight_hh_l0 (MinGRU, MinLSTM), of
+    weight_ih_l0 [G*H, in] with H read from head.weight [V, H]. A GRU, which always has weight_hh_l0,
+    is therefore never taken for a MinLSTM, though both stack 3 blocks."""
     layers = 0
     while f'rnn.weight_ih_l{layers}' in sd:
         layers += 1
     if layers == 0:
         raise SystemExit("the state dict has no 'rnn.weight_ih_l0': it is not a CharModel (rename its keys to embedding.*, rnn.*, head.*)")
-    for k in ('rnn.weight_hh_l0', 'head.weight', 'embedding.weight'):
+    for k in ('rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'head.weight', 'embedding.weight'):
         if k in sd and (sd[k].dim() != 2 or 0 in sd[k].shape):
             raise SystemExit(f"'{k}' has shape {list(sd[k].shape)}: a non-empty matrix was expected")
     if 'head.weight' not in sd:
         raise SystemExit("the state dict has no 'head.weight': it is not a CharModel")
-    w_hh = sd['rnn.weight_hh_l0']
-    hidden = w_hh.shape[1]
-    gates = w_hh.shape[0] // hidden
-    model = {4: 'lstm', 3: 'gru', 1: 'rnn'}.get(gates)
-    if model is None or w_hh.shape[0] % hidden:
-        raise SystemExit(f'unknown cell type: rnn.weight_hh_l0 has shape {list(w_hh.shape)} (4, 3 or 1 gates expected)')
+    scan = 'rnn.weight_hh_l0' not in sd
+    if scan:
+        w, hidden = sd['rnn.weight_ih_l0'], sd['head.weight'].shape[1]
+        where = f"rnn.weight_ih_l0 has shape {list(w.shape)} and there is no rnn.weight_hh_l0, with {hidden} hidden units read from head.weight"
+    else:
+        w = sd['rnn.weight_hh_l0']
+        hidden = w.shape[1]
+        where = f'rnn.weight_hh_l0 has shape {list(w.shape)}'
+    kinds = [k for k in CELLS if (k in SCAN) == scan]
+    model = next((k for k in kinds if GATES[k] * hidden == w.shape[0]), None)
+    if model is None:
+        counts = [f"{cell_name(k)}'s {GATES[k]}" for k in kinds]
+        expected = ', '.join(counts[:-1]) + ' or ' + counts[-1]
+        raise SystemExit(f'unknown cell type: {where}, where {expected} gate blocks of {hidden} rows were expected')
     v = sd['head.weight'].shape[0]
     if vocab_size is not None and vocab_size != v:
         raise SystemExit(f'the vocabulary has {vocab_size} characters but the model has {v} outputs')
@@ -519,7 +656,7 @@ def main(argv=None):
         model, vocab, _ = load_recur(args.checkpoint)
         # the config as JSON text: torch 1.13's weights-only unpickler reads no floats (dropout)
         torch.save({'config': json.dumps(model.config), 'vocab': list(vocab), 'state_dict': model.state_dict()}, args.out)
-        print(f"wrote {args.out}: a {model.config['layers']}x{model.config['hidden']} {model.config['model'].upper()}, vocabulary {len(vocab)}")
+        print(f"wrote {args.out}: a {model.config['layers']}x{model.config['hidden']} {cell_name(model.config['model'])}, vocabulary {len(vocab)}")
     elif args.cmd == 'from-torch':
         model, vocab = load_pt(args.model, args.vocab, args.trust_pickle)
         save_recur(model, vocab, args.out)

@@ -52,7 +52,7 @@ export function importTorchCommand(file: string, f: { vocab: string; model?: Cel
     .map(([a, b]) => `${a}* as ${b}*`)
     .join(', ');
   stdout.write(
-    `recur: imported a ${c.layers} x ${c.hidden} ${c.model.toUpperCase()} (${c.embed ? `embedding ${c.embed}` : 'one-hot input'}, ` +
+    `recur: imported a ${c.layers} x ${c.hidden} ${CELL_KINDS[c.model].name} (${c.embed ? `embedding ${c.embed}` : 'one-hot input'}, ` +
       `vocabulary ${vocab.size}, ${model.numParameters().toLocaleString('en-US')} parameters)${names ? `, reading ${names}` : ''}; saved '${f.out}'\n`,
   );
 }

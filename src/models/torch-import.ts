@@ -1,11 +1,14 @@
 /**
  * A PyTorch char model -> LanguageModel. The PyTorch side is a state dict (as
  * safetensors) of the shape recur's LanguageModel has: an optional nn.Embedding, one
- * nn.LSTM / nn.GRU / nn.RNN (batch_first, unidirectional), an nn.Linear to the
- * vocabulary; plus the vocabulary, which a state dict does not carry. The
- * modules may have any names: the recurrent one is found by `weight_ih_l0`,
- * the output layer is the other module with a bias (an embedding has none),
- * and the cell type follows from the gate blocks in `weight_hh_l0`.
+ * nn.LSTM / nn.GRU / nn.RNN or tools/torch_interop.py's MinGRU / MinLSTM
+ * (batch_first, unidirectional), an nn.Linear to the vocabulary; plus the
+ * vocabulary, which a state dict does not carry. The modules may have any
+ * names: the recurrent one is found by `weight_ih_l0`, the output layer is the
+ * other module with a bias (an embedding has none). The cell type follows from
+ * the gate blocks in `weight_hh_l0`, or, for a module without one (a scan
+ * kind, whose gates read only the input), from those in `weight_ih_l0`, with
+ * the hidden size read from the output layer's input width.
  * No Node imports.
  */
 import type { Tensor } from '../tensor/tensor.js';
@@ -16,8 +19,11 @@ import { CELL_KIND_NAMES, CELL_KINDS, cellKindOfGateBlocks, layerParamShapes, to
 import { CharTokenizer } from '../text/tokenizers.js';
 import { jsonDepth, parseJsonLimited } from '../io/json-limits.js';
 
-/** "LSTM has 4, GRU 3, RNN 1" */
-const gateCounts = (): string => CELL_KIND_NAMES.map((k, i) => `${CELL_KINDS[k].name}${i === 0 ? ' has' : ''} ${CELL_KINDS[k].gates.length}`).join(', ');
+/** "LSTM has 4, GRU 3, RNN 1": the step kinds' gate counts, or (scan) the scan kinds'. */
+const gateCounts = (scan: boolean): string =>
+  CELL_KIND_NAMES.filter((k) => !!CELL_KINDS[k].scan === scan)
+    .map((k, i) => `${CELL_KINDS[k].name}${i === 0 ? ' has' : ''} ${CELL_KINDS[k].gates.length}`)
+    .join(', ');
 
 /** What `charLMFromTorch` made, and how it mapped the names. */
 export interface TorchImport {
@@ -31,35 +37,27 @@ export interface TorchImport {
  * Build a LanguageModel from a PyTorch state dict and its vocabulary. `model`, if
  * given, must agree with the cell type read from the weights. RNN layers are
  * taken as tanh (the state dict cannot tell tanh from relu; recur's LanguageModel
- * uses tanh). Missing recurrent biases (bias=False) become zeros.
+ * uses tanh). Missing recurrent biases (bias=False) become zeros. A recurrent
+ * module without `weight_hh_l0` is a scan kind (MinGRU, MinLSTM): its kind is
+ * the number of gate blocks in `weight_ih_l0`, of the hidden size the output
+ * layer reads; a GRU, which always has `weight_hh_l0`, is never taken for a
+ * MinLSTM although both stack 3 blocks. Plain stacks only: a state dict of
+ * several recurrent modules is refused.
  */
 export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokenizer, opts: { model?: CellType } = {}): TorchImport {
   const keys = Object.keys(dict);
   const list = (ks: string[]): string => ks.slice(0, 8).join(', ') + (ks.length > 8 ? ', ...' : '');
+  // what a state dict of another architecture (residual blocks, say) is told
+  const plain = 'recur imports a plain stack: an optional embedding, one recurrent module and one output layer';
   // found before the kind is known: PyTorch names every kind's first layer alike
   const first = torchParamNames(0);
   const rnnKeys = keys.filter((k) => k.endsWith(first.weightIh));
   if (rnnKeys.length === 0) throw new Error(`the state dict has no recurrent layer (no key ending in '${first.weightIh}'; it has ${list(keys)})`);
-  if (rnnKeys.length > 1) throw new Error(`the state dict has ${rnnKeys.length} recurrent modules (${rnnKeys.join(', ')}); a char model has one`);
+  if (rnnKeys.length > 1) throw new Error(`the state dict has ${rnnKeys.length} recurrent modules (${list(rnnKeys)}); ${plain}`);
   const rp = rnnKeys[0].slice(0, -first.weightIh.length);
   if (keys.some((k) => k.startsWith(rp) && k.endsWith('_reverse'))) {
     throw new Error('the recurrent layer is bidirectional, which cannot generate text; recur imports unidirectional models');
   }
-  const whh = dict[`${rp}${first.weightHh}`];
-  if (!whh || whh.shape.length !== 2) throw new Error(`'${rp}${first.weightHh}' is missing or not a matrix`);
-  const H = whh.shape[1];
-  const cell: CellType | undefined = cellKindOfGateBlocks(whh.shape[0] / H);
-  if (!cell) {
-    throw new Error(
-      `unknown cell type: '${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}, which is ${whh.shape[0] / H} gate blocks of ${H} (${gateCounts()})`,
-    );
-  }
-  const spec = CELL_KINDS[cell];
-  if (opts.model && opts.model !== cell)
-    throw new Error(`the weights are ${spec.article} (${spec.gates.length} gate blocks), not ${CELL_KINDS[opts.model].article}`);
-  let layers = 0;
-  while (`${rp}${spec.params(layers).weightIh}` in dict) layers++;
-
   // the output layer: the one module besides the recurrent one with a weight and a bias
   const rest = keys.filter((k) => !k.startsWith(rp));
   const heads = rest.filter((k) => k.endsWith('.bias') && rest.includes(k.slice(0, -5) + '.weight')).map((k) => k.slice(0, -4));
@@ -67,18 +65,42 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokeniz
     throw new Error(
       heads.length === 0
         ? `cannot find the output layer (a Linear with weight and bias) among ${list(rest)}`
-        : `cannot tell the output layer among ${heads.map((h) => h + '*').join(', ')}: a char model has one Linear`,
+        : `cannot tell the output layer among ${list(heads.map((h) => h + '*'))}; ${plain}`,
     );
   }
   const hp = heads[0];
   const headW = dict[hp + 'weight'];
+  if (headW.shape.length !== 2) throw new Error(`'${hp}weight' has shape ${formatShape(headW.shape)}; an output layer's weight is a matrix`);
   const V = headW.shape[0];
+
+  const wih = dict[`${rp}${first.weightIh}`];
+  const whh = dict[`${rp}${first.weightHh}`];
+  if (wih.shape.length !== 2) throw new Error(`'${rp}${first.weightIh}' has shape ${formatShape(wih.shape)}; a recurrent layer's weight is a matrix`);
+  if (whh && whh.shape.length !== 2) throw new Error(`'${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}; a recurrent layer's weight is a matrix`);
+  // a step kind's W_hh is [G*H, H]; a scan kind has none, so H comes from the head, which reads [V, H]
+  const scan = !whh;
+  const H = scan ? headW.shape[1] : whh.shape[1];
+  const rows = scan ? wih.shape[0] : whh.shape[0];
+  const blocksOf = scan
+    ? `'${rp}${first.weightIh}' has shape ${formatShape(wih.shape)} and there is no '${rp}${first.weightHh}', so its gates read only the input, ` +
+      `and ${rows / H} gate blocks of the ${H} hidden units '${hp}weight' ${formatShape(headW.shape)} reads`
+    : `'${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}, which is ${rows / H} gate blocks of ${H}`;
+  const cell: CellType | undefined = H > 0 ? cellKindOfGateBlocks(rows / H, scan) : undefined;
+  if (!cell) throw new Error(`unknown cell type: ${blocksOf} (${gateCounts(scan)})`);
+  const spec = CELL_KINDS[cell];
+  if (opts.model && opts.model !== cell) {
+    const where = scan ? `in '${rp}${first.weightIh}' and no '${rp}${first.weightHh}'` : `in '${rp}${first.weightHh}'`;
+    throw new Error(`the weights are ${spec.article} (${spec.gates.length} gate blocks ${where}), not ${CELL_KINDS[opts.model].article}`);
+  }
+  let layers = 0;
+  while (`${rp}${spec.params(layers).weightIh}` in dict) layers++;
+
   if (vocab.size !== V) throw new Error(`the vocabulary has ${vocab.size} characters but the model's output layer has ${V}`);
-  if (headW.shape.length !== 2 || headW.shape[1] !== H) {
+  if (headW.shape[1] !== H) {
     throw new Error(`'${hp}weight' has shape ${formatShape(headW.shape)} but a layer on ${H} hidden units needs [${V}, ${H}]`);
   }
   const others = rest.filter((k) => !k.startsWith(hp));
-  if (others.length > 1) throw new Error(`unexpected keys besides one embedding: ${list(others)}`);
+  if (others.length > 1) throw new Error(`unexpected keys besides one embedding (${list(others)}); ${plain}`);
   const emb = others[0];
   if (emb && (dict[emb].shape.length !== 2 || dict[emb].shape[0] !== V)) {
     throw new Error(`'${emb}' has shape ${formatShape(dict[emb].shape)} but an embedding of the ${V}-character vocabulary needs [${V}, size]`);
@@ -99,7 +121,8 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokeniz
       if (!t || formatShape(t.shape) !== formatShape(shape)) {
         throw new Error(
           `'${rp}${name}' ${t ? `has shape ${formatShape(t.shape)}` : 'is missing'} but ${spec.article} of ${layers} layer(s) ` +
-            `and ${H} units on ${l === 0 ? (E ? `a ${E}-wide embedding` : `one-hot vectors of ${V}`) : 'the layer below'} needs ${formatShape(shape)}`,
+            `and ${H} units${scan ? ` (the width '${hp}weight' reads)` : ''} on ` +
+            `${l === 0 ? (E ? `a ${E}-wide embedding` : `one-hot vectors of ${V}`) : 'the layer below'} needs ${formatShape(shape)}`,
         );
       }
       weights[`rnn.${name}`] = t;
