@@ -43,7 +43,7 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autogr
 // --- nn and layers ---
 // Modules with parameters, the layers, initialisers, and the recurrent cells and layers (RNN, LSTM, GRU, MinGRU, MinLSTM, or your own cell).
 export { Module, parameter, type StateDict } from './nn/module.js';
-export { Linear, Embedding, Dropout, Sequential, Tanh, Sigmoid, ReLU, Softmax, LogSoftmax, type LinearOptions } from './nn/layers.js';
+export { Linear, Embedding, Dropout, RMSNorm, Sequential, Tanh, Sigmoid, ReLU, GELU, Softmax, LogSoftmax, type LinearOptions } from './nn/layers.js';
 export * as init from './nn/init.js';
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type LSTMCellOptions } from './nn/rnn/cells.js';
 export {
