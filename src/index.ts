@@ -93,8 +93,9 @@ export {
 } from './text/tokenizers.js';
 
 // --- Models ---
-// The language model behind `recur train` (over characters or words) and its description.
-export { LanguageModel, checkLMConfig, defaultLMConfig, type LanguageModelConfig, type CellType } from './models/charlm.js';
+// The language model behind `recur train` (over characters or words; a plain stack or residual blocks) and its description.
+export { LanguageModel, checkLMConfig, defaultLMConfig, describeArchitecture, type LanguageModelConfig, type CellType } from './models/charlm.js';
+export { RecurrentBlock } from './models/blocks.js';
 
 // --- Training ---
 // The training loop for language models, with its options, callbacks and evaluation.

@@ -78,11 +78,13 @@ export function lmOnnxModel(model: LanguageModel, vocab: LMTokenizer, opts: Onnx
   const optional = (opts.states ?? 'optional') === 'optional';
   if (!optional && opts.states !== 'required') throw new Error(`states must be 'optional' or 'required', got '${opts.states}'`);
   const { vocabSize: V, model: cell, layers: L, hidden: H, embed: E } = model.config;
-  if (model.rnn.bidirectional) throw new Error('a bidirectional model cannot be exported as a char LM');
+  const rnn = model.rnn;
+  if (!rnn) throw new Error('a block model cannot be exported to ONNX yet');
+  if (rnn.bidirectional) throw new Error('a bidirectional model cannot be exported as a char LM');
   const spec = CELL_KINDS[cell];
   // the registry's ONNX entry (operator, attributes) describes the default, tanh, kernel
   if (!spec.fused) throw new Error(`${spec.article} model cannot be exported to ONNX yet`);
-  if (model.rnn.kind !== spec.fused('tanh')) throw new Error('only tanh RNN layers are exported');
+  if (rnn.kind !== spec.fused('tanh')) throw new Error('only tanh RNN layers are exported');
   const gates = spec.gates.length;
   const { op } = spec.onnx;
   const reorderGates = (d: Float32Array): Float32Array => toOnnxGateOrder(cell, d);
@@ -129,7 +131,7 @@ export function lmOnnxModel(model: LanguageModel, vocab: LMTokenizer, opts: Onnx
   const hn: string[] = [],
     cn: string[] = [];
   for (let l = 0; l < L; l++) {
-    const w = model.rnn.weights(l, 0);
+    const w = rnn.weights(l, 0);
     const I = w.weightIh.shape[1];
     const W = floats(`W_l${l}`, [1, gates * H, I], reorderGates(data(w.weightIh)));
     const R = floats(`R_l${l}`, [1, gates * H, H], reorderGates(data(w.weightHh)));

@@ -10,7 +10,8 @@
  * `recur_crc32`: a CRC-32 of that JSON text (see checkpoint-meta.ts). Char
  * checkpoints stay version 1 (readable by older recur, which ignores the
  * checksums); word checkpoints, and char ones with special tokens, are
- * version 2.
+ * version 2; block models (config.blocks), whatever their tokenizer, are
+ * version 3, which recur from before the block form refuses by its version.
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
@@ -80,7 +81,7 @@ export function encodeCheckpoint(
   const spec = savedSpec(vocab);
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
-    version: spec ? 2 : 1,
+    version: model.config.blocks ? 3 : spec ? 2 : 1,
     config: model.config,
     vocab: [...vocab.tokens],
     tokenizer: spec ?? { kind: 'char' },
