@@ -48,7 +48,11 @@ export class LanguageModel extends Module {
   norm: RMSNorm | null;
   /** The output layer: hidden state to vocabulary logits. */
   head: Linear;
-  private readonly rng: Rng;
+  /**
+   * @internal The generator it was built with, which draws its dropout
+   * masks; a resumed training run continues it from the checkpoint's state.
+   */
+  readonly rng: Rng;
 
   /** A freshly initialised model; `rng` draws the initial weights and the dropout masks (default the global generator). */
   constructor(config: LanguageModelConfig, opts: { rng?: Rng } = {}) {

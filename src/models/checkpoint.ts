@@ -21,6 +21,7 @@ import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { float32Bytes, writeSafetensorsF32 } from '../io/safetensors.js';
 import { tensor } from '../tensor/create.js';
+import { Rng } from '../random/rng.js';
 import { crc32Hex } from '../io/crc32.js';
 import { CHECKPOINT_FORMAT, checkpointMetadata, readCheckpointArrays, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
@@ -106,7 +107,8 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Ch
   for (const [k, a] of Object.entries(arrays)) tensors[k] = tensor(a.data, a.shape);
   let model: LanguageModel;
   try {
-    model = new LanguageModel(meta.config);
+    // a generator of its own for its dropout masks (the weights are the file's): trainLM continues it from meta.rng
+    model = new LanguageModel(meta.config, { rng: new Rng(0) });
     const weights: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(tensors)) if (!k.startsWith('optim.') && !k.startsWith('state.')) weights[k] = t;
     model.loadStateDict(weights);
