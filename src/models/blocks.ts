@@ -76,7 +76,7 @@ export class RecurrentBlock extends Module {
     x: Tensor,
     state?: RecurrentState,
   ): {
-    /** [batch, time, d]: the residual stream after this block. */
+    /** The residual stream after this block, [batch, time, d]. */
     output: Tensor;
     /** The cell's state after the last step ([1, batch, d]). */
     state: RecurrentState;
