@@ -43,7 +43,7 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autogr
 // --- nn and layers ---
 // Modules with parameters, the layers, initialisers, and the recurrent cells and layers (RNN, LSTM, GRU, MinGRU, MinLSTM, or your own cell).
 export { Module, parameter, type StateDict } from './nn/module.js';
-export { Linear, Embedding, Dropout, Sequential, Tanh, Sigmoid, ReLU, Softmax, LogSoftmax, type LinearOptions } from './nn/layers.js';
+export { Linear, Embedding, Dropout, RMSNorm, Sequential, Tanh, Sigmoid, ReLU, GELU, Softmax, LogSoftmax, type LinearOptions } from './nn/layers.js';
 export * as init from './nn/init.js';
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type LSTMCellOptions } from './nn/rnn/cells.js';
 export {
@@ -93,8 +93,9 @@ export {
 } from './text/tokenizers.js';
 
 // --- Models ---
-// The language model behind `recur train` (over characters or words) and its description.
-export { LanguageModel, checkLMConfig, defaultLMConfig, type LanguageModelConfig, type CellType } from './models/charlm.js';
+// The language model behind `recur train` (over characters or words; a plain stack or residual blocks) and its description.
+export { LanguageModel, checkLMConfig, defaultLMConfig, describeArchitecture, type LanguageModelConfig, type CellType } from './models/charlm.js';
+export { RecurrentBlock } from './models/blocks.js';
 
 // --- Training ---
 // The training loop for language models, with its options, callbacks and evaluation.

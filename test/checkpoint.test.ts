@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
 import { Adam, LanguageModel, CharTokenizer, Rng, WordTokenizer, decodeCheckpoint, encodeCheckpoint, writeSafetensors } from '../src/index.js';
+import { CHECKPOINT_VERSION } from '../src/internal.js';
 
 const vocab = CharTokenizer.fromTexts('to be or not to be 🎭');
 const make = (seed: number) =>
@@ -89,10 +90,82 @@ describe('checkpoints record the tokenizer', () => {
     const bytes = encodeCheckpoint(make(4), vocab);
     const meta = JSON.parse(r.readSafetensorsMetadata(bytes).recur);
     const tweak = (m: object) => writeSafetensors(r.readSafetensors(bytes), { recur: JSON.stringify({ ...meta, ...m }) });
-    assert.throws(() => decodeCheckpoint(tweak({ version: 3 }), 'new.safetensors'), /new\.safetensors was written by a newer recur/);
+    assert.throws(() => decodeCheckpoint(tweak({ version: CHECKPOINT_VERSION + 1 }), 'new.safetensors'), /new\.safetensors was written by a newer recur/);
     assert.throws(
       () => decodeCheckpoint(tweak({ tokenizer: { kind: 'bpe' } }), 'bpe.safetensors'),
       /bpe\.safetensors does not match its own model description: its tokenizer kind 'bpe' is unknown/,
     );
+  });
+});
+
+describe('checkpoints of minGRU / minLSTM models, plain and as blocks', () => {
+  const ids = vocab.encode('to be or not to be');
+  const configs = {
+    'mingru plain': { vocabSize: vocab.size, model: 'mingru', layers: 2, hidden: 6, embed: 4, dropout: 0.1 },
+    'minlstm blocks': { vocabSize: vocab.size, model: 'minlstm', layers: 2, hidden: 6, embed: 6, dropout: 0.1, blocks: true },
+  } as const;
+  for (const [what, config] of Object.entries(configs)) {
+    it(`${what}: config, weights, optimizer and carried state round-trip; the stepper of the loaded model samples the same`, () => {
+      const m = new LanguageModel(config, { rng: new Rng(7) });
+      const opt = new Adam(m.parameters(), { lr: 0.01 });
+      const out = m.forward(ids, 2, ids.length / 2);
+      r.crossEntropy(out.logits, Array.from(ids)).backward();
+      opt.step();
+      const bytes = encodeCheckpoint(m, vocab, { optimizer: opt.stateDict(), state: out.state, progress: { step: 1 } });
+      const meta = JSON.parse(r.readSafetensorsMetadata(bytes).recur);
+      assert.equal(meta.version, 'blocks' in config ? 3 : 1);
+      const ck = decodeCheckpoint(bytes);
+      assert.deepEqual(ck.model.config, m.config);
+      assert.deepEqual(Object.keys(ck.model.stateDict()), Object.keys(m.stateDict()));
+      m.eval();
+      ck.model.eval();
+      assert.deepEqual(Array.from(ck.model.forward(ids, 1, ids.length).logits.data), Array.from(m.forward(ids, 1, ids.length).logits.data));
+      assert.deepEqual(Array.from(ck.state!.h.data), Array.from(out.state.h.data));
+      assert.deepEqual(ck.state!.h.shape, [2, 2, 6]);
+      assert.equal(ck.optimizer!.step, 1);
+      assert.equal(r.sampleText(ck.model, ck.vocab, { seed: 2, length: 30 }), r.sampleText(m, vocab, { seed: 2, length: 30 }));
+    });
+  }
+
+  it('a checkpoint whose config has no blocks field (as recur wrote before the block form) loads as a plain stack', () => {
+    const m = new LanguageModel({ ...configs['mingru plain'], blocks: false }, { rng: new Rng(8) });
+    const bytes = encodeCheckpoint(m, vocab);
+    const meta = JSON.parse(r.readSafetensorsMetadata(bytes).recur);
+    delete meta.config.blocks;
+    const ck = decodeCheckpoint(writeSafetensors(r.readSafetensors(bytes), { recur: JSON.stringify(meta) }));
+    assert.ok(ck.model.rnn);
+    assert.equal(ck.model.blocks, null);
+    m.eval();
+    ck.model.eval();
+    assert.deepEqual(Array.from(ck.model.forward(ids, 1, ids.length).logits.data), Array.from(m.forward(ids, 1, ids.length).logits.data));
+  });
+
+  it('a damaged or mismatched block checkpoint is one sentence naming what is wrong', () => {
+    const blocks = encodeCheckpoint(new LanguageModel(configs['minlstm blocks'], { rng: new Rng(9) }), vocab);
+    const meta = JSON.parse(r.readSafetensorsMetadata(blocks).recur);
+    const tweak = (config: object): Uint8Array =>
+      writeSafetensors(r.readSafetensors(blocks), { recur: JSON.stringify({ ...meta, config: { ...meta.config, ...config } }) });
+    // the block metadata over a plain model's weights
+    const plain = encodeCheckpoint(new LanguageModel({ ...configs['minlstm blocks'], blocks: false }), vocab);
+    assert.throws(() => decodeCheckpoint(writeSafetensors(r.readSafetensors(plain), { recur: JSON.stringify(meta) }), 'grafted.st'), {
+      message: "grafted.st does not match its own model description: 'blocks.0.norm1.weight' is missing",
+    });
+    // a plain config over a block model's weights
+    assert.throws(() => decodeCheckpoint(tweak({ blocks: false }), 'unblocked.st'), {
+      message: "unblocked.st does not match its own model description: 'rnn.weight_ih_l0' is missing",
+    });
+    assert.throws(() => decodeCheckpoint(tweak({ embed: 4 }), 'narrow.st'), {
+      message: "narrow.st does not match its own model description: a block model's embedding is as wide as the model: embed must equal hidden (6), got 4",
+    });
+    assert.throws(() => decodeCheckpoint(tweak({ blocks: 1 }), 'one.st'), {
+      message: 'one.st does not match its own model description: blocks must be true or false, got 1',
+    });
+    assert.throws(() => decodeCheckpoint(tweak({ layers: 3 }), 'deeper.st'), {
+      message: "deeper.st does not match its own model description: 'blocks.2.norm1.weight' is missing",
+    });
+    // one changed byte in a block's weights
+    const flipped = blocks.slice();
+    flipped[flipped.length - 1] ^= 1;
+    assert.throws(() => decodeCheckpoint(flipped, 'flipped.st'), /^Error: flipped\.st is damaged: tensor '[\w.]+' fails its checksum$/);
   });
 });

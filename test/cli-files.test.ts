@@ -177,17 +177,17 @@ describe("--resume trains the checkpoint's model and says so", () => {
     fails(
       run('train', 'v.txt', '--resume', 'base.st', '--hidden', '64', '--out', 'r.st'),
       2,
-      /^recur: --hidden 64 disagrees with the checkpoint 'base\.st', a 1x16 LSTM with embedding 8; a resumed model keeps its architecture \(leave --hidden out\)\n$/,
+      /^recur: --hidden 64 disagrees with the checkpoint 'base\.st', a 1 x 16 LSTM, embedding 8; a resumed model keeps its architecture \(leave --hidden out\)\n$/,
     );
     fails(
       run('train', 'v.txt', '--resume', 'base.st', '--layers', '2', '--out', 'r.st'),
       2,
-      /--layers 2 disagrees with the checkpoint 'base\.st', a 1x16 LSTM/,
+      /--layers 2 disagrees with the checkpoint 'base\.st', a 1 x 16 LSTM/,
     );
     fails(
       run('train', 'v.txt', '--resume', 'base.st', '--model', 'gru', '--out', 'r.st'),
       2,
-      /--model gru disagrees with the checkpoint 'base\.st', a 1x16 LSTM/,
+      /--model gru disagrees with the checkpoint 'base\.st', a 1 x 16 LSTM/,
     );
     fails(run('train', 'v.txt', '--resume', 'base.st', '--embed', '0', '--out', 'r.st'), 2, /--embed 0 disagrees/);
     fails(
@@ -209,7 +209,7 @@ describe("--resume trains the checkpoint's model and says so", () => {
     assert.equal(b.status, 0, b.stderr);
     assert.match(
       b.stdout,
-      /^recur: training a 1x16 LSTM char-level model on 'v\.txt' \(20000 characters, vocabulary 58\), resuming 'opt\.st' at step 3; checkpoints go to 'opt\.st'\n/,
+      /^recur: training a char-level model, 1 x 16 LSTM, embedding 8, on 'v\.txt' \(20000 characters, vocabulary 58\), resuming 'opt\.st' at step 3; checkpoints go to 'opt\.st'\n/,
     );
     const o = metaOf('opt.st').options;
     assert.deepEqual([o.lr, o.clip, o.batch, o.seq], [0.01, 1, 4, 16], "the checkpoint's training options, not the CLI defaults");
@@ -264,7 +264,7 @@ describe('signals and numbers', () => {
     fails(run('train', 'v.txt', '--batch', 'many'), 2, /argument 'many' is invalid\. expected a whole number of at least 1, like 2\./);
     const r = run('train', 'v.txt', ...tiny, '--hidden', '1.6e1', '--steps', '1e0', '--lr', '1e-3', '--out', 'sci.st');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /training a 1x16 LSTM/);
+    assert.match(r.stdout, /training a char-level model, 1 x 16 LSTM/);
   });
 
   it('info rounds numbers for people', () => {

@@ -99,6 +99,36 @@ describe('trainLM', () => {
     a.forEach((p, i) => assert.deepEqual(Array.from(b[i].data), Array.from(p.data), `parameter ${i}`));
   });
 
+  for (const [what, other] of [
+    ['a plain 2 x 16 MinGRU', { model: 'mingru', layers: 2, hidden: 16, embed: 8, dropout: 0.1 }],
+    ['a 2 x 16 LSTM with dropout', { model: 'lstm', layers: 2, hidden: 16, embed: 8, dropout: 0.1 }],
+    ['2 blocks x 16 MinLSTM', { model: 'minlstm', layers: 2, hidden: 16, embed: 16, dropout: 0.1, blocks: true }],
+  ] as const) {
+    it(`${what}: resuming continues exactly as an uninterrupted run (weights, moments, carried state, dropout masks)`, async () => {
+      const o = opts({ steps: 24, evalEvery: 0 });
+      const full = await trainLM({ text, vocab, config: other, options: o });
+      let bytes: Uint8Array | null = null;
+      await trainLM(
+        { text, vocab, config: other, options: { ...o, steps: 11 } },
+        {
+          onCheckpoint: (b) => {
+            bytes = b;
+          },
+        },
+      );
+      const ck = decodeCheckpoint(bytes!);
+      assert.deepEqual(ck.model.config, { ...other, vocabSize: vocab.size });
+      assert.equal(ck.meta.progress.step, 11);
+      assert.ok(ck.state, 'the carried state is saved mid-epoch');
+      const resumed = await trainLM({ text, vocab, options: o, resume: ck });
+      assert.equal(resumed.progress.step, 24);
+      const a = full.model.stateDict(),
+        b = resumed.model.stateDict();
+      for (const [k, p] of Object.entries(a)) assert.deepEqual(Array.from(b[k].data), Array.from(p.data), k);
+      assert.equal(resumed.progress.lastValLoss, full.progress.lastValLoss);
+    });
+  }
+
   it('a NaN or infinite loss stops training with a message and writes no checkpoint after it', async () => {
     const checkpointSteps: number[] = [];
     let message = '';

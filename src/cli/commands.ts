@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import { TOKEN_NOUNS, type LMTokenizer } from '../text/tokenizers.js';
 import { sampleText } from '../generate/sample.js';
 import { evaluateLoss, trainLM, defaultTrainOptions, textLengthProblem, type EvalInfo, type TrainOptions } from '../train/trainer.js';
-import type { CellType, LanguageModelConfig } from '../models/charlm.js';
+import { describeArchitecture, type CellType, type LanguageModelConfig } from '../models/charlm.js';
 import { prepareOutput, readCheckpoint, readCorpusFile, writeFileAtomic } from './files.js';
 import { stdout } from './output.js';
 import { UserError } from './errors.js';
@@ -23,6 +23,8 @@ export interface TrainFlags {
   layers: number;
   hidden: number;
   embed: number;
+  /** The residual block form (LanguageModelConfig.blocks). */
+  blocks?: boolean;
   dropout: number;
   batch: number;
   seq: number;
@@ -61,7 +63,7 @@ const evalScope = (e: EvalInfo, unit: string): string => {
 };
 
 /** The model's shape options: on --resume they come from the checkpoint, and a flag that disagrees is a usage error. */
-const ARCHITECTURE = ['model', 'layers', 'hidden', 'embed'] as const;
+const ARCHITECTURE = ['model', 'layers', 'hidden', 'embed', 'blocks'] as const;
 /** Training options a resumed run takes from its checkpoint unless given again (then the banner says what changed). */
 const RESUMABLE = ['batch', 'seq', 'lr', 'optimizer', 'clip', 'lrDecay', 'valFrac', 'evalEvery', 'evalChars', 'sampleEvery'] as const;
 /** Option names as the user types them. */
@@ -69,9 +71,17 @@ const flagName = (k: string): string => '--' + k.replace(/[A-Z]/g, (c) => '-' + 
 /** Numbers as people read them: 0.0015660187499999998 is 0.001566. */
 export const human = (v: unknown): string => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(4))) : String(v));
 
-/** "a 2x128 LSTM with embedding 64", as the banner and messages say it. */
-const describeModel = (c: LanguageModelConfig): string =>
-  `a ${c.layers}x${c.hidden} ${c.model.toUpperCase()} with ${c.embed === 0 ? 'one-hot input' : `embedding ${c.embed}`}`;
+/** An architecture option as the user would type it: --blocks is a switch. */
+const flagText = (k: (typeof ARCHITECTURE)[number], v: unknown): string => (k === 'blocks' ? flagName(k) : `${flagName(k)} ${v}`);
+
+/** The model the flags describe, for a new run: with --blocks the embedding is as wide as the model. */
+function configFromFlags(f: TrainFlags, explicit: ReadonlySet<string>): Omit<LanguageModelConfig, 'vocabSize'> {
+  const blocks = f.blocks === true;
+  if (blocks && explicit.has('embed') && f.embed !== f.hidden) {
+    throw new UserError(`--embed ${f.embed} disagrees with --blocks, whose embedding is as wide as the model (--hidden ${f.hidden}); leave --embed out`, 2);
+  }
+  return { model: f.model, layers: f.layers, hidden: f.hidden, embed: blocks ? f.hidden : f.embed, dropout: f.dropout, blocks };
+}
 
 /** Share of word tokens that are <unk> above which a resumed run refuses the text: it is not the text the model learned. */
 const MAX_RESUME_UNKNOWN = 0.2;
@@ -90,9 +100,11 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   if (resume) {
     const rc = resume.model.config;
     for (const k of ARCHITECTURE) {
-      if (explicit.has(k) && f[k] !== rc[k]) {
+      // a checkpoint from before the block form has no `blocks`: a plain stack
+      const saved = k === 'blocks' ? rc.blocks === true : rc[k];
+      if (explicit.has(k) && f[k] !== saved) {
         throw new UserError(
-          `${flagName(k)} ${f[k]} disagrees with the checkpoint '${f.resume}', ${describeModel(rc)}; a resumed model keeps its architecture (leave ${flagName(k)} out)`,
+          `${flagText(k, f[k])} disagrees with the checkpoint '${f.resume}', a ${describeArchitecture(rc)}; a resumed model keeps its architecture (leave ${flagName(k)} out)`,
           2,
         );
       }
@@ -146,7 +158,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   };
   const tooShort = textLengthProblem(ids.length, options, `'${file}'`, TOKEN_NOUNS[vocab.kind]);
   if (tooShort) throw new UserError(tooShort);
-  const config = resume ? resume.model.config : { model: f.model, layers: f.layers, hidden: f.hidden, embed: f.embed, dropout: f.dropout };
+  const config = resume ? resume.model.config : configFromFlags(f, explicit);
   const tty = process.stderr.isTTY && !f.quiet;
   const multibar = !tty
     ? null
@@ -173,9 +185,8 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   const size =
     `${ids.length} ${TOKEN_NOUNS[vocab.kind]}, vocabulary ${vocab.size}` +
     (vocab.kind === 'word' && !resume ? ` (words seen fewer than ${f.minCount ?? 2} times are <unk>)` : '');
-  const cell = `${config.layers}x${config.hidden} ${config.model.toUpperCase()}`;
   log(
-    `recur: training a ${cell} ${unit}-level model on '${file}' (${size})` +
+    `recur: training a ${unit}-level model, ${describeArchitecture(config)}, on '${file}' (${size})` +
       (resume ? `, resuming '${f.resume}' at step ${resume.meta.progress.step}${changed.length ? ` with ${changed.join(', ')}` : ''}` : '') +
       `; checkpoints go to '${f.out}'`,
   );
@@ -351,7 +362,7 @@ export function infoCommand(checkpoint: string): void {
   const p = ck.meta.progress;
   const unit = unitOf(ck.vocab);
   const lines = [
-    `model: ${c.layers} x ${c.hidden} ${c.model.toUpperCase()}, embedding ${c.embed === 0 ? 'none (one-hot input)' : c.embed}, dropout ${human(c.dropout)}`,
+    `model: ${describeArchitecture(c)}, dropout ${human(c.dropout)}`,
     `vocabulary: ${ck.vocab.size} ${ck.vocab.kind === 'word' ? 'word tokens (words, punctuation, spacing, <unk>)' : 'characters'}`,
     `parameters: ${ck.model.numParameters().toLocaleString('en-US')}`,
     `trained: ${p.step} steps, epoch ${p.epoch}, ${fmtTime(p.seconds)}${ck.optimizer ? `, optimizer ${ck.optimizer.type} (lr ${human(ck.optimizer.options.lr)})` : ''}`,

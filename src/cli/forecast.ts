@@ -9,6 +9,7 @@ import { Rng } from '../random/rng.js';
 import { Forecaster, seriesStats, slidingWindows, trainForecaster } from '../models/forecaster.js';
 import { LinearAR, meanSquaredError, naiveForecast } from '../models/baselines.js';
 import type { CellType } from '../models/charlm.js';
+import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import { resolve } from 'node:path';
 import { prepareOutput, readBytes, writeFileAtomic } from './files.js';
 import { stdout } from './output.js';
@@ -69,7 +70,7 @@ export function forecastCommand(file: string, f: ForecastFlags): void {
   const windows = slidingWindows(train, W + H);
   const model = new Forecaster({ horizon: H, model: f.model, layers: f.layers, hidden: f.hidden, ar, ...stats }, { rng });
   say(
-    `recur: forecasting '${name}' from '${file}' (${N} values): a ${f.layers}x${f.hidden} ${f.model.toUpperCase()}${ar > 0 ? ` (+ linear path over ${ar} lags)` : ''} reads ${W} values and predicts the next ${H}; ${windows.length} training windows, ${f.steps} steps`,
+    `recur: forecasting '${name}' from '${file}' (${N} values): a ${f.layers}x${f.hidden} ${CELL_KINDS[f.model].name}${ar > 0 ? ` (+ linear path over ${ar} lags)` : ''} reads ${W} values and predicts the next ${H}; ${windows.length} training windows, ${f.steps} steps`,
   );
   const t0 = performance.now();
   const loss = trainForecaster(model, windows, {

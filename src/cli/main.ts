@@ -10,7 +10,7 @@ import { asUserErrorUnlessBug, evalCommand, infoCommand, sampleCommand, trainCom
 import { forecastCommand } from './forecast.js';
 import { exportCommand, importTorchCommand } from './interop.js';
 import { defaultTrainOptions } from '../train/trainer.js';
-import { defaultLMConfig } from '../models/config.js';
+import { defaultLMConfig, FFN_MULTIPLE } from '../models/config.js';
 import { sampleDefaults } from '../generate/core.js';
 
 // the defaults have one home, the library: the help text shows them as they are there
@@ -31,15 +31,24 @@ function program(): Command {
   p.command('train')
     .description('train a language model on a UTF-8 text file, over characters (default) or words')
     .argument('<text-file>', 'UTF-8 text to learn')
-    .addOption(new Option('--model <type>', 'recurrent cell').choices(CELL_KIND_NAMES).default(M.model))
-    .option('--layers <n>', 'recurrent layers', int(1, CONFIG_LIMITS.layers), M.layers)
-    .option('--hidden <n>', 'hidden units per layer', int(1, CONFIG_LIMITS.hidden), M.hidden)
-    .option('--embed <n>', 'embedding size (0: one-hot input)', int(0, CONFIG_LIMITS.embed), M.embed)
+    .addOption(
+      new Option('--model <type>', 'recurrent cell (mingru, minlstm: the minimal GRU and LSTM of Feng et al. 2024, gates from the input alone)')
+        .choices(CELL_KIND_NAMES)
+        .default(M.model),
+    )
+    .option('--layers <n>', 'recurrent layers (of a block model: residual blocks)', int(1, CONFIG_LIMITS.layers), M.layers)
+    .option('--hidden <n>', 'hidden units per layer (of a block model: its width)', int(1, CONFIG_LIMITS.hidden), M.hidden)
+    .option('--embed <n>', "embedding size (0: one-hot input; a block model's is its width)", int(0, CONFIG_LIMITS.embed), M.embed)
+    .option(
+      '--blocks',
+      'residual blocks instead of a plain stack: each is x + cell(RMSNorm(x)), then x + FFN(RMSNorm(x)) ' +
+        `with a GELU feed-forward ${FFN_MULTIPLE} x --hidden wide, for deeper models`,
+    )
     .addOption(new Option('--tokens <kind>', "model characters or words (default: char; on --resume, the checkpoint's)").choices(['char', 'word']))
     .option('--min-count <n>', 'word models: words seen fewer times become <unk> (default: 2)', int(1))
     .option(
       '--dropout <p>',
-      'dropout between layers and before the output',
+      'dropout between layers and before the output (in a block model: on each residual branch)',
       num((n) => n >= 0 && n < 1, 'a number from 0 up to (not including) 1'),
       M.dropout,
     )

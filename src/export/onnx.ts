@@ -31,6 +31,7 @@ import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ScanKind } from '../backend/backend.js';
 import { CELL_KINDS, layerParamShapes, toOnnxGateOrder } from '../nn/rnn/kinds.js';
+import type { RecurrentBase } from '../nn/rnn/layers.js';
 
 /** The ONNX opset the exported graphs import (the default domain's only). */
 export const ONNX_OPSET = 17;
@@ -176,6 +177,7 @@ export function lmOnnxModel(model: LanguageModel, vocab: LMTokenizer, opts: Onnx
   const optional = (opts.states ?? 'optional') === 'optional';
   if (!optional && opts.states !== 'required') throw new Error(`states must be 'optional' or 'required', got '${opts.states}'`);
   const { vocabSize: V, model: cell, layers: L, hidden: H, embed: E } = model.config;
+  if (!model.rnn) throw new Error('a block model (--blocks) cannot be exported to ONNX yet; export a plain stack');
   if (model.rnn.bidirectional) throw new Error('a bidirectional model cannot be exported as a char LM');
   checkPlainStack(model);
   const spec = CELL_KINDS[cell];
@@ -203,7 +205,7 @@ export function lmOnnxModel(model: LanguageModel, vocab: LMTokenizer, opts: Onnx
     });
   }
 
-  const { y, hn, cn } = spec.scan ? scanLayers(g, model, spec.scan, 'x_bti', states[0]) : opLayers(g, model, 'x_bti', states);
+  const { y, hn, cn } = spec.scan ? scanLayers(g, model, model.rnn, spec.scan, 'x_bti', states[0]) : opLayers(g, model, model.rnn, 'x_bti', states);
   g.node('Concat', hn, ['hn'], [int('axis', 0)]);
   if (spec.cellState) g.node('Concat', cn, ['cn'], [int('axis', 0)]);
 
@@ -246,7 +248,7 @@ export function lmOnnxModel(model: LanguageModel, vocab: LMTokenizer, opts: Onnx
 }
 
 /** The layers of a step kind (LSTM, GRU, RNN): ONNX's own operator for each, on time-major input. */
-function opLayers(g: GraphBuilder, model: LanguageModel, xBti: string, states: string[]): Stack {
+function opLayers(g: GraphBuilder, model: LanguageModel, rnn: RecurrentBase, xBti: string, states: string[]): Stack {
   const { model: cell, layers: L, hidden: H } = model.config;
   const spec = CELL_KINDS[cell];
   const gates = spec.gates.length;
@@ -258,7 +260,7 @@ function opLayers(g: GraphBuilder, model: LanguageModel, xBti: string, states: s
   const hn: string[] = [],
     cn: string[] = [];
   for (let l = 0; l < L; l++) {
-    const w = model.rnn.weights(l, 0);
+    const w = rnn.weights(l, 0);
     const I = w.weightIh.shape[1];
     const W = g.floats(`W_l${l}`, [1, gates * H, I], reorderGates(data(w.weightIh)));
     const R = g.floats(`R_l${l}`, [1, gates * H, H], reorderGates(data(w.weightHh)));
@@ -293,14 +295,14 @@ function opLayers(g: GraphBuilder, model: LanguageModel, xBti: string, states: s
  * compute, in the same order of operations. It scans axis 1, the time axis
  * of batch-major tensors, so no Transpose is needed.
  */
-function scanLayers(g: GraphBuilder, model: LanguageModel, scan: ScanKind, xBti: string, h0: string): Stack {
+function scanLayers(g: GraphBuilder, model: LanguageModel, rnn: RecurrentBase, scan: ScanKind, xBti: string, h0: string): Stack {
   const { model: cell, layers: L, hidden: H } = model.config;
   const spec = CELL_KINDS[cell];
   const blockNames = spec.onnx.fromTorch.map((f) => spec.gates[f]);
   let x = xBti;
   const hn: string[] = [];
   for (let l = 0; l < L; l++) {
-    const w = model.rnn.weights(l, 0);
+    const w = rnn.weights(l, 0);
     const [G, I] = w.weightIh.shape;
     let pre = g.op('MatMul', [x, g.floats(`W_l${l}_t`, [I, G], transposed(toOnnxGateOrder(cell, w.weightIh.toFloat32Array()), G, I))]);
     if (w.biasIh) pre = g.op('Add', [pre, g.floats(`B_l${l}`, [G], toOnnxGateOrder(cell, w.biasIh.toFloat32Array()))]);

@@ -4,9 +4,13 @@
  * tensors or graph. `LMStepper` (stepper.ts) runs it on a LanguageModel's
  * parameters; the embeddable sampler runs it on weights read straight from a
  * checkpoint, on the js backend. No tensor imports, so it bundles small.
+ * Both forms of the model: a plain stack, and residual blocks (RMSNorm, the
+ * cell, the GELU feed-forward: the same storage-level forwards the ops run,
+ * ops/norm-gelu-core.ts).
  */
 import type { Backend, Storage } from '../backend/backend.js';
 import { isScanCell, recurrentLayerStep, scanLayerStep, type LayerCell, type LayerStepArgs } from '../ops/recurrent-step.js';
+import { geluForward, rmsNormForward } from '../ops/norm-gelu-core.js';
 
 /** One recurrent layer's weights in PyTorch's layout: W_ih [G*H, in], W_hh [G*H, H] (none for a scan kind), biases [G*H]. */
 export interface StepperLayer {
@@ -15,6 +19,31 @@ export interface StepperLayer {
   weightHh: Storage | null;
   biasIh: Storage | null;
   biasHh: Storage | null;
+}
+
+/** One residual block's weights besides its cell (which is its entry in `StepperWeights.layers`), in PyTorch's layout. */
+export interface StepperBlock {
+  /** RMSNorm weight [d] before the cell. */
+  norm1: Storage;
+  /** RMSNorm weight [d] before the feed-forward. */
+  norm2: Storage;
+  /** The feed-forward's first Linear: [F, d] and [F]. */
+  ffnInWeight: Storage;
+  ffnInBias: Storage | null;
+  /** Its second Linear: [d, F] and [d]. */
+  ffnOutWeight: Storage;
+  ffnOutBias: Storage | null;
+}
+
+/** The block form (LanguageModelConfig.blocks): a block per layer, the final norm, the feed-forward's width. */
+export interface StepperBlocks {
+  blocks: StepperBlock[];
+  /** The final RMSNorm weight [d], before the head. */
+  norm: Storage;
+  /** F, the feed-forward's inner width. */
+  ffnHidden: number;
+  /** The RMSNorms' epsilon. */
+  eps: number;
 }
 
 export interface StepperWeights {
@@ -29,6 +58,23 @@ export interface StepperWeights {
   layers: StepperLayer[];
   headWeight: Storage;
   headBias: Storage | null;
+  /** The block form's norms and feed-forwards (layers are then the blocks' cells, input and hidden d = embed); absent or null for a plain stack. */
+  blocks?: StepperBlocks | null;
+}
+
+/** The block form's buffers, made once. */
+interface BlockBuffers {
+  /** The normed residual stream [d]. */
+  xn: Storage;
+  /** 1/RMS [1] and the norm's scratch [d]. */
+  r: Storage;
+  tmp: Storage;
+  /** The feed-forward's inner activations before and after GELU, and GELU's tanh [F]. */
+  u: Storage;
+  ug: Storage;
+  th: Storage;
+  /** The feed-forward's output [d]. */
+  f: Storage;
 }
 
 function needHh(s: Storage | null): Storage {
@@ -46,7 +92,7 @@ export class StepperCore {
   /** @internal Layers. */
   protected readonly L: number;
   private readonly G: number;
-  private readonly x: Storage; // the embedded input
+  private readonly x: Storage; // the embedded input; in the block form, the residual stream
   /** @internal Each layer's h (ping-pong with hNext). */
   protected h: Storage[];
   private hNext: Storage[];
@@ -59,6 +105,7 @@ export class StepperCore {
   private readonly logits: Storage;
   // one argument object per layer, made once; step() points its h/c views at this step's buffers
   private readonly stepArgs: LayerStepArgs[] | null;
+  private readonly blockBufs: BlockBuffers | null;
   private disposed = false;
 
   constructor(private readonly w: StepperWeights) {
@@ -80,6 +127,14 @@ export class StepperCore {
     // a scan step writes its (unused) output sequence of one here
     this.act = bk.alloc(Math.max(isScanCell(cell) ? hidden : 1, isScanCell(cell) ? 0 : cell.actBlocks * hidden));
     this.logits = bk.alloc(vocabSize);
+    if (w.blocks) {
+      if (!w.embedding || w.embed !== hidden) throw new Error('StepperCore: a block model needs an embedding as wide as its blocks');
+      if (w.blocks.blocks.length !== layers) throw new Error(`StepperCore: ${w.blocks.blocks.length} blocks for ${layers} cells`);
+      const F = w.blocks.ffnHidden;
+      this.blockBufs = { xn: bk.alloc(hidden), r: bk.alloc(1), tmp: bk.alloc(hidden), u: bk.alloc(F), ug: bk.alloc(F), th: bk.alloc(F), f: bk.alloc(hidden) };
+    } else {
+      this.blockBufs = null;
+    }
     this.stepArgs = isScanCell(cell)
       ? null
       : w.layers.map((lw, l) => ({
@@ -117,51 +172,87 @@ export class StepperCore {
   step(id: number): Float32Array {
     if (this.disposed) throw new Error('LMStepper: used after dispose()');
     if (!(Number.isInteger(id) && id >= 0 && id < this.V)) throw new Error(`LMStepper: id ${id} is outside the vocabulary of ${this.V}`);
-    const { bk, H, G, w } = this;
-    const mm = (a: Storage, b: Storage, c: Storage, n: number, k: number, accumulate: boolean, transB = true): void =>
-      bk.matmul(a, b, c, { batch: 1, m: 1, n, k, transA: false, transB, strideA: 0, strideB: 0, strideC: 0, accumulate });
-    const copy = (src: Storage, dst: Storage, n: number, srcOff = 0, srcStride = 1, accumulate = false): void =>
-      bk.stridedCopy(src, srcOff, [srcStride], dst, 0, [1], [n], accumulate);
-
-    let input: Storage | null = null;
-    if (w.embedding) {
-      copy(w.embedding, this.x, w.embed, id * w.embed);
-      input = this.x;
+    const { bk, H, w } = this;
+    let out: Storage;
+    if (this.blockBufs) out = this.stepBlocks(id, this.blockBufs);
+    else {
+      let input: Storage | null = null;
+      if (w.embedding) {
+        this.copy(w.embedding, this.x, w.embed, id * w.embed);
+        input = this.x;
+      }
+      for (let l = 0; l < this.L; l++) input = this.stepLayer(l, input, id);
+      out = input!;
     }
-    for (let l = 0; l < this.L; l++) {
-      const lw = w.layers[l];
-      const I = lw.inputSize;
-      // gx = b_ih + W_ih x; the shared step adds the recurrent part
-      if (input) {
-        if (lw.biasIh) copy(lw.biasIh, this.gx, G);
-        mm(input, lw.weightIh, this.gx, G, I, !!lw.biasIh);
-      } else {
-        // one-hot input: W_ih x is column `id` of W_ih
-        copy(lw.weightIh, this.gx, G, id, I);
-        if (lw.biasIh) copy(lw.biasIh, this.gx, G, 0, 1, true);
-      }
-      const cell = w.cell;
-      if (isScanCell(cell)) {
-        scanLayerStep(bk, cell, H, { s: this.gx, off: 0 }, { s: this.h[l], off: 0 }, { s: this.hNext[l], off: 0 }, { s: this.act, off: 0 });
-        [this.h[l], this.hNext[l]] = [this.hNext[l], this.h[l]];
-        input = this.h[l];
-        continue;
-      }
-      const args = this.stepArgs![l];
-      args.hPrev.s = this.h[l];
-      args.hOut.s = this.hNext[l];
-      if (this.c && this.cNext) {
-        args.cPrev!.s = this.c[l];
-        args.cOut!.s = this.cNext[l];
-      }
-      recurrentLayerStep(bk, cell, args);
-      [this.h[l], this.hNext[l]] = [this.hNext[l], this.h[l]];
-      if (this.c && this.cNext) [this.c[l], this.cNext[l]] = [this.cNext[l], this.c[l]];
-      input = this.h[l];
-    }
-    if (w.headBias) copy(w.headBias, this.logits, this.V);
-    mm(input!, w.headWeight, this.logits, this.V, H, !!w.headBias);
+    if (w.headBias) this.copy(w.headBias, this.logits, this.V);
+    this.mm(out, w.headWeight, this.logits, this.V, H, !!w.headBias);
     return bk.read(this.logits).subarray(0, this.V) as Float32Array;
+  }
+
+  private mm(a: Storage, b: Storage, c: Storage, n: number, k: number, accumulate: boolean): void {
+    this.bk.matmul(a, b, c, { batch: 1, m: 1, n, k, transA: false, transB: true, strideA: 0, strideB: 0, strideC: 0, accumulate });
+  }
+
+  private copy(src: Storage, dst: Storage, n: number, srcOff = 0, srcStride = 1, accumulate = false): void {
+    this.bk.stridedCopy(src, srcOff, [srcStride], dst, 0, [1], [n], accumulate);
+  }
+
+  /** y = b + W x for a Linear's [n, k] weight. */
+  private linear(x: Storage, weight: Storage, bias: Storage | null, y: Storage, n: number, k: number): void {
+    if (bias) this.copy(bias, y, n);
+    this.mm(x, weight, y, n, k, !!bias);
+  }
+
+  /** Layer l's cell on `input` (null: the one-hot vector of `id`); returns its new h. */
+  private stepLayer(l: number, input: Storage | null, id: number): Storage {
+    const { bk, H, G, w } = this;
+    const lw = w.layers[l];
+    const I = lw.inputSize;
+    // gx = b_ih + W_ih x; the shared step adds the recurrent part
+    if (input) this.linear(input, lw.weightIh, lw.biasIh, this.gx, G, I);
+    else {
+      // one-hot input: W_ih x is column `id` of W_ih
+      this.copy(lw.weightIh, this.gx, G, id, I);
+      if (lw.biasIh) this.copy(lw.biasIh, this.gx, G, 0, 1, true);
+    }
+    const cell = w.cell;
+    if (isScanCell(cell)) {
+      scanLayerStep(bk, cell, H, { s: this.gx, off: 0 }, { s: this.h[l], off: 0 }, { s: this.hNext[l], off: 0 }, { s: this.act, off: 0 });
+      [this.h[l], this.hNext[l]] = [this.hNext[l], this.h[l]];
+      return this.h[l];
+    }
+    const args = this.stepArgs![l];
+    args.hPrev.s = this.h[l];
+    args.hOut.s = this.hNext[l];
+    if (this.c && this.cNext) {
+      args.cPrev!.s = this.c[l];
+      args.cOut!.s = this.cNext[l];
+    }
+    recurrentLayerStep(bk, cell, args);
+    [this.h[l], this.hNext[l]] = [this.hNext[l], this.h[l]];
+    if (this.c && this.cNext) [this.c[l], this.cNext[l]] = [this.cNext[l], this.c[l]];
+    return this.h[l];
+  }
+
+  /** The block form: x = x + cell(RMSNorm(x)), x = x + FFN(RMSNorm(x)) per block, then the final RMSNorm; returns what the head reads. */
+  private stepBlocks(id: number, b: BlockBuffers): Storage {
+    const { bk, H, w } = this;
+    const bw = w.blocks!;
+    const F = bw.ffnHidden;
+    const norm = (weight: Storage): void => rmsNormForward(bk, this.x, weight, b.xn, b.r, b.tmp, 1, H, bw.eps);
+    this.copy(w.embedding!, this.x, H, id * H);
+    for (let l = 0; l < this.L; l++) {
+      const blk = bw.blocks[l];
+      norm(blk.norm1);
+      this.copy(this.stepLayer(l, b.xn, id), this.x, H, 0, 1, true);
+      norm(blk.norm2);
+      this.linear(b.xn, blk.ffnInWeight, blk.ffnInBias, b.u, F, H);
+      geluForward(bk, b.u, b.ug, b.th, F);
+      this.linear(b.ug, blk.ffnOutWeight, blk.ffnOutBias, b.f, H, F);
+      this.copy(b.f, this.x, H, 0, 1, true);
+    }
+    norm(bw.norm);
+    return b.xn;
   }
 
   /** The current state as [layers * H] arrays (copies). */
@@ -184,6 +275,7 @@ export class StepperCore {
     if (this.disposed) return;
     this.disposed = true;
     for (const s of [this.x, ...this.h, ...this.hNext, ...(this.c ?? []), ...(this.cNext ?? []), this.gx, this.act, this.logits]) this.bk.free(s);
+    if (this.blockBufs) for (const s of Object.values(this.blockBufs)) this.bk.free(s);
     if (this.gh) this.bk.free(this.gh);
   }
 }

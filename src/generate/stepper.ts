@@ -5,34 +5,62 @@
  * batch of one (tested against it).
  */
 import type { LanguageModel } from '../models/charlm.js';
-import type { RecurrentState } from '../nn/rnn/layers.js';
+import type { RecurrentBase, RecurrentState } from '../nn/rnn/layers.js';
 import { tensor } from '../tensor/create.js';
-import { StepperCore, type StepperWeights } from './stepper-core.js';
+import { StepperCore, type StepperLayer, type StepperWeights } from './stepper-core.js';
+
+/** Layer l's forward weights as the stepper's storages. */
+function layerOf(rnn: RecurrentBase, l: number): StepperLayer {
+  const w = rnn.weights(l, 0);
+  return {
+    weightIh: w.weightIh.storage,
+    inputSize: w.weightIh.shape[1],
+    weightHh: w.weightHh ? w.weightHh.storage : null,
+    biasIh: w.biasIh ? w.biasIh.storage : null,
+    biasHh: w.biasHh ? w.biasHh.storage : null,
+  };
+}
 
 /** A LanguageModel's parameters as the stepper's storages (the parameters themselves, not copies). */
 function weightsOf(model: LanguageModel): StepperWeights {
-  if (model.rnn.bidirectional) throw new Error('LMStepper: a bidirectional model cannot generate text');
   const { vocabSize, hidden, layers, embed } = model.config;
-  return {
+  const common = {
     backend: model.head.weight.backend,
-    cell: model.rnn.layerCell,
     vocabSize,
     hidden,
     embed,
     embedding: model.embedding ? model.embedding.weight.storage : null,
-    layers: Array.from({ length: layers }, (_, l) => {
-      const w = model.rnn.weights(l, 0);
-      return {
-        weightIh: w.weightIh.storage,
-        inputSize: w.weightIh.shape[1],
-        weightHh: w.weightHh ? w.weightHh.storage : null,
-        biasIh: w.biasIh ? w.biasIh.storage : null,
-        biasHh: w.biasHh ? w.biasHh.storage : null,
-      };
-    }),
     headWeight: model.head.weight.storage,
     headBias: model.head.bias ? model.head.bias.storage : null,
   };
+  if (model.blocks) {
+    const blocks = model.blocks;
+    const [first] = blocks[0].ffnLinears;
+    return {
+      ...common,
+      cell: blocks[0].cell.layerCell,
+      layers: blocks.map((b) => layerOf(b.cell, 0)),
+      blocks: {
+        blocks: blocks.map((b) => {
+          const [fin, fout] = b.ffnLinears;
+          return {
+            norm1: b.norm1.weight.storage,
+            norm2: b.norm2.weight.storage,
+            ffnInWeight: fin.weight.storage,
+            ffnInBias: fin.bias ? fin.bias.storage : null,
+            ffnOutWeight: fout.weight.storage,
+            ffnOutBias: fout.bias ? fout.bias.storage : null,
+          };
+        }),
+        norm: model.norm!.weight.storage,
+        ffnHidden: first.outFeatures,
+        eps: model.norm!.eps,
+      },
+    };
+  }
+  const rnn = model.rnn!;
+  if (rnn.bidirectional) throw new Error('LMStepper: a bidirectional model cannot generate text');
+  return { ...common, cell: rnn.layerCell, layers: Array.from({ length: layers }, (_, l) => layerOf(rnn, l)) };
 }
 
 /**
@@ -50,7 +78,7 @@ function weightsOf(model: LanguageModel): StepperWeights {
  * ```
  */
 export class LMStepper extends StepperCore {
-  /** A stepper for `model` (unidirectional only), starting from a zero state. */
+  /** A stepper for `model` (unidirectional only; either form, plain stack or blocks), starting from a zero state. */
   constructor(model: LanguageModel) {
     super(weightsOf(model));
   }
@@ -61,7 +89,7 @@ export class LMStepper extends StepperCore {
   }
 
   /**
-   * Layer `l`'s state after the last step, for looking at what cells do (the
+   * Layer (or block) `l`'s state after the last step, for looking at what cells do (the
    * playground's activation view): the cell state c for an LSTM, else h.
    * A copy the caller owns.
    */

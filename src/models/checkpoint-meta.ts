@@ -19,8 +19,13 @@ import { decodeSafetensorsEntry, readSafetensorsHeader, type RawTensor, type Saf
 import { crc32Hex } from '../io/crc32.js';
 
 export const CHECKPOINT_FORMAT = 'recur-charlm';
-/** The newest version this recur reads (2: tokenizer descriptions, for words). Plain char checkpoints are still written as version 1. */
-export const CHECKPOINT_VERSION = 2;
+/**
+ * The newest version this recur reads (2: tokenizer descriptions, for words;
+ * 3: the block form, config.blocks). Each file is written with the oldest
+ * version that describes it, so plain char checkpoints are still version 1,
+ * and a recur too old for blocks says "upgrade" instead of misreading one.
+ */
+export const CHECKPOINT_VERSION = 3;
 
 /** The largest checkpoint file recur reads: 2 GiB, Node's limit for reading a file at once and far above MAX_PARAMETERS' checkpoint. */
 export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
@@ -49,7 +54,7 @@ export interface TrainingProgress {
 export interface CheckpointMeta {
   /** Always 'recur-charlm' (the format's name from before word models; kept so older files and readers agree). */
   format: typeof CHECKPOINT_FORMAT;
-  /** 1 for character models, 2 for word models. */
+  /** 1 for character models, 2 for word models (and char models with special tokens), 3 for block models. */
   version: number;
   /** The model's description. */
   config: LanguageModelConfig;

@@ -10,7 +10,8 @@
  * `recur_crc32`: a CRC-32 of that JSON text (see checkpoint-meta.ts). Char
  * checkpoints stay version 1 (readable by older recur, which ignores the
  * checksums); word checkpoints, and char ones with special tokens, are
- * version 2.
+ * version 2; block models (config.blocks), whatever their tokenizer, are
+ * version 3, which recur from before the block form refuses by its version.
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
@@ -20,6 +21,7 @@ import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 import { float32Bytes, writeSafetensorsF32 } from '../io/safetensors.js';
 import { tensor } from '../tensor/create.js';
+import { Rng } from '../random/rng.js';
 import { crc32Hex } from '../io/crc32.js';
 import { CHECKPOINT_FORMAT, checkpointMetadata, readCheckpointArrays, type CheckpointMeta, type TrainingProgress } from './checkpoint-meta.js';
 
@@ -80,7 +82,7 @@ export function encodeCheckpoint(
   const spec = savedSpec(vocab);
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
-    version: spec ? 2 : 1,
+    version: model.config.blocks ? 3 : spec ? 2 : 1,
     config: model.config,
     vocab: [...vocab.tokens],
     tokenizer: spec ?? { kind: 'char' },
@@ -105,7 +107,8 @@ export function decodeCheckpoint(bytes: Uint8Array, name = 'the checkpoint'): Ch
   for (const [k, a] of Object.entries(arrays)) tensors[k] = tensor(a.data, a.shape);
   let model: LanguageModel;
   try {
-    model = new LanguageModel(meta.config);
+    // a generator of its own for its dropout masks (the weights are the file's): trainLM continues it from meta.rng
+    model = new LanguageModel(meta.config, { rng: new Rng(0) });
     const weights: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(tensors)) if (!k.startsWith('optim.') && !k.startsWith('state.')) weights[k] = t;
     model.loadStateDict(weights);

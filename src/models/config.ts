@@ -2,7 +2,7 @@
  * A LanguageModel's description and the shapes of its weights, with no tensor
  * imports: the embeddable sampler checks checkpoints with this alone.
  */
-import { cellKindChoices, isCellKind, layerParamShapes, type CellKind } from '../nn/rnn/kinds.js';
+import { CELL_KINDS, cellKindChoices, isCellKind, layerParamShapes, type CellKind } from '../nn/rnn/kinds.js';
 
 /** A LanguageModel's recurrent cell: a kind from the registry (nn/rnn/kinds.ts). */
 export type CellType = CellKind;
@@ -11,20 +11,34 @@ export type CellType = CellKind;
 export interface LanguageModelConfig {
   /** The number of tokens (the tokenizer's size). */
   vocabSize: number;
-  /** The recurrent cell: 'lstm', 'gru' or 'rnn'. */
+  /** The recurrent cell, a kind from the registry: 'lstm', 'gru', 'rnn', 'mingru' or 'minlstm'. */
   model: CellType;
-  /** Recurrent layers stacked. */
+  /** Recurrent layers stacked; with `blocks`, residual blocks. */
   layers: number;
-  /** Hidden size of each layer. */
+  /** Hidden size of each layer; with `blocks`, the model's width d. */
   hidden: number;
-  /** Embedding size; 0 feeds one-hot vectors (min-char-rnn). */
+  /** Embedding size; 0 feeds one-hot vectors (min-char-rnn). With `blocks` it must equal `hidden`. */
   embed: number;
-  /** Dropout probability between layers and before the head, in training (from 0, below 1). */
+  /**
+   * Dropout probability in training (from 0, below 1): between layers and
+   * before the head, or with `blocks` on each block's two residual branches.
+   */
   dropout: number;
+  /**
+   * The residual block form (default false, and false in checkpoints from
+   * before it): `layers` blocks of width `hidden`, each
+   * x + cell(RMSNorm(x)) then x + FFN(RMSNorm(x)) with a GELU feed-forward
+   * of FFN_MULTIPLE x hidden, a final RMSNorm before the head. For when
+   * depth matters, as in Feng et al. 2024's language model.
+   */
+  blocks?: boolean;
 }
 
 /** The model defaults (the CLI's and the playground's too); dropout 0.1 was measured with defaultTrainOptions. */
-export const defaultLMConfig: Omit<LanguageModelConfig, 'vocabSize'> = { model: 'lstm', layers: 2, hidden: 128, embed: 64, dropout: 0.1 };
+export const defaultLMConfig: Omit<LanguageModelConfig, 'vocabSize'> = { model: 'lstm', layers: 2, hidden: 128, embed: 64, dropout: 0.1, blocks: false };
+
+/** A block model's feed-forward is this many times its width (Linear(d, 4d), GELU, Linear(4d, d)), as in Transformers and Feng et al. 2024. */
+export const FFN_MULTIPLE = 4;
 
 /**
  * The largest model recur builds: 2^27 parameters (512 MiB of float32
@@ -65,14 +79,36 @@ export function checkLMConfig(c: LanguageModelConfig): LanguageModelConfig {
   int('hidden', 1);
   int('embed', 0);
   if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1)) throw new Error(`dropout must be at least 0 and below 1, got ${c.dropout}`);
+  if (c.blocks !== undefined && typeof c.blocks !== 'boolean') throw new Error(`blocks must be true or false, got ${JSON.stringify(c.blocks)}`);
+  // the residual stream is the embedding itself, so the two widths are one
+  if (c.blocks && c.embed !== c.hidden)
+    throw new Error(`a block model's embedding is as wide as the model: embed must equal hidden (${c.hidden}), got ${c.embed}`);
   const n = lmParameterCount(c);
   if (n > MAX_PARAMETERS) {
     throw new Error(
-      `a ${c.layers} x ${c.hidden} ${c.model.toUpperCase()} with vocabulary ${c.vocabSize} and embedding ${c.embed} has ` +
+      `a ${describeStack(c)} with vocabulary ${c.vocabSize}${c.blocks ? '' : ` and embedding ${c.embed}`} has ` +
         `${n.toLocaleString('en-US')} parameters, more than the ${MAX_PARAMETERS.toLocaleString('en-US')} recur builds`,
     );
   }
   return c;
+}
+
+/** The recurrent part in a few words: "2 x 128 MinGRU", or "4 blocks x 256 MinLSTM (RMSNorm, GELU FFN 1024)". */
+function describeStack(c: Omit<LanguageModelConfig, 'vocabSize'>): string {
+  const name = CELL_KINDS[c.model].name;
+  if (!c.blocks) return `${c.layers} x ${c.hidden} ${name}`;
+  return `${c.layers} block${c.layers === 1 ? '' : 's'} x ${c.hidden} ${name} (RMSNorm, GELU FFN ${FFN_MULTIPLE * c.hidden})`;
+}
+
+/**
+ * A model's architecture as messages and `recur info` print it:
+ * "2 x 128 MinGRU, embedding 64", "1 x 256 RNN, one-hot input", or for the
+ * block form "4 blocks x 256 MinLSTM (RMSNorm, GELU FFN 1024)" (whose
+ * embedding is as wide as its blocks).
+ */
+export function describeArchitecture(c: Omit<LanguageModelConfig, 'vocabSize'>): string {
+  if (c.blocks) return describeStack(c);
+  return `${describeStack(c)}, ${c.embed === 0 ? 'one-hot input' : `embedding ${c.embed}`}`;
 }
 
 /** Every weight of a LanguageModel by state-dict name, with its shape (the order LanguageModel.stateDict() uses). */
@@ -80,8 +116,23 @@ export function lmShapes(c: LanguageModelConfig): Record<string, number[]> {
   const { vocabSize: V, layers, hidden: H, embed: E } = c;
   const shapes: Record<string, number[]> = {};
   if (E > 0) shapes['embedding.weight'] = [V, E];
-  for (let l = 0; l < layers; l++) {
-    for (const [name, shape] of Object.entries(layerParamShapes(c.model, l, l === 0 ? (E > 0 ? E : V) : H, H))) shapes[`rnn.${name}`] = shape;
+  if (c.blocks) {
+    const F = FFN_MULTIPLE * H;
+    for (let i = 0; i < layers; i++) {
+      const p = `blocks.${i}.`;
+      shapes[`${p}norm1.weight`] = [H];
+      for (const [name, shape] of Object.entries(layerParamShapes(c.model, 0, H, H))) shapes[`${p}cell.${name}`] = shape;
+      shapes[`${p}norm2.weight`] = [H];
+      shapes[`${p}ffn.0.weight`] = [F, H];
+      shapes[`${p}ffn.0.bias`] = [F];
+      shapes[`${p}ffn.2.weight`] = [H, F];
+      shapes[`${p}ffn.2.bias`] = [H];
+    }
+    shapes['norm.weight'] = [H];
+  } else {
+    for (let l = 0; l < layers; l++) {
+      for (const [name, shape] of Object.entries(layerParamShapes(c.model, l, l === 0 ? (E > 0 ? E : V) : H, H))) shapes[`rnn.${name}`] = shape;
+    }
   }
   shapes['head.weight'] = [V, H];
   shapes['head.bias'] = [V];

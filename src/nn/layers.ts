@@ -1,11 +1,13 @@
-/** The basic layers: Linear, Embedding, Dropout, Sequential and activation modules. */
-import { zeros } from '../tensor/create.js';
+/** The basic layers: Linear, Embedding, Dropout, RMSNorm, Sequential and activation modules. */
+import { ones, zeros } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { globalRng, type Rng } from '../random/rng.js';
 import { linear } from '../ops/linear.js';
 import { embedding, type Indices } from '../ops/indexing.js';
 import { dropout } from '../ops/dropout.js';
-import { relu, sigmoid, tanh } from '../ops/unary.js';
+import { gelu, relu, sigmoid, tanh } from '../ops/unary.js';
+import { rmsNorm } from '../ops/norm.js';
+import { RMS_NORM_EPS } from '../ops/norm-gelu-core.js';
 import { softmax, logSoftmax } from '../ops/softmax.js';
 import { Module, parameter } from './module.js';
 import { normal_, uniform_ } from './init.js';
@@ -86,6 +88,36 @@ export class Dropout extends Module {
   }
 }
 
+/**
+ * `rmsNorm` as a layer: each vector along the last dimension divided by its
+ * root mean square (plus eps, default 1e-5), times a learned `weight`
+ * initialised to ones, as PyTorch's `nn.RMSNorm(dim, eps)`.
+ *
+ * @example
+ * ```ts
+ * const norm = new RMSNorm(64);
+ * const y = norm.forward(randn([8, 10, 64])); // each of the 80 rows now has an RMS of about 1
+ * ```
+ */
+export class RMSNorm extends Module {
+  /** The per-feature scale [dim], initialised to ones. */
+  weight: Tensor;
+  constructor(
+    /** The size of the last dimension it normalises. */
+    readonly dim: number,
+    /** Added to the mean square before the root, against dividing by zero. */
+    readonly eps = RMS_NORM_EPS,
+  ) {
+    super();
+    checkPositiveInt('RMSNorm', 'dim', dim);
+    this.weight = parameter(ones([dim]));
+  }
+  /** [..., dim] -> [..., dim]. */
+  forward(x: Tensor): Tensor {
+    return rmsNorm(x, this.weight, this.eps);
+  }
+}
+
 /** Modules applied in order; children are named '0', '1', ... as in PyTorch. */
 export class Sequential extends Module {
   /** The modules, in the order they run. */
@@ -122,6 +154,20 @@ export class Sigmoid extends Module {
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
+  }
+}
+
+/**
+ * `gelu` (the tanh approximation, PyTorch's `nn.GELU(approximate='tanh')`) as a layer, for `Sequential`.
+ *
+ * @example
+ * ```ts
+ * const ffn = new Sequential(new Linear(64, 256), new GELU(), new Linear(256, 64));
+ * ```
+ */
+export class GELU extends Module {
+  forward(x: Tensor): Tensor {
+    return gelu(x);
   }
 }
 

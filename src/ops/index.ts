@@ -1,5 +1,6 @@
 export { add, sub, mul, div, neg, pow } from './arith.js';
-export { exp, log, sqrt, tanh, sigmoid, relu, abs, square } from './unary.js';
+export { exp, log, sqrt, tanh, sigmoid, relu, abs, square, gelu } from './unary.js';
+export { rmsNorm } from './norm.js';
 export { matmul } from './matmul.js';
 export { linear } from './linear.js';
 export { reshape, permute, transpose, slice, narrow, concat, cat, stack, split, chunk, unsqueeze, squeeze, expand, clone } from './shape.js';

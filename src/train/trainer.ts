@@ -260,13 +260,16 @@ export async function trainLM(
   const tooShort = textLengthProblem(ids.length, o, args.name, TOKEN_NOUNS[vocab.kind]);
   if (tooShort) throw new Error(tooShort);
   const split = splitIds(ids, o.valFrac);
-  const rng = new Rng(o.seed);
+  let rng = new Rng(o.seed);
   let model: LanguageModel;
   let progress: TrainingProgress = { step: 0, epoch: 0, window: 0, lastValLoss: null, seconds: 0 };
   if (args.resume) {
     model = args.resume.model;
     progress = { ...args.resume.meta.progress };
-    if (args.resume.meta.rng) rng.setState(args.resume.meta.rng);
+    // one generator for everything, as in an uninterrupted run: the model's, which draws its dropout masks
+    const from = args.resume.meta.rng ?? rng.getState();
+    rng = model.rng;
+    rng.setState(from);
   } else {
     if (!args.config) throw new Error('trainLM: give a model config or a checkpoint to resume');
     model = new LanguageModel({ ...args.config, vocabSize: vocab.size }, { rng });
