@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { lmShapes } from '../src/models/config.js';
+import { lmShapes, type LanguageModelConfig } from '../src/models/config.js';
+import { CELL_KIND_NAMES, CELL_KINDS } from '../src/nn/rnn/kinds.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
@@ -86,6 +87,37 @@ describe('recur/sampler gives the same text as recur sample', () => {
     });
   }
 
+  // the kinds without a W_hh run a scan step in StepperCore: trained by the CLI here, sampled by both
+  for (const [i, kind] of CELL_KIND_NAMES.filter((k) => CELL_KINDS[k].scan).entries()) {
+    it(`${kind}: a checkpoint from recur train, every option set against the CLI; a one-hot one against sampleText`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'recur-sampler-'));
+      try {
+        const text = join(dir, 'text.txt');
+        writeFileSync(text, readFileSync(fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)), 'utf8').slice(0, 20000));
+        const ck = join(dir, `${kind}.safetensors`);
+        const args = ['train', text, '--model', kind, '--layers', '2', '--hidden', '24', '--embed', '8', '--steps', '60', '--lr', '0.01'];
+        const trained = spawnSync(process.execPath, [bin, ...args, '--seed', String(i + 1), '--quiet', '--out', ck], { encoding: 'utf8' });
+        assert.equal(trained.status, 0, trained.stderr);
+        const sampler = await loadSampler(readFileSync(ck));
+        assert.equal(sampler.config.model, kind);
+        for (const [what, cliArgs, opts] of optionSets) {
+          const prime = (opts.prime as string | undefined) ?? '';
+          assert.equal(prime + sampler.sample(opts) + '\n', cliSample(ck, cliArgs), `${kind}, ${what}`);
+        }
+        const [what, cliArgs, opts] = optionSets[1];
+        assert.equal((opts.prime as string) + sampler.sample(opts) + '\n', cliSample(ck, cliArgs, { RECUR_BACKEND: 'js' }), `${kind}, ${what}, js backend`);
+
+        const vocab = new CharTokenizer([...'ab cd\n']);
+        const model = new LanguageModel({ vocabSize: vocab.size, model: kind, layers: 2, hidden: 9, embed: 0, dropout: 0 }, { rng: new Rng(13 + i) });
+        const oneHot = await loadSampler(encodeCheckpoint(model, vocab));
+        const o = { seed: 5, prime: 'ab', length: 200, temperature: 1.5 };
+        assert.equal(oneHot.sample(o), sampleText(model, vocab, o));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
   it('a model trained by PyTorch and imported, and a 2-layer one-hot LSTM with a multilingual vocabulary, against sampleText', async () => {
     const imported = fixture('interop_torch_gru.recur.safetensors');
     const a = await loadSampler(readFileSync(imported));
@@ -148,11 +180,23 @@ describe('recur/sampler gives the same text as recur sample', () => {
       /'m.safetensors' does not match its own model description: 'head.bias' is missing/,
     );
   });
+
+  it('refuses a block-form model with one sentence', async () => {
+    // a variable, not a literal: LanguageModelConfig gains `blocks` with the block form
+    const config = { vocabSize: 2, model: CELL_KIND_NAMES[0], layers: 1, hidden: 4, embed: 4, dropout: 0, blocks: true };
+    const bytes = encodeCheckpoint(new LanguageModel(config as LanguageModelConfig, { rng: new Rng(1) }), new CharTokenizer(['a', 'b']));
+    await assert.rejects(
+      loadSampler(bytes),
+      new Error(
+        'the checkpoint is a block-form language model (residual blocks with RMSNorm and a GELU feed-forward), which the embeddable sampler does not run yet; sample it with recur sample',
+      ),
+    );
+  });
 });
 
 describe('lmShapes (what the sampler checks a checkpoint against)', () => {
   it("lists LanguageModel's state dict: the same names, order and shapes", () => {
-    for (const model of ['lstm', 'gru', 'rnn'] as const) {
+    for (const model of CELL_KIND_NAMES) {
       for (const [layers, embed] of [
         [1, 0],
         [3, 5],

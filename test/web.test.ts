@@ -4,7 +4,8 @@
  * pretest) served by `vite preview` with the cross-origin isolation headers.
  * Trains on a small text until the loss falls, saves the model, loads it
  * back and checks that a seeded sample is the text `recur sample` gives for
- * that file and seed. Skipped (with one line saying how to install it) only
+ * that file and seed; the same for the registry's first scan kind (MinGRU),
+ * whose cell view colours by h. Skipped (with one line saying how to install it) only
  * where /usr/bin/chromium is missing.
  */
 import { describe, it, before, after } from 'node:test';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
+import { CELL_KIND_NAMES, CELL_KINDS, isCellKind } from '../src/nn/rnn/kinds.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -91,6 +93,18 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     for (const [id, v] of Object.entries(fields)) assert.equal(await page.inputValue(`#${id}`), String(v), id);
   });
 
+  it('offers every cell kind of the registry, by its name', async () => {
+    const options = await page.$$eval('#model option', (os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent ?? '']));
+    assert.deepEqual(
+      options.map(([value]) => value),
+      CELL_KIND_NAMES,
+    );
+    for (const [value, label] of options) {
+      assert.ok(isCellKind(value));
+      assert.ok(label.startsWith(CELL_KINDS[value].name), `${value}: ${label}`);
+    }
+  });
+
   it('trains on a small text until the loss falls, shows samples, saves the model', async () => {
     const text = readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 30000);
     await page.check('input[name=source][value=paste]');
@@ -160,6 +174,10 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     assert.equal(cli.status, 0, cli.stderr);
     assert.equal(inPage.length, 300);
     assert.equal(inPage, cli.stdout.replace(/\n$/, ''));
+    // an LSTM has a cell state, and the view says it colours by it
+    await page.click('#act-show');
+    await page.waitForFunction(() => document.getElementById('act-what')?.textContent !== '', undefined, { timeout: 30000 });
+    assert.equal(await page.textContent('#act-what'), 'Layer 1, cell 0: the cell state c of an LSTM, over 301 characters.');
   });
 
   it('samples a model trained by `recur train` exactly as `recur sample` does', async () => {
@@ -221,6 +239,7 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     await page.click('#act-show');
     await page.waitForSelector('#act-view span', { state: 'attached' });
     assert.equal(await page.locator('#act-view span').count(), 300 + 1); // the default prime (a newline) and the sample
+    assert.equal(await page.textContent('#act-what'), 'Layer 1, cell 0: the hidden state h of a GRU, over 301 characters.');
     await page.selectOption('#act-pattern', 'linestart');
     await page.click('#act-find');
     await page.waitForSelector('#act-found button');
@@ -295,6 +314,75 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     );
     await page.click('#stop');
     await page.waitForSelector('body[data-phase=idle]', { timeout: 60000 });
+  });
+
+  // the first kind without a W_hh: its layers run a scan, in training and in the page's stepper
+  const scanKind = CELL_KIND_NAMES.find((k) => CELL_KINDS[k].scan)!;
+  it(`trains ${CELL_KINDS[scanKind].article} until the loss falls, samples as \`recur sample\` does, saves, loads, and colours by h`, async () => {
+    const spec = CELL_KINDS[scanKind];
+    await page.goto(url);
+    await page.waitForSelector('body[data-threads]', { timeout: 30000 });
+    await page.check('input[name=source][value=paste]');
+    await page.fill('#paste', readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 20000));
+    await page.selectOption('#model', scanKind);
+    for (const [id, v] of [
+      ['layers', '2'],
+      ['hidden', '32'],
+      ['embed', '16'],
+      ['batch', '16'],
+      ['seq', '32'],
+      ['eval-every', '20'],
+      ['sample-every', '20'],
+      ['lr', '0.01'],
+    ]) {
+      await page.fill(`#${id}`, v);
+    }
+    await page.click('#start');
+    await page.waitForFunction(
+      () => {
+        const d = (document.getElementById('stats') as HTMLElement).dataset;
+        return d.firstLoss !== undefined && d.valLoss !== undefined && Number(d.loss) < 0.8 * Number(d.firstLoss);
+      },
+      undefined,
+      { timeout: 120000 },
+    );
+    await page.waitForSelector('#train-samples figure pre', { timeout: 60000 });
+    await page.click('#stop');
+    await page.waitForSelector('body[data-phase=idle]', { timeout: 30000 });
+    assert.match((await page.textContent('#model-info')) ?? '', new RegExp(`^2 x 32 ${spec.name}, embedding 16, `));
+
+    const samplePage = async (): Promise<string> => {
+      await page.fill('#prime', 'First');
+      await page.fill('#sample-seed', '5');
+      await page.fill('#length', '200');
+      await page.click('#sample');
+      await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
+      return (await page.textContent('#sample-out')) ?? '';
+    };
+    const trained = await samplePage();
+    const ck = join(dir, `${scanKind}.safetensors`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    await download.saveAs(ck);
+    const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', ck, '--prime', 'First', '--seed', '5', '--length', '200'], {
+      encoding: 'utf8',
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(trained, cli.stdout.replace(/\n$/, ''));
+
+    await page.reload();
+    await page.waitForSelector('body[data-threads]', { timeout: 30000 });
+    await page.setInputFiles('#load', ck);
+    await page.waitForFunction(() => /^Loaded /.test(document.getElementById('model-info')?.textContent ?? ''), undefined, { timeout: 30000 });
+    assert.match((await page.textContent('#model-info')) ?? '', new RegExp(`^Loaded ${scanKind}\\.safetensors: 2 x 32 ${spec.name}, embedding 16`));
+    assert.equal(await samplePage(), trained);
+
+    await page.selectOption('#act-source', 'sample');
+    await page.selectOption('#act-layer', { value: '1' }); // the second layer (its label is '2')
+    await page.click('#act-show');
+    await page.waitForSelector('#act-view span', { state: 'attached' });
+    assert.equal(await page.locator('#act-view span').count(), 'First'.length + 200);
+    assert.equal(await page.textContent('#act-what'), `Layer 2, cell 0: the hidden state h of ${spec.article}, over 205 characters.`);
+    await page.fill('#prime', '');
   });
 
   it('logged no errors in the page or its workers', () => {

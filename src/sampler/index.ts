@@ -23,7 +23,7 @@ import type { Storage } from '../backend/backend.js';
 import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from '../models/checkpoint-meta.js';
 import { lmShapes, type LanguageModelConfig } from '../models/config.js';
 import { StepperCore } from '../generate/stepper-core.js';
-import { CELL_KINDS, fusedCell } from '../nn/rnn/kinds.js';
+import { CELL_KINDS, layerCell } from '../nn/rnn/kinds.js';
 import { generateTokens, prepareGeneration, sampleDefaults, type GenerateOptions } from '../generate/core.js';
 import { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
@@ -64,6 +64,12 @@ export class Sampler {
     // the CLI's and the playground's checks (checksums, shapes, no NaN), so every reader refuses the same files
     const { meta, vocab, arrays } = readCheckpointArrays(u8, name, (key) => !key.startsWith('optim.') && !key.startsWith('state.'));
     const config = meta.config;
+    // the stepper below runs the plain stack (embedding, recurrent layers, head) and nothing else
+    if ((config as { blocks?: unknown }).blocks) {
+      throw new Error(
+        `${name} is a block-form language model (residual blocks with RMSNorm and a GELU feed-forward), which the embeddable sampler does not run yet; sample it with recur sample`,
+      );
+    }
     const bk = createJsBackend('f32');
     const store: Record<string, Storage> = {};
     for (const key of Object.keys(lmShapes(config))) store[key] = bk.fromValues(arrays[key].data);
@@ -74,19 +80,21 @@ export class Sampler {
     this.stepper = new StepperCore({
       backend: bk,
       // checkpoints hold tanh RNNs only (LanguageModel builds no other), so the default nonlinearity
-      cell: fusedCell(config.model),
+      cell: layerCell(config.model),
       vocabSize: config.vocabSize,
       hidden: config.hidden,
       embed: config.embed,
       embedding: store['embedding.weight'] ?? null,
       layers: Array.from({ length: config.layers }, (_, l) => {
         const n = CELL_KINDS[config.model].params(l);
+        // lmShapes (from the registry) says which of PyTorch's four names this kind has: a scan kind has no W_hh, b_hh
+        const get = (key: string): Storage | null => store[`rnn.${key}`] ?? null;
         return {
           weightIh: store[`rnn.${n.weightIh}`],
           inputSize: l === 0 ? config.embed || config.vocabSize : config.hidden,
-          weightHh: store[`rnn.${n.weightHh}`],
-          biasIh: store[`rnn.${n.biasIh}`],
-          biasHh: store[`rnn.${n.biasHh}`],
+          weightHh: get(n.weightHh),
+          biasIh: get(n.biasIh),
+          biasHh: get(n.biasHh),
         };
       }),
       headWeight: store['head.weight'],

@@ -99,7 +99,7 @@ function clearError(): void {
 function describe(info: ModelInfo): string {
   const emb = info.embed === 0 ? 'one-hot input' : `embedding ${info.embed}`;
   const val = info.lastValLoss === null ? '' : `, last validation loss ${info.lastValLoss.toFixed(4)}`;
-  return `${info.layers} x ${info.hidden} ${info.model.toUpperCase()}, ${emb}, dropout ${info.dropout}; vocabulary ${info.vocabSize} characters; ${info.parameters.toLocaleString('en-US')} parameters; step ${info.step}${val}.`;
+  return `${info.layers} x ${info.hidden} ${CELL_KINDS[info.model].name}, ${emb}, dropout ${info.dropout}; vocabulary ${info.vocabSize} characters; ${info.parameters.toLocaleString('en-US')} parameters; step ${info.step}${val}.`;
 }
 
 function setModel(info: ModelInfo): void {
@@ -321,6 +321,7 @@ $('reset').addEventListener('click', () => {
   $('model-info').textContent = '';
   $('text-status').textContent = '';
   $('act-view').replaceChildren();
+  $('act-what').textContent = '';
   makeChart();
   setPhase('idle');
   newWorker();
@@ -383,6 +384,7 @@ $('sample').addEventListener('click', () => {
 // ------------------------------------------------------------------ cell activations
 
 let lastActivations: Extract<FromWorker, { type: 'activations' }> | null = null;
+const STATE_NAMES = { c: 'the cell state c', h: 'the hidden state h' } as const;
 
 function renderActivations(): void {
   const a = lastActivations;
@@ -399,7 +401,9 @@ function renderActivations(): void {
     frag.append(span);
   });
   view.replaceChildren(frag);
-  view.setAttribute('aria-label', `Layer ${a.layer + 1}, cell ${cell}: activations over ${a.chars.length} characters`);
+  const what = `Layer ${a.layer + 1}, cell ${cell}: ${STATE_NAMES[a.state]} of ${CELL_KINDS[a.kind].article}, over ${a.chars.length} characters`;
+  view.setAttribute('aria-label', what);
+  $('act-what').textContent = `${what}.`;
 }
 
 function activationText(): string {

@@ -32,7 +32,7 @@ export interface SampleSettings {
 }
 
 export interface ModelInfo {
-  model: string;
+  model: CellKind;
   layers: number;
   hidden: number;
   embed: number;
@@ -69,5 +69,6 @@ export type FromWorker =
   | { type: 'loaded'; info: ModelInfo; name: string }
   | { type: 'char'; c: string }
   | { type: 'sampleDone'; text: string }
-  | { type: 'activations'; chars: string[]; layer: number; hidden: number; values: Float32Array }
+  /** `state`: which of the kind's states `values` holds (LMStepper.cellActivations: c where the kind has one, else h). */
+  | { type: 'activations'; chars: string[]; layer: number; hidden: number; values: Float32Array; kind: CellKind; state: 'c' | 'h' }
   | { type: 'error'; message: string; during: string };

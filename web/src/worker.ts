@@ -19,6 +19,7 @@ import {
   readCorpus,
 } from '../../src/browser.js';
 import { createWasmBackend, lineEndNote } from '../../src/internal.js';
+import { CELL_KINDS } from '../../src/nn/rnn/kinds.js';
 import type { FromWorker, ModelInfo, ToWorker } from './protocol.js';
 
 const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
@@ -173,7 +174,10 @@ function activations(msg: Extract<ToWorker, { type: 'activations' }>): void {
     stepper.dispose();
     model.train(wasTraining);
   }
-  post({ type: 'activations', chars, layer: msg.layer, hidden: H, values }, [values.buffer]);
+  const kind = model.config.model;
+  // what cellActivations read, so the page can say which state it colours by
+  const state = CELL_KINDS[kind].cellState ? 'c' : 'h';
+  post({ type: 'activations', chars, layer: msg.layer, hidden: H, values, kind, state }, [values.buffer]);
 }
 
 /** GFLOP/s of a 512 x 512 x 512 matrix product on this backend, for the page's speed line. */
