@@ -8,7 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import { decodeText } from '../../src/data/text.js';
 import { checkpointSizeProblem } from '../../src/models/checkpoint-meta.js';
 import { defaultTrainOptions } from '../../src/train/options.js';
-import { defaultLMConfig } from '../../src/models/config.js';
+import { defaultLMConfig, describeArchitecture } from '../../src/models/config.js';
 import { sampleDefaults } from '../../src/generate/core.js';
 import { CELL_KINDS, CELL_KIND_NAMES } from '../../src/nn/rnn/kinds.js';
 import shakespeareUrl from '../../data/tinyshakespeare.txt?url';
@@ -97,9 +97,8 @@ function clearError(): void {
 }
 
 function describe(info: ModelInfo): string {
-  const emb = info.embed === 0 ? 'one-hot input' : `embedding ${info.embed}`;
   const val = info.lastValLoss === null ? '' : `, last validation loss ${info.lastValLoss.toFixed(4)}`;
-  return `${info.layers} x ${info.hidden} ${CELL_KINDS[info.model].name}, ${emb}, dropout ${info.dropout}; vocabulary ${info.vocabSize} characters; ${info.parameters.toLocaleString('en-US')} parameters; step ${info.step}${val}.`;
+  return `${describeArchitecture(info)}, dropout ${info.dropout}; vocabulary ${info.vocabSize} characters; ${info.parameters.toLocaleString('en-US')} parameters; step ${info.step}${val}.`;
 }
 
 function setModel(info: ModelInfo): void {

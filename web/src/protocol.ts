@@ -33,6 +33,8 @@ export interface SampleSettings {
 
 export interface ModelInfo {
   model: CellKind;
+  /** The residual block form (RMSNorm, GELU FFN) rather than a plain stack. */
+  blocks: boolean;
   layers: number;
   hidden: number;
   embed: number;

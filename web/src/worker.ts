@@ -36,6 +36,7 @@ function info(m: LanguageModel, v: CharTokenizer, step = 0, lastValLoss: number 
   const c = m.config;
   return {
     model: c.model,
+    blocks: !!c.blocks,
     layers: c.layers,
     hidden: c.hidden,
     embed: c.embed,
