@@ -119,7 +119,7 @@ describe('word-level language models on the command line', () => {
       'w.safetensors',
     );
     assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stdout, /word-level model on 'small.txt' \(\d+ word tokens, vocabulary \d+/);
+    assert.match(t.stdout, /word-level model, 1 x 32 LSTM, embedding 16, on 'small.txt' \(\d+ word tokens, vocabulary \d+/);
     assert.match(t.stdout, /step 10: val loss [\d.]+ nats\/word, perplexity [\d.]+/);
     const i = run('info', 'w.safetensors');
     assert.equal(i.status, 0, i.stderr);
