@@ -10,7 +10,7 @@
  * where the CPU has it) and with plain SIMD as the fallback.
  */
 
-import { UNARY, BINARY, RECURRENT } from '../src/backend/opcodes';
+import { UNARY, BINARY, RECURRENT, SCAN } from '../src/backend/opcodes';
 
 // ---------------------------------------------------------------- helpers
 
@@ -800,6 +800,172 @@ export function recurrentStepGrad(
         stt(dhp + q, splat(0), tail);
       }
     }
+  }
+}
+
+// ---------------------------------------------------------------- fused linear scans (minGRU, minLSTM)
+
+// kind: SCAN in src/backend/opcodes.ts (anything else is minlstm). Semantics: ScanArgs in
+// src/backend/backend.ts; the js backend's scan and scanGrad are the reference.
+
+/**
+ * minLSTM's mixing weight u = i / (f + i) from the pre-activations p_f, p_i:
+ * with i = σ(p_i), f = σ(p_f) it is (1 + e^{-p_f}) / (2 + e^{-p_i} + e^{-p_f}),
+ * and every term is scaled by e^{-M}, M = max(0, -p_i, -p_f), so no exponent
+ * is positive (nothing overflows when both gates saturate; one term is 1, so
+ * the sum is in [1, 4]) and nothing is subtracted (u keeps its relative
+ * accuracy). The same number as the js kernel's σ(logσ(p_i) - logσ(p_f)), for
+ * three exponentials and a division. scanGradStep spells it out again, as it
+ * needs the three terms.
+ */
+@inline function minlstmMix(pf: v128, pi: v128): v128 {
+  const a = f32x4.neg(pi), c = f32x4.neg(pf);
+  const m = f32x4.max(f32x4.max(a, c), splat(0));
+  const e0 = vexp(f32x4.neg(m)), ea = vexp(f32x4.sub(a, m)), ec = vexp(f32x4.sub(c, m));
+  const den = f32x4.add(e0, ec);
+  return f32x4.div(den, f32x4.add(f32x4.add(den, e0), ea));
+}
+
+/** One step of four hidden units (one in lane 0 when tail) at byte offset q: h_t = h_{t-1} + u (h~_t - h_{t-1}). */
+@inline function scanStep(kind: i32, g: usize, HB: usize, prev: usize, o: usize, q: usize, tail: bool): void {
+  const hp = ldt(prev + q, tail);
+  let u: v128, ht: v128;
+  if (kind == SCAN.mingru) {
+    u = vsigmoid(ldt(g + q, tail));
+    ht = ldt(g + HB + q, tail);
+  } else {
+    u = minlstmMix(ldt(g + q, tail), ldt(g + HB + q, tail));
+    ht = ldt(g + 2 * HB + q, tail);
+  }
+  stt(o + q, fma(u, f32x4.sub(ht, hp), hp), tail);
+}
+
+/**
+ * Row b's hidden units at byte offsets [q0, q1) over its `len` valid steps
+ * (gx, h0, out, hT point at the row). Time is the outer loop: each step
+ * streams one row of gx and reads h_{t-1} back from the output row it wrote
+ * last (still in L1), and the units of a step are independent, so the loop
+ * is not held to the latency of the recurrence.
+ */
+@inline function scanRow(
+  kind: i32, T: i32, HB: usize, GB: usize,
+  gx: usize, h0: usize, out: usize, hT: usize, len: i32, reverse: bool, q0: usize, q1: usize,
+): void {
+  const qFull = q0 + (((q1 - q0) >> 4) << 4);
+  for (let k = 0; k < len; k++) {
+    const t = reverse ? len - 1 - k : k;
+    const prev = k == 0 ? h0 : out + <usize>(reverse ? t + 1 : t - 1) * HB;
+    const g = gx + <usize>t * GB, o = out + <usize>t * HB;
+    let q = q0;
+    for (; q < qFull; q += 16) scanStep(kind, g, HB, prev, o, q, false);
+    for (; q < q1; q += 4) scanStep(kind, g, HB, prev, o, q, true);
+  }
+  for (let t = len; t < T; t++) memory.fill(out + <usize>t * HB + q0, 0, q1 - q0);
+  memory.copy(hT + q0, (len == 0 ? h0 : out + <usize>(reverse ? 0 : len - 1) * HB) + q0, q1 - q0);
+}
+
+/** Row b's valid length (see ScanArgs), kept within [0, T] so a bad length cannot reach outside the row. */
+@inline function scanLength(lengths: usize, b: i32, T: i32): i32 {
+  return lengths == 0 ? T : min(T, max(0, load<i32>(lengths + ((<usize>b) << 2))));
+}
+
+/**
+ * A scan over [B, T, H] (see ScanArgs), cut into items so threads can share
+ * it: item p is row p / n, hidden units [c * chunk, (c + 1) * chunk) with
+ * c = p % n and n = ceil(H / chunk); chunk is a multiple of 4. A call runs
+ * items [p0, p1); chunk = H, p0 = 0, p1 = B is the whole scan. lengths: an
+ * Int32 per row, or 0 for all T.
+ */
+export function scan(
+  kind: i32, B: i32, T: i32, H: i32,
+  gx: usize, h0: usize, out: usize, hT: usize, lengths: usize, reverse: bool,
+  chunk: i32, p0: i32, p1: i32,
+): void {
+  const HB = (<usize>H) << 2, GB = HB * (kind == SCAN.mingru ? 2 : 3);
+  const n = (H + chunk - 1) / chunk;
+  for (let p = p0; p < p1; p++) {
+    const b = p / n, j0 = (p % n) * chunk;
+    const q0 = (<usize>j0) << 2, q1 = (<usize>min(H, j0 + chunk)) << 2;
+    const len = scanLength(lengths, b, T);
+    const rowG = gx + <usize>b * <usize>T * GB, rowH = h0 + <usize>b * HB, rowO = out + <usize>b * <usize>T * HB, rowT = hT + <usize>b * HB;
+    // a constant kind per call, so each copy of the inlined loop is compiled for its own kind
+    if (kind == SCAN.mingru) scanRow(SCAN.mingru, T, HB, GB, rowG, rowH, rowO, rowT, len, reverse, q0, q1);
+    else scanRow(SCAN.minlstm, T, HB, GB, rowG, rowH, rowO, rowT, len, reverse, q0, q1);
+  }
+}
+
+/**
+ * One step back for four hidden units (one when tail): d, the gradient
+ * reaching h_t from later steps, is carried in dh0's row (dc), dOut's entry
+ * at t is added to it, and it leaves as d (1 - u) for h_{t-1}.
+ */
+@inline function scanGradStep(kind: i32, g: usize, dg: usize, HB: usize, prev: usize, dout: usize, dc: usize, q: usize, tail: bool): void {
+  const d = f32x4.add(ldt(dc + q, tail), ldt(dout + q, tail));
+  const hp = ldt(prev + q, tail);
+  if (kind == SCAN.mingru) {
+    // u = 1 / (1 + e), 1 - u = e / (1 + e): no cancellation in 1 - u when z saturates
+    const e = vexp(f32x4.neg(ldt(g + q, tail)));
+    const inv = f32x4.div(splat(1), f32x4.add(splat(1), e));
+    const v = f32x4.mul(e, inv);
+    const dv = f32x4.mul(d, f32x4.sub(ldt(g + HB + q, tail), hp));
+    stt(dg + q, f32x4.mul(dv, f32x4.mul(inv, v)), tail);
+    stt(dg + HB + q, f32x4.mul(d, inv), tail);
+    stt(dc + q, f32x4.mul(d, v), tail);
+  } else {
+    // minlstmMix's terms: u = den / S, 1 - u = num / S, 1 - σ(p_i) = ea / num, 1 - σ(p_f) = ec / den, so
+    // du/dp_i = u (1 - u)(1 - σ(p_i)) = den ea / S², du/dp_f = -u (1 - u)(1 - σ(p_f)) = -num ec / S²
+    const pf = ldt(g + q, tail), pi = ldt(g + HB + q, tail);
+    const a = f32x4.neg(pi), c = f32x4.neg(pf);
+    const m = f32x4.max(f32x4.max(a, c), splat(0));
+    const e0 = vexp(f32x4.neg(m)), ea = vexp(f32x4.sub(a, m)), ec = vexp(f32x4.sub(c, m));
+    const den = f32x4.add(e0, ec), num = f32x4.add(e0, ea);
+    const inv = f32x4.div(splat(1), f32x4.add(den, num));
+    const r = f32x4.mul(f32x4.mul(d, f32x4.sub(ldt(g + 2 * HB + q, tail), hp)), f32x4.mul(inv, inv));
+    stt(dg + q, f32x4.neg(f32x4.mul(r, f32x4.mul(num, ec))), tail);
+    stt(dg + HB + q, f32x4.mul(r, f32x4.mul(den, ea)), tail);
+    stt(dg + 2 * HB + q, f32x4.mul(d, f32x4.mul(den, inv)), tail);
+    stt(dc + q, f32x4.mul(d, f32x4.mul(num, inv)), tail);
+  }
+}
+
+/** Row b's units [q0, q1) back through its valid steps, in the reverse of the forward's order. */
+@inline function scanGradRow(
+  kind: i32, T: i32, HB: usize, GB: usize, blocks: i32,
+  gx: usize, h0: usize, out: usize, dOut: usize, dhT: usize, dGx: usize, dh0: usize, len: i32, reverse: bool, q0: usize, q1: usize,
+): void {
+  const qFull = q0 + (((q1 - q0) >> 4) << 4);
+  memory.copy(dh0 + q0, dhT + q0, q1 - q0);
+  for (let k = len - 1; k >= 0; k--) {
+    const t = reverse ? len - 1 - k : k;
+    const prev = k == 0 ? h0 : out + <usize>(reverse ? t + 1 : t - 1) * HB;
+    const g = gx + <usize>t * GB, dg = dGx + <usize>t * GB, dout = dOut + <usize>t * HB;
+    let q = q0;
+    for (; q < qFull; q += 16) scanGradStep(kind, g, dg, HB, prev, dout, dh0, q, false);
+    for (; q < q1; q += 4) scanGradStep(kind, g, dg, HB, prev, dout, dh0, q, true);
+  }
+  for (let t = len; t < T; t++) {
+    for (let i = 0; i < blocks; i++) memory.fill(dGx + <usize>t * GB + <usize>i * HB + q0, 0, q1 - q0);
+  }
+}
+
+/** The backward of scan (see ScanGradArgs), cut into the same items as scan. */
+export function scanGrad(
+  kind: i32, B: i32, T: i32, H: i32,
+  gx: usize, h0: usize, out: usize, dOut: usize, dhT: usize, dGx: usize, dh0: usize, lengths: usize, reverse: bool,
+  chunk: i32, p0: i32, p1: i32,
+): void {
+  const blocks = kind == SCAN.mingru ? 2 : 3;
+  const HB = (<usize>H) << 2, GB = HB * blocks;
+  const n = (H + chunk - 1) / chunk;
+  for (let p = p0; p < p1; p++) {
+    const b = p / n, j0 = (p % n) * chunk;
+    const q0 = (<usize>j0) << 2, q1 = (<usize>min(H, j0 + chunk)) << 2;
+    const len = scanLength(lengths, b, T);
+    const rowG = gx + <usize>b * <usize>T * GB, rowDG = dGx + <usize>b * <usize>T * GB;
+    const rowO = out + <usize>b * <usize>T * HB, rowDO = dOut + <usize>b * <usize>T * HB;
+    const rowH = h0 + <usize>b * HB, rowDT = dhT + <usize>b * HB, rowD0 = dh0 + <usize>b * HB;
+    if (kind == SCAN.mingru) scanGradRow(SCAN.mingru, T, HB, GB, blocks, rowG, rowH, rowO, rowDO, rowDT, rowDG, rowD0, len, reverse, q0, q1);
+    else scanGradRow(SCAN.minlstm, T, HB, GB, blocks, rowG, rowH, rowO, rowDO, rowDT, rowDG, rowD0, len, reverse, q0, q1);
   }
 }
 
