@@ -820,18 +820,22 @@ export function recurrentStepGrad(
 
 /**
  * minLSTM's mixing weight u = i / (f + i) from the pre-activations p_f, p_i:
- * with i = σ(p_i), f = σ(p_f) it is (1 + e^{-p_f}) / (2 + e^{-p_i} + e^{-p_f}),
- * and every term is scaled by e^{-M}, M = max(0, -p_i, -p_f), so no exponent
- * is positive (nothing overflows when both gates saturate; one term is 1, so
- * the sum is in [1, 4]) and nothing is subtracted (u keeps its relative
- * accuracy). The same number as the js kernel's σ(logσ(p_i) - logσ(p_f)), for
- * three exponentials and a division. scanGradStep spells it out again, as it
- * needs the three terms.
+ * with i = σ(p_i), f = σ(p_f), a = -p_i, c = -p_f it is
+ * (1 + e^c) / (2 + e^a + e^c), and every term is scaled by e^{-M},
+ * M = max(0, a, c), so no exponent is positive (nothing overflows when both
+ * gates saturate; one term is 1, so the sum is in [1, 4]) and nothing is
+ * subtracted (u keeps its relative accuracy). The same number as the js
+ * kernel's σ(logσ(p_i) - logσ(p_f)), for a division and two exponentials:
+ * of the exponents -M, a - M, c - M one is 0, the largest of the others is
+ * -|max(a, c)|, and the smallest min(a, c) - M. scanGradStep spells this
+ * out again, as it needs the terms themselves.
  */
 @inline function minlstmMix(pf: v128, pi: v128): v128 {
-  const a = f32x4.neg(pi), c = f32x4.neg(pf);
-  const m = f32x4.max(f32x4.max(a, c), splat(0));
-  const e0 = vexp(f32x4.neg(m)), ea = vexp(f32x4.sub(a, m)), ec = vexp(f32x4.sub(c, m));
+  const a = f32x4.neg(pi), c = f32x4.neg(pf), one = splat(1);
+  const hi = f32x4.max(a, c), pos = f32x4.gt(hi, splat(0)), aHi = f32x4.ge(a, c);
+  const y = vexp(f32x4.neg(f32x4.abs(hi))), x = vexp(f32x4.sub(f32x4.pmin(a, c), f32x4.pmax(hi, splat(0))));
+  const e0 = v128.bitselect(y, one, pos), eHi = v128.bitselect(one, y, pos);
+  const ea = v128.bitselect(eHi, x, aHi), ec = v128.bitselect(x, eHi, aHi);
   const den = f32x4.add(e0, ec);
   return f32x4.div(den, f32x4.add(f32x4.add(den, e0), ea));
 }
@@ -924,12 +928,13 @@ export function scan(
   } else {
     // minlstmMix's terms: u = den / S, 1 - u = num / S, 1 - σ(p_i) = ea / num, 1 - σ(p_f) = ec / den, so
     // du/dp_i = u (1 - u)(1 - σ(p_i)) = den ea / S², du/dp_f = -u (1 - u)(1 - σ(p_f)) = -num ec / S²
-    const pf = ldt(g + q, tail), pi = ldt(g + HB + q, tail);
-    const a = f32x4.neg(pi), c = f32x4.neg(pf);
-    const m = f32x4.max(f32x4.max(a, c), splat(0));
-    const e0 = vexp(f32x4.neg(m)), ea = vexp(f32x4.sub(a, m)), ec = vexp(f32x4.sub(c, m));
+    const a = f32x4.neg(ldt(g + HB + q, tail)), c = f32x4.neg(ldt(g + q, tail)), one = splat(1);
+    const hi = f32x4.max(a, c), pos = f32x4.gt(hi, splat(0)), aHi = f32x4.ge(a, c);
+    const y = vexp(f32x4.neg(f32x4.abs(hi))), x = vexp(f32x4.sub(f32x4.pmin(a, c), f32x4.pmax(hi, splat(0))));
+    const e0 = v128.bitselect(y, one, pos), eHi = v128.bitselect(one, y, pos);
+    const ea = v128.bitselect(eHi, x, aHi), ec = v128.bitselect(x, eHi, aHi);
     const den = f32x4.add(e0, ec), num = f32x4.add(e0, ea);
-    const inv = f32x4.div(splat(1), f32x4.add(den, num));
+    const inv = f32x4.div(one, f32x4.add(den, num));
     const r = f32x4.mul(f32x4.mul(d, f32x4.sub(ldt(g + 2 * HB + q, tail), hp)), f32x4.mul(inv, inv));
     stt(dg + q, f32x4.neg(f32x4.mul(r, f32x4.mul(num, ec))), tail);
     stt(dg + HB + q, f32x4.mul(r, f32x4.mul(den, ea)), tail);
