@@ -10,7 +10,7 @@
  * where the CPU has it) and with plain SIMD as the fallback.
  */
 
-import { UNARY, BINARY, RECURRENT } from '../src/backend/opcodes';
+import { UNARY, BINARY, RECURRENT, SCAN } from '../src/backend/opcodes';
 
 // ---------------------------------------------------------------- helpers
 
@@ -23,10 +23,20 @@ import { UNARY, BINARY, RECURRENT } from '../src/backend/opcodes';
   return f32x4.splat(x);
 }
 
-/** e^x for four lanes: Cephes' expf (range reduction by ln 2, degree-5 polynomial), about 1 ulp. */
+/**
+ * e^x for four lanes: Cephes' expf (range reduction by ln 2, degree-5 polynomial), about 1 ulp.
+ * Written with what x64 does in one instruction: pmin / pmax (minps / maxps; wasm's min / max
+ * must order NaNs and zeros, about eight instructions each on x64, and pmin / pmax with x first
+ * still pass a NaN through), and n = round(x log2 e) through the magic number 1.5 * 2^23, whose
+ * float addition rounds to an integer (ties to even, as nearest does) and leaves n in the low
+ * mantissa bits, where a shift makes 2^n's exponent field (in place of nearest and trunc_sat,
+ * which x64 has to emulate). Same results as with those, bit for bit.
+ */
 @inline function vexp(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, splat(-87.3)), splat(88.3));
-  const n = f32x4.nearest(f32x4.mul(x, splat(1.44269504088896341)));
+  x = f32x4.pmin(f32x4.pmax(x, splat(-87.3)), splat(88.3));
+  const magic = splat(12582912); // 1.5 * 2^23
+  const shifted = f32x4.add(f32x4.mul(x, splat(1.44269504088896341)), magic);
+  const n = f32x4.sub(shifted, magic);
   let r = f32x4.sub(x, f32x4.mul(n, splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, splat(-2.12194440e-4)));
   let y = splat(1.9875691500e-4);
@@ -36,8 +46,8 @@ import { UNARY, BINARY, RECURRENT } from '../src/backend/opcodes';
   y = fma(y, r, splat(1.6666665459e-1));
   y = fma(y, r, splat(5.0000001201e-1));
   y = fma(y, f32x4.mul(r, r), f32x4.add(r, splat(1)));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(y, pow2n);
+  // n is in [-126, 127], so the shifted low bits plus the bias are 2^n's exponent field, n + 127
+  return f32x4.mul(y, i32x4.add(i32x4.shl(shifted, 23), i32x4.splat(127 << 23)));
 }
 
 @inline function vsigmoid(x: v128): v128 {
@@ -800,6 +810,177 @@ export function recurrentStepGrad(
         stt(dhp + q, splat(0), tail);
       }
     }
+  }
+}
+
+// ---------------------------------------------------------------- fused linear scans (minGRU, minLSTM)
+
+// kind: SCAN in src/backend/opcodes.ts (anything else is minlstm). Semantics: ScanArgs in
+// src/backend/backend.ts; the js backend's scan and scanGrad are the reference.
+
+/**
+ * minLSTM's mixing weight u = i / (f + i) from the pre-activations p_f, p_i:
+ * with i = σ(p_i), f = σ(p_f), a = -p_i, c = -p_f it is
+ * (1 + e^c) / (2 + e^a + e^c), and every term is scaled by e^{-M},
+ * M = max(0, a, c), so no exponent is positive (nothing overflows when both
+ * gates saturate; one term is 1, so the sum is in [1, 4]) and nothing is
+ * subtracted (u keeps its relative accuracy). The same number as the js
+ * kernel's σ(logσ(p_i) - logσ(p_f)), for a division and two exponentials:
+ * of the exponents -M, a - M, c - M one is 0, the largest of the others is
+ * -|max(a, c)|, and the smallest min(a, c) - M. scanGradStep spells this
+ * out again, as it needs the terms themselves.
+ */
+@inline function minlstmMix(pf: v128, pi: v128): v128 {
+  const a = f32x4.neg(pi), c = f32x4.neg(pf), one = splat(1);
+  const hi = f32x4.max(a, c), pos = f32x4.gt(hi, splat(0)), aHi = f32x4.ge(a, c);
+  const y = vexp(f32x4.neg(f32x4.abs(hi))), x = vexp(f32x4.sub(f32x4.pmin(a, c), f32x4.pmax(hi, splat(0))));
+  const e0 = v128.bitselect(y, one, pos), eHi = v128.bitselect(one, y, pos);
+  const ea = v128.bitselect(eHi, x, aHi), ec = v128.bitselect(x, eHi, aHi);
+  const den = f32x4.add(e0, ec);
+  return f32x4.div(den, f32x4.add(f32x4.add(den, e0), ea));
+}
+
+/** One step of four hidden units (one in lane 0 when tail) at byte offset q: h_t = h_{t-1} + u (h~_t - h_{t-1}). */
+@inline function scanStep(kind: i32, g: usize, HB: usize, prev: usize, o: usize, q: usize, tail: bool): void {
+  const hp = ldt(prev + q, tail);
+  let u: v128, ht: v128;
+  if (kind == SCAN.mingru) {
+    u = vsigmoid(ldt(g + q, tail));
+    ht = ldt(g + HB + q, tail);
+  } else {
+    u = minlstmMix(ldt(g + q, tail), ldt(g + HB + q, tail));
+    ht = ldt(g + 2 * HB + q, tail);
+  }
+  stt(o + q, fma(u, f32x4.sub(ht, hp), hp), tail);
+}
+
+/**
+ * Row b's hidden units at byte offsets [q0, q1) over its `len` valid steps
+ * (gx, h0, out, hT point at the row). Time is the outer loop: each step
+ * streams one row of gx and reads h_{t-1} back from the output row it wrote
+ * last (still in L1), and the units of a step are independent, so the loop
+ * is not held to the latency of the recurrence.
+ */
+@inline function scanRow(
+  kind: i32, T: i32, HB: usize, GB: usize,
+  gx: usize, h0: usize, out: usize, hT: usize, len: i32, reverse: bool, q0: usize, q1: usize,
+): void {
+  const qFull = q0 + (((q1 - q0) >> 4) << 4);
+  for (let k = 0; k < len; k++) {
+    const t = reverse ? len - 1 - k : k;
+    const prev = k == 0 ? h0 : out + <usize>(reverse ? t + 1 : t - 1) * HB;
+    const g = gx + <usize>t * GB, o = out + <usize>t * HB;
+    let q = q0;
+    for (; q < qFull; q += 16) scanStep(kind, g, HB, prev, o, q, false);
+    for (; q < q1; q += 4) scanStep(kind, g, HB, prev, o, q, true);
+  }
+  for (let t = len; t < T; t++) memory.fill(out + <usize>t * HB + q0, 0, q1 - q0);
+  memory.copy(hT + q0, (len == 0 ? h0 : out + <usize>(reverse ? 0 : len - 1) * HB) + q0, q1 - q0);
+}
+
+/** Row b's valid length (see ScanArgs), kept within [0, T] so a bad length cannot reach outside the row. */
+@inline function scanLength(lengths: usize, b: i32, T: i32): i32 {
+  return lengths == 0 ? T : min(T, max(0, load<i32>(lengths + ((<usize>b) << 2))));
+}
+
+/**
+ * A scan over [B, T, H] (see ScanArgs), cut into items so threads can share
+ * it: item p is row p / n, hidden units [c * chunk, (c + 1) * chunk) with
+ * c = p % n and n = ceil(H / chunk); chunk is a multiple of 4. A call runs
+ * items [p0, p1); chunk = H, p0 = 0, p1 = B is the whole scan. lengths: an
+ * Int32 per row, or 0 for all T.
+ */
+export function scan(
+  kind: i32, B: i32, T: i32, H: i32,
+  gx: usize, h0: usize, out: usize, hT: usize, lengths: usize, reverse: bool,
+  chunk: i32, p0: i32, p1: i32,
+): void {
+  const HB = (<usize>H) << 2, GB = HB * (kind == SCAN.mingru ? 2 : 3);
+  const n = (H + chunk - 1) / chunk;
+  for (let p = p0; p < p1; p++) {
+    const b = p / n, j0 = (p % n) * chunk;
+    const q0 = (<usize>j0) << 2, q1 = (<usize>min(H, j0 + chunk)) << 2;
+    const len = scanLength(lengths, b, T);
+    const rowG = gx + <usize>b * <usize>T * GB, rowH = h0 + <usize>b * HB, rowO = out + <usize>b * <usize>T * HB, rowT = hT + <usize>b * HB;
+    // a constant kind per call, so each copy of the inlined loop is compiled for its own kind
+    if (kind == SCAN.mingru) scanRow(SCAN.mingru, T, HB, GB, rowG, rowH, rowO, rowT, len, reverse, q0, q1);
+    else scanRow(SCAN.minlstm, T, HB, GB, rowG, rowH, rowO, rowT, len, reverse, q0, q1);
+  }
+}
+
+/**
+ * One step back for four hidden units (one when tail): d, the gradient
+ * reaching h_t from later steps, is carried in dh0's row (dc), dOut's entry
+ * at t is added to it, and it leaves as d (1 - u) for h_{t-1}.
+ */
+@inline function scanGradStep(kind: i32, g: usize, dg: usize, HB: usize, prev: usize, dout: usize, dc: usize, q: usize, tail: bool): void {
+  const d = f32x4.add(ldt(dc + q, tail), ldt(dout + q, tail));
+  const hp = ldt(prev + q, tail);
+  if (kind == SCAN.mingru) {
+    // u = 1 / (1 + e), 1 - u = e / (1 + e): no cancellation in 1 - u when z saturates
+    const e = vexp(f32x4.neg(ldt(g + q, tail)));
+    const inv = f32x4.div(splat(1), f32x4.add(splat(1), e));
+    const v = f32x4.mul(e, inv);
+    const dv = f32x4.mul(d, f32x4.sub(ldt(g + HB + q, tail), hp));
+    stt(dg + q, f32x4.mul(dv, f32x4.mul(inv, v)), tail);
+    stt(dg + HB + q, f32x4.mul(d, inv), tail);
+    stt(dc + q, f32x4.mul(d, v), tail);
+  } else {
+    // minlstmMix's terms: u = den / S, 1 - u = num / S, 1 - σ(p_i) = ea / num, 1 - σ(p_f) = ec / den, so
+    // du/dp_i = u (1 - u)(1 - σ(p_i)) = den ea / S², du/dp_f = -u (1 - u)(1 - σ(p_f)) = -num ec / S²
+    const a = f32x4.neg(ldt(g + HB + q, tail)), c = f32x4.neg(ldt(g + q, tail)), one = splat(1);
+    const hi = f32x4.max(a, c), pos = f32x4.gt(hi, splat(0)), aHi = f32x4.ge(a, c);
+    const y = vexp(f32x4.neg(f32x4.abs(hi))), x = vexp(f32x4.sub(f32x4.pmin(a, c), f32x4.pmax(hi, splat(0))));
+    const e0 = v128.bitselect(y, one, pos), eHi = v128.bitselect(one, y, pos);
+    const ea = v128.bitselect(eHi, x, aHi), ec = v128.bitselect(x, eHi, aHi);
+    const den = f32x4.add(e0, ec), num = f32x4.add(e0, ea);
+    const inv = f32x4.div(one, f32x4.add(den, num));
+    const r = f32x4.mul(f32x4.mul(d, f32x4.sub(ldt(g + 2 * HB + q, tail), hp)), f32x4.mul(inv, inv));
+    stt(dg + q, f32x4.neg(f32x4.mul(r, f32x4.mul(num, ec))), tail);
+    stt(dg + HB + q, f32x4.mul(r, f32x4.mul(den, ea)), tail);
+    stt(dg + 2 * HB + q, f32x4.mul(d, f32x4.mul(den, inv)), tail);
+    stt(dc + q, f32x4.mul(d, f32x4.mul(num, inv)), tail);
+  }
+}
+
+/** Row b's units [q0, q1) back through its valid steps, in the reverse of the forward's order. */
+@inline function scanGradRow(
+  kind: i32, T: i32, HB: usize, GB: usize, blocks: i32,
+  gx: usize, h0: usize, out: usize, dOut: usize, dhT: usize, dGx: usize, dh0: usize, len: i32, reverse: bool, q0: usize, q1: usize,
+): void {
+  const qFull = q0 + (((q1 - q0) >> 4) << 4);
+  memory.copy(dh0 + q0, dhT + q0, q1 - q0);
+  for (let k = len - 1; k >= 0; k--) {
+    const t = reverse ? len - 1 - k : k;
+    const prev = k == 0 ? h0 : out + <usize>(reverse ? t + 1 : t - 1) * HB;
+    const g = gx + <usize>t * GB, dg = dGx + <usize>t * GB, dout = dOut + <usize>t * HB;
+    let q = q0;
+    for (; q < qFull; q += 16) scanGradStep(kind, g, dg, HB, prev, dout, dh0, q, false);
+    for (; q < q1; q += 4) scanGradStep(kind, g, dg, HB, prev, dout, dh0, q, true);
+  }
+  for (let t = len; t < T; t++) {
+    for (let i = 0; i < blocks; i++) memory.fill(dGx + <usize>t * GB + <usize>i * HB + q0, 0, q1 - q0);
+  }
+}
+
+/** The backward of scan (see ScanGradArgs), cut into the same items as scan. */
+export function scanGrad(
+  kind: i32, B: i32, T: i32, H: i32,
+  gx: usize, h0: usize, out: usize, dOut: usize, dhT: usize, dGx: usize, dh0: usize, lengths: usize, reverse: bool,
+  chunk: i32, p0: i32, p1: i32,
+): void {
+  const blocks = kind == SCAN.mingru ? 2 : 3;
+  const HB = (<usize>H) << 2, GB = HB * blocks;
+  const n = (H + chunk - 1) / chunk;
+  for (let p = p0; p < p1; p++) {
+    const b = p / n, j0 = (p % n) * chunk;
+    const q0 = (<usize>j0) << 2, q1 = (<usize>min(H, j0 + chunk)) << 2;
+    const len = scanLength(lengths, b, T);
+    const rowG = gx + <usize>b * <usize>T * GB, rowDG = dGx + <usize>b * <usize>T * GB;
+    const rowO = out + <usize>b * <usize>T * HB, rowDO = dOut + <usize>b * <usize>T * HB;
+    const rowH = h0 + <usize>b * HB, rowDT = dhT + <usize>b * HB, rowD0 = dh0 + <usize>b * HB;
+    if (kind == SCAN.mingru) scanGradRow(SCAN.mingru, T, HB, GB, blocks, rowG, rowH, rowO, rowDO, rowDT, rowDG, rowD0, len, reverse, q0, q1);
+    else scanGradRow(SCAN.minlstm, T, HB, GB, blocks, rowG, rowH, rowO, rowDO, rowDT, rowDG, rowD0, len, reverse, q0, q1);
   }
 }
 

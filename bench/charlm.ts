@@ -2,8 +2,8 @@
  * One recur figure set for one workload on one backend, printed as a JSON
  * line: training chars/s (forward + backward + clip + Adam, the median of
  * `--steps` steps after warm-up), sampling chars/s at batch 1, peak RSS.
- * bench/index.ts runs this in a fresh process per backend and workload.
- *   node --experimental-wasm-relaxed-simd --import tsx bench/charlm.ts --workload W1 --backend wasm
+ * bench/index.ts runs this in a fresh process per backend, workload and cell kind.
+ *   node --experimental-wasm-relaxed-simd --import tsx bench/charlm.ts --workload W1 --backend wasm [--model mingru]
  */
 import '../src/node/wasm-features.js';
 import '../src/node/threads.js';
@@ -11,11 +11,13 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { Adam, LanguageModel, CharTokenizer, Rng, BpttBatcher, sampleText, setBackend, type RecurrentState } from '../src/index.js';
 import { trainStep } from '../src/internal.js';
+import { cellKindChoices, isCellKind } from '../src/nn/rnn/kinds.js';
 import { WORKLOADS } from './workloads.js';
 
 const { values } = parseArgs({
   options: {
     workload: { type: 'string', default: 'W1' },
+    model: { type: 'string', default: 'lstm' },
     backend: { type: 'string', default: 'wasm' },
     threads: { type: 'string' },
     steps: { type: 'string', default: '20' },
@@ -25,12 +27,14 @@ const { values } = parseArgs({
 });
 const w = WORKLOADS[values.workload!];
 if (!w) throw new Error(`unknown workload ${values.workload}`);
+const kind = values.model!;
+if (!isCellKind(kind)) throw new Error(`--model must be ${cellKindChoices()}, got '${kind}'`);
 if (values.threads) process.env.RECUR_THREADS = values.threads;
 const backend = setBackend(values.backend!);
 const text = readFileSync(new URL('../data/tinyshakespeare.txt', import.meta.url), 'utf8');
 const vocab = CharTokenizer.fromTexts(text);
 const ids = vocab.encode(text);
-const model = new LanguageModel({ vocabSize: vocab.size, model: 'lstm', layers: w.layers, hidden: w.hidden, embed: w.embed, dropout: 0 }, { rng: new Rng(1) });
+const model = new LanguageModel({ vocabSize: vocab.size, model: kind, layers: w.layers, hidden: w.hidden, embed: w.embed, dropout: 0 }, { rng: new Rng(1) });
 const opt = new Adam(model.parameters(), { lr: 2e-3 });
 const batches = new BpttBatcher(ids, w.batch, w.seq);
 
@@ -64,6 +68,7 @@ const wb = backend as { kernels?: { variant: string; shared: boolean } };
 console.log(
   JSON.stringify({
     workload: values.workload,
+    model: kind,
     peer: 'recur',
     backend: backend.name,
     variant: wb.kernels ? `${wb.kernels.variant}${wb.kernels.shared ? '+shared' : ''}` : undefined,

@@ -3,9 +3,13 @@
  * workloads (bench/workloads.ts) on each backend, GEMM GFLOP/s, and the same
  * workloads on the peers that are installed (PyTorch through /usr/bin/python3;
  * TensorFlow.js on its wasm backend, and on its cpu backend when js is among
- * the backends), with our figures as ratios to theirs. Each run is a fresh process, so
- * peak RSS is per backend. Prints figures; never asserts.
- *   npm run bench [-- --json] [--workloads W1,W2] [--backends wasm,js] [--steps 20] [--no-peers] [--no-gemm]
+ * the backends), with our figures as ratios to theirs. Then the modern
+ * recurrences: minGRU, minLSTM and LSTM at the same shape (W1, and the
+ * long-sequence L1), on the wasm backend at 1 and 2 threads, with min* / LSTM
+ * ratios. Each run is a fresh process, so peak RSS is per run. Prints
+ * figures; never asserts.
+ *   npm run bench [-- --json] [--workloads W1,W2] [--backends wasm,js] [--modern W1,L1] [--steps 20] [--no-peers] [--no-gemm]
+ * An empty list skips a section (--workloads '' runs only the modern recurrences, --modern '' skips them).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -13,11 +17,13 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { gemmFigures } from './gemm-figures.js';
 import { wasmFmaPeakGflops } from './fma-peak.js';
+import { WORKLOADS, describeWorkload } from './workloads.js';
 
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     workloads: { type: 'string', default: 'W1,W2' },
+    modern: { type: 'string', default: 'W1,L1' },
     backends: { type: 'string', default: 'wasm,js' },
     steps: { type: 'string', default: '20' },
     'no-peers': { type: 'boolean', default: false },
@@ -33,13 +39,47 @@ const emit = (r: Row): void => {
   if (values.json) console.log(JSON.stringify(r));
   else
     console.log(
-      `  ${String(r.peer).padEnd(8)} ${String(r.backend).padEnd(16)} threads ${r.threads}${r.blas_threads ? `/${r.blas_threads} blas` : '       '}  train ${fmt(r.train_chars_per_s)} chars/s  sample ${fmt(r.sample_chars_per_s)} chars/s  peak RSS ${r.peak_rss_mb} MB`,
+      `  ${String(r.peer).padEnd(8)} ${String(r.model ?? 'lstm').padEnd(8)} ${String(r.backend).padEnd(16)} threads ${r.threads}${r.blas_threads ? `/${r.blas_threads} blas` : '       '}  train ${fmt(r.train_chars_per_s)} chars/s  sample ${fmt(r.sample_chars_per_s)} chars/s  peak RSS ${r.peak_rss_mb} MB`,
     );
 };
 const fmt = (v: unknown): string => (typeof v === 'number' ? v.toLocaleString('en-US').padStart(7) : String(v));
 const log = (s: string): void => {
   if (!values.json) console.log(s);
 };
+const list = (v: string | undefined): string[] => (v ?? '').split(',').filter(Boolean);
+const heading = (workload: string): string => {
+  const w = WORKLOADS[workload];
+  if (!w) throw new Error(`unknown workload ${workload}; bench/workloads.ts has ${Object.keys(WORKLOADS).join(', ')}`);
+  return `${workload} (${describeWorkload(w)}; vocab 65, Adam, clip 5)`;
+};
+
+/** bench/charlm.ts in a fresh process: one recur figure set. */
+function runCharlm(workload: string, backend: string, threads: string, steps: string, model = 'lstm'): Row | null {
+  return runJson(process.execPath, [
+    '--experimental-wasm-relaxed-simd',
+    '--import',
+    'tsx',
+    'bench/charlm.ts',
+    '--workload',
+    workload,
+    '--backend',
+    backend,
+    '--steps',
+    steps,
+    '--threads',
+    threads,
+    '--model',
+    model,
+  ]);
+}
+
+/** bench/peers/torch_charlm.py: PyTorch's LSTM at `threads` torch threads and `blas` OpenBLAS threads. */
+function runTorch(workload: string, threads: string, blas: string): Row | null {
+  return runJson('/usr/bin/python3', ['bench/peers/torch_charlm.py', '--workload', workload, '--threads', threads, '--steps', values.steps!], {
+    OPENBLAS_NUM_THREADS: blas,
+    OMP_NUM_THREADS: threads,
+  });
+}
 
 function runJson(cmd: string, args: string[], env: Record<string, string> = {}): Row | null {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...env } });
@@ -85,30 +125,17 @@ function printRatio(workload: string, ours: Row, theirs: Row, name: string): voi
   else console.log(`  recur ${ours.backend} ${ours.threads} thread(s) / ${name}: train ${train.toFixed(2)}x, sample ${sample.toFixed(2)}x`);
 }
 
-for (const workload of values.workloads!.split(',')) {
-  log(`\n${workload} (${workload === 'W1' ? '1 x 128 LSTM, embed 64' : '2 x 512 LSTM, embed 128'}; vocab 65, batch 32 x seq 64, Adam, clip 5)`);
+for (const workload of list(values.workloads)) {
+  log(`\n${heading(workload)}, LSTM`);
   const ours: Row[] = [];
-  for (const backend of values.backends!.split(',')) {
+  for (const backend of list(values.backends)) {
     if (backend === 'js' && workload === 'W2' && !values['js-w2']) {
-      log('  recur    js               skipped (about 30 s per step; --js-w2 runs it)');
+      log('  recur    lstm     js               skipped (about 30 s per step; --js-w2 runs it)');
       continue;
     }
     const steps = backend === 'js' ? '5' : values.steps!;
     for (const threads of backend === 'wasm' ? ['1', '2'] : ['1']) {
-      const r = runJson(process.execPath, [
-        '--experimental-wasm-relaxed-simd',
-        '--import',
-        'tsx',
-        'bench/charlm.ts',
-        '--workload',
-        workload,
-        '--backend',
-        backend,
-        '--steps',
-        steps,
-        '--threads',
-        threads,
-      ]);
+      const r = runCharlm(workload, backend, threads, steps);
       if (r) {
         emit(r);
         ours.push(r);
@@ -123,10 +150,7 @@ for (const workload of values.workloads!.split(',')) {
       ['1', '2'],
       ['2', '1'],
     ]) {
-      const r = runJson('/usr/bin/python3', ['bench/peers/torch_charlm.py', '--workload', workload, '--threads', threads, '--steps', values.steps!], {
-        OPENBLAS_NUM_THREADS: blas,
-        OMP_NUM_THREADS: threads,
-      });
+      const r = runTorch(workload, threads, blas);
       if (r) {
         emit(r);
         peers.push(r);
@@ -139,7 +163,7 @@ for (const workload of values.workloads!.split(',')) {
   if (tfjsAvailable) {
     for (const backend of values.backends!.split(',').includes('js') ? ['wasm', 'cpu'] : ['wasm']) {
       if (backend === 'cpu' && workload === 'W2' && !values['js-w2']) {
-        log('  tfjs     tfjs-cpu         skipped (minutes per step; --js-w2 runs it)');
+        log('  tfjs     lstm     tfjs-cpu         skipped (minutes per step; --js-w2 runs it)');
         continue;
       }
       const r = runJson(process.execPath, [
@@ -189,6 +213,48 @@ for (const workload of values.workloads!.split(',')) {
   for (const r of ours) {
     if (tfjs.wasm && r.backend === 'wasm') printRatio(workload, r, tfjs.wasm, 'tfjs-wasm');
     if (tfjs.cpu && r.backend === 'js') printRatio(workload, r, tfjs.cpu, 'tfjs-cpu');
+  }
+}
+
+// minGRU and minLSTM (Feng et al. 2024) against LSTM at the same shape: their gates read only x_t, so a
+// layer is one big GEMM and one scan instead of T small GEMMs, and the gap grows with the sequence length
+const MODERN = ['mingru', 'minlstm', 'lstm'] as const;
+const modernWorkloads = list(values.modern);
+if (modernWorkloads.length > 0) log('\nModern recurrences: minGRU and minLSTM against LSTM at the same hidden size, wasm backend');
+for (const workload of modernWorkloads) {
+  log(`\n${heading(workload)}`);
+  const runs: Record<string, Record<string, Row>> = {};
+  for (const model of MODERN) {
+    runs[model] = {};
+    for (const threads of ['1', '2']) {
+      const r = runCharlm(workload, 'wasm', threads, values.steps!, model);
+      if (r) {
+        emit(r);
+        runs[model][threads] = r;
+      }
+    }
+  }
+  // PyTorch's LSTM as a peer row (it has no minGRU or minLSTM), unless the LSTM section above ran this workload
+  if (torchAvailable && !list(values.workloads).includes(workload)) {
+    for (const [threads, blas] of [
+      ['1', '1'],
+      ['2', '1'],
+    ]) {
+      const r = runTorch(workload, threads, blas);
+      if (r) emit(r);
+    }
+  }
+  for (const threads of ['1', '2']) {
+    const lstm = runs.lstm[threads];
+    for (const model of ['mingru', 'minlstm'] as const) {
+      const r = runs[model][threads];
+      if (!r || !lstm) continue;
+      const train = Number(r.train_chars_per_s) / Number(lstm.train_chars_per_s);
+      const sample = Number(r.sample_chars_per_s) / Number(lstm.sample_chars_per_s);
+      if (values.json)
+        console.log(JSON.stringify({ workload, ratio: `${model}/lstm-wasm-${threads}t`, train: Number(train.toFixed(3)), sample: Number(sample.toFixed(3)) }));
+      else log(`  ${model} / lstm, wasm ${threads} thread(s): train ${train.toFixed(2)}x, sample ${sample.toFixed(2)}x`);
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { Backend, BinaryOp, Storage, UnaryGradOp, UnaryOp } from '../src/backend/backend.js';
 import { Rng } from '../src/random/rng.js';
 import { createJsBackend } from '../src/backend/js/index.js';
+import { SCAN_PARALLEL_MIN } from '../src/backend/wasm/index.js';
 import { stridesOf, broadcastStrides, broadcastShapes, sizeOf } from '../src/tensor/shape.js';
 
 export function runBackendConformance(name: string, make: () => Backend): void {
@@ -404,6 +405,85 @@ export function runBackendConformance(name: string, make: () => Backend): void {
           }
         }
       }
+    });
+
+    it('scan and scanGrad agree with the float64 reference (both kinds, lengths, reverse, H with a SIMD tail, B = T = 1, a scan the wasm backend splits over its threads)', () => {
+      const ref = createJsBackend('f64');
+      // the last cases have B*T*H >= SCAN_PARALLEL_MIN: a threaded wasm backend cuts their rows into column chunks
+      const big = { B: 3, T: Math.ceil(SCAN_PARALLEL_MIN / 3 / 550), H: 550 };
+      const cases = [
+        { B: 3, T: 5, H: 6, lengths: [5, 2, 1], reverse: false },
+        { B: 3, T: 5, H: 6, lengths: [3, 5, 1], reverse: true },
+        { B: 2, T: 4, H: 8, lengths: null, reverse: false },
+        { B: 2, T: 4, H: 7, lengths: null, reverse: true },
+        { B: 1, T: 1, H: 3, lengths: null, reverse: false },
+        { B: 1, T: 1, H: 4, lengths: [1], reverse: true },
+        { ...big, lengths: [big.T, Math.ceil(big.T / 2), 1], reverse: false },
+        { ...big, lengths: null, reverse: true },
+      ];
+      for (const kind of ['mingru', 'minlstm'] as const) {
+        const G = kind === 'mingru' ? 2 : 3; // gate blocks of H in a row of gx
+        for (const { B, T, H, lengths, reverse } of cases) {
+          const what = `${kind} B=${B} T=${T} H=${H}${lengths ? ` lengths ${lengths}` : ''}${reverse ? ' reverse' : ''}`;
+          const lens = lengths ? Int32Array.from(lengths) : null;
+          const data = {
+            gx: round(rand(B * T * G * H, -3, 3)),
+            h0: round(rand(B * H)),
+            dOut: round(rand(B * T * H)),
+            dhT: round(rand(B * H)),
+            // outputs start as junk: the kernels must write every entry, zeros past each row's end included
+            junkOut: round(rand(B * T * H)),
+            junkGx: round(rand(B * T * G * H)),
+          };
+          const run = (bk: Backend): Record<string, number[]> => {
+            const u = (v: number[]): Storage => bk.fromValues(v);
+            const dn = (s: Storage): number[] => Array.from(bk.read(s));
+            const gx = u(data.gx),
+              h0 = u(data.h0),
+              out = u(data.junkOut),
+              hT = u(data.h0.map((v) => v + 1));
+            bk.scan(kind, { B, T, H, gx: { s: gx, off: 0 }, h0: { s: h0, off: 0 }, out: { s: out, off: 0 }, hT: { s: hT, off: 0 }, lengths: lens, reverse });
+            const dGx = u(data.junkGx),
+              dh0 = u(data.dhT.map((v) => v - 1));
+            bk.scanGrad(kind, {
+              B,
+              T,
+              H,
+              gx: { s: gx, off: 0 },
+              h0: { s: h0, off: 0 },
+              out: { s: out, off: 0 },
+              dOut: { s: u(data.dOut), off: 0 },
+              dhT: { s: u(data.dhT), off: 0 },
+              dGx: { s: dGx, off: 0 },
+              dh0: { s: dh0, off: 0 },
+              lengths: lens,
+              reverse,
+            });
+            return { out: dn(out), hT: dn(hT), dGx: dn(dGx), dh0: dn(dh0) };
+          };
+          const got = run(b),
+            want = run(ref);
+          for (const key of Object.keys(want)) close(got[key], want[key], `${what} ${key}`);
+        }
+      }
+      // saturated minLSTM gates (f and i both below 1e-40): u = i / (f + i) is still their ratio, σ(-1) here; then i >> f
+      // two units: f blocks -100, -60; i blocks -101, 50; h~ 2, 3
+      const gx = b.fromValues([-100, -60, -101, 50, 2, 3]),
+        out = b.alloc(2),
+        hT = b.alloc(2);
+      b.scan('minlstm', {
+        B: 1,
+        T: 1,
+        H: 2,
+        gx: { s: gx, off: 0 },
+        h0: { s: up([1, 1]), off: 0 },
+        out: { s: out, off: 0 },
+        hT: { s: hT, off: 0 },
+        lengths: null,
+        reverse: false,
+      });
+      const u = 1 / (1 + Math.exp(1));
+      close(down(hT), [1 + u * (2 - 1), 1 + 1 * (3 - 1)], 'minlstm with saturated gates');
     });
 
     it('gather and scatterAdd (repeated indices accumulate)', () => {

@@ -1,6 +1,6 @@
 """PyTorch peer for bench/index.ts: the same char-LSTM workloads as bench/workloads.ts,
-trained the same way (Adam 2e-3, clip 5, batch 32 x seq 64 stateful truncated BPTT),
-printed as one JSON line per workload. Run by hand or by `npm run bench`:
+trained the same way (Adam 2e-3, clip 5, stateful truncated BPTT at the workload's
+batch x seq), printed as one JSON line per workload. Run by hand or by `npm run bench`:
     /usr/bin/python3 bench/peers/torch_charlm.py --workload W1 --threads 2
 """
 import argparse, json, os, resource, statistics, sys, time
@@ -11,6 +11,7 @@ import torch.nn as nn
 WORKLOADS = {
     'W1': dict(layers=1, hidden=128, embed=64, batch=32, seq=64, sample_chars=10000),
     'W2': dict(layers=2, hidden=512, embed=128, batch=32, seq=64, sample_chars=1000),
+    'L1': dict(layers=1, hidden=256, embed=128, batch=8, seq=512, sample_chars=5000),
 }
 
 
@@ -83,7 +84,7 @@ def main():
             x = torch.multinomial(p, 1, generator=g).view(1, 1)
         sample_s = time.perf_counter() - t0
     print(json.dumps({
-        'workload': a.workload, 'peer': 'pytorch', 'backend': f'torch {torch.__version__}', 'threads': a.threads,
+        'workload': a.workload, 'model': 'lstm', 'peer': 'pytorch', 'backend': f'torch {torch.__version__}', 'threads': a.threads,
         'blas_threads': os.environ.get('OPENBLAS_NUM_THREADS', 'default'),
         'train_chars_per_s': round(B * T / median), 'train_step_ms': round(median * 1000, 2),
         'sample_chars_per_s': round(n / sample_s), 'last_loss': round(loss.item(), 4),

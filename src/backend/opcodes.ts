@@ -4,7 +4,7 @@
  * imports this file and switches on them. AssemblyScript compiles it too, so
  * it keeps to what both languages accept: namespaces of integer constants
  * (AssemblyScript has no object literals as maps and no `as const`). Names
- * are those of the TypeScript op types (UnaryOp, BinaryOp, RecurrentKind);
+ * are those of the TypeScript op types (UnaryOp, BinaryOp, RecurrentKind, ScanKind);
  * ops without a wasm kernel have no code.
  */
 
@@ -35,4 +35,10 @@ export namespace RECURRENT {
   export const rnn_tanh = 2;
   export const rnn_relu = 3;
   export const rnn_sigmoid = 4;
+}
+
+/** `scan(kind, ...)` and `scanGrad(kind, ...)`: every ScanKind. */
+export namespace SCAN {
+  export const mingru = 0;
+  export const minlstm = 1;
 }

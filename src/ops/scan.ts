@@ -6,15 +6,18 @@
  * (Backend.scan). The backward is one scan kernel back through time, then
  * one GEMM each for dx and dW_ih.
  *
- * Like recurrentLayer, the op returns one packed tensor [B, T + 1, H]
- * (outputs, then the final h) so one graph node owns both results.
+ * The final h of a row is its output at its last step (t = length - 1, or 0
+ * when reversed), so it is recorded as a pick of output rows: its gradient
+ * joins the output's, and the scan's one graph node owns the outputs
+ * [B, T, H] directly, with no packed tensor to copy in and out of.
+ * (recurrentLayer packs [B, T + 1, H] instead, as an LSTM's final c is not
+ * among its outputs.)
  */
 import type { ScanKind } from '../backend/backend.js';
 import { record } from '../autograd/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { backendOf, empty } from './util.js';
-import { narrow, squeeze } from './shape.js';
 
 export interface ScanLayerArgs {
   /** The backend kernel (from the registry: CELL_KINDS[kind].scan). */
@@ -45,6 +48,9 @@ export function scanLayer(a: ScanLayerArgs): { output: Tensor; h: Tensor } {
   if (weightIh.shape[0] !== G || weightIh.shape[1] !== I || (biasIh && biasIh.shape[0] !== G)) {
     throw new Error(`scanLayer: weights ${formatShape(weightIh.shape)} do not fit input ${I} and ${a.gates} gate blocks of hidden ${H}`);
   }
+  if (a.lengths && (a.lengths.length !== B || a.lengths.some((n) => !Number.isInteger(n) || n < 1 || n > T))) {
+    throw new Error(`scanLayer: lengths must be ${B} whole numbers from 1 to ${T}, got [${a.lengths.join(', ')}]`);
+  }
   const lengths = a.lengths ? Int32Array.from(a.lengths) : null;
   const mm = (
     A_: Tensor['storage'],
@@ -58,40 +64,32 @@ export function scanLayer(a: ScanLayerArgs): { output: Tensor; h: Tensor } {
     acc: boolean,
   ): void => bk.matmul(A_, B_, C_, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0, strideC: 0, accumulate: acc });
 
-  // gx and out are what the backward needs (the gates are recomputed from gx): saved tensors, so tidy manages them
+  // gx and the outputs are what the backward needs (the gates are recomputed from gx): saved tensors, so tidy manages them
   const gxT = empty(bk, [B * T, G]);
-  const outT = empty(bk, [B, T, H]);
+  const output = empty(bk, [B, T, H]);
+  const h = empty(bk, [B, H]);
   if (biasIh) bk.stridedCopy(biasIh.storage, 0, [0, 1], gxT.storage, 0, [G, 1], [B * T, G], false);
   mm(x.storage, weightIh.storage, gxT.storage, B * T, G, I, false, true, !!biasIh);
-  const hT = bk.alloc(B * H);
   bk.scan(kind, {
     B,
     T,
     H,
     gx: { s: gxT.storage, off: 0 },
     h0: { s: h0.storage, off: 0 },
-    out: { s: outT.storage, off: 0 },
-    hT: { s: hT, off: 0 },
+    out: { s: output.storage, off: 0 },
+    hT: { s: h.storage, off: 0 },
     lengths,
     reverse,
   });
-  const packed = empty(bk, [B, T + 1, H]);
-  const pStride = [(T + 1) * H, H, 1];
-  bk.stridedCopy(outT.storage, 0, [T * H, H, 1], packed.storage, 0, pStride, [B, T, H], false);
-  bk.stridedCopy(hT, 0, [H, 1], packed.storage, T * H, [(T + 1) * H, 1], [B, H], false);
-  bk.free(hT);
 
-  const savedTensors = [gxT, outT];
   record(
-    packed,
+    output,
     `${kind}Layer`,
     inputs,
-    (gP) => {
-      const dOut = bk.alloc(B * T * H),
-        dhT = bk.alloc(B * H),
+    (gOut) => {
+      // the final h's gradient has reached gOut through the pick below, so none is left for dhT
+      const dhT = bk.alloc(B * H),
         dGx = bk.alloc(B * T * G);
-      bk.stridedCopy(gP.storage, 0, pStride, dOut, 0, [T * H, H, 1], [B, T, H], false);
-      bk.stridedCopy(gP.storage, T * H, [(T + 1) * H, 1], dhT, 0, [H, 1], [B, H], false);
       const gh0 = empty(bk, h0.shape);
       bk.scanGrad(kind, {
         B,
@@ -99,8 +97,8 @@ export function scanLayer(a: ScanLayerArgs): { output: Tensor; h: Tensor } {
         H,
         gx: { s: gxT.storage, off: 0 },
         h0: { s: h0.storage, off: 0 },
-        out: { s: outT.storage, off: 0 },
-        dOut: { s: dOut, off: 0 },
+        out: { s: output.storage, off: 0 },
+        dOut: { s: gOut.storage, off: 0 },
         dhT: { s: dhT, off: 0 },
         dGx: { s: dGx, off: 0 },
         dh0: { s: gh0.storage, off: 0 },
@@ -120,11 +118,19 @@ export function scanLayer(a: ScanLayerArgs): { output: Tensor; h: Tensor } {
         bk.reduce('sum', dGx, gb.storage, 1, B * T, G);
         grads.push(gb);
       }
-      for (const s of [dOut, dhT, dGx]) bk.free(s);
+      for (const s of [dhT, dGx]) bk.free(s);
       return grads;
     },
-    savedTensors,
+    [gxT, output],
   );
-  if (!packed.node) for (const t of savedTensors) t.dispose();
-  return { output: narrow(packed, 1, 0, T), h: squeeze(narrow(packed, 1, T, 1), 1) };
+  if (!output.node) gxT.dispose();
+
+  // h = the output rows (b, last step of b), which the kernel has also written to h
+  const last = Int32Array.from({ length: B }, (_, b) => b * T + (reverse ? 0 : (lengths ? lengths[b] : T) - 1));
+  record(h, `${kind}FinalH`, [output], (gy) => {
+    const g = empty(bk, [B, T, H]);
+    bk.scatterAdd(gy.storage, last, g.storage, 1, B * T, H);
+    return [g];
+  });
+  return { output, h };
 }

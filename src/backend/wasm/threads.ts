@@ -1,10 +1,10 @@
 /**
  * Worker threads for the wasm backend: every worker instantiates the same
  * compiled kernels on the same shared memory, and the main thread hands out
- * slices of a big GEMM through a small control block in that memory (a job
- * counter, a done counter, and per-worker argument slots). Workers spin
- * briefly and then sleep in Atomics.wait, so a dispatch costs about a
- * microsecond while work is flowing and nothing while idle.
+ * slices of a big kernel call (GEMM, scan) through a small control block in
+ * that memory (a job counter, a done counter, and per-worker argument
+ * slots). Workers spin briefly and then sleep in Atomics.wait, so a dispatch
+ * costs about a microsecond while work is flowing and nothing while idle.
  *
  * The core knows nothing of how threads are made: an environment installs a
  * spawner (src/node/threads.ts does it with worker_threads; a page can do it
@@ -21,7 +21,6 @@ export interface WorkerInit {
   ctl: number;
   index: number;
   count: number;
-  scratch: number;
 }
 
 export interface ThreadSpawner {
@@ -39,20 +38,32 @@ export function getThreadSpawner(): ThreadSpawner | null {
   return spawner;
 }
 
-/** Control block layout (Int32 slots): 0 job counter, 1 done counter, 2 workers ready; from 16, 16 slots per worker. */
+/**
+ * The kernels a pool can split over its threads. A job names one by its
+ * index + 1 (0: this worker sits the job out) and passes it up to SLOTS - 1
+ * integer arguments (addresses go through an Int32 slot and back to the i32
+ * parameter unchanged).
+ */
+export const SPLIT_KERNELS = ['gemm', 'scan', 'scanGrad'] as const;
+export type SplitKernel = (typeof SPLIT_KERNELS)[number];
+
+/** Control block layout (Int32 slots): 0 job counter, 1 done counter, 2 workers ready; from SLOTS, SLOTS per worker (op, arguments). */
 const JOB = 0,
   DONE = 1,
   READY = 2,
-  SLOTS = 16;
-const OP_GEMM = 1;
+  SLOTS = 32;
+const ARGS = SLOTS - 1;
 
 /**
  * The worker's loop, as source text so it can be evaluated in a fresh thread
  * (Node's eval workers, or a Blob URL in a browser) with no module loading.
+ * Every argument slot is passed (a wasm export ignores the ones past its own
+ * parameters), so a job costs no allocation.
  */
 export const WORKER_SOURCE = `
 function workerMain(d) {
   const k = new WebAssembly.Instance(d.module, { env: { memory: d.memory, abort() { throw new Error('wasm kernel aborted'); } } }).exports;
+  const kernels = ${JSON.stringify(SPLIT_KERNELS)}.map((name) => k[name]);
   const ctl = new Int32Array(d.memory.buffer, d.ctl, ${SLOTS} * (d.count + 1));
   Atomics.add(ctl, ${READY}, 1);
   Atomics.notify(ctl, ${READY});
@@ -64,10 +75,8 @@ function workerMain(d) {
     }
     seen = Atomics.load(ctl, ${JOB});
     const o = ${SLOTS} * (d.index + 1);
-    if (ctl[o] === ${OP_GEMM}) {
-      k.gemm(ctl[o + 1], ctl[o + 2], ctl[o + 3], ctl[o + 4] >>> 0, ctl[o + 5], ctl[o + 6], ctl[o + 7] >>> 0, ctl[o + 8], ctl[o + 9],
-        ctl[o + 10] >>> 0, ctl[o + 11], ctl[o + 12], d.scratch, ctl[o + 13], ctl[o + 14]);
-    }
+    const op = ctl[o];
+    if (op > 0) kernels[op - 1](${Array.from({ length: ARGS }, (_, i) => `ctl[o + ${i + 1}]`).join(', ')});
     Atomics.add(ctl, ${DONE}, 1);
   }
 }`;
@@ -76,6 +85,8 @@ export class ThreadPool {
   readonly threads: number;
   private readonly ctl: Int32Array;
   private readonly workers: number;
+  /** Each thread's GEMM scratch (gemmScratchFloats() floats); the caller's thread brings its own. */
+  private readonly scratch: number[] = [];
   private ready = false;
 
   constructor(
@@ -92,8 +103,8 @@ export class ThreadPool {
     this.ctl = new Int32Array(heap.memory.buffer, ctlPtr, SLOTS * threads);
     this.ctl.fill(0);
     for (let i = 0; i < this.workers; i++) {
-      const scratch = heap.alloc(4 * scratchFloats);
-      s.spawn({ module, memory: heap.memory, ctl: ctlPtr, index: i, count: this.workers, scratch });
+      this.scratch.push(heap.alloc(4 * scratchFloats));
+      s.spawn({ module, memory: heap.memory, ctl: ctlPtr, index: i, count: this.workers });
     }
   }
 
@@ -121,6 +132,38 @@ export class ThreadPool {
   }
 
   /**
+   * One call of `kernel` per thread, all at once: thread t runs it with
+   * part(t) (null: thread t has nothing to do), the calling thread doing
+   * part(0). Returns when every part is done.
+   */
+  run<K extends SplitKernel>(kernel: K, part: (t: number) => Parameters<Kernels[K]> | null): void {
+    this.waitReady();
+    const ctl = this.ctl;
+    for (let t = 1; t < this.threads; t++) {
+      const args = part(t);
+      const o = SLOTS * t;
+      if (!args) {
+        ctl[o] = 0;
+        continue;
+      }
+      if (args.length > ARGS) throw new Error(`wasm backend: ${kernel} takes more arguments than a job has slots (${ARGS})`);
+      ctl[o] = SPLIT_KERNELS.indexOf(kernel) + 1;
+      for (let i = 0; i < args.length; i++) ctl[o + 1 + i] = args[i];
+    }
+    Atomics.store(ctl, DONE, 0);
+    Atomics.add(ctl, JOB, 1);
+    Atomics.notify(ctl, JOB);
+    const own = part(0);
+    if (own) (this.k[kernel] as (...a: number[]) => void)(...own);
+    // every worker answers every job (idle slots answer at once), so wait for all of them
+    let spins = 0;
+    while (Atomics.load(ctl, DONE) < this.workers) {
+      // spin: the other parts take microseconds; a dead worker must not hang the process
+      if (++spins % 10000000 === 0 && spins > 1e9) throw new Error('wasm backend: a worker thread stopped answering; set RECUR_THREADS=1');
+    }
+  }
+
+  /**
    * C (m x n, rows ldc apart) (+)= A·B split over the threads: by columns when
    * there are enough of them (each thread packs only its own part of B), by
    * rows otherwise. Arguments as in the gemm kernel; the caller's thread does
@@ -141,66 +184,20 @@ export class ThreadPool {
     acc: number,
     scratch: number,
   ): void {
-    this.waitReady();
     const T = this.threads;
     const byCols = n >= 32 * T;
     const total = byCols ? n : m;
     // slices in multiples of the register tile, so no thread gets a ragged edge it need not have
     const quantum = byCols ? 8 : this.k.gemmRowQuantum();
     const per = Math.ceil(total / T / quantum) * quantum;
-    const slice = (t: number): [number, number] => [Math.min(total, t * per), Math.min(total, (t + 1) * per)];
-    const ctl = this.ctl;
-    for (let t = 1; t < T; t++) {
-      const [s0, s1] = slice(t);
-      const o = SLOTS * t;
-      if (s1 <= s0) {
-        ctl[o] = 0;
-        continue;
-      }
-      ctl[o] = OP_GEMM;
-      if (byCols) {
-        ctl[o + 1] = m;
-        ctl[o + 2] = s1 - s0;
-        ctl[o + 3] = kk;
-        ctl[o + 4] = a;
-        ctl[o + 5] = ars;
-        ctl[o + 6] = acs;
-        ctl[o + 7] = b + 4 * s0 * bcs;
-        ctl[o + 8] = brs;
-        ctl[o + 9] = bcs;
-        ctl[o + 10] = c + 4 * s0;
-        ctl[o + 11] = ldc;
-        ctl[o + 12] = acc;
-        ctl[o + 13] = 0;
-        ctl[o + 14] = m;
-      } else {
-        ctl[o + 1] = m;
-        ctl[o + 2] = n;
-        ctl[o + 3] = kk;
-        ctl[o + 4] = a;
-        ctl[o + 5] = ars;
-        ctl[o + 6] = acs;
-        ctl[o + 7] = b;
-        ctl[o + 8] = brs;
-        ctl[o + 9] = bcs;
-        ctl[o + 10] = c;
-        ctl[o + 11] = ldc;
-        ctl[o + 12] = acc;
-        ctl[o + 13] = s0;
-        ctl[o + 14] = s1;
-      }
-    }
-    Atomics.store(ctl, DONE, 0);
-    Atomics.add(ctl, JOB, 1);
-    Atomics.notify(ctl, JOB);
-    const [s0, s1] = slice(0);
-    if (byCols) this.k.gemm(m, s1 - s0, kk, a, ars, acs, b + 4 * s0 * bcs, brs, bcs, c + 4 * s0, ldc, acc, scratch, 0, m);
-    else this.k.gemm(m, n, kk, a, ars, acs, b, brs, bcs, c, ldc, acc, scratch, s0, s1);
-    // every worker answers every job (idle slots answer at once), so wait for all of them
-    let spins = 0;
-    while (Atomics.load(ctl, DONE) < this.workers) {
-      // spin: the other slices take microseconds; a dead worker must not hang the process
-      if (++spins % 10000000 === 0 && spins > 1e9) throw new Error('wasm backend: a worker thread stopped answering; set RECUR_THREADS=1');
-    }
+    this.run('gemm', (t) => {
+      const s0 = Math.min(total, t * per),
+        s1 = Math.min(total, (t + 1) * per);
+      if (s1 <= s0) return null;
+      const sc = t === 0 ? scratch : this.scratch[t - 1];
+      return byCols
+        ? [m, s1 - s0, kk, a, ars, acs, b + 4 * s0 * bcs, brs, bcs, c + 4 * s0, ldc, acc, sc, 0, m]
+        : [m, n, kk, a, ars, acs, b, brs, bcs, c, ldc, acc, sc, s0, s1];
+    });
   }
 }
