@@ -1,4 +1,4 @@
-/** GEMM GFLOP/s of one backend in the three layouts backward needs, for the shapes issue 6 names. */
+/** GEMM GFLOP/s of one backend in the three layouts backward needs, for the shapes the W1/W2 workloads run. */
 import '../src/node/wasm-features.js';
 import '../src/node/threads.js';
 import { backendByName, createWasmBackend, type Backend } from '../src/internal.js';

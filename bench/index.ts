@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: recur's training and sampling speed on the issue-6
+ * `npm run bench`: recur's training and sampling speed on the standard
  * workloads (bench/workloads.ts) on each backend, GEMM GFLOP/s, and the same
  * workloads on the peers that are installed (PyTorch through /usr/bin/python3;
  * TensorFlow.js on its wasm backend, and on its cpu backend when js is among

@@ -1,6 +1,6 @@
 /**
  * The benchmark workloads: char-level LMs on tinyshakespeare (vocab 65).
- * W1 and W2 are issue 6's (batch 32 x seq 64); L1 is the long-sequence shape
+ * W1 and W2 are the standard shapes (batch 32 x seq 64); L1 is the long-sequence shape
  * the modern recurrences are measured at (1 x 256, batch 8 x seq 512), with
  * embed = hidden / 2 as in W1. The cell kind is bench/charlm.ts's --model.
  */
