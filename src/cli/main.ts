@@ -4,7 +4,7 @@ import '../node/threads.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { int, num } from './options.js';
 import { CONFIG_LIMITS } from '../models/config.js';
-import { CELL_KIND_NAMES } from '../nn/rnn/kinds.js';
+import { CELL_KIND_NAMES, CELL_KINDS } from '../nn/rnn/kinds.js';
 import { UserError } from './errors.js';
 import { asUserErrorUnlessBug, evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
 import { forecastCommand } from './forecast.js';
@@ -171,14 +171,17 @@ function program(): Command {
 
   p.command('import-torch')
     .description('turn a PyTorch char model (its state dict as .safetensors, plus the vocabulary) into a checkpoint')
-    .argument('<state-dict>', 'a .safetensors state dict: [Embedding] + LSTM/GRU/RNN + Linear, any module names')
+    .argument(
+      '<state-dict>',
+      `a .safetensors state dict: [Embedding] + a recurrent module (${CELL_KIND_NAMES.map((k) => CELL_KINDS[k].name).join(', ')}) + Linear, any module names`,
+    )
     .requiredOption('--vocab <file>', 'the characters in index order: a JSON list, a JSON {char: index} object, or a text file of the characters')
     .addOption(new Option('--model <type>', 'check the cell type read from the weights').choices(CELL_KIND_NAMES))
     .option('--out <file>', 'checkpoint to write', 'model.safetensors')
     .action((file: string, flags) => importTorchCommand(file, flags));
 
   p.command('export')
-    .description('write a checkpoint as a standard ONNX graph (opset 17, ONNX LSTM/GRU/RNN operators)')
+    .description('write a checkpoint as a standard ONNX graph (opset 17: ONNX LSTM/GRU/RNN operators; MinGRU/MinLSTM as MatMul and a Scan)')
     .argument('<checkpoint>', 'a .safetensors checkpoint')
     .requiredOption('--onnx <file>', 'the .onnx file to write')
     .addOption(
