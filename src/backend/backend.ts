@@ -183,7 +183,7 @@ export interface ScanArgs {
   gx: View;
   /** [B, H] initial state. */
   h0: View;
-  /** [B, T, H]: h_t at valid steps, 0 past each row's end. */
+  /** [B, T, H]: h_t at valid steps, 0 past each row's end (written by scan, read by scanGrad). */
   out: View;
   /** [B, H]: the state after each row's last processed step. */
   hT: View;
@@ -192,15 +192,8 @@ export interface ScanArgs {
   reverse: boolean;
 }
 
-/** The backward of `scan`: gates are recomputed from gx, h_{t-1} read from `out` (or h0). */
-export interface ScanGradArgs {
-  B: number;
-  T: number;
-  H: number;
-  gx: View;
-  h0: View;
-  /** The forward's `out`. */
-  out: View;
+/** The backward of `scan` (the forward's arguments but hT): gates are recomputed from gx, h_{t-1} read from `out` (or h0). */
+export interface ScanGradArgs extends Omit<ScanArgs, 'hT'> {
   /** dL/d out [B, T, H] (entries past a row's end are ignored). */
   dOut: View;
   /** dL/d hT [B, H]. */
@@ -209,8 +202,6 @@ export interface ScanGradArgs {
   dGx: View;
   /** Written: dL/d h0 [B, H]. */
   dh0: View;
-  lengths: Int32Array | null;
-  reverse: boolean;
 }
 
 export interface Backend {

@@ -102,6 +102,9 @@ const logSigmoid = (x: number): number => (x >= 0 ? -Math.log1p(Math.exp(-x)) : 
  * minGRU's z, minLSTM's i' = i / (f + i) = σ(logσ(p_i) - logσ(p_f)). Gate
  * blocks of a row of gx: minGRU z, h~; minLSTM f, i, h~.
  */
+/** Gate blocks of gx per kind (minGRU z, h~; minLSTM f, i, h~): the kernels' own layout. */
+const SCAN_BLOCKS: Record<ScanKind, number> = { mingru: 2, minlstm: 3 };
+
 function scanMix(kind: ScanKind, GX: FloatArray, g: number, H: number): number {
   return kind === 'mingru' ? sigmoid(GX[g]) : sigmoid(logSigmoid(GX[g + H]) - logSigmoid(GX[g]));
 }
@@ -697,7 +700,7 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
 
     scan(kind: ScanKind, a: ScanArgs) {
       const { B, T, H } = a;
-      const nb = kind === 'mingru' ? 2 : 3;
+      const nb = SCAN_BLOCKS[kind];
       const G = nb * H;
       const GX = st(a.gx.s),
         H0 = st(a.h0.s),
@@ -721,7 +724,7 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
     },
     scanGrad(kind: ScanKind, a: ScanGradArgs) {
       const { B, T, H } = a;
-      const nb = kind === 'mingru' ? 2 : 3;
+      const nb = SCAN_BLOCKS[kind];
       const G = nb * H;
       const GX = st(a.gx.s),
         H0 = st(a.h0.s),
