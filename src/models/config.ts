@@ -111,6 +111,34 @@ export function describeArchitecture(c: Omit<LanguageModelConfig, 'vocabSize'>):
   return `${describeStack(c)}, ${c.embed === 0 ? 'one-hot input' : `embedding ${c.embed}`}`;
 }
 
+/**
+ * Block i's state-dict names (RecurrentBlock's children under `blocks.{i}.`):
+ * `cell` is the prefix of the one-layer cell's PyTorch names (layer 0 of the registry's params).
+ */
+export function blockParamNames(i: number): {
+  norm1: string;
+  cell: string;
+  norm2: string;
+  ffnInWeight: string;
+  ffnInBias: string;
+  ffnOutWeight: string;
+  ffnOutBias: string;
+} {
+  const p = `blocks.${i}.`;
+  return {
+    norm1: `${p}norm1.weight`,
+    cell: `${p}cell.`,
+    norm2: `${p}norm2.weight`,
+    ffnInWeight: `${p}ffn.0.weight`,
+    ffnInBias: `${p}ffn.0.bias`,
+    ffnOutWeight: `${p}ffn.2.weight`,
+    ffnOutBias: `${p}ffn.2.bias`,
+  };
+}
+
+/** The block form's final RMSNorm weight, before the head. */
+export const FINAL_NORM = 'norm.weight';
+
 /** Every weight of a LanguageModel by state-dict name, with its shape (the order LanguageModel.stateDict() uses). */
 export function lmShapes(c: LanguageModelConfig): Record<string, number[]> {
   const { vocabSize: V, layers, hidden: H, embed: E } = c;
@@ -119,16 +147,16 @@ export function lmShapes(c: LanguageModelConfig): Record<string, number[]> {
   if (c.blocks) {
     const F = FFN_MULTIPLE * H;
     for (let i = 0; i < layers; i++) {
-      const p = `blocks.${i}.`;
-      shapes[`${p}norm1.weight`] = [H];
-      for (const [name, shape] of Object.entries(layerParamShapes(c.model, 0, H, H))) shapes[`${p}cell.${name}`] = shape;
-      shapes[`${p}norm2.weight`] = [H];
-      shapes[`${p}ffn.0.weight`] = [F, H];
-      shapes[`${p}ffn.0.bias`] = [F];
-      shapes[`${p}ffn.2.weight`] = [H, F];
-      shapes[`${p}ffn.2.bias`] = [H];
+      const n = blockParamNames(i);
+      shapes[n.norm1] = [H];
+      for (const [name, shape] of Object.entries(layerParamShapes(c.model, 0, H, H))) shapes[n.cell + name] = shape;
+      shapes[n.norm2] = [H];
+      shapes[n.ffnInWeight] = [F, H];
+      shapes[n.ffnInBias] = [F];
+      shapes[n.ffnOutWeight] = [H, F];
+      shapes[n.ffnOutBias] = [H];
     }
-    shapes['norm.weight'] = [H];
+    shapes[FINAL_NORM] = [H];
   } else {
     for (let l = 0; l < layers; l++) {
       for (const [name, shape] of Object.entries(layerParamShapes(c.model, l, l === 0 ? (E > 0 ? E : V) : H, H))) shapes[`rnn.${name}`] = shape;

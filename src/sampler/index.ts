@@ -19,11 +19,12 @@
  * @module recur-rnn/sampler
  */
 import { createJsBackend } from '../backend/js/index.js';
-import type { Storage } from '../backend/backend.js';
+import type { Backend, Storage } from '../backend/backend.js';
 import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from '../models/checkpoint-meta.js';
-import { lmShapes, type LanguageModelConfig } from '../models/config.js';
-import { StepperCore } from '../generate/stepper-core.js';
-import { CELL_KINDS, layerCell } from '../nn/rnn/kinds.js';
+import { blockParamNames, FFN_MULTIPLE, FINAL_NORM, lmShapes, type LanguageModelConfig } from '../models/config.js';
+import { StepperCore, type StepperLayer, type StepperWeights } from '../generate/stepper-core.js';
+import { RMS_NORM_EPS } from '../ops/norm-gelu-core.js';
+import { CELL_KINDS, layerCell, type CellKind } from '../nn/rnn/kinds.js';
 import { generateTokens, prepareGeneration, sampleDefaults, type GenerateOptions } from '../generate/core.js';
 import { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
@@ -40,6 +41,51 @@ export interface SamplerOptions extends GenerateOptions {
 
 /** `recur sample`'s defaults (the same object), so that the same options give the same text. */
 export const SAMPLE_DEFAULTS = sampleDefaults;
+
+/** Layer l of a recurrent stack whose PyTorch names start with `prefix` ('rnn.', or 'blocks.{i}.cell.' with l = 0). */
+function stepperLayer(store: Record<string, Storage>, kind: CellKind, prefix: string, l: number, inputSize: number): StepperLayer {
+  const n = CELL_KINDS[kind].params(l);
+  // lmShapes (from the registry) says which of PyTorch's four names this kind has: a scan kind has no W_hh, b_hh
+  const get = (key: string): Storage | null => store[prefix + key] ?? null;
+  return { weightIh: store[prefix + n.weightIh], inputSize, weightHh: get(n.weightHh), biasIh: get(n.biasIh), biasHh: get(n.biasHh) };
+}
+
+/** A checkpoint's parameters (already checked against lmShapes) as the stepper's weights, in either form. */
+function stepperWeights(config: LanguageModelConfig, store: Record<string, Storage>, backend: Backend): StepperWeights {
+  const { model, layers, hidden, embed, vocabSize } = config;
+  const common = {
+    backend,
+    // checkpoints hold tanh RNNs only (LanguageModel builds no other), so the default nonlinearity
+    cell: layerCell(model),
+    vocabSize,
+    hidden,
+    embed,
+    embedding: store['embedding.weight'] ?? null,
+    headWeight: store['head.weight'],
+    headBias: store['head.bias'] ?? null,
+  };
+  if (!config.blocks) {
+    return { ...common, layers: Array.from({ length: layers }, (_, l) => stepperLayer(store, model, 'rnn.', l, l === 0 ? embed || vocabSize : hidden)) };
+  }
+  const names = Array.from({ length: layers }, (_, i) => blockParamNames(i));
+  return {
+    ...common,
+    layers: names.map((n) => stepperLayer(store, model, n.cell, 0, hidden)),
+    blocks: {
+      blocks: names.map((n) => ({
+        norm1: store[n.norm1],
+        norm2: store[n.norm2],
+        ffnInWeight: store[n.ffnInWeight],
+        ffnInBias: store[n.ffnInBias] ?? null,
+        ffnOutWeight: store[n.ffnOutWeight],
+        ffnOutBias: store[n.ffnOutBias] ?? null,
+      })),
+      norm: store[FINAL_NORM],
+      ffnHidden: FFN_MULTIPLE * hidden,
+      eps: RMS_NORM_EPS,
+    },
+  };
+}
 
 /**
  * A checkpoint loaded for generating text, with nothing else of the library:
@@ -64,12 +110,6 @@ export class Sampler {
     // the CLI's and the playground's checks (checksums, shapes, no NaN), so every reader refuses the same files
     const { meta, vocab, arrays } = readCheckpointArrays(u8, name, (key) => !key.startsWith('optim.') && !key.startsWith('state.'));
     const config = meta.config;
-    // the stepper below runs the plain stack (embedding, recurrent layers, head) and nothing else
-    if ((config as { blocks?: unknown }).blocks) {
-      throw new Error(
-        `${name} is a block-form language model (residual blocks with RMSNorm and a GELU feed-forward), which the embeddable sampler does not run yet; sample it with recur sample`,
-      );
-    }
     const bk = createJsBackend('f32');
     const store: Record<string, Storage> = {};
     for (const key of Object.keys(lmShapes(config))) store[key] = bk.fromValues(arrays[key].data);
@@ -77,29 +117,7 @@ export class Sampler {
     this.chars = vocab.tokens;
     this.vocab = vocab;
     this.meta = meta;
-    this.stepper = new StepperCore({
-      backend: bk,
-      // checkpoints hold tanh RNNs only (LanguageModel builds no other), so the default nonlinearity
-      cell: layerCell(config.model),
-      vocabSize: config.vocabSize,
-      hidden: config.hidden,
-      embed: config.embed,
-      embedding: store['embedding.weight'] ?? null,
-      layers: Array.from({ length: config.layers }, (_, l) => {
-        const n = CELL_KINDS[config.model].params(l);
-        // lmShapes (from the registry) says which of PyTorch's four names this kind has: a scan kind has no W_hh, b_hh
-        const get = (key: string): Storage | null => store[`rnn.${key}`] ?? null;
-        return {
-          weightIh: store[`rnn.${n.weightIh}`],
-          inputSize: l === 0 ? config.embed || config.vocabSize : config.hidden,
-          weightHh: get(n.weightHh),
-          biasIh: get(n.biasIh),
-          biasHh: get(n.biasHh),
-        };
-      }),
-      headWeight: store['head.weight'],
-      headBias: store['head.bias'],
-    });
+    this.stepper = new StepperCore(stepperWeights(config, store, bk));
   }
 
   /** Characters (or words) one by one as they are made (synchronous); each call starts from a fresh state. */
