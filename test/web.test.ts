@@ -385,6 +385,66 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     await page.fill('#prime', '');
   });
 
+  it(`trains the block form (${CELL_KINDS[scanKind].name} blocks) until the loss falls, samples as \`recur sample\` does, and names blocks in the cell view`, async () => {
+    const spec = CELL_KINDS[scanKind];
+    await page.goto(url);
+    await page.waitForSelector('body[data-threads]', { timeout: 30000 });
+    await page.check('input[name=source][value=paste]');
+    await page.fill('#paste', readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 20000));
+    await page.selectOption('#model', scanKind);
+    await page.check('#blocks');
+    assert.equal(await page.isDisabled('#embed'), true);
+    for (const [id, v] of [
+      ['layers', '2'],
+      ['hidden', '32'],
+      ['batch', '16'],
+      ['seq', '32'],
+      ['eval-every', '20'],
+      ['sample-every', '20'],
+      ['lr', '0.01'],
+    ]) {
+      await page.fill(`#${id}`, v);
+    }
+    // the embedding follows the width, as the block form requires
+    assert.equal(await page.inputValue('#embed'), '32');
+    await page.click('#start');
+    await page.waitForFunction(
+      () => {
+        const d = (document.getElementById('stats') as HTMLElement).dataset;
+        return d.firstLoss !== undefined && d.valLoss !== undefined && Number(d.loss) < 0.8 * Number(d.firstLoss);
+      },
+      undefined,
+      { timeout: 120000 },
+    );
+    await page.click('#stop');
+    await page.waitForSelector('body[data-phase=idle]', { timeout: 30000 });
+    assert.match((await page.textContent('#model-info')) ?? '', new RegExp(`^2 blocks x 32 ${spec.name} \\(RMSNorm, GELU FFN 128\\), `));
+
+    await page.fill('#prime', 'First');
+    await page.fill('#sample-seed', '5');
+    await page.fill('#length', '200');
+    await page.click('#sample');
+    await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
+    const trained = (await page.textContent('#sample-out')) ?? '';
+    const ck = join(dir, `${scanKind}-blocks.safetensors`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    await download.saveAs(ck);
+    const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', ck, '--prime', 'First', '--seed', '5', '--length', '200'], {
+      encoding: 'utf8',
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(trained, cli.stdout.replace(/\n$/, ''));
+
+    await page.selectOption('#act-source', 'sample');
+    await page.selectOption('#act-layer', { value: '1' });
+    await page.click('#act-show');
+    await page.waitForSelector('#act-view span', { state: 'attached' });
+    assert.equal(await page.textContent('#act-what'), `Block 2, cell 0: the hidden state h of ${spec.article}, over 205 characters.`);
+    await page.fill('#prime', '');
+    await page.uncheck('#blocks');
+    assert.equal(await page.isDisabled('#embed'), false);
+  });
+
   it('logged no errors in the page or its workers', () => {
     assert.deepEqual(errors, []);
   });

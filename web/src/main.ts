@@ -41,6 +41,8 @@ function newWorker(): void {
 
 let phase: 'idle' | 'training' | 'paused' = 'idle';
 let hasModel = false;
+// the current model's form, for naming its layers in the cell view
+let modelHasBlocks = false;
 let firstLoss: number | null = null;
 let lastSample = '';
 let trainingText = '';
@@ -84,6 +86,20 @@ for (const [id, v] of Object.entries({
   temperature: sampleDefaults.temperature,
 }))
   $<HTMLInputElement>(id).value = String(v);
+$<HTMLInputElement>('blocks').checked = !!defaultLMConfig.blocks;
+
+function blocksOn(): boolean {
+  return $<HTMLInputElement>('blocks').checked;
+}
+// with blocks the embedding must equal the hidden size, so the field follows it rather than accepting a value training would refuse
+function syncEmbedField(): void {
+  const embed = $<HTMLInputElement>('embed');
+  embed.disabled = blocksOn();
+  if (blocksOn()) embed.value = $<HTMLInputElement>('hidden').value;
+}
+$('blocks').addEventListener('change', syncEmbedField);
+$('hidden').addEventListener('input', syncEmbedField);
+syncEmbedField();
 
 function showError(message: string): void {
   const el = $('text-status');
@@ -103,6 +119,7 @@ function describe(info: ModelInfo): string {
 
 function setModel(info: ModelInfo): void {
   hasModel = true;
+  modelHasBlocks = info.blocks;
   $('model-info').textContent = describe(info);
   const sel = $<HTMLSelectElement>('act-layer');
   sel.replaceChildren(...Array.from({ length: info.layers }, (_, l) => new Option(`${l + 1}`, `${l}`)));
@@ -286,8 +303,10 @@ $('start').addEventListener('click', async () => {
     model: val('model') as ModelSettings['model'],
     layers: num('layers'),
     hidden: num('hidden'),
-    embed: num('embed'),
+    // the block form's embedding is its width (the field shows it, disabled)
+    embed: blocksOn() ? num('hidden') : num('embed'),
     dropout: num('dropout'),
+    blocks: blocksOn(),
   };
   const train: TrainSettings = {
     batch: num('batch'),
@@ -400,7 +419,7 @@ function renderActivations(): void {
     frag.append(span);
   });
   view.replaceChildren(frag);
-  const what = `Layer ${a.layer + 1}, cell ${cell}: ${STATE_NAMES[a.state]} of ${CELL_KINDS[a.kind].article}, over ${a.chars.length} characters`;
+  const what = `${modelHasBlocks ? 'Block' : 'Layer'} ${a.layer + 1}, cell ${cell}: ${STATE_NAMES[a.state]} of ${CELL_KINDS[a.kind].article}, over ${a.chars.length} characters`;
   view.setAttribute('aria-label', what);
   $('act-what').textContent = `${what}.`;
 }

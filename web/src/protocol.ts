@@ -7,6 +7,8 @@ export interface ModelSettings {
   hidden: number;
   embed: number;
   dropout: number;
+  /** The residual block form (its embedding is as wide as its blocks). */
+  blocks: boolean;
 }
 
 export interface TrainSettings {
