@@ -5,7 +5,8 @@
  * beyond npm). Logits and final states must match recur's within 1e-4
  * relative, for every cell kind (LSTM, GRU and RNN as ONNX's recurrent
  * operators, minGRU and minLSTM as a Scan), 1 and 2 layers, embedding and
- * one-hot input, with default (zero) and given initial states.
+ * one-hot input, and as residual blocks, with default (zero) and given
+ * initial states.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +26,7 @@ ort.env.wasm.numThreads = 1; // no worker threads: the machine is shared and the
 ort.env.logLevel = 'error';
 
 const worst = new ErrorLog();
+const worstBlocks = new ErrorLog();
 const ortVsTorch = new ErrorLog();
 const session = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
 const int64 = (ids: Int32Array, dims: number[]) =>
@@ -63,7 +65,25 @@ async function compare(model: LanguageModel, sess: ort.InferenceSession, B: numb
     const label = `${what}${withState ? ', given states' : ''}: ${name}`;
     assertRelClose(got.data as Float32Array, w.data, label);
     worst.add(got.data as Float32Array, w.data, label);
+    if (model.config.blocks) worstBlocks.add(got.data as Float32Array, w.data, label);
   }
+}
+
+/** Export with both kinds of states and compare each in ONNX Runtime at a few batch sizes and lengths, with zero and given initial states. */
+async function checkBothStateKinds(model: LanguageModel, vocab: CharTokenizer, rng: Rng, what: string): Promise<void> {
+  const withC = CELL_KINDS[model.config.model].cellState;
+  // optional states (the default): not fed, they are zeros broadcast to the batch
+  const sess = await session(exportLMOnnx(model, vocab));
+  assert.deepEqual(sess.outputNames, withC ? ['logits', 'hn', 'cn'] : ['logits', 'hn']);
+  await compare(model, sess, 3, 7, rng, false, what);
+  await compare(model, sess, 1, 4, rng, false, what);
+  await sess.release();
+  // required states: fed every time
+  const withStates = await session(exportLMOnnx(model, vocab, { states: 'required' }));
+  assert.deepEqual(withStates.inputNames, withC ? ['tokens', 'h0', 'c0'] : ['tokens', 'h0']);
+  await compare(model, withStates, 2, 5, rng, true, `${what}, required states`);
+  await compare(model, withStates, 1, 1, rng, true, `${what}, required states`);
+  await withStates.release();
 }
 
 describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
@@ -76,22 +96,52 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
       const V = 13;
       const model = new LanguageModel({ vocabSize: V, model: cell, layers, hidden: 16, embed, dropout: 0 }, { rng });
       model.eval();
-      const vocab = new CharTokenizer('abcdefghijklm'.split(''));
-      // optional states (the default): not fed, they are zeros broadcast to the batch
-      const sess = await session(exportLMOnnx(model, vocab));
-      assert.deepEqual(sess.outputNames, CELL_KINDS[cell].cellState ? ['logits', 'hn', 'cn'] : ['logits', 'hn']);
-      await compare(model, sess, 3, 7, rng, false, what);
-      await compare(model, sess, 1, 4, rng, false, what);
-      await sess.release();
-      // required states: fed every time
-      const withStates = await session(exportLMOnnx(model, vocab, { states: 'required' }));
-      assert.deepEqual(withStates.inputNames, CELL_KINDS[cell].cellState ? ['tokens', 'h0', 'c0'] : ['tokens', 'h0']);
-      await compare(model, withStates, 2, 5, rng, true, `${what}, required states`);
-      await compare(model, withStates, 1, 1, rng, true, `${what}, required states`);
-      await withStates.release();
+      await checkBothStateKinds(model, new CharTokenizer('abcdefghijklm'.split('')), rng, what);
       t.diagnostic(`against ONNX Runtime so far: ${worst}`);
     });
   }
+
+  for (const cell of CELL_KIND_NAMES) {
+    const what = `${cell}, 3 blocks`;
+    it(`${what}: logits and final states match recur (rel <= 1e-4), default and given initial states`, async (t) => {
+      const rng = new Rng(100 + cell.length);
+      const [V, d] = [11, 12];
+      const model = new LanguageModel({ vocabSize: V, model: cell, layers: 3, hidden: d, embed: d, dropout: 0, blocks: true }, { rng });
+      model.eval();
+      // the norms' weights start as ones: made to differ, so that each one's place in the graph is checked too
+      const sd = model.stateDict();
+      for (const [name, w] of Object.entries(sd)) {
+        if (/(^|\.)norm\d?\.weight$/.test(name))
+          sd[name] = r.tensor(
+            Float32Array.from({ length: w.size }, () => rng.uniform(0.5, 1.5)),
+            w.shape,
+          );
+      }
+      // even tokens' embeddings shrunk to about 1e-3, whose mean square is a tenth of RMSNorm's eps: the eps shows in the logits
+      const emb = sd['embedding.weight'].toFloat32Array();
+      for (let id = 0; id < V; id += 2) for (let j = 0; j < d; j++) emb[id * d + j] *= 1e-3;
+      sd['embedding.weight'] = r.tensor(emb, [V, d]);
+      model.loadStateDict(sd);
+      await checkBothStateKinds(model, new CharTokenizer('abcdefghijk'.split('')), rng, what);
+      t.diagnostic(`block models against ONNX Runtime so far: ${worstBlocks}`);
+    });
+  }
+
+  it('a block model is standard operators at opset 17: RMSNorm from ReduceMean and Sqrt, GELU from Tanh, the cell as for a plain stack', () => {
+    type Node = { op_type: string };
+    const ops = (cell: CellType) => {
+      const model = new LanguageModel({ vocabSize: 5, model: cell, layers: 2, hidden: 4, embed: 4, dropout: 0, blocks: true }, { rng: new Rng(2) });
+      return (lmOnnxModel(model, new CharTokenizer('abcde'.split(''))) as { graph: { node: Node[] } }).graph.node.map((n) => n.op_type);
+    };
+    const count = (list: string[], op: string) => list.filter((o) => o === op).length;
+    for (const cell of CELL_KIND_NAMES) {
+      const list = ops(cell);
+      // two norms per block and the final one; one feed-forward per block
+      assert.equal(count(list, 'ReduceMean'), 5, cell);
+      assert.equal(count(list, 'Tanh'), 2, cell);
+      assert.equal(count(list, CELL_KINDS[cell].onnx.op), 2, cell);
+    }
+  });
 
   it("optional states are overridable initializers, which ONNX Runtime's JavaScript API cannot feed (hence --states required)", async () => {
     const model = new LanguageModel({ vocabSize: 3, model: 'rnn', layers: 1, hidden: 4, embed: 0, dropout: 0 }, { rng: new Rng(1) });
@@ -158,7 +208,7 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
     await withStates.release();
   });
 
-  it('refused, in one sentence: a bidirectional stack, a non-tanh RNN, and a model with parts the exporter does not know', () => {
+  it('refused, in one sentence: a bidirectional stack, a non-tanh RNN (also as a block cell), and a model with parts the exporter does not know', () => {
     const vocab = new CharTokenizer('abc'.split(''));
     for (const cell of ['mingru', 'minlstm'] as const) {
       const model = new LanguageModel({ vocabSize: 3, model: cell, layers: 2, hidden: 4, embed: 2, dropout: 0 }, { rng: new Rng(5) });
@@ -168,12 +218,17 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
     const relu = new LanguageModel({ vocabSize: 3, model: 'rnn', layers: 1, hidden: 4, embed: 0, dropout: 0 }, { rng: new Rng(7) });
     relu.rnn = new r.RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'relu', rng: new Rng(8) });
     assert.throws(() => exportLMOnnx(relu, vocab), { message: 'only tanh RNN layers are exported' });
-    // as a model of another form would have (a norm, a feed-forward block): weights the graph would silently leave out
+    const reluBlock = new LanguageModel({ vocabSize: 3, model: 'rnn', layers: 2, hidden: 4, embed: 4, dropout: 0, blocks: true }, { rng: new Rng(7) });
+    reluBlock.blocks![1].cell = new r.RNN({ inputSize: 4, hiddenSize: 4, nonlinearity: 'relu', rng: new Rng(8) });
+    assert.throws(() => exportLMOnnx(reluBlock, vocab), { message: 'only tanh RNN layers are exported' });
+    // weights the graph would silently leave out
     const extra = new LanguageModel({ vocabSize: 3, model: 'mingru', layers: 1, hidden: 4, embed: 2, dropout: 0 }, { rng: new Rng(9) });
     Object.assign(extra, { ffn: new r.Linear(4, 4, { rng: new Rng(10) }) });
-    assert.throws(() => exportLMOnnx(extra, vocab), {
-      message: "only a plain language model (embedding, recurrent layers, output layer) can be exported to ONNX, and this one has 'ffn.weight'",
-    });
+    const refusal = "only recur's language models (a plain stack or residual blocks, as built from their config) can be exported to ONNX, and this one";
+    assert.throws(() => exportLMOnnx(extra, vocab), { message: `${refusal} has 'ffn.weight'` });
+    const extraInBlock = new LanguageModel({ vocabSize: 3, model: 'gru', layers: 1, hidden: 4, embed: 4, dropout: 0, blocks: true }, { rng: new Rng(9) });
+    Object.assign(extraInBlock.blocks![0], { norm3: new r.RMSNorm(4) });
+    assert.throws(() => exportLMOnnx(extraInBlock, vocab), { message: `${refusal} has 'blocks.0.norm3.weight'` });
   });
 });
 
@@ -231,6 +286,18 @@ describe('recur export --onnx', () => {
       await sess.release();
     });
   }
+
+  it("lstm blocks: a block checkpoint exports via the CLI and runs in ONNX Runtime with recur's logits and states", async () => {
+    const model = new LanguageModel({ vocabSize: 6, model: 'lstm', layers: 2, hidden: 8, embed: 8, dropout: 0, blocks: true }, { rng: new Rng(13) });
+    writeFileSync(join(dir, 'blocks.safetensors'), encodeCheckpoint(model, new CharTokenizer('abcdef'.split(''))));
+    const res = run('export', 'blocks.safetensors', '--onnx', 'blocks.onnx', '--states', 'required');
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /inputs tokens int64 \[batch, seq\] and h0, c0 \[2, batch, 8\]; outputs logits \[batch, seq, 6\] and hn, cn \[2, batch, 8\]\n$/);
+    const sess = await session(readFileSync(join(dir, 'blocks.onnx')));
+    model.eval();
+    await compare(model, sess, 2, 6, new Rng(14), true, 'lstm blocks via the CLI');
+    await sess.release();
+  });
 
   it('errors: a missing or foreign checkpoint is one sentence and exit 1; no --onnx is a usage error', () => {
     const missing = run('export', 'missing.safetensors', '--onnx', 'x.onnx');

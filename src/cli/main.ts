@@ -181,7 +181,10 @@ function program(): Command {
     .action((file: string, flags) => importTorchCommand(file, flags));
 
   p.command('export')
-    .description('write a checkpoint as a standard ONNX graph (opset 17: ONNX LSTM/GRU/RNN operators; MinGRU/MinLSTM as MatMul and a Scan)')
+    .description(
+      'write a checkpoint as a standard ONNX graph (opset 17: ONNX LSTM/GRU/RNN operators; MinGRU/MinLSTM as MatMul and a Scan; ' +
+        'a block model with RMSNorm and GELU from elementwise operators)',
+    )
     .argument('<checkpoint>', 'a .safetensors checkpoint')
     .requiredOption('--onnx <file>', 'the .onnx file to write')
     .addOption(

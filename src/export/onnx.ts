@@ -3,10 +3,13 @@
  * runs it: ONNX's own LSTM / GRU / RNN operators, one per layer, for the step
  * kinds; for the scan kinds (minGRU, minLSTM), whose gates read only x_t, one
  * MatMul for every step's gates, elementwise gate arithmetic over the whole
- * sequence, and a Scan that carries h through time (see scanLayers).
+ * sequence, and a Scan that carries h through time (see scanLayer). The
+ * block form (config.blocks) writes each block's cell the same way, between
+ * RMSNorms, residual adds and a GELU feed-forward built from elementwise
+ * operators (see blockStack).
  *
  *   inputs   tokens  int64 [batch, seq]        (batch-major, as LanguageModel.forward)
- *            h0      float [layers, batch, H]  the initial state (see `states`)
+ *            h0      float [layers, batch, H]  the initial state (see `states`); of a block model, a row per block
  *            c0      float [layers, batch, H]  LSTM only, likewise
  *   outputs  logits  float [batch, seq, vocab]
  *            hn, cn  float [layers, batch, H]  the final states (cn for LSTM)
@@ -27,11 +30,16 @@
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import type { LanguageModel } from '../models/charlm.js';
+import type { RecurrentBlock } from '../models/blocks.js';
+import { describeArchitecture, lmShapes } from '../models/config.js';
 import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ScanKind } from '../backend/backend.js';
-import { CELL_KINDS, layerParamShapes, toOnnxGateOrder } from '../nn/rnn/kinds.js';
+import type { CellWeights } from '../ops/recurrent.js';
+import { GELU_A, GELU_C } from '../ops/norm-gelu-core.js';
+import { CELL_KINDS, toOnnxGateOrder, type CellKind } from '../nn/rnn/kinds.js';
 import type { RecurrentBase } from '../nn/rnn/layers.js';
+import type { Linear, RMSNorm } from '../nn/layers.js';
 
 /** The ONNX opset the exported graphs import (the default domain's only). */
 export const ONNX_OPSET = 17;
@@ -136,7 +144,15 @@ class GraphBuilder {
   }
 }
 
-/** What a stack of layers hands the head: its batch-major output and each layer's final states. */
+/** One recurrent layer's output, in the layout its kind runs in, and its final states [1, B, H]. */
+interface LayerOut {
+  y: string;
+  hn: string;
+  /** For a kind with a cell state. */
+  cn: string | null;
+}
+
+/** What the recurrent part hands the head: its batch-major output and each layer's (or block's) final states. */
 interface Stack {
   /** [B, T, H] */
   y: string;
@@ -144,6 +160,27 @@ interface Stack {
   hn: string[];
   /** [1, B, H] per layer, for a kind with a cell state */
   cn: string[];
+}
+
+/** Writes one recurrent layer on x, its initial states being row `l` of each of `states` ([L, B, H]); `l` also keeps its names apart. */
+type LayerWriter = (g: GraphBuilder, cell: CellKind, w: CellWeights, l: number, x: string, states: string[]) => LayerOut;
+
+/**
+ * A kind's layer writer and the layout it reads and writes: ONNX's recurrent
+ * operators are time-major ([T, B, ·]; layout=1 is not supported by every
+ * runtime), a Scan runs over axis 1 of batch-major tensors. What a block
+ * puts between layers (norms, feed-forwards, residual adds) acts on the last
+ * axis, so it runs in either.
+ */
+function layerWriter(cell: CellKind): { timeMajor: boolean; write: LayerWriter } {
+  return CELL_KINDS[cell].scan ? { timeMajor: false, write: scanLayer } : { timeMajor: true, write: opLayer };
+}
+
+/** [B, T, ·] to [T, B, ·] or back. */
+const swapBT = (g: GraphBuilder, x: string, name?: string): string => g.op('Transpose', [x], [ints('perm', [1, 0, 2])], name);
+
+function stackOf(y: string, outs: LayerOut[]): Stack {
+  return { y, hn: outs.map((o) => o.hn), cn: outs.flatMap((o) => (o.cn === null ? [] : [o.cn])) };
 }
 
 /** Options of {@link exportLMOnnx}. */
@@ -154,21 +191,31 @@ export interface OnnxExportOptions {
   producerVersion?: string;
 }
 
+/** Throws unless the model's recurrent layers (the stack, or each block's cell) are ones ONNX's operators or the Scan compute as recur does. */
+function checkRecurrentLayers(model: LanguageModel): void {
+  const spec = CELL_KINDS[model.config.model];
+  for (const layer of model.rnn ? [model.rnn] : model.blocks!.map((b) => b.cell)) {
+    if (layer.bidirectional) throw new Error('a bidirectional model cannot be exported as a char LM');
+    // the registry's ONNX entry (operator, attributes) describes the default, tanh, kernel
+    if (spec.fused && layer.kind !== spec.fused('tanh')) throw new Error('only tanh RNN layers are exported');
+  }
+}
+
 /**
- * Throws unless every weight of the model is one this exporter writes
- * (embedding or none, the recurrent layers, the head), so a model of another
- * form is refused rather than exported without the parts it does not know.
+ * Throws unless the model's weights are exactly those of its form (lmShapes),
+ * so a model with parts this exporter does not know is refused rather than
+ * exported without them.
  */
-function checkPlainStack(model: LanguageModel): void {
-  const { vocabSize: V, model: cell, layers: L, hidden: H, embed: E } = model.config;
-  const known = new Set(['head.weight', 'head.bias', ...(E > 0 ? ['embedding.weight'] : [])]);
-  for (let l = 0; l < L; l++) for (const name of Object.keys(layerParamShapes(cell, l, l === 0 ? E || V : H, H))) known.add(`rnn.${name}`);
+function checkWeights(model: LanguageModel): void {
+  const known = Object.keys(lmShapes(model.config));
   const names = Object.keys(model.stateDict());
-  const extra = names.find((n) => !known.has(n));
-  const missing = [...known].find((n) => !names.includes(n));
+  const extra = names.find((n) => !known.includes(n));
+  const missing = known.find((n) => !names.includes(n));
   if (extra !== undefined || missing !== undefined) {
     const what = extra !== undefined ? `has '${extra}'` : `lacks '${missing}'`;
-    throw new Error(`only a plain language model (embedding, recurrent layers, output layer) can be exported to ONNX, and this one ${what}`);
+    throw new Error(
+      `only recur's language models (a plain stack or residual blocks, as built from their config) can be exported to ONNX, and this one ${what}`,
+    );
   }
 }
 
@@ -176,66 +223,25 @@ function checkPlainStack(model: LanguageModel): void {
 export function lmOnnxModel(model: LanguageModel, vocab: LMTokenizer, opts: OnnxExportOptions = {}): Record<string, unknown> {
   const optional = (opts.states ?? 'optional') === 'optional';
   if (!optional && opts.states !== 'required') throw new Error(`states must be 'optional' or 'required', got '${opts.states}'`);
-  const { vocabSize: V, model: cell, layers: L, hidden: H, embed: E } = model.config;
-  if (!model.rnn) throw new Error('a block model (--blocks) cannot be exported to ONNX yet; export a plain stack');
-  if (model.rnn.bidirectional) throw new Error('a bidirectional model cannot be exported as a char LM');
-  checkPlainStack(model);
-  const spec = CELL_KINDS[cell];
-  // the registry's ONNX entry (operator, attributes) describes the default, tanh, kernel
-  if (spec.fused && model.rnn.kind !== spec.fused('tanh')) throw new Error('only tanh RNN layers are exported');
+  checkRecurrentLayers(model);
+  checkWeights(model);
+  const { vocabSize: V, model: cell, layers: L } = model.config;
   const g = new GraphBuilder();
-
-  // tokens [B, T] -> inputs [B, T, I]: an embedding lookup, or one-hot vectors (embed 0, as min-char-rnn)
-  if (E > 0) {
-    g.node('Gather', [g.floats('embedding.weight', [V, E], model.embedding!.weight.toFloat32Array()), 'tokens'], ['x_bti'], [int('axis', 0)]);
-  } else {
-    g.node('OneHot', ['tokens', g.int64s('onehot_depth', [V], []), g.floats('onehot_values', [2], [0, 1])], ['x_bti'], [int('axis', -1)]);
-  }
-
-  // initial states [L, B, H]: as given, or (optional states) the [L, 1, H] zero default broadcast to the batch
-  const stateNames = spec.cellState ? ['h0', 'c0'] : ['h0'];
-  let states = stateNames;
-  if (optional) {
-    g.node('Shape', ['tokens'], ['tokens_shape']);
-    g.node('Slice', ['tokens_shape', g.int64s('zero', [0]), g.int64s('one', [1])], ['batch']);
-    g.node('Concat', [g.int64s('layers_dim', [L]), 'batch', g.int64s('hidden_dim', [H])], ['state_shape'], [int('axis', 0)]);
-    states = stateNames.map((s) => {
-      g.floats(s, [L, 1, H], new Float32Array(L * H));
-      return g.op('Expand', [s, 'state_shape'], [], `${s}_full`);
-    });
-  }
-
-  const { y, hn, cn } = spec.scan ? scanLayers(g, model, model.rnn, spec.scan, 'x_bti', states[0]) : opLayers(g, model, model.rnn, 'x_bti', states);
+  const names = new Map(model.namedParameters().map(([n, t]) => [t, n]));
+  const x = embedTokens(g, model);
+  const states = initialStates(g, model, optional);
+  const { y, hn, cn } = model.blocks ? blockStack(g, names, cell, model.blocks, model.norm!, x, states) : plainStack(g, cell, model.rnn!, L, x, states);
   g.node('Concat', hn, ['hn'], [int('axis', 0)]);
-  if (spec.cellState) g.node('Concat', cn, ['cn'], [int('axis', 0)]);
-
-  // the output layer on [B, T, H]: x W^T + b
-  const headWT = transposed(model.head.weight.toFloat32Array(), V, H);
-  g.node('MatMul', [y, g.floats('head.weight_t', [H, V], headWT)], ['logits_nobias']);
-  g.node('Add', ['logits_nobias', g.floats('head.bias', [V], model.head.bias ? model.head.bias.toFloat32Array() : new Float32Array(V))], ['logits']);
-
-  const stateDoc = (what: string) => `${what} [layers, batch, hidden]`;
-  const inputs = [value('tokens', INT64, ['batch', 'seq'], 'token ids [batch, seq] (vocabulary in the recur metadata)')];
-  for (const s of stateNames) {
-    inputs.push(
-      optional
-        ? value(s, FLOAT, [L, 'state_batch', H], stateDoc(`optional initial ${s[0]} state (default zeros; batch 1 is broadcast), `))
-        : value(s, FLOAT, [L, 'batch', H], stateDoc(`initial ${s[0]} state (zeros to start), `)),
-    );
-  }
-  const outputs = [
-    value('logits', FLOAT, ['batch', 'seq', V], 'next-token logits [batch, seq, vocab]'),
-    value('hn', FLOAT, [L, 'batch', H], stateDoc('final h')),
-  ];
-  if (spec.cellState) outputs.push(value('cn', FLOAT, [L, 'batch', H], stateDoc('final c')));
+  if (CELL_KINDS[cell].cellState) g.node('Concat', cn, ['cn'], [int('axis', 0)]);
+  linear(g, names, y, model.head, 'logits');
 
   return {
     ir_version: IR_VERSION,
     opset_import: [{ domain: '', version: ONNX_OPSET }],
     producer_name: 'recur',
     producer_version: opts.producerVersion ?? '',
-    doc_string: `recur char LM: ${L} x ${H} ${spec.name}, ${E > 0 ? `embedding ${E}` : 'one-hot input'}, vocabulary ${V}`,
-    graph: { name: 'recur_charlm', node: g.nodes, initializer: g.inits, input: inputs, output: outputs },
+    doc_string: `recur char LM: ${describeArchitecture(model.config)}, vocabulary ${V}`,
+    graph: { name: 'recur_charlm', node: g.nodes, initializer: g.inits, ...graphInterface(model, optional) },
     // the vocabulary (and the tokenizer's description where the list alone does not rebuild it, as for words; JSON leaves out
     // an undefined one), so a consumer can turn ids into text
     metadata_props: [
@@ -247,82 +253,184 @@ export function lmOnnxModel(model: LanguageModel, vocab: LMTokenizer, opts: Onnx
   };
 }
 
-/** The layers of a step kind (LSTM, GRU, RNN): ONNX's own operator for each, on time-major input. */
-function opLayers(g: GraphBuilder, model: LanguageModel, rnn: RecurrentBase, xBti: string, states: string[]): Stack {
-  const { model: cell, layers: L, hidden: H } = model.config;
-  const spec = CELL_KINDS[cell];
-  const gates = spec.gates.length;
-  const reorderGates = (d: Float32Array): Float32Array => toOnnxGateOrder(cell, d);
-  const data = (t: Tensor | null): Float32Array => (t ? t.toFloat32Array() : new Float32Array(gates * H));
-  // ONNX's recurrent ops take time-major input ([T, B, I]; layout=1 is not supported by every runtime)
-  g.node('Transpose', [xBti], ['x0'], [ints('perm', [1, 0, 2])]);
-  let x = 'x0';
-  const hn: string[] = [],
-    cn: string[] = [];
-  for (let l = 0; l < L; l++) {
-    const w = rnn.weights(l, 0);
-    const I = w.weightIh.shape[1];
-    const W = g.floats(`W_l${l}`, [1, gates * H, I], reorderGates(data(w.weightIh)));
-    const R = g.floats(`R_l${l}`, [1, gates * H, H], reorderGates(data(w.weightHh)));
-    const bias = new Float32Array(2 * gates * H);
-    bias.set(reorderGates(data(w.biasIh)), 0);
-    bias.set(reorderGates(data(w.biasHh)), gates * H);
-    const B = g.floats(`B_l${l}`, [1, 2 * gates * H], bias);
-    const start = g.int64s(`layer${l}_start`, [l]),
-      end = g.int64s(`layer${l}_end`, [l + 1]);
-    // [1, B, H]: num_directions first
-    const init = states.map((s) => g.op('Slice', [s, start, end, g.int64s('zero', [0])], [], `${s}_l${l}`));
-    const attrs = [int('hidden_size', H)];
-    for (const [name, i] of Object.entries(spec.onnx.ints ?? {})) attrs.push(int(name, i));
-    for (const [name, v] of Object.entries(spec.onnx.strings ?? {})) attrs.push(strings(name, [...v]));
-    // inputs: X, W, R, B, sequence_lens (none), initial_h[, initial_c]; outputs Y [T, 1, B, H], Y_h[, Y_c]
-    const outs = [`Y_l${l}`, `hn_l${l}`, ...(spec.cellState ? [`cn_l${l}`] : [])];
-    g.node(spec.onnx.op, [x, W, R, B, '', ...init], outs, attrs);
-    hn.push(`hn_l${l}`);
-    if (spec.cellState) cn.push(`cn_l${l}`);
-    x = g.op('Squeeze', [`Y_l${l}`, g.int64s(`squeeze_axes_l${l}`, [1])], [], `x${l + 1}`);
+/** The states' names, h0 (and c0 for a kind with a cell state): the graph's inputs, and their initializers when optional. */
+const stateNamesOf = (model: LanguageModel): string[] => (CELL_KINDS[model.config.model].cellState ? ['h0', 'c0'] : ['h0']);
+
+/** tokens [B, T] -> inputs [B, T, I]: an embedding lookup, or one-hot vectors (embed 0, as min-char-rnn). */
+function embedTokens(g: GraphBuilder, model: LanguageModel): string {
+  const { vocabSize: V, embed: E } = model.config;
+  if (E > 0) {
+    g.node('Gather', [g.floats('embedding.weight', [V, E], model.embedding!.weight.toFloat32Array()), 'tokens'], ['x_bti'], [int('axis', 0)]);
+  } else {
+    g.node('OneHot', ['tokens', g.int64s('onehot_depth', [V], []), g.floats('onehot_values', [2], [0, 1])], ['x_bti'], [int('axis', -1)]);
   }
-  return { y: g.op('Transpose', [x], [ints('perm', [1, 0, 2])], 'y_bth'), hn, cn };
+  return 'x_bti';
+}
+
+/** The initial states [L, B, H]: as given, or (optional states) the [L, 1, H] zero default broadcast to the batch. */
+function initialStates(g: GraphBuilder, model: LanguageModel, optional: boolean): string[] {
+  const { layers: L, hidden: H } = model.config;
+  if (!optional) return stateNamesOf(model);
+  g.node('Shape', ['tokens'], ['tokens_shape']);
+  g.node('Slice', ['tokens_shape', g.int64s('zero', [0]), g.int64s('one', [1])], ['batch']);
+  g.node('Concat', [g.int64s('layers_dim', [L]), 'batch', g.int64s('hidden_dim', [H])], ['state_shape'], [int('axis', 0)]);
+  return stateNamesOf(model).map((s) => {
+    g.floats(s, [L, 1, H], new Float32Array(L * H));
+    return g.op('Expand', [s, 'state_shape'], [], `${s}_full`);
+  });
+}
+
+/** The graph's inputs and outputs, with their shapes and descriptions. */
+function graphInterface(model: LanguageModel, optional: boolean): { input: ValueSpec[]; output: ValueSpec[] } {
+  const { vocabSize: V, layers: L, hidden: H, blocks } = model.config;
+  const stateDoc = (what: string) => `${what} [${blocks ? 'blocks' : 'layers'}, batch, hidden]`;
+  const input = [value('tokens', INT64, ['batch', 'seq'], 'token ids [batch, seq] (vocabulary in the recur metadata)')];
+  const output = [value('logits', FLOAT, ['batch', 'seq', V], 'next-token logits [batch, seq, vocab]')];
+  for (const s of stateNamesOf(model)) {
+    input.push(
+      optional
+        ? value(s, FLOAT, [L, 'state_batch', H], stateDoc(`optional initial ${s[0]} state (default zeros; batch 1 is broadcast), `))
+        : value(s, FLOAT, [L, 'batch', H], stateDoc(`initial ${s[0]} state (zeros to start), `)),
+    );
+    output.push(value(`${s[0]}n`, FLOAT, [L, 'batch', H], stateDoc(`final ${s[0]}`)));
+  }
+  return { input, output };
+}
+
+/** The plain stack: its L layers one after another. */
+function plainStack(g: GraphBuilder, cell: CellKind, rnn: RecurrentBase, L: number, xBti: string, states: string[]): Stack {
+  const { timeMajor, write } = layerWriter(cell);
+  let x = timeMajor ? swapBT(g, xBti, 'x0') : xBti;
+  const outs: LayerOut[] = [];
+  for (let l = 0; l < L; l++) {
+    outs.push(write(g, cell, rnn.weights(l, 0), l, x, states));
+    x = outs[l].y;
+  }
+  return stackOf(timeMajor ? swapBT(g, x, 'y_bth') : x, outs);
 }
 
 /**
- * The layers of a scan kind (minGRU, minLSTM). Their gates read only x_t,
- * so all but the recurrence runs on the whole batch-major sequence at once:
- * one MatMul [B, T, I] x [I, G*H] for every step's gate pre-activations, a
- * Split into the registry's gate blocks, and the kind's mixing weight u and
- * candidate h~ as elementwise ops (SCAN_MIX). The Scan body is then only
- * h_t = h_{t-1} + u_t (h~_t - h_{t-1}), the update recur's scan kernels
- * compute, in the same order of operations. It scans axis 1, the time axis
- * of batch-major tensors, so no Transpose is needed.
+ * The block form: per block x = x + cell(RMSNorm(x)), x = x + FFN(RMSNorm(x)),
+ * then the final RMSNorm. Block i's cell is a one-layer layer whose state is
+ * row i of h0/c0, as LanguageModel.forward reads it.
  */
-function scanLayers(g: GraphBuilder, model: LanguageModel, rnn: RecurrentBase, scan: ScanKind, xBti: string, h0: string): Stack {
-  const { model: cell, layers: L, hidden: H } = model.config;
+function blockStack(
+  g: GraphBuilder,
+  names: Map<Tensor, string>,
+  cell: CellKind,
+  blocks: RecurrentBlock[],
+  norm: RMSNorm,
+  xBti: string,
+  states: string[],
+): Stack {
+  const { timeMajor, write } = layerWriter(cell);
+  let x = timeMajor ? swapBT(g, xBti, 'x0') : xBti;
+  const outs = blocks.map((block, i) => {
+    const out = write(g, cell, block.cell.weights(0, 0), i, rmsNorm(g, names, x, block.norm1), states);
+    x = g.op('Add', [x, out.y]);
+    const [up, down] = block.ffnLinears;
+    x = g.op('Add', [x, linear(g, names, gelu(g, linear(g, names, rmsNorm(g, names, x, block.norm2), up)), down)]);
+    return out;
+  });
+  x = rmsNorm(g, names, x, norm);
+  return stackOf(timeMajor ? swapBT(g, x, 'y_bth') : x, outs);
+}
+
+/** A weight as an initializer named by its state-dict name (`suffix` marks a changed layout). */
+function weightInit(g: GraphBuilder, names: Map<Tensor, string>, t: Tensor, dims: number[], data: Float32Array, suffix = ''): string {
+  const name = names.get(t);
+  if (name === undefined) throw new Error('internal error: a weight of the exported model is not among its parameters');
+  return g.floats(name + suffix, dims, data);
+}
+
+/** x W^T + b on the last axis (`out` names the result). */
+function linear(g: GraphBuilder, names: Map<Tensor, string>, x: string, layer: Linear, out?: string): string {
+  const { inFeatures: I, outFeatures: O, weight, bias } = layer;
+  const wt = weightInit(g, names, weight, [I, O], transposed(weight.toFloat32Array(), O, I), '_t');
+  if (!bias) return g.op('MatMul', [x, wt], [], out);
+  return g.op('Add', [g.op('MatMul', [x, wt]), weightInit(g, names, bias, [O], bias.toFloat32Array())], [], out);
+}
+
+/** RMSNorm on the last axis, x / sqrt(mean(x²) + eps) * weight (ReduceMean takes its axes as an attribute up to opset 17). */
+function rmsNorm(g: GraphBuilder, names: Map<Tensor, string>, x: string, norm: RMSNorm): string {
+  const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])], [ints('axes', [-1]), int('keepdims', 1)]);
+  const rms = g.op('Sqrt', [g.op('Add', [meanSquare, g.floats(`rms_norm_eps_${norm.eps}`, [], [norm.eps])])]);
+  return g.op('Mul', [g.op('Div', [x, rms]), weightInit(g, names, norm.weight, [norm.dim], norm.weight.toFloat32Array())]);
+}
+
+/**
+ * GELU's tanh approximation, 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))),
+ * from standard operators (ONNX's Gelu arrives in opset 20), grouped as
+ * recur's kernel groups it: tanh(x (c + c a x²)).
+ */
+function gelu(g: GraphBuilder, x: string): string {
+  const c = g.floats('gelu_c', [], [GELU_C]),
+    ca = g.floats('gelu_ca', [], [GELU_C * GELU_A]),
+    half = g.floats('half_f', [], [0.5]);
+  const th = g.op('Tanh', [g.op('Mul', [g.op('Add', [g.op('Mul', [g.op('Mul', [x, x]), ca]), c]), x])]);
+  return g.op('Mul', [g.op('Add', [g.op('Mul', [th, half]), half]), x]);
+}
+
+/** A layer of a step kind (LSTM, GRU, RNN): ONNX's own operator, on time-major x [T, B, I]. */
+function opLayer(g: GraphBuilder, cell: CellKind, w: CellWeights, l: number, x: string, states: string[]): LayerOut {
+  const spec = CELL_KINDS[cell];
+  const [G, I] = w.weightIh.shape;
+  const H = G / spec.gates.length;
+  const reorderGates = (t: Tensor | null): Float32Array => toOnnxGateOrder(cell, t ? t.toFloat32Array() : new Float32Array(G));
+  const W = g.floats(`W_l${l}`, [1, G, I], reorderGates(w.weightIh));
+  const R = g.floats(`R_l${l}`, [1, G, H], reorderGates(w.weightHh));
+  const bias = new Float32Array(2 * G);
+  bias.set(reorderGates(w.biasIh), 0);
+  bias.set(reorderGates(w.biasHh), G);
+  const B = g.floats(`B_l${l}`, [1, 2 * G], bias);
+  const start = g.int64s(`layer${l}_start`, [l]),
+    end = g.int64s(`layer${l}_end`, [l + 1]);
+  // [1, B, H]: num_directions first
+  const init = states.map((s) => g.op('Slice', [s, start, end, g.int64s('zero', [0])], [], `${s}_l${l}`));
+  const attrs = [int('hidden_size', H)];
+  for (const [name, i] of Object.entries(spec.onnx.ints ?? {})) attrs.push(int(name, i));
+  for (const [name, v] of Object.entries(spec.onnx.strings ?? {})) attrs.push(strings(name, [...v]));
+  // inputs: X, W, R, B, sequence_lens (none), initial_h[, initial_c]; outputs Y [T, 1, B, H], Y_h[, Y_c]
+  const cn = spec.cellState ? `cn_l${l}` : null;
+  g.node(spec.onnx.op, [x, W, R, B, '', ...init], [`Y_l${l}`, `hn_l${l}`, ...(cn ? [cn] : [])], attrs);
+  return { y: g.op('Squeeze', [`Y_l${l}`, g.int64s('axes_1', [1])], [], `y_l${l}`), hn: `hn_l${l}`, cn };
+}
+
+/**
+ * A layer of a scan kind (minGRU, minLSTM), on batch-major x [B, T, I]. Its
+ * gates read only x_t, so all but the recurrence runs on the whole sequence
+ * at once: one MatMul [B, T, I] x [I, G*H] for every step's gate
+ * pre-activations, a Split into the registry's gate blocks, and the kind's
+ * mixing weight u and candidate h~ as elementwise ops (SCAN_MIX). The Scan
+ * body is then only h_t = h_{t-1} + u_t (h~_t - h_{t-1}), the update recur's
+ * scan kernels compute, in the same order of operations. It scans axis 1,
+ * the time axis, so no Transpose is needed.
+ */
+function scanLayer(g: GraphBuilder, cell: CellKind, w: CellWeights, l: number, x: string, states: string[]): LayerOut {
   const spec = CELL_KINDS[cell];
   const blockNames = spec.onnx.fromTorch.map((f) => spec.gates[f]);
-  let x = xBti;
-  const hn: string[] = [];
-  for (let l = 0; l < L; l++) {
-    const w = rnn.weights(l, 0);
-    const [G, I] = w.weightIh.shape;
-    let pre = g.op('MatMul', [x, g.floats(`W_l${l}_t`, [I, G], transposed(toOnnxGateOrder(cell, w.weightIh.toFloat32Array()), G, I))]);
-    if (w.biasIh) pre = g.op('Add', [pre, g.floats(`B_l${l}`, [G], toOnnxGateOrder(cell, w.biasIh.toFloat32Array()))]);
-    // no split sizes: Split (opset 13-17) cuts the axis into as many equal parts as it has outputs
-    const blocks = blockNames.map((name) => `l${l}_${name}`);
-    g.node('Split', [pre], blocks, [int('axis', 2)]);
-    const gate = (name: string): string => {
-      const j = blockNames.indexOf(name);
-      if (j < 0) throw new Error(`internal error: ${spec.name} has no gate block '${name}'`);
-      return blocks[j];
-    };
-    const init = g.op('Gather', [h0, g.int64s(`layer${l}`, [l], [])], [int('axis', 0)], `h0_l${l}`); // [B, H]
-    const hLast = `hn_l${l}_bh`,
-      y = `y_l${l}`;
-    const body = [graphAttr('body', scanStep(`l${l}_step_`, H)), int('num_scan_inputs', 2), ints('scan_input_axes', [1, 1]), ints('scan_output_axes', [1])];
-    g.node(spec.onnx.op, [init, SCAN_MIX[scan](g, gate), gate('h')], [hLast, y], body);
-    hn.push(g.op('Unsqueeze', [hLast, g.int64s('axes_0', [0])], [], `hn_l${l}`));
-    x = y;
-  }
-  return { y: x, hn, cn: [] };
+  const [G, I] = w.weightIh.shape;
+  let pre = g.op('MatMul', [x, g.floats(`W_l${l}_t`, [I, G], transposed(toOnnxGateOrder(cell, w.weightIh.toFloat32Array()), G, I))]);
+  if (w.biasIh) pre = g.op('Add', [pre, g.floats(`B_l${l}`, [G], toOnnxGateOrder(cell, w.biasIh.toFloat32Array()))]);
+  // no split sizes: Split (opset 13-17) cuts the axis into as many equal parts as it has outputs
+  const blocks = blockNames.map((name) => `l${l}_${name}`);
+  g.node('Split', [pre], blocks, [int('axis', 2)]);
+  const gate = (name: string): string => {
+    const j = blockNames.indexOf(name);
+    if (j < 0) throw new Error(`internal error: ${spec.name} has no gate block '${name}'`);
+    return blocks[j];
+  };
+  const init = g.op('Gather', [states[0], g.int64s(`layer${l}`, [l], [])], [int('axis', 0)], `h0_l${l}`); // [B, H]
+  const hLast = `hn_l${l}_bh`,
+    y = `y_l${l}`;
+  const body = [
+    graphAttr('body', scanStep(`l${l}_step_`, G / spec.gates.length)),
+    int('num_scan_inputs', 2),
+    ints('scan_input_axes', [1, 1]),
+    ints('scan_output_axes', [1]),
+  ];
+  g.node(spec.onnx.op, [init, SCAN_MIX[spec.scan!](g, gate), gate('h')], [hLast, y], body);
+  return { y, hn: g.op('Unsqueeze', [hLast, g.int64s('axes_0', [0])], [], `hn_l${l}`), cn: null };
 }
 
 /** The Scan body: state h [B, H] and one step of u and h~ in; the new h out twice, as the state and as the step's output. */

@@ -77,9 +77,9 @@ export function rmsNormBackward(
   bk.free(t);
 }
 
-/** √(2/π) and the cubic coefficient of GELU's tanh approximation. */
-const GELU_C = Math.sqrt(2 / Math.PI);
-const GELU_A = 0.044715;
+/** √(2/π) and the cubic coefficient of GELU's tanh approximation (the ONNX exporter writes the same formula). */
+export const GELU_C = Math.sqrt(2 / Math.PI);
+export const GELU_A = 0.044715;
 
 /**
  * out = 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))) over n values (PyTorch's
