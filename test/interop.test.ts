@@ -3,7 +3,8 @@
  * without Python: models trained in PyTorch (converted by
  * tools/torch_interop.py, and imported from the raw state dict by `recur
  * import-torch`) and models trained by `recur train` (run in PyTorch by the
- * same tool; MinGRU / MinLSTM by its modules). Fixtures and PyTorch's float64
+ * same tool; MinGRU / MinLSTM by its modules), plain stacks and block models
+ * (`<cell>_blocks`, config.blocks) alike. Fixtures and PyTorch's float64
  * reference logits: test/fixtures/make_interop_fixtures.py.
  */
 import { describe, it } from 'node:test';
@@ -48,6 +49,10 @@ const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta
 const json = <T>(name: string): T => JSON.parse(readFileSync(fixture(name), 'utf8')) as T;
 /** Every kind has fixtures: a new kind without them fails here. */
 const CELLS = CELL_KIND_NAMES;
+/** The fixtures of the block form are named after the kind with this suffix. */
+const BLOCKS = '_blocks';
+/** Every fixture: each kind as a plain stack and as a block model. */
+const VARIANTS = [...CELLS, ...CELLS.map((c) => c + BLOCKS)];
 
 /** The largest errors seen against PyTorch, printed as a diagnostic. */
 const worst = new ErrorLog();
@@ -76,7 +81,7 @@ function checkAgainst(model: LanguageModel, exp: Expected, what: string, t?: { d
 }
 
 describe('PyTorch -> recur: char models trained in PyTorch', () => {
-  for (const cell of CELLS) {
+  for (const cell of VARIANTS) {
     it(`${cell}: the checkpoint tools/torch_interop.py made gives PyTorch's logits and states (rel <= 1e-4)`, (t) => {
       const exp = json<Expected>(`interop_torch_${cell}_expected.json`);
       const ck = decodeCheckpoint(readFileSync(fixture(`interop_torch_${cell}.recur.safetensors`)));
@@ -88,7 +93,7 @@ describe('PyTorch -> recur: char models trained in PyTorch', () => {
 });
 
 describe('recur -> PyTorch: char models trained by recur train', () => {
-  for (const cell of CELLS) {
+  for (const cell of VARIANTS) {
     it(`${cell}: PyTorch running the recur checkpoint gives recur's logits and states (rel <= 1e-4)`, (t) => {
       const exp = json<Expected>(`interop_recur_${cell}_torch.json`);
       const ck = decodeCheckpoint(readFileSync(fixture(`interop_recur_${cell}.safetensors`)));
@@ -99,7 +104,7 @@ describe('recur -> PyTorch: char models trained by recur train', () => {
   }
   it('on the js backend too', (t) => {
     r.withBackend('js', () => {
-      for (const cell of CELLS) {
+      for (const cell of VARIANTS) {
         checkAgainst(
           decodeCheckpoint(readFileSync(fixture(`interop_recur_${cell}.safetensors`))).model,
           json<Expected>(`interop_recur_${cell}_torch.json`),
@@ -151,6 +156,36 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
       const ck = decodeCheckpoint(readFileSync(out));
       assert.equal(ck.meta.createdBy, 'recur import-torch');
       checkAgainst(ck.model, json<Expected>(`interop_torch_${cell}_expected.json`), `imported torch-trained ${cell}`, t);
+      const s = run('sample', out, '--prime', 'ROMEO:', '--length', '40', '--seed', '3');
+      assert.equal(s.status, 0, s.stderr);
+      assert.ok(s.stdout.startsWith('ROMEO:') && [...s.stdout].length === 6 + 40 + 1, JSON.stringify(s.stdout));
+    });
+  }
+
+  for (const cell of CELLS) {
+    it(`${cell}: a block model's state dict imports by recur's names, gives PyTorch's logits and states, and recur sample uses it`, (t) => {
+      const out = join(dir, `${cell}${BLOCKS}.safetensors`);
+      const res = run(
+        'import-torch',
+        fileURLToPath(fixture(`interop_torch_${cell}${BLOCKS}.safetensors`)),
+        '--vocab',
+        fileURLToPath(fixture(`interop_torch_${cell}${BLOCKS}_vocab.json`)),
+        '--model',
+        cell,
+        '--out',
+        out,
+      );
+      assert.equal(res.status, 0, res.stderr);
+      assert.match(
+        res.stdout,
+        new RegExp(
+          `^recur: imported a block model, 2 blocks x 12 ${CELL_KINDS[cell].name} \\(RMSNorm, GELU FFN 48\\), vocabulary 58, [\\d,]+ parameters; saved`,
+        ),
+      );
+      const ck = decodeCheckpoint(readFileSync(out));
+      assert.equal(ck.meta.version, 3);
+      assert.equal(ck.model.config.blocks, true);
+      checkAgainst(ck.model, json<Expected>(`interop_torch_${cell}${BLOCKS}_expected.json`), `imported torch-trained ${cell} blocks`, t);
       const s = run('sample', out, '--prime', 'ROMEO:', '--length', '40', '--seed', '3');
       assert.equal(s.status, 0, s.stderr);
       assert.ok(s.stdout.startsWith('ROMEO:') && [...s.stdout].length === 6 + 40 + 1, JSON.stringify(s.stdout));
@@ -220,37 +255,74 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
     assert.deepEqual(Array.from(charLMFromTorch(noBias, vocab).model.stateDict()['rnn.bias_ih_l1'].data), new Array(72).fill(0));
   });
 
-  it('a language model of residual blocks is refused in one sentence (plain stacks only)', () => {
-    const vocab = parseVocab(readFileSync(fixture('interop_torch_mingru_vocab.json'), 'utf8'));
-    const sd = readSafetensors(readFileSync(fixture('interop_torch_mingru.safetensors')));
-    const block = (i: number): Record<string, Tensor> => ({
-      [`blocks.${i}.norm1.weight`]: r.ones([12]),
-      [`blocks.${i}.cell.weight_ih_l0`]: r.zeros([24, 12]),
-      [`blocks.${i}.cell.bias_ih_l0`]: r.zeros([24]),
-    });
-    const common = { 'embedding.weight': sd['embedding.weight'], 'norm.weight': r.ones([12]), 'head.weight': r.zeros([58, 12]), 'head.bias': sd['head.bias'] };
-    const plain = 'recur imports a plain stack: an optional embedding, one recurrent module and one output layer';
+  it("a block model's state dict: every weight and shape checked, a cell's missing biases are zeros, anything else wrong is one sentence", () => {
+    const vocab = parseVocab(readFileSync(fixture(`interop_torch_mingru${BLOCKS}_vocab.json`), 'utf8'));
+    const sd = readSafetensors(readFileSync(fixture(`interop_torch_mingru${BLOCKS}.safetensors`)));
+    const model = "a 2-block MinGRU model of width 12 \\(the width 'embedding\\.weight' \\[58,12\\] gives\\)";
+    const without = (...names: string[]): Record<string, Tensor> => Object.fromEntries(Object.entries(sd).filter(([k]) => !names.includes(k)));
+    const noBias = charLMFromTorch(without('blocks.0.cell.bias_ih_l0', 'blocks.1.cell.bias_ih_l0'), vocab).model;
+    assert.deepEqual(Array.from(noBias.stateDict()['blocks.1.cell.bias_ih_l0'].data), new Array(24).fill(0));
+    assert.deepEqual(noBias.stateDict()['blocks.1.ffn.2.bias'].data, sd['blocks.1.ffn.2.bias'].data);
     for (const [what, dict, message] of [
+      ['a missing weight', without('blocks.1.ffn.2.bias'), new RegExp(`^'blocks\\.1\\.ffn\\.2\\.bias' is missing but ${model} needs \\[12\\]$`)],
       [
-        'two blocks',
-        { ...common, ...block(0), ...block(1) },
-        /^Error: the state dict has 2 recurrent modules \(blocks\.0\.cell\.weight_ih_l0, blocks\.1\.cell\.weight_ih_l0\); /,
+        'a missing cell weight',
+        without('blocks.1.cell.weight_ih_l0'),
+        new RegExp(`^'blocks\\.1\\.cell\\.weight_ih_l0' is missing but ${model} needs \\[24,12\\]$`),
       ],
       [
-        'one block',
-        { ...common, ...block(0) },
-        /^Error: unexpected keys besides one embedding \(embedding\.weight, norm\.weight, blocks\.0\.norm1\.weight\); /,
+        'a misshapen norm',
+        { ...sd, 'blocks.0.norm2.weight': r.ones([13]) },
+        new RegExp(`^'blocks\\.0\\.norm2\\.weight' has shape \\[13\\] but ${model} needs \\[12\\]$`),
+      ],
+      [
+        'a cell of another width',
+        { ...sd, 'blocks.1.cell.weight_ih_l0': r.zeros([24, 8]) },
+        new RegExp(`^'blocks\\.1\\.cell\\.weight_ih_l0' has shape \\[24,8\\] but ${model} needs \\[24,12\\]$`),
+      ],
+      [
+        'a gap in the block numbers',
+        { ...sd, 'blocks.3.norm1.weight': r.ones([12]) },
+        new RegExp(`^unexpected keys for ${model}: blocks\\.3\\.norm1\\.weight$`),
+      ],
+      ['no embedding', without('embedding.weight'), /^the state dict has blocks\.0\.\* keys, as a block model has, but no 'embedding\.weight'$/],
+      [
+        'a cell of no kind',
+        { ...sd, 'blocks.0.cell.weight_ih_l0': r.zeros([48, 12]), 'blocks.0.cell.weight_hh_l0': r.zeros([24, 12]) },
+        /^unknown cell type: 'blocks\.0\.cell\.weight_hh_l0' has shape \[24,12\], which is 2 gate blocks of 12 \(LSTM has 4, GRU 3, RNN 1\)$/,
+      ],
+      [
+        'another vocabulary',
+        { ...sd, 'head.weight': r.zeros([57, 12]), 'head.bias': r.zeros([57]) },
+        /^the vocabulary has 58 characters but the model's output layer has 57$/,
       ],
     ] as const) {
       assert.throws(
         () => charLMFromTorch(dict, vocab),
-        (e: Error) => message.test(String(e)) && e.message.endsWith(plain) && !e.message.includes('\n'),
+        (e: Error) => message.test(e.message) && !e.message.includes('\n'),
         what,
       );
     }
+    assert.throws(
+      () => charLMFromTorch(sd, vocab, { model: 'gru' }),
+      /^Error: the weights are a MinGRU \(2 gate blocks in 'blocks\.0\.cell\.weight_ih_l0' and no 'blocks\.0\.cell\.weight_hh_l0'\), not a GRU$/,
+    );
   });
 
-  it('bad input: one sentence and exit 1 (missing file, a pickle, wrong shapes, vocabulary size, unknown cell type, cell mismatch, GRU vs MinLSTM)', () => {
+  it('a state dict of several recurrent modules not under blocks.{i}.* is refused in one sentence', () => {
+    const vocab = parseVocab(readFileSync(fixture('interop_torch_mingru_vocab.json'), 'utf8'));
+    const sd = readSafetensors(readFileSync(fixture('interop_torch_mingru.safetensors')));
+    const twice = { ...sd, 'decoder.rnn.weight_ih_l0': sd['rnn.weight_ih_l0'], 'decoder.rnn.bias_ih_l0': sd['rnn.bias_ih_l0'] };
+    assert.throws(
+      () => charLMFromTorch(twice, vocab),
+      new RegExp(
+        '^Error: the state dict has 2 recurrent modules \\(rnn\\.weight_ih_l0, decoder\\.rnn\\.weight_ih_l0\\); recur imports a plain stack ' +
+          '\\(an optional embedding, one recurrent module and one output layer\\) or a block model under its own names \\(blocks\\.0\\.\\*, \\.\\.\\.\\)$',
+      ),
+    );
+  });
+
+  it('bad input: one sentence and exit 1 (missing file, a pickle, wrong shapes, vocabulary size, unknown cell type, cell mismatch, GRU vs MinLSTM, an incomplete block model)', () => {
     const sd = fileURLToPath(fixture('interop_torch_lstm.safetensors'));
     const vocab = fileURLToPath(fixture('interop_torch_lstm_vocab.json'));
     const tensors = readSafetensors(readFileSync(sd));
@@ -290,6 +362,13 @@ describe('recur import-torch: a PyTorch state dict and its vocabulary -> a check
       run('import-torch', save('odd.safetensors', odd), '--vocab', vocab),
       1,
       /unknown cell type: 'lstm.weight_hh_l0' has shape \[48,24\], which is 2 gate blocks of 24/,
+    );
+    const blockSd = readSafetensors(readFileSync(fixture(`interop_torch_lstm${BLOCKS}.safetensors`)));
+    const blockCut = Object.fromEntries(Object.entries(blockSd).filter(([k]) => k !== 'norm.weight'));
+    fails(
+      run('import-torch', save('block-cut.safetensors', blockCut), '--vocab', vocab),
+      1,
+      /^recur: 'block-cut\.safetensors' cannot be imported: 'norm\.weight' is missing but a 2-block LSTM model of width 12 .* needs \[12\]\n$/,
     );
     const noRnn = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith('lstm.')));
     fails(run('import-torch', save('no-rnn.safetensors', noRnn), '--vocab', vocab), 1, /has no recurrent layer/);

@@ -5,13 +5,30 @@
  * Golden values: test/fixtures/rnn_golden.json (PyTorch's own modules) and
  * rnn_golden_min.json (MinGRU / MinLSTM: tools/torch_interop.py's modules on
  * PyTorch, checked there against the closed-form solution of the recurrence),
- * made by make_rnn_fixtures.py.
+ * made by make_rnn_fixtures.py; rnn_golden_blocks.json holds block language
+ * models of every cell kind (tools/torch_interop.py's BlockCharModel), whose
+ * logits, final states and gradients recur's block form must give.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as r from '../src/index.js';
-import { GRU, LSTM, MinGRU, MinLSTM, RNN, RNNCell, LSTMCell, GRUCell, type RecurrentBase, type RecurrentOptions, type Tensor } from '../src/index.js';
+import { ErrorLog } from './helpers.js';
+import {
+  GRU,
+  LSTM,
+  LanguageModel,
+  MinGRU,
+  MinLSTM,
+  RNN,
+  RNNCell,
+  LSTMCell,
+  GRUCell,
+  type LanguageModelConfig,
+  type RecurrentBase,
+  type RecurrentOptions,
+  type Tensor,
+} from '../src/index.js';
 
 interface Param {
   shape: number[];
@@ -60,6 +77,25 @@ interface CellCase {
   gradC?: number[];
 }
 
+/** A block language model and what PyTorch computed with it: L = sum(logits*wo) + sum(h_n*wh) [+ sum(c_n*wc)] and its gradients. */
+interface BlockCase {
+  config: LanguageModelConfig;
+  ids: number[][];
+  params: Record<string, Param>;
+  logits: number[];
+  logitsShape: number[];
+  hn: number[];
+  stateShape: number[];
+  wo: number[];
+  wh: number[];
+  cn?: number[];
+  wc?: number[];
+  h0?: number[];
+  gradH0?: number[];
+  c0?: number[];
+  gradC0?: number[];
+}
+
 const golden = JSON.parse(readFileSync(new URL('./fixtures/rnn_golden.json', import.meta.url), 'utf8')) as {
   torch: string;
   layers: LayerCase[];
@@ -68,6 +104,11 @@ const golden = JSON.parse(readFileSync(new URL('./fixtures/rnn_golden.json', imp
 const goldenMin = JSON.parse(readFileSync(new URL('./fixtures/rnn_golden_min.json', import.meta.url), 'utf8')) as {
   torch: string;
   layers: LayerCase[];
+};
+
+const goldenBlocks = JSON.parse(readFileSync(new URL('./fixtures/rnn_golden_blocks.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  models: BlockCase[];
 };
 
 /** Relative error <= 1e-4 (with a 1e-5 floor for values near zero). */
@@ -174,3 +215,43 @@ describe(`cells match PyTorch ${golden.torch}`, () => {
     });
   }
 });
+
+/** The largest errors of the block models against PyTorch, printed as a diagnostic. */
+const worstBlocks = new ErrorLog();
+
+/** One block model on the current backend: the weights by name, PyTorch's logits, final states and every gradient. */
+function checkBlockModel(c: BlockCase): void {
+  const check = (got: Float32Array, want: number[], what: string): void => {
+    close(got, want, what);
+    worstBlocks.add(got, want, `${c.config.model} ${what}`);
+  };
+  const model = new LanguageModel(c.config);
+  assert.deepEqual(Object.keys(model.stateDict()), Object.keys(c.params), 'parameter names and order');
+  model.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, p]) => [k, r.tensor(p.data, p.shape)])));
+  const [B, T] = [c.ids.length, c.ids[0].length];
+  const h0 = c.h0 ? r.tensor(c.h0, c.stateShape, { requiresGrad: true }) : undefined;
+  const c0 = c.c0 ? r.tensor(c.c0, c.stateShape, { requiresGrad: true }) : undefined;
+  const { logits, state } = model.forward(Int32Array.from(c.ids.flat()), B, T, h0 ? { h: h0, c: c0 } : undefined);
+  assert.deepEqual(logits.shape, c.logitsShape);
+  check(logits.data, c.logits, 'logits');
+  check(state.h.data, c.hn, 'h_n');
+  if (c.cn) check(state.c!.data, c.cn, 'c_n');
+  let loss: Tensor = r.add(r.sum(r.mul(logits, r.tensor(c.wo, c.logitsShape))), r.sum(r.mul(state.h, r.tensor(c.wh, c.stateShape))));
+  if (c.wc) loss = r.add(loss, r.sum(r.mul(state.c!, r.tensor(c.wc, c.stateShape))));
+  loss.backward();
+  if (h0) check(h0.grad!.data, c.gradH0!, 'd/dh0');
+  if (c0) check(c0.grad!.data, c.gradC0!, 'd/dc0');
+  for (const [name, p] of model.namedParameters()) check(p.grad!.data, c.params[name].grad, `d/d${name}`);
+}
+
+for (const backend of ['default', 'js'] as const)
+  describe(`block language models (${backend} backend) match tools/torch_interop.py's BlockCharModel on PyTorch ${goldenBlocks.torch}`, () => {
+    for (const c of goldenBlocks.models) {
+      const { model, layers, hidden, vocabSize } = c.config;
+      it(`${model}: ${layers} block(s) of width ${hidden}, vocabulary ${vocabSize}, ids ${JSON.stringify([c.ids.length, c.ids[0].length])}${c.h0 ? ', initial state' : ''}`, (t) => {
+        if (backend === 'js') r.withBackend('js', () => checkBlockModel(c));
+        else checkBlockModel(c);
+        t.diagnostic(`block models against PyTorch so far: ${worstBlocks}`);
+      });
+    }
+  });

@@ -1,5 +1,6 @@
 /**
- * Char models of every cell kind through real PyTorch, at test time:
+ * Char models of every cell kind, as plain stacks and as block models
+ * (config.blocks), through real PyTorch, at test time:
  * recur checkpoints run by tools/torch_interop.py (`to-torch`, then loaded as
  * a user loads the .pt) give recur's logits and final states, come back
  * unchanged through `from-torch`, and state dicts trained in PyTorch (under
@@ -33,14 +34,20 @@ const CHARS = [...'abcdefghij .,\n'];
 const [B, T, L, H] = [2, 7, 2, 8];
 const IDS = Array.from({ length: B * T }, (_, i) => (i * 5 + 3) % CHARS.length);
 
-/** Every other kind reads one-hot vectors, so both input layers are crossed. */
-const configOf = (kind: CellKind, i: number): LanguageModelConfig => ({
-  vocabSize: CHARS.length,
-  model: kind,
-  layers: L,
-  hidden: H,
-  embed: i % 2 ? 0 : 6,
-  dropout: 0,
+/** A model to move both ways: each kind as a plain stack and as a block model. */
+interface Variant {
+  /** The kind, with '_blocks' for the block form: the name of its files. */
+  name: string;
+  kind: CellKind;
+  config: LanguageModelConfig;
+}
+/** Every other kind's plain stack reads one-hot vectors, so both input layers are crossed; a block model's embedding is as wide as its blocks. */
+const VARIANTS: Variant[] = CELL_KIND_NAMES.flatMap((kind, i) => {
+  const base = { vocabSize: CHARS.length, model: kind, layers: L, hidden: H, dropout: 0 };
+  return [
+    { name: kind, kind, config: { ...base, embed: i % 2 ? 0 : 6 } },
+    { name: `${kind}_blocks`, kind, config: { ...base, embed: H, blocks: true } },
+  ];
 });
 
 interface TorchRun {
@@ -56,8 +63,9 @@ interface TorchSide {
 }
 
 /**
- * For each kind: to-torch the recur checkpoint, load the .pt, run it, from-torch it back; train a
- * CharModel of the same shape in PyTorch for a few steps and save its state dict under other names.
+ * For each variant: to-torch the recur checkpoint, load the .pt, run it, from-torch it back; train a
+ * model of the same shape in PyTorch for a few steps and save its state dict, a plain stack's under
+ * other names, a block model's under recur's (which it needs).
  */
 const DRIVER = String.raw`
 import json, sys
@@ -83,14 +91,15 @@ def runs(model, kind, init):
     return out
 
 result = {}
-for i, kind in enumerate(job['kinds']):
-    init = job['init'][kind]
-    ti.main(['to-torch', f'recur_{kind}.safetensors', '--out', f'{kind}.pt'])
-    model, vocab = ti.load_pt(f'{kind}.pt')
-    assert model.config['model'] == kind, model.config
-    ti.main(['from-torch', f'{kind}.pt', '--out', f'back_{kind}.safetensors'])
+for i, v in enumerate(job['variants']):
+    name, kind, config = v['name'], v['kind'], v['config']
+    init = job['init'][name]
+    ti.main(['to-torch', f'recur_{name}.safetensors', '--out', f'{name}.pt'])
+    model, vocab = ti.load_pt(f'{name}.pt')
+    assert model.config == config, (model.config, config)
+    ti.main(['from-torch', f'{name}.pt', '--out', f'back_{name}.safetensors'])
     torch.manual_seed(100 + i)
-    cm = ti.CharModel(len(vocab), kind, job['L'], job['H'], 0 if i % 2 else 6)
+    cm = ti.model_for(config)
     opt = torch.optim.Adam(cm.parameters(), lr=0.02)
     for _ in range(20):
         x = torch.randint(0, len(vocab), (4, 9))
@@ -98,25 +107,22 @@ for i, kind in enumerate(job['kinds']):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    names = {'embedding.': 'embed.', 'rnn.': 'layers.', 'head.': 'proj.'}
-    sd = {names[k[:k.index('.') + 1]] + k[k.index('.') + 1:]: v for k, v in cm.state_dict().items()}
-    ti.write_safetensors(f'torch_{kind}.safetensors', sd, {'format': 'pt'})
-    result[kind] = {'recur': runs(model, kind, init), 'torch': runs(cm.eval(), kind, init)}
+    sd = cm.state_dict()
+    if not config.get('blocks'):
+        names = {'embedding.': 'embed.', 'rnn.': 'layers.', 'head.': 'proj.'}
+        sd = {names[k[:k.index('.') + 1]] + k[k.index('.') + 1:]: v for k, v in sd.items()}
+    ti.write_safetensors(f'torch_{name}.safetensors', sd, {'format': 'pt'})
+    result[name] = {'recur': runs(model, kind, init), 'torch': runs(cm.eval(), kind, init)}
 
-# what the tool cannot convert: a checkpoint of residual blocks, a state dict of several recurrent
-# modules, a scan state dict whose weight_ih_l0 has a block count no scan kind has
-tensors, meta = ti.read_safetensors('recur_mingru.safetensors')
-info = json.loads(meta['recur'])
-info['config']['blocks'] = 2
-ti.write_safetensors('blocks.safetensors', {k.replace('rnn.', 'blocks.0.cell.'): v for k, v in tensors.items()}, {'recur': json.dumps(info)})
-sd, _ = ti.read_safetensors('torch_minlstm.safetensors')
-layer = {k[len('layers.'):]: v for k, v in sd.items() if k.startswith('layers.') and k.endswith('_l0')}
-stacked = {'embed.weight': sd['embed.weight'], 'norm.weight': torch.ones(6), 'proj.weight': sd['proj.weight'], 'proj.bias': sd['proj.bias']}
+# what the tool cannot convert: a state dict of several recurrent modules not under blocks.{i}.*, a
+# block model's without one of its weights or under other names, a scan state dict whose weight_ih_l0
+# has a block count no scan kind has, a GRU without weight_hh_l0
 sd, _ = ti.read_safetensors('torch_mingru.safetensors')
-for b in range(2):
-    stacked.update({f'blocks.{b}.norm1.weight': torch.ones(6), **{f'blocks.{b}.cell.{k}': v for k, v in layer.items()}})
-ti.write_safetensors('stacked.safetensors', stacked)
+ti.write_safetensors('stacked.safetensors', {**sd, 'extra.weight_ih_l0': sd['layers.weight_ih_l0']})
 ti.write_safetensors('narrow.safetensors', {**sd, 'proj.weight': sd['proj.weight'][:, :4]})
+blocks, _ = ti.read_safetensors('torch_mingru_blocks.safetensors')
+ti.write_safetensors('block-cut.safetensors', {k: v for k, v in blocks.items() if k != 'blocks.1.ffn.2.bias'})
+ti.write_safetensors('block-renamed.safetensors', {k.replace('embedding.', 'embed.'): v for k, v in blocks.items()})
 gru, _ = ti.read_safetensors('torch_gru.safetensors')
 ti.write_safetensors('gru-cut.safetensors', {k: v for k, v in gru.items() if 'weight_hh' not in k})
 refusals = {}
@@ -132,8 +138,8 @@ json.dump(result, open('result.json', 'w'))
 
 describe('char models through PyTorch (tools/torch_interop.py on /usr/bin/python3)', { skip: !haveTorch && skip }, () => {
   let dir = '';
-  const models = new Map<CellKind, LanguageModel>();
-  const inits = new Map<CellKind, { h: number[]; c?: number[] }>();
+  const models = new Map<string, LanguageModel>();
+  const inits = new Map<string, { h: number[]; c?: number[] }>();
   let torchSide: Record<string, TorchSide> = {};
   let refusals: Record<string, string | null> = {};
   const vocab = new CharTokenizer(CHARS);
@@ -141,16 +147,16 @@ describe('char models through PyTorch (tools/torch_interop.py on /usr/bin/python
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'recur-torch-roundtrip-'));
     writeFileSync(join(dir, 'vocab.json'), JSON.stringify(CHARS));
-    CELL_KIND_NAMES.forEach((kind, i) => {
-      const model = new LanguageModel(configOf(kind, i), { rng: new Rng(10 + i) });
-      models.set(kind, model);
-      writeFileSync(join(dir, `recur_${kind}.safetensors`), encodeCheckpoint(model, vocab));
+    VARIANTS.forEach(({ name, kind, config }, i) => {
+      const model = new LanguageModel(config, { rng: new Rng(10 + i) });
+      models.set(name, model);
+      writeFileSync(join(dir, `recur_${name}.safetensors`), encodeCheckpoint(model, vocab));
       const rng = new Rng(50 + i);
       const state = () => Array.from(r.randn([L, B, H], { rng }).data);
-      inits.set(kind, { h: state(), c: CELL_KINDS[kind].cellState ? state() : undefined });
+      inits.set(name, { h: state(), c: CELL_KINDS[kind].cellState ? state() : undefined });
     });
     const job = {
-      kinds: CELL_KIND_NAMES,
+      variants: VARIANTS,
       ids: IDS,
       B,
       T,
@@ -158,7 +164,8 @@ describe('char models through PyTorch (tools/torch_interop.py on /usr/bin/python
       H,
       init: Object.fromEntries([...inits].map(([k, s]) => [k, s.c ? [s.h, s.c] : [s.h]])),
       refusals: {
-        blocks: ['to-torch', 'blocks.safetensors', '--out', 'blocks.pt'],
+        blockCut: ['from-torch', 'block-cut.safetensors', '--vocab', 'vocab.json', '--out', 'block-cut-out.safetensors'],
+        blockRenamed: ['from-torch', 'block-renamed.safetensors', '--vocab', 'vocab.json', '--out', 'block-renamed-out.safetensors'],
         stacked: ['from-torch', 'stacked.safetensors', '--vocab', 'vocab.json', '--out', 'stacked-out.safetensors'],
         narrow: ['from-torch', 'narrow.safetensors', '--vocab', 'vocab.json', '--out', 'narrow-out.safetensors'],
         gruAsMinLstm: ['from-torch', 'gru-cut.safetensors', '--vocab', 'vocab.json', '--out', 'gru-cut-out.safetensors'],
@@ -171,9 +178,9 @@ describe('char models through PyTorch (tools/torch_interop.py on /usr/bin/python
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** recur's logits and final state for IDS against PyTorch's, from zeros and from the kind's given state. */
-  function matches(model: LanguageModel, kind: CellKind, want: TorchRun[], what: string): void {
+  function matches(model: LanguageModel, name: string, want: TorchRun[], what: string): void {
     model.eval();
-    const init = inits.get(kind)!;
+    const init = inits.get(name)!;
     const starts = [undefined, { h: r.tensor(init.h, [L, B, H]), c: init.c ? r.tensor(init.c, [L, B, H]) : undefined }];
     starts.forEach((state, i) => {
       const out = r.noGrad(() => model.forward(Int32Array.from(IDS), B, T, state));
@@ -185,15 +192,16 @@ describe('char models through PyTorch (tools/torch_interop.py on /usr/bin/python
     });
   }
 
-  for (const kind of CELL_KIND_NAMES) {
-    it(`${kind}: PyTorch runs the recur checkpoint (to-torch) with recur's logits and final states (rel <= 1e-4)`, () => {
-      matches(models.get(kind)!, kind, torchSide[kind].recur, `${kind} recur -> torch`);
+  for (const { name, kind, config } of VARIANTS) {
+    it(`${name}: PyTorch runs the recur checkpoint (to-torch) with recur's logits and final states (rel <= 1e-4)`, () => {
+      matches(models.get(name)!, name, torchSide[name].recur, `${name} recur -> torch`);
     });
 
-    it(`${kind}: from-torch gives back the checkpoint's config and exactly its weights`, () => {
-      const back = decodeCheckpoint(readFileSync(join(dir, `back_${kind}.safetensors`)));
-      const model = models.get(kind)!;
+    it(`${name}: from-torch gives back the checkpoint's config, version and exactly its weights`, () => {
+      const back = decodeCheckpoint(readFileSync(join(dir, `back_${name}.safetensors`)));
+      const model = models.get(name)!;
       assert.deepEqual(back.model.config, model.config);
+      assert.equal(back.meta.version, config.blocks ? 3 : 1);
       assert.deepEqual(back.vocab.tokens, CHARS);
       const want = model.stateDict();
       const got = back.model.stateDict();
@@ -201,30 +209,36 @@ describe('char models through PyTorch (tools/torch_interop.py on /usr/bin/python
       for (const [k, t] of Object.entries(want)) assert.deepEqual(got[k].data, t.data, k);
     });
 
-    it(`${kind}: a state dict trained in PyTorch imports (recur import-torch) with PyTorch's logits and final states`, () => {
+    it(`${name}: a state dict trained in PyTorch imports (recur import-torch) with PyTorch's logits and final states`, () => {
       const res = spawnSync(
         process.execPath,
-        [bin, 'import-torch', `torch_${kind}.safetensors`, '--vocab', 'vocab.json', '--model', kind, '--out', `imported_${kind}.safetensors`],
+        [bin, 'import-torch', `torch_${name}.safetensors`, '--vocab', 'vocab.json', '--model', kind, '--out', `imported_${name}.safetensors`],
         { cwd: dir, encoding: 'utf8' },
       );
       assert.equal(res.status, 0, res.stderr);
-      assert.match(res.stdout, new RegExp(`imported a ${L} x ${H} ${CELL_KINDS[kind].name} \\(`));
-      assert.match(res.stdout, /reading layers\.\* as rnn\.\*, proj\.\* as head\.\*/);
-      const ck = decodeCheckpoint(readFileSync(join(dir, `imported_${kind}.safetensors`)));
-      assert.equal(ck.model.config.model, kind);
-      matches(ck.model, kind, torchSide[kind].torch, `${kind} torch -> recur`);
+      if (config.blocks) {
+        assert.match(res.stdout, new RegExp(`imported a block model, ${L} blocks x ${H} ${CELL_KINDS[kind].name} \\(RMSNorm, GELU FFN ${4 * H}\\), `));
+      } else {
+        assert.match(res.stdout, new RegExp(`imported a ${L} x ${H} ${CELL_KINDS[kind].name} \\(`));
+        assert.match(res.stdout, /reading layers\.\* as rnn\.\*, proj\.\* as head\.\*/);
+      }
+      const ck = decodeCheckpoint(readFileSync(join(dir, `imported_${name}.safetensors`)));
+      assert.deepEqual(ck.model.config, config);
+      matches(ck.model, name, torchSide[name].torch, `${name} torch -> recur`);
     });
   }
 
-  it('what the tool cannot convert is one sentence: residual blocks, several recurrent modules, a scan kind of unknown width, a GRU without weight_hh_l0', () => {
-    assert.equal(
-      refusals.blocks,
-      'blocks.safetensors is a language model of residual blocks (config.blocks), which this tool does not convert yet: it converts plain stacks of recurrent layers',
-    );
+  it("what the tool cannot convert is one sentence: several recurrent modules, a block model's state dict missing a weight or under other names, a scan kind of unknown width, a GRU without weight_hh_l0", () => {
     assert.equal(
       refusals.stacked,
-      'the state dict has 2 recurrent modules (blocks.0.cell.weight_ih_l0, blocks.1.cell.weight_ih_l0): this tool converts a plain stack, one embedding, one recurrent module and one output layer',
+      'the state dict has 2 recurrent modules (layers.weight_ih_l0, extra.weight_ih_l0): this tool converts a plain stack, ' +
+        "one embedding, one recurrent module and one output layer, or a block model under BlockCharModel's names (blocks.0.*, ...)",
     );
+    assert.match(
+      refusals.blockCut!,
+      /^the weights in block-cut\.safetensors do not fit a 2-block MinGRU of width 8: .*Missing key\(s\) in state_dict: "blocks\.1\.ffn\.2\.bias"/,
+    );
+    assert.equal(refusals.blockRenamed, "the state dict has blocks.0.* keys, as a block model has, but no 'embedding.weight': it is not a BlockCharModel");
     assert.equal(
       refusals.narrow,
       'unknown cell type: rnn.weight_ih_l0 has shape [16, 14] and there is no rnn.weight_hh_l0, with 4 hidden units read from head.weight, ' +

@@ -4,7 +4,8 @@
 recur's LanguageModel is nn.Embedding (or one-hot input) -> nn.LSTM / nn.GRU / nn.RNN
 (batch_first, tanh for RNN) or MinGRU / MinLSTM (defined here, with PyTorch's
 RNN conventions) -> nn.Linear, with PyTorch's parameter names, shapes and gate
-orders, so moving a model is renaming at most. This script
+orders, so moving a model is renaming at most. Its block form (config.blocks,
+`recur train --blocks`) is BlockCharModel here, under recur's own names. This script
 runs with Debian's python3-torch and nothing else (Debian has no `safetensors`
 package, so the format is read and written here by its definition). npm test
 never needs it.
@@ -17,7 +18,9 @@ Commands:
   from-torch <model.pt | state_dict.safetensors> [--vocab vocab.json] --out model.safetensors [--trust-pickle]
       a PyTorch model of that shape -> a recur checkpoint `recur sample` can use.
       A .pt may hold a bare state dict or the dict `to-torch` writes (or, with
-      --trust-pickle, a whole CharModel); the vocabulary comes from the file or --vocab
+      --trust-pickle, a whole CharModel or BlockCharModel); the vocabulary comes
+      from the file or --vocab. A plain stack may use any module names; a state
+      dict with blocks.0.* keys is a block model, under BlockCharModel's names
   state-dict <model.pt> --out state_dict.safetensors --vocab-out vocab.json [--trust-pickle]
       just the weights and the vocabulary, for `recur import-torch`
   logits     <recur.safetensors | model.pt> --text "ROMEO:" [--trust-pickle]
@@ -35,7 +38,7 @@ you trust. A .safetensors file is checked before anything is read from it
 (header size, JSON, dtypes, shapes, in-bounds non-overlapping byte ranges).
 A bad file gets one sentence on stderr and exit code 1.
 
-As a library:  from torch_interop import CharModel, MinGRU, MinLSTM, load_recur, save_recur
+As a library:  from torch_interop import CharModel, BlockCharModel, MinGRU, MinLSTM, load_recur, save_recur
 """
 import argparse
 import io
@@ -198,6 +201,95 @@ class CharModel(torch.nn.Module):
         return self.head(self.drop(out)), state
 
 
+RMS_NORM_EPS = 1e-5  # recur's RMS_NORM_EPS (src/ops/norm-gelu-core.ts)
+FFN_MULTIPLE = 4  # recur's FFN_MULTIPLE (src/models/config.ts)
+
+
+class RMSNorm(torch.nn.Module):
+    """recur's RMSNorm, y = x / sqrt(mean(x^2, last dim) + eps) * weight (PyTorch 1.13 has no nn.RMSNorm)."""
+
+    def __init__(self, d, eps=RMS_NORM_EPS):
+        super().__init__()
+        self.eps = eps
+        self.weight = torch.nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+class RecurrentBlock(torch.nn.Module):
+    """recur's RecurrentBlock (src/models/blocks.ts) of width d:
+    x = x + drop(cell(norm1(x))); x = x + drop(ffn(norm2(x))), ffn = Linear(d, 4d), GELU (tanh), Linear(4d, d),
+    where the cell is a one-layer recurrent module of any kind, input and hidden d."""
+
+    def __init__(self, model, d, dropout=0.0):
+        super().__init__()
+        self.norm1 = RMSNorm(d)
+        self.cell = CELLS[model](d, d, batch_first=True)
+        self.norm2 = RMSNorm(d)
+        # a Sequential, so the state dict says ffn.0.* and ffn.2.* as recur's does
+        self.ffn = torch.nn.Sequential(torch.nn.Linear(d, FFN_MULTIPLE * d), torch.nn.GELU(approximate='tanh'),
+                                       torch.nn.Linear(FFN_MULTIPLE * d, d))
+        self.drop = torch.nn.Dropout(dropout)
+
+    def forward(self, x, state=None):
+        out, state = self.cell(self.norm1(x), state)
+        x = x + self.drop(out)
+        return x + self.drop(self.ffn(self.norm2(x))), state
+
+
+class BlockCharModel(torch.nn.Module):
+    """recur's LanguageModel in its block form (config.blocks): embedding -> blocks -> RMSNorm -> head, under
+    recur's names (embedding.weight, blocks.{i}.norm1.weight, blocks.{i}.cell.*, ..., norm.weight, head.*).
+    The embedding is as wide as the blocks, so there is no one-hot input."""
+
+    def __init__(self, vocab_size, model='minlstm', layers=2, hidden=128, dropout=0.0):
+        super().__init__()
+        if model not in CELLS:
+            raise ValueError(f"unknown cell type '{model}': use {kind_choices()}")
+        self.config = dict(vocabSize=vocab_size, model=model, layers=layers, hidden=hidden, embed=hidden, dropout=dropout,
+                           blocks=True)
+        self.embedding = torch.nn.Embedding(vocab_size, hidden)
+        self.blocks = torch.nn.ModuleList(RecurrentBlock(model, hidden, dropout) for _ in range(layers))
+        self.norm = RMSNorm(hidden)
+        self.head = torch.nn.Linear(hidden, vocab_size)
+
+    def forward(self, ids, state=None):
+        """ids [B, T] (int64) -> logits [B, T, V] and the final state (h, or (h, c) for LSTM), [layers, B, hidden]
+        each, block i's at index i as recur lays it out (and as CharModel's layers are)."""
+        x = self.embedding(ids)
+        finals = []
+        for i, block in enumerate(self.blocks):
+            x, final = block(x, None if state is None else state_rows(state, i))
+            finals.append(final)
+        if isinstance(finals[0], tuple):
+            return self.head(self.norm(x)), tuple(torch.cat(parts, 0) for parts in zip(*finals))
+        return self.head(self.norm(x)), torch.cat(finals, 0)
+
+
+def state_rows(state, i):
+    """Row i of a state h or (h, c) [layers, B, H], as a one-layer module's state [1, B, H]."""
+    return tuple(s[i:i + 1] for s in state) if isinstance(state, tuple) else state[i:i + 1]
+
+
+def model_for(config):
+    """The module a recur config describes: a BlockCharModel when config.blocks, else a CharModel."""
+    c = config
+    if c.get('blocks'):
+        if c['embed'] != c['hidden']:
+            raise ValueError(f"a block model's embedding is as wide as the model, but embed is {c['embed']} and hidden {c['hidden']}")
+        return BlockCharModel(c['vocabSize'], c['model'], c['layers'], c['hidden'], c.get('dropout', 0.0))
+    return CharModel(c['vocabSize'], c['model'], c['layers'], c['hidden'], c['embed'], c.get('dropout', 0.0))
+
+
+def describe(config):
+    """The architecture in a few words, for messages: '2x128 LSTM', or '4-block MinLSTM of width 256'."""
+    c = config
+    if c.get('blocks'):
+        return f"{c['layers']}-block {cell_name(c['model'])} of width {c['hidden']}"
+    return f"{c['layers']}x{c['hidden']} {cell_name(c['model'])}"
+
+
 # ---- safetensors, by the format's definition ----
 
 DTYPES = {'F32': torch.float32, 'F64': torch.float64, 'F16': torch.float16, 'BF16': torch.bfloat16,
@@ -299,17 +391,13 @@ def write_safetensors(path, tensors, metadata=None):
 # ---- recur checkpoints ----
 
 def load_recur(path):
-    """A recur checkpoint -> (CharModel in eval mode, vocabulary list, recur metadata)."""
+    """A recur checkpoint -> (CharModel or BlockCharModel in eval mode, vocabulary list, recur metadata)."""
     tensors, meta = read_safetensors(path)
     if 'recur' not in meta:
         raise SystemExit(f"{path} is not a recur checkpoint (no 'recur' metadata)")
     try:
         info = json.loads(meta['recur'])
-        c = info['config']
-        if c.get('blocks'):
-            raise SystemExit(f'{path} is a language model of residual blocks (config.blocks), which this tool does not '
-                             f'convert yet: it converts plain stacks of recurrent layers')
-        model = CharModel(c['vocabSize'], c['model'], c['layers'], c['hidden'], c['embed'], c.get('dropout', 0.0))
+        model = model_for(info['config'])
         vocab = info['vocab']
     except (ValueError, RecursionError, KeyError, TypeError, AttributeError, RuntimeError) as e:
         raise SystemExit(f"{path} has unusable 'recur' metadata ({one_line(e)})") from None
@@ -329,17 +417,17 @@ def load_weights(model, sd, path):
     try:
         model.load_state_dict(sd)
     except (RuntimeError, TypeError, AttributeError) as e:
-        raise SystemExit(f'the weights in {path} do not fit a {model.config["layers"]}x{model.config["hidden"]} '
-                         f'{cell_name(model.config["model"])}: {one_line(e)}') from None
+        raise SystemExit(f'the weights in {path} do not fit a {describe(model.config)}: {one_line(e)}') from None
 
 
 def save_recur(model, vocab, path, created_by='tools/torch_interop.py'):
-    """A CharModel (or any module with the same state-dict names) -> a recur checkpoint."""
+    """A CharModel or BlockCharModel (or any module with the same state-dict names and a config) -> a recur checkpoint."""
     config = dict(model.config)
     if len(vocab) != config['vocabSize']:
         raise SystemExit(f"the vocabulary has {len(vocab)} characters but the model has {config['vocabSize']} outputs")
     meta = {
-        'format': 'recur-charlm', 'version': 1, 'config': config, 'vocab': list(vocab), 'options': {},
+        # recur writes the oldest version that describes a model: 3 introduced the block form
+        'format': 'recur-charlm', 'version': 3 if config.get('blocks') else 1, 'config': config, 'vocab': list(vocab), 'options': {},
         'progress': {'step': 0, 'epoch': 0, 'window': 0, 'lastValLoss': None, 'seconds': 0},
         'optimizer': None, 'rng': None, 'createdBy': created_by,
     }
@@ -351,19 +439,29 @@ def save_recur(model, vocab, path, created_by='tools/torch_interop.py'):
     write_safetensors(path, sd, {'recur': recur, 'recur_crc32': f'{zlib.crc32(recur.encode("utf-8")):08x}'})
 
 
+def is_block_dict(sd):
+    """Whether a state dict is a block model's: its parts are too many to tell apart by shape, so it must
+    use BlockCharModel's (recur's) names, which begin blocks.0.* for the first block."""
+    return any(k.startswith('blocks.0.') for k in sd)
+
+
 def normalize_names(sd):
     """Rename a state dict of the same shape but other names (say encoder.*, lstm.*, decoder.*) to CharModel's.
 
     The recurrent module is the one with weight_ih_l0; the output layer is the
     other module with a bias (an embedding has none); what is left is the embedding.
+    A block model's state dict is returned as it is.
     """
+    if is_block_dict(sd):
+        return sd
     prefixes = [k[:-len('weight_ih_l0')] for k in sd if k.endswith('weight_ih_l0')]
     if not prefixes:
         raise SystemExit('the state dict has no recurrent layer (no key ending in weight_ih_l0)')
     if len(prefixes) > 1:
         named = ', '.join(p + 'weight_ih_l0' for p in prefixes[:4]) + (', ...' if len(prefixes) > 4 else '')
         raise SystemExit(f'the state dict has {len(prefixes)} recurrent modules ({named}): this tool converts '
-                         f'a plain stack, one embedding, one recurrent module and one output layer')
+                         f'a plain stack, one embedding, one recurrent module and one output layer, or a block model '
+                         f"under BlockCharModel's names (blocks.0.*, ...)")
     prefix = prefixes[0]
     out = {'rnn.' + k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     rest = {k: v for k, v in sd.items() if not k.startswith(prefix)}
@@ -378,40 +476,77 @@ def normalize_names(sd):
     return out
 
 
-def infer_config(sd, vocab_size=None):
-    """CharModel arguments from a state dict with CharModel's names. The cell type follows from the gate rows:
-    of weight_hh_l0 [G*H, H] for the step kinds, or, when there is no weight_hh_l0 (MinGRU, MinLSTM), of
-    weight_ih_l0 [G*H, in] with H read from head.weight [V, H]. A GRU, which always has weight_hh_l0,
-    is therefore never taken for a MinLSTM, though both stack 3 blocks."""
-    layers = 0
-    while f'rnn.weight_ih_l{layers}' in sd:
-        layers += 1
-    if layers == 0:
-        raise SystemExit("the state dict has no 'rnn.weight_ih_l0': it is not a CharModel (rename its keys to embedding.*, rnn.*, head.*)")
-    for k in ('rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'head.weight', 'embedding.weight'):
+def check_matrices(sd, keys):
+    """One sentence if any of these keys (those present) is not a non-empty matrix."""
+    for k in keys:
         if k in sd and (sd[k].dim() != 2 or 0 in sd[k].shape):
             raise SystemExit(f"'{k}' has shape {list(sd[k].shape)}: a non-empty matrix was expected")
-    if 'head.weight' not in sd:
-        raise SystemExit("the state dict has no 'head.weight': it is not a CharModel")
-    scan = 'rnn.weight_hh_l0' not in sd
+
+
+def cell_kind(sd, prefix):
+    """The kind of the recurrent module under `prefix`, from its gate rows: of weight_hh_l0 [G*H, H] for the step
+    kinds, or, when there is no weight_hh_l0 (MinGRU, MinLSTM), of weight_ih_l0 [G*H, in] with H read from
+    head.weight [V, H]. A GRU, which always has weight_hh_l0, is therefore never taken for a MinLSTM, though
+    both stack 3 blocks. -> (kind, H)."""
+    scan = prefix + 'weight_hh_l0' not in sd
     if scan:
-        w, hidden = sd['rnn.weight_ih_l0'], sd['head.weight'].shape[1]
-        where = f"rnn.weight_ih_l0 has shape {list(w.shape)} and there is no rnn.weight_hh_l0, with {hidden} hidden units read from head.weight"
+        w, hidden = sd[prefix + 'weight_ih_l0'], sd['head.weight'].shape[1]
+        where = (f"{prefix}weight_ih_l0 has shape {list(w.shape)} and there is no {prefix}weight_hh_l0, "
+                 f"with {hidden} hidden units read from head.weight")
     else:
-        w = sd['rnn.weight_hh_l0']
+        w = sd[prefix + 'weight_hh_l0']
         hidden = w.shape[1]
-        where = f'rnn.weight_hh_l0 has shape {list(w.shape)}'
+        where = f'{prefix}weight_hh_l0 has shape {list(w.shape)}'
     kinds = [k for k in CELLS if (k in SCAN) == scan]
     model = next((k for k in kinds if GATES[k] * hidden == w.shape[0]), None)
     if model is None:
         counts = [f"{cell_name(k)}'s {GATES[k]}" for k in kinds]
         expected = ', '.join(counts[:-1]) + ' or ' + counts[-1]
         raise SystemExit(f'unknown cell type: {where}, where {expected} gate blocks of {hidden} rows were expected')
+    return model, hidden
+
+
+def check_vocab_size(sd, vocab_size):
+    """The output count head.weight gives, after checking it against the vocabulary's size (when given)."""
     v = sd['head.weight'].shape[0]
     if vocab_size is not None and vocab_size != v:
         raise SystemExit(f'the vocabulary has {vocab_size} characters but the model has {v} outputs')
+    return v
+
+
+def infer_config(sd, vocab_size=None):
+    """The recur config of a state dict with CharModel's or BlockCharModel's names (what model_for builds from).
+    Only what the config needs is read here; load_weights then checks every name and shape."""
+    if is_block_dict(sd):
+        return infer_block_config(sd, vocab_size)
+    layers = 0
+    while f'rnn.weight_ih_l{layers}' in sd:
+        layers += 1
+    if layers == 0:
+        raise SystemExit("the state dict has no 'rnn.weight_ih_l0': it is not a CharModel (rename its keys to embedding.*, rnn.*, head.*)")
+    check_matrices(sd, ('rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'head.weight', 'embedding.weight'))
+    if 'head.weight' not in sd:
+        raise SystemExit("the state dict has no 'head.weight': it is not a CharModel")
+    model, hidden = cell_kind(sd, 'rnn.')
+    v = check_vocab_size(sd, vocab_size)
     embed = sd['embedding.weight'].shape[1] if 'embedding.weight' in sd else 0
-    return dict(vocab_size=v, model=model, layers=layers, hidden=hidden, embed=embed)
+    return dict(vocabSize=v, model=model, layers=layers, hidden=hidden, embed=embed, dropout=0.0)
+
+
+def infer_block_config(sd, vocab_size=None):
+    """A block model's config: the blocks counted, the width d from embedding.weight [V, d], the cell kind from
+    block 0's cell as a plain stack's is found."""
+    layers = 0
+    while any(k.startswith(f'blocks.{layers}.') for k in sd):
+        layers += 1
+    for k in ('embedding.weight', 'head.weight', 'blocks.0.cell.weight_ih_l0'):
+        if k not in sd:
+            raise SystemExit(f"the state dict has blocks.0.* keys, as a block model has, but no '{k}': it is not a BlockCharModel")
+    check_matrices(sd, ('embedding.weight', 'head.weight', 'blocks.0.cell.weight_ih_l0', 'blocks.0.cell.weight_hh_l0'))
+    model, _ = cell_kind(sd, 'blocks.0.cell.')
+    v = check_vocab_size(sd, vocab_size)
+    d = sd['embedding.weight'].shape[1]
+    return dict(vocabSize=v, model=model, layers=layers, hidden=d, embed=d, dropout=0.0, blocks=True)
 
 
 def read_vocab(path):
@@ -582,8 +717,8 @@ def torch_load(path, trust_pickle=False):
 
 
 def load_pt(path, vocab_path=None, trust_pickle=False):
-    """A .pt (bare state dict or to-torch's dict; a whole CharModel only with trust_pickle) or a
-    .safetensors state dict -> (CharModel, vocab)."""
+    """A .pt (bare state dict or to-torch's dict; a whole CharModel or BlockCharModel only with trust_pickle) or a
+    .safetensors state dict -> (CharModel or BlockCharModel, vocab)."""
     vocab = read_vocab(vocab_path) if vocab_path else None
     if path.endswith('.safetensors'):
         sd, meta = read_safetensors(path)
@@ -609,14 +744,14 @@ def load_pt(path, vocab_path=None, trust_pickle=False):
     if not isinstance(vocab, (list, tuple)) or not all(isinstance(c, str) for c in vocab):
         raise SystemExit(f'the vocabulary of {path} is not a list of strings')
     sd = normalize_names(sd)
-    model = CharModel(**infer_config(sd, len(vocab)))
+    model = model_for(infer_config(sd, len(vocab)))
     load_weights(model, {k: v.float() for k, v in sd.items()}, path)
     return model.eval(), list(vocab)
 
 
 def logits_for(model, ids, state=None, dtype=torch.float64):
     """Logits and final state for ids [B, T], computed in `dtype` (float64 makes a reference for float32 code)."""
-    m = CharModel(**{'vocab_size': model.config['vocabSize'], **{k: model.config[k] for k in ('model', 'layers', 'hidden', 'embed')}})
+    m = model_for({**model.config, 'dropout': 0.0})
     m.load_state_dict(model.state_dict())
     m = m.to(dtype).eval()
     with torch.no_grad():
@@ -656,7 +791,7 @@ def main(argv=None):
         model, vocab, _ = load_recur(args.checkpoint)
         # the config as JSON text: torch 1.13's weights-only unpickler reads no floats (dropout)
         torch.save({'config': json.dumps(model.config), 'vocab': list(vocab), 'state_dict': model.state_dict()}, args.out)
-        print(f"wrote {args.out}: a {model.config['layers']}x{model.config['hidden']} {cell_name(model.config['model'])}, vocabulary {len(vocab)}")
+        print(f"wrote {args.out}: a {describe(model.config)}, vocabulary {len(vocab)}")
     elif args.cmd == 'from-torch':
         model, vocab = load_pt(args.model, args.vocab, args.trust_pickle)
         save_recur(model, vocab, args.out)

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { readSafetensorsWithMetadata } from '../io/safetensors.js';
 import { encodeCheckpoint } from '../models/checkpoint.js';
 import { charLMFromTorch, parseVocab } from '../models/torch-import.js';
-import type { CellType } from '../models/charlm.js';
+import { describeArchitecture, type CellType } from '../models/charlm.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import type { CharTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -51,10 +51,11 @@ export function importTorchCommand(file: string, f: { vocab: string; model?: Cel
   const names = Object.entries(renamed)
     .map(([a, b]) => `${a}* as ${b}*`)
     .join(', ');
-  stdout.write(
-    `recur: imported a ${c.layers} x ${c.hidden} ${CELL_KINDS[c.model].name} (${c.embed ? `embedding ${c.embed}` : 'one-hot input'}, ` +
-      `vocabulary ${vocab.size}, ${model.numParameters().toLocaleString('en-US')} parameters)${names ? `, reading ${names}` : ''}; saved '${f.out}'\n`,
-  );
+  const sizes = `vocabulary ${vocab.size}, ${model.numParameters().toLocaleString('en-US')} parameters`;
+  const what = c.blocks
+    ? `a block model, ${describeArchitecture(c)}, ${sizes}`
+    : `a ${c.layers} x ${c.hidden} ${CELL_KINDS[c.model].name} (${c.embed ? `embedding ${c.embed}` : 'one-hot input'}, ${sizes})`;
+  stdout.write(`recur: imported ${what}${names ? `, reading ${names}` : ''}; saved '${f.out}'\n`);
 }
 
 export async function exportCommand(checkpoint: string, f: { onnx: string; states: 'optional' | 'required' }, version: string): Promise<void> {

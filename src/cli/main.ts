@@ -173,7 +173,8 @@ function program(): Command {
     .description('turn a PyTorch char model (its state dict as .safetensors, plus the vocabulary) into a checkpoint')
     .argument(
       '<state-dict>',
-      `a .safetensors state dict: [Embedding] + a recurrent module (${CELL_KIND_NAMES.map((k) => CELL_KINDS[k].name).join(', ')}) + Linear, any module names`,
+      `a .safetensors state dict: [Embedding] + a recurrent module (${CELL_KIND_NAMES.map((k) => CELL_KINDS[k].name).join(', ')}) + Linear, ` +
+        "any module names; or a block model (--blocks) under recur's names: embedding, blocks.{i}.*, norm, head",
     )
     .requiredOption('--vocab <file>', 'the characters in index order: a JSON list, a JSON {char: index} object, or a text file of the characters')
     .addOption(new Option('--model <type>', 'check the cell type read from the weights').choices(CELL_KIND_NAMES))

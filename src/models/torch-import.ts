@@ -8,13 +8,17 @@
  * other module with a bias (an embedding has none). The cell type follows from
  * the gate blocks in `weight_hh_l0`, or, for a module without one (a scan
  * kind, whose gates read only the input), from those in `weight_ih_l0`, with
- * the hidden size read from the output layer's input width.
+ * the hidden size read from the output layer's input width. A state dict
+ * with `blocks.0.*` keys is the block form (LanguageModelConfig.blocks) under
+ * recur's own names, which tools/torch_interop.py's BlockCharModel has: its
+ * parts are too many to tell apart by shape, so they are found by name.
  * No Node imports.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/create.js';
 import { formatShape } from '../tensor/shape.js';
-import { LanguageModel, type CellType } from './charlm.js';
+import { LanguageModel, type CellType, type LanguageModelConfig } from './charlm.js';
+import { lmShapes } from './config.js';
 import { CELL_KIND_NAMES, CELL_KINDS, cellKindOfGateBlocks, layerParamShapes, torchParamNames } from '../nn/rnn/kinds.js';
 import { CharTokenizer } from '../text/tokenizers.js';
 import { jsonDepth, parseJsonLimited } from '../io/json-limits.js';
@@ -24,6 +28,12 @@ const gateCounts = (scan: boolean): string =>
   CELL_KIND_NAMES.filter((k) => !!CELL_KINDS[k].scan === scan)
     .map((k, i) => `${CELL_KINDS[k].name}${i === 0 ? ' has' : ''} ${CELL_KINDS[k].gates.length}`)
     .join(', ');
+
+/** At most 8 keys, for a message. */
+const list = (ks: string[]): string => ks.slice(0, 8).join(', ') + (ks.length > 8 ? ', ...' : '');
+
+/** PyTorch names every kind's first layer alike, so it is found before the kind is known. */
+const first = torchParamNames(0);
 
 /** What `charLMFromTorch` made, and how it mapped the names. */
 export interface TorchImport {
@@ -41,16 +51,16 @@ export interface TorchImport {
  * module without `weight_hh_l0` is a scan kind (MinGRU, MinLSTM): its kind is
  * the number of gate blocks in `weight_ih_l0`, of the hidden size the output
  * layer reads; a GRU, which always has `weight_hh_l0`, is never taken for a
- * MinLSTM although both stack 3 blocks. Plain stacks only: a state dict of
- * several recurrent modules is refused.
+ * MinLSTM although both stack 3 blocks. A block model (`blocks.0.*` keys) is
+ * read by recur's names, its cell kind as a plain stack's is. Any other state
+ * dict of several recurrent modules is refused.
  */
 export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokenizer, opts: { model?: CellType } = {}): TorchImport {
   const keys = Object.keys(dict);
-  const list = (ks: string[]): string => ks.slice(0, 8).join(', ') + (ks.length > 8 ? ', ...' : '');
-  // what a state dict of another architecture (residual blocks, say) is told
-  const plain = 'recur imports a plain stack: an optional embedding, one recurrent module and one output layer';
-  // found before the kind is known: PyTorch names every kind's first layer alike
-  const first = torchParamNames(0);
+  if (keys.some((k) => k.startsWith('blocks.0.'))) return blockLMFromTorch(dict, vocab, opts);
+  // what a state dict of another architecture is told
+  const plain =
+    'recur imports a plain stack (an optional embedding, one recurrent module and one output layer) or a block model under its own names (blocks.0.*, ...)';
   const rnnKeys = keys.filter((k) => k.endsWith(first.weightIh));
   if (rnnKeys.length === 0) throw new Error(`the state dict has no recurrent layer (no key ending in '${first.weightIh}'; it has ${list(keys)})`);
   if (rnnKeys.length > 1) throw new Error(`the state dict has ${rnnKeys.length} recurrent modules (${list(rnnKeys)}); ${plain}`);
@@ -73,29 +83,12 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokeniz
   if (headW.shape.length !== 2) throw new Error(`'${hp}weight' has shape ${formatShape(headW.shape)}; an output layer's weight is a matrix`);
   const V = headW.shape[0];
 
-  const wih = dict[`${rp}${first.weightIh}`];
-  const whh = dict[`${rp}${first.weightHh}`];
-  if (wih.shape.length !== 2) throw new Error(`'${rp}${first.weightIh}' has shape ${formatShape(wih.shape)}; a recurrent layer's weight is a matrix`);
-  if (whh && whh.shape.length !== 2) throw new Error(`'${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}; a recurrent layer's weight is a matrix`);
-  // a step kind's W_hh is [G*H, H]; a scan kind has none, so H comes from the head, which reads [V, H]
-  const scan = !whh;
-  const H = scan ? headW.shape[1] : whh.shape[1];
-  const rows = scan ? wih.shape[0] : whh.shape[0];
-  const blocksOf = scan
-    ? `'${rp}${first.weightIh}' has shape ${formatShape(wih.shape)} and there is no '${rp}${first.weightHh}', so its gates read only the input, ` +
-      `and ${rows / H} gate blocks of the ${H} hidden units '${hp}weight' ${formatShape(headW.shape)} reads`
-    : `'${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}, which is ${rows / H} gate blocks of ${H}`;
-  const cell: CellType | undefined = H > 0 ? cellKindOfGateBlocks(rows / H, scan) : undefined;
-  if (!cell) throw new Error(`unknown cell type: ${blocksOf} (${gateCounts(scan)})`);
+  const { cell, H, scan } = cellKindOf(dict, rp, hp, opts.model);
   const spec = CELL_KINDS[cell];
-  if (opts.model && opts.model !== cell) {
-    const where = scan ? `in '${rp}${first.weightIh}' and no '${rp}${first.weightHh}'` : `in '${rp}${first.weightHh}'`;
-    throw new Error(`the weights are ${spec.article} (${spec.gates.length} gate blocks ${where}), not ${CELL_KINDS[opts.model].article}`);
-  }
   let layers = 0;
   while (`${rp}${spec.params(layers).weightIh}` in dict) layers++;
 
-  if (vocab.size !== V) throw new Error(`the vocabulary has ${vocab.size} characters but the model's output layer has ${V}`);
+  checkVocabSize(vocab, V);
   if (headW.shape[1] !== H) {
     throw new Error(`'${hp}weight' has shape ${formatShape(headW.shape)} but a layer on ${H} hidden units needs [${V}, ${H}]`);
   }
@@ -111,22 +104,11 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokeniz
   const weights: Record<string, Tensor> = { 'head.weight': headW, 'head.bias': dict[hp + 'bias'] };
   if (emb) weights['embedding.weight'] = dict[emb];
   for (let l = 0; l < layers; l++) {
-    const names = spec.params(l);
-    for (const [name, shape] of Object.entries(layerParamShapes(cell, l, l === 0 ? E || V : H, H))) {
-      const t = dict[rp + name];
-      if (!t && (name === names.biasIh || name === names.biasHh)) {
-        weights[`rnn.${name}`] = zeros(shape);
-        continue;
-      }
-      if (!t || formatShape(t.shape) !== formatShape(shape)) {
-        throw new Error(
-          `'${rp}${name}' ${t ? `has shape ${formatShape(t.shape)}` : 'is missing'} but ${spec.article} of ${layers} layer(s) ` +
-            `and ${H} units${scan ? ` (the width '${hp}weight' reads)` : ''} on ` +
-            `${l === 0 ? (E ? `a ${E}-wide embedding` : `one-hot vectors of ${V}`) : 'the layer below'} needs ${formatShape(shape)}`,
-        );
-      }
-      weights[`rnn.${name}`] = t;
-    }
+    const misfit = (name: string, t: Tensor | undefined, shape: number[]): string =>
+      `'${rp}${name}' ${t ? `has shape ${formatShape(t.shape)}` : 'is missing'} but ${spec.article} of ${layers} layer(s) ` +
+      `and ${H} units${scan ? ` (the width '${hp}weight' reads)` : ''} on ` +
+      `${l === 0 ? (E ? `a ${E}-wide embedding` : `one-hot vectors of ${V}`) : 'the layer below'} needs ${formatShape(shape)}`;
+    Object.assign(weights, layerWeights(dict, { from: rp, to: 'rnn.' }, cell, l, l === 0 ? E || V : H, H, misfit));
   }
   const extra = keys.filter((k) => k.startsWith(rp) && !(`rnn.${k.slice(rp.length)}` in weights));
   if (extra.length > 0) throw new Error(`unexpected keys in the recurrent layer: ${list(extra)}`);
@@ -136,6 +118,107 @@ export function charLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokeniz
   if (hp !== 'head.') renamed[hp] = 'head.';
   if (emb && emb !== 'embedding.weight') renamed[emb.slice(0, -'weight'.length)] = 'embedding.';
   return { model, renamed };
+}
+
+function checkVocabSize(vocab: CharTokenizer, V: number): void {
+  if (vocab.size !== V) throw new Error(`the vocabulary has ${vocab.size} characters but the model's output layer has ${V}`);
+}
+
+/**
+ * The kind of the recurrent module under `rp`, read from its gate blocks:
+ * a step kind's W_hh is [G*H, H]; a scan kind has none, so H comes from the
+ * output layer under `hp`, which reads [V, H]. `want`, if given, must agree.
+ */
+function cellKindOf(dict: Record<string, Tensor>, rp: string, hp: string, want?: CellType): { cell: CellType; H: number; scan: boolean } {
+  const wih = dict[`${rp}${first.weightIh}`];
+  const whh = dict[`${rp}${first.weightHh}`];
+  const headW = dict[hp + 'weight'];
+  if (wih.shape.length !== 2) throw new Error(`'${rp}${first.weightIh}' has shape ${formatShape(wih.shape)}; a recurrent layer's weight is a matrix`);
+  if (whh && whh.shape.length !== 2) throw new Error(`'${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}; a recurrent layer's weight is a matrix`);
+  const scan = !whh;
+  const H = scan ? headW.shape[1] : whh.shape[1];
+  const rows = scan ? wih.shape[0] : whh.shape[0];
+  const blocksOf = scan
+    ? `'${rp}${first.weightIh}' has shape ${formatShape(wih.shape)} and there is no '${rp}${first.weightHh}', so its gates read only the input, ` +
+      `and ${rows / H} gate blocks of the ${H} hidden units '${hp}weight' ${formatShape(headW.shape)} reads`
+    : `'${rp}${first.weightHh}' has shape ${formatShape(whh.shape)}, which is ${rows / H} gate blocks of ${H}`;
+  const cell: CellType | undefined = H > 0 ? cellKindOfGateBlocks(rows / H, scan) : undefined;
+  if (!cell) throw new Error(`unknown cell type: ${blocksOf} (${gateCounts(scan)})`);
+  if (want && want !== cell) {
+    const spec = CELL_KINDS[cell];
+    const where = scan ? `in '${rp}${first.weightIh}' and no '${rp}${first.weightHh}'` : `in '${rp}${first.weightHh}'`;
+    throw new Error(`the weights are ${spec.article} (${spec.gates.length} gate blocks ${where}), not ${CELL_KINDS[want].article}`);
+  }
+  return { cell, H, scan };
+}
+
+/**
+ * Layer l of a recurrent module, its names moved from prefix `from` to `to`.
+ * A missing bias is zeros, as PyTorch's bias=False computes; any other
+ * missing or misshapen weight throws `misfit`'s sentence.
+ */
+function layerWeights(
+  dict: Record<string, Tensor>,
+  prefix: { from: string; to: string },
+  cell: CellType,
+  l: number,
+  inputSize: number,
+  H: number,
+  misfit: (name: string, got: Tensor | undefined, shape: number[]) => string,
+): Record<string, Tensor> {
+  const names = CELL_KINDS[cell].params(l);
+  const out: Record<string, Tensor> = {};
+  for (const [name, shape] of Object.entries(layerParamShapes(cell, l, inputSize, H))) {
+    const t = dict[prefix.from + name];
+    if (!t && (name === names.biasIh || name === names.biasHh)) out[prefix.to + name] = zeros(shape);
+    else if (!t || formatShape(t.shape) !== formatShape(shape)) throw new Error(misfit(name, t, shape));
+    else out[prefix.to + name] = t;
+  }
+  return out;
+}
+
+/**
+ * A block model's state dict (recur's names) -> LanguageModel: the blocks
+ * counted by their prefixes, the width d from the embedding [V, d], the cell
+ * kind from block 0's cell; then every weight lmShapes gives the config
+ * must be there with its shape (a cell's missing biases are zeros), and
+ * nothing else may be.
+ */
+function blockLMFromTorch(dict: Record<string, Tensor>, vocab: CharTokenizer, opts: { model?: CellType }): TorchImport {
+  const keys = Object.keys(dict);
+  let layers = 0;
+  while (keys.some((k) => k.startsWith(`blocks.${layers}.`))) layers++;
+  const cp = 'blocks.0.cell.';
+  for (const k of ['embedding.weight', 'head.weight', cp + first.weightIh]) {
+    if (!dict[k]) throw new Error(`the state dict has blocks.0.* keys, as a block model has, but no '${k}'`);
+  }
+  for (const k of ['embedding.weight', 'head.weight']) {
+    if (dict[k].shape.length !== 2) throw new Error(`'${k}' has shape ${formatShape(dict[k].shape)}; a matrix was expected`);
+  }
+  const { cell } = cellKindOf(dict, cp, 'head.', opts.model);
+  checkVocabSize(vocab, dict['head.weight'].shape[0]);
+  const d = dict['embedding.weight'].shape[1];
+  const config: LanguageModelConfig = { vocabSize: vocab.size, model: cell, layers, hidden: d, embed: d, dropout: 0, blocks: true };
+  const what = `a ${layers}-block ${CELL_KINDS[cell].name} model of width ${d} (the width 'embedding.weight' ${formatShape(dict['embedding.weight'].shape)} gives)`;
+  const misfit = (name: string, t: Tensor | undefined, shape: number[]): string =>
+    `'${name}' ${t ? `has shape ${formatShape(t.shape)}` : 'is missing'} but ${what} needs ${formatShape(shape)}`;
+  const weights: Record<string, Tensor> = {};
+  for (let i = 0; i < layers; i++) {
+    const cellPrefix = `blocks.${i}.cell.`;
+    const cellMisfit = (name: string, t: Tensor | undefined, shape: number[]): string => misfit(cellPrefix + name, t, shape);
+    Object.assign(weights, layerWeights(dict, { from: cellPrefix, to: cellPrefix }, cell, 0, d, d, cellMisfit));
+  }
+  for (const [name, shape] of Object.entries(lmShapes(config))) {
+    if (name in weights) continue;
+    const t = dict[name];
+    if (!t || formatShape(t.shape) !== formatShape(shape)) throw new Error(misfit(name, t, shape));
+    weights[name] = t;
+  }
+  const extra = keys.filter((k) => !(k in weights));
+  if (extra.length > 0) throw new Error(`unexpected keys for ${what}: ${list(extra)}`);
+  const model = new LanguageModel(config);
+  model.loadStateDict(weights);
+  return { model, renamed: {} };
 }
 
 /**
