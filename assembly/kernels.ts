@@ -10,7 +10,7 @@
  * where the CPU has it) and with plain SIMD as the fallback.
  */
 
-import { UNARY, BINARY, RECURRENT, SCAN } from '../src/backend/opcodes';
+import { UNARY, BINARY, RECURRENT, SCAN, GELU_TANH } from '../src/backend/opcodes';
 
 // ---------------------------------------------------------------- helpers
 
@@ -982,6 +982,141 @@ export function scanGrad(
     if (kind == SCAN.mingru) scanGradRow(SCAN.mingru, T, HB, GB, blocks, rowG, rowH, rowO, rowDO, rowDT, rowDG, rowD0, len, reverse, q0, q1);
     else scanGradRow(SCAN.minlstm, T, HB, GB, blocks, rowG, rowH, rowO, rowDO, rowDT, rowDG, rowD0, len, reverse, q0, q1);
   }
+}
+
+// ---------------------------------------------------------------- RMSNorm and GELU (the block language model's)
+
+// Semantics: RmsNormArgs, GeluArgs and their grads in src/backend/backend.ts; the js backend's loops
+// are the reference. Rows (RMSNorm) and elements (GELU) are independent, so a call covers a range
+// [p0, p1) of them and threads split a big one. A row is walked four floats at a time, then one at a
+// time in lane 0 (tail) for a ragged end; lanes a tail load leaves zero add nothing to a sum.
+
+/** y = x r (⊙ w) at byte offset q of a row. */
+@inline function rmsNormScaleAt(xr: usize, w: usize, yr: usize, q: usize, rv: v128, hasW: bool, tail: bool): void {
+  const y = f32x4.mul(ldt(xr + q, tail), rv);
+  stt(yr + q, hasW ? f32x4.mul(y, ldt(w + q, tail)) : y, tail);
+}
+
+/** One row of RMSNorm: the mean square in one pass, y in a second (the row is still in L1). */
+@inline function rmsNormRow(d: i32, xr: usize, w: usize, yr: usize, r: usize, eps: f32, hasW: bool): void {
+  const rowB = (<usize>d) << 2, fullB = (<usize>(d >> 2)) << 4;
+  let s0 = splat(0), s1 = splat(0);
+  let q: usize = 0;
+  // two accumulators, so each add does not wait for the one before
+  for (; q + 32 <= fullB; q += 32) {
+    const a = ld(xr + q), b = ld(xr + q + 16);
+    s0 = fma(a, a, s0);
+    s1 = fma(b, b, s1);
+  }
+  for (; q < fullB; q += 16) { const a = ld(xr + q); s0 = fma(a, a, s0); }
+  for (; q < rowB; q += 4) { const a = ld1(xr + q); s0 = fma(a, a, s0); }
+  // the root in double, rounded once, as the js twin does
+  const rr = <f32>(1 / Math.sqrt(<f64>hsum(f32x4.add(s0, s1)) / <f64>d + <f64>eps));
+  store<f32>(r, rr);
+  const rv = splat(rr);
+  for (q = 0; q < fullB; q += 16) rmsNormScaleAt(xr, w, yr, q, rv, hasW, false);
+  for (; q < rowB; q += 4) rmsNormScaleAt(xr, w, yr, q, rv, hasW, true);
+}
+
+/**
+ * RMSNorm of rows [p0, p1) of d (see RmsNormArgs); w = 0 for no weight. eps
+ * comes as its float32 bits: a thread's job passes integers only.
+ */
+export function rmsNorm(d: i32, x: usize, w: usize, y: usize, r: usize, epsBits: i32, p0: i32, p1: i32): void {
+  const eps = reinterpret<f32>(epsBits);
+  const rowB = (<usize>d) << 2;
+  for (let i = p0; i < p1; i++) {
+    const o = <usize>i * rowB, ri = r + ((<usize>i) << 2);
+    // a constant hasW per copy of the inlined row, so neither copy tests it per element
+    if (w != 0) rmsNormRow(d, x + o, w, y + o, ri, eps, true);
+    else rmsNormRow(d, x + o, 0, y + o, ri, eps, false);
+  }
+}
+
+/** The backward's first pass at byte offset q: gw += gy ⊙ x r; returns dot + g ⊙ x (g = gy ⊙ w). */
+@inline function rmsNormGradSumAt(
+  xr: usize, w: usize, gyr: usize, gw: usize, q: usize, rv: v128, dot: v128, hasW: bool, hasGx: bool, hasGw: bool, tail: bool,
+): v128 {
+  const gy = ldt(gyr + q, tail), x = ldt(xr + q, tail);
+  if (hasGw) stt(gw + q, fma(f32x4.mul(gy, x), rv, ldt(gw + q, tail)), tail);
+  return hasGx ? fma(hasW ? f32x4.mul(gy, ldt(w + q, tail)) : gy, x, dot) : dot;
+}
+
+/** The backward's second pass at byte offset q: gx = g r + x coef. */
+@inline function rmsNormGradAt(xr: usize, w: usize, gyr: usize, gxr: usize, q: usize, rv: v128, coef: v128, hasW: bool, tail: bool): void {
+  const gy = ldt(gyr + q, tail);
+  const g = hasW ? f32x4.mul(gy, ldt(w + q, tail)) : gy;
+  stt(gxr + q, fma(ldt(xr + q, tail), coef, f32x4.mul(g, rv)), tail);
+}
+
+/** One row back: gw and the dot Σ g x in one pass, gx = g r - x r³ dot / d in a second. */
+@inline function rmsNormGradRow(
+  d: i32, xr: usize, w: usize, rr: f32, gyr: usize, gxr: usize, gw: usize, hasW: bool, hasGx: bool, hasGw: bool,
+): void {
+  const rowB = (<usize>d) << 2, fullB = (<usize>(d >> 2)) << 4;
+  const rv = splat(rr);
+  let dot = splat(0);
+  let q: usize = 0;
+  for (; q < fullB; q += 16) dot = rmsNormGradSumAt(xr, w, gyr, gw, q, rv, dot, hasW, hasGx, hasGw, false);
+  for (; q < rowB; q += 4) dot = rmsNormGradSumAt(xr, w, gyr, gw, q, rv, dot, hasW, hasGx, hasGw, true);
+  if (!hasGx) return;
+  const coef = splat(-hsum(dot) * rr * rr * rr / <f32>d);
+  for (q = 0; q < fullB; q += 16) rmsNormGradAt(xr, w, gyr, gxr, q, rv, coef, hasW, false);
+  for (; q < rowB; q += 4) rmsNormGradAt(xr, w, gyr, gxr, q, rv, coef, hasW, true);
+}
+
+/**
+ * The backward of rows [p0, p1) (see RmsNormGradArgs); w, gx, gw = 0 for
+ * none. gw is overwritten with the sum over these rows only: threads each
+ * sum their own rows into their own gw, and the caller adds those up.
+ */
+export function rmsNormGrad(d: i32, x: usize, w: usize, r: usize, gy: usize, gx: usize, gw: usize, p0: i32, p1: i32): void {
+  const rowB = (<usize>d) << 2;
+  if (gw != 0) memory.fill(gw, 0, rowB);
+  for (let i = p0; i < p1; i++) {
+    const o = <usize>i * rowB, rr = load<f32>(r + ((<usize>i) << 2));
+    if (w == 0) {
+      if (gx != 0) rmsNormGradRow(d, x + o, 0, rr, gy + o, gx + o, 0, false, true, false);
+    } else if (gx != 0 && gw != 0) rmsNormGradRow(d, x + o, w, rr, gy + o, gx + o, gw, true, true, true);
+    else if (gx != 0) rmsNormGradRow(d, x + o, w, rr, gy + o, gx + o, 0, true, true, false);
+    else if (gw != 0) rmsNormGradRow(d, x + o, w, rr, gy + o, 0, gw, true, false, true);
+  }
+}
+
+// GELU's inner argument is x (C + CA x²), in f32 once here
+const GELU_C: f32 = <f32>GELU_TANH.C;
+const GELU_CA: f32 = <f32>(GELU_TANH.C * GELU_TANH.A);
+
+@inline function geluAt(x: usize, y: usize, th: usize, o: usize, tail: bool): void {
+  const xv = ldt(x + o, tail);
+  const t = vtanh(f32x4.mul(xv, fma(f32x4.mul(xv, xv), splat(GELU_CA), splat(GELU_C))));
+  stt(th + o, t, tail);
+  const h = f32x4.mul(xv, splat(0.5));
+  stt(y + o, fma(h, t, h), tail);
+}
+
+/** GELU (tanh approximation) of elements [p0, p1): y and the tanh th (see GeluArgs). */
+export function gelu(x: usize, y: usize, th: usize, p0: i32, p1: i32): void {
+  let i = p0;
+  for (; i + 4 <= p1; i += 4) geluAt(x, y, th, (<usize>i) << 2, false);
+  for (; i < p1; i++) geluAt(x, y, th, (<usize>i) << 2, true);
+}
+
+/** gx = gy · GELU'(x) at byte offset o, from the saved tanh t. */
+@inline function geluGradAt(x: usize, th: usize, gy: usize, gx: usize, o: usize, tail: bool): void {
+  const xv = ldt(x + o, tail), t = ldt(th + o, tail), half = splat(0.5), one = splat(1);
+  // (1 - t)(1 + t), not 1 - t², keeps its relative accuracy where the tanh saturates
+  const sech2 = f32x4.mul(f32x4.sub(one, t), f32x4.add(one, t));
+  const inner = fma(f32x4.mul(xv, xv), splat(3 * GELU_CA), splat(GELU_C));
+  const dy = fma(f32x4.mul(f32x4.mul(half, xv), sech2), inner, fma(half, t, half));
+  stt(gx + o, f32x4.mul(ldt(gy + o, tail), dy), tail);
+}
+
+/** The backward of gelu over elements [p0, p1) (see GeluGradArgs); gx may be gy. */
+export function geluGrad(x: usize, th: usize, gy: usize, gx: usize, p0: i32, p1: i32): void {
+  let i = p0;
+  for (; i + 4 <= p1; i += 4) geluGradAt(x, th, gy, gx, (<usize>i) << 2, false);
+  for (; i < p1; i++) geluGradAt(x, th, gy, gx, (<usize>i) << 2, true);
 }
 
 // ---------------------------------------------------------------- optimizers (PyTorch's update rules)

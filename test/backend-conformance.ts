@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Backend, BinaryOp, Storage, UnaryGradOp, UnaryOp } from '../src/backend/backend.js';
 import { Rng } from '../src/random/rng.js';
 import { createJsBackend } from '../src/backend/js/index.js';
-import { SCAN_PARALLEL_MIN } from '../src/backend/wasm/index.js';
+import { NORM_PARALLEL_MIN, SCAN_PARALLEL_MIN } from '../src/backend/wasm/index.js';
 import { stridesOf, broadcastStrides, broadcastShapes, sizeOf } from '../src/tensor/shape.js';
 
 export function runBackendConformance(name: string, make: () => Backend): void {
@@ -484,6 +484,113 @@ export function runBackendConformance(name: string, make: () => Backend): void {
       });
       const u = 1 / (1 + Math.exp(1));
       close(down(hT), [1 + u * (2 - 1), 1 + 1 * (3 - 1)], 'minlstm with saturated gates');
+    });
+
+    it('rmsNorm and rmsNormGrad agree with the float64 reference (with and without weight, either gradient alone, d with a SIMD tail, one row, rows the wasm backend splits over its threads)', () => {
+      const ref = createJsBackend('f64');
+      // the last cases have rows * d >= NORM_PARALLEL_MIN: a threaded wasm backend splits their rows, and sums gw per thread
+      const dBig = 4 * Math.ceil(NORM_PARALLEL_MIN / 37 / 4) + 3;
+      const shapes = [
+        [1, 1],
+        [1, 7],
+        [3, 8],
+        [5, 13],
+        [4, 64],
+        [37, dBig],
+        [2 * Math.ceil(NORM_PARALLEL_MIN / 192), 192],
+      ];
+      for (const [rows, d] of shapes) {
+        for (const withWeight of [true, false]) {
+          for (const grads of withWeight ? (['both', 'gx', 'gw'] as const) : (['gx'] as const)) {
+            const what = `rmsNorm rows=${rows} d=${d}${withWeight ? ' weight' : ''} ${grads}`;
+            const data = {
+              x: round(rand(rows * d, -2, 2)),
+              w: round(rand(d, -1.5, 1.5)),
+              gy: round(rand(rows * d)),
+              // outputs start as junk: the kernels must write every entry, gw overwritten rather than added to
+              junk: round(rand(rows * d)),
+            };
+            const eps = rows === 1 ? 0.5 : 1e-5;
+            const run = (bk: Backend): Record<string, number[]> => {
+              const u = (v: number[]): Storage => bk.fromValues(v);
+              const dn = (s: Storage | null): number[] => (s ? Array.from(bk.read(s)) : []);
+              const x = u(data.x),
+                weight = withWeight ? u(data.w) : null,
+                y = u(data.junk),
+                r = u(data.junk.slice(0, rows));
+              bk.rmsNorm({ rows, d, x, weight, y, r, eps });
+              const gx = grads !== 'gw' ? u(data.junk) : null,
+                gw = withWeight && grads !== 'gx' ? u(data.junk.slice(0, d)) : null;
+              bk.rmsNormGrad({ rows, d, x, weight, r, gy: u(data.gy), gx, gw });
+              return { y: dn(y), r: dn(r), gx: dn(gx), gw: dn(gw) };
+            };
+            const got = run(b),
+              want = run(ref);
+            for (const key of ['y', 'r', 'gx'] as const) close(got[key], want[key], `${what} ${key}`);
+            // gw sums rows * d terms: float32's error grows with the sum of their sizes (as in the GEMM test)
+            const X = data.x,
+              GY = data.gy;
+            want.gw.forEach((v, j) => {
+              let abs = 0;
+              for (let i = 0; i < rows; i++) abs += Math.abs(GY[i * d + j] * X[i * d + j] * want.r[i]);
+              assert.ok(Math.abs(got.gw[j] - v) <= 1e-6 + 1e-5 * Math.abs(v) + 2e-7 * abs, `${what} gw[${j}]: got ${got.gw[j]}, want ${v}`);
+            });
+          }
+        }
+      }
+      // the definition itself, not only agreement with the js backend: y = x / RMS(x) * w, gx from the formula
+      const x = [3, -4, 1, 0.5],
+        w = [2, 1, -1, 0.5],
+        y = b.alloc(4),
+        r = b.alloc(1);
+      b.rmsNorm({ rows: 1, d: 4, x: up(x), weight: up(w), y, r, eps: 0.01 });
+      const rr = 1 / Math.sqrt((9 + 16 + 1 + 0.25) / 4 + 0.01);
+      close(down(r), [rr], 'rmsNorm r');
+      close(
+        down(y),
+        x.map((v, j) => v * rr * w[j]),
+        'rmsNorm y',
+      );
+    });
+
+    it('gelu and geluGrad agree with the float64 reference and the formula (both tails, 0, n with a SIMD tail, n the wasm backend splits over its threads)', () => {
+      const ref = createJsBackend('f64');
+      const special = [0, -0.5, 0.5, -3, 3, -8, 8, -30, 30, 1e-4, -1e-4];
+      for (const n of [1, 3, 11, 64, 4 * Math.ceil(NORM_PARALLEL_MIN / 4) + 5]) {
+        const x = round(rand(n, -6, 6));
+        special.slice(0, n).forEach((v, i) => (x[i] = v));
+        const gy = round(rand(n));
+        const run = (bk: Backend, gxIsGy: boolean): Record<string, number[]> => {
+          const u = (v: number[]): Storage => bk.fromValues(v);
+          const xs = u(x),
+            y = u(gy),
+            th = u(gy);
+          bk.gelu({ n, x: xs, y, th });
+          const g = u(gy),
+            gx = gxIsGy ? g : bk.alloc(n);
+          bk.geluGrad({ n, x: xs, th, gy: g, gx });
+          return { y: Array.from(bk.read(y)), th: Array.from(bk.read(th)), gx: Array.from(bk.read(gx)) };
+        };
+        const c = Math.sqrt(2 / Math.PI);
+        const want = run(ref, false);
+        for (const gxIsGy of [false, true]) {
+          const got = run(b, gxIsGy);
+          const what = `gelu n=${n}${gxIsGy ? ' gx = gy' : ''}`;
+          close(got.y, want.y, `${what} y`);
+          close(got.th, want.th, `${what} th`);
+          // th is float32, so where it nears ±1 (x below -4 or so) 1 ± th keeps a bit or two; its
+          // rounding (up to 6e-8 there) reaches gx scaled by ∂gx/∂th = gy (0.5 - x th c (1 + 3 · 0.044715 x²))
+          want.gx.forEach((v, i) => {
+            const slack = 1.2e-7 * Math.abs(gy[i]) * (0.5 + Math.abs(x[i]) * c * (1 + 3 * 0.044715 * x[i] * x[i]));
+            assert.ok(Math.abs(got.gx[i] - v) <= 1e-6 + 1e-5 * Math.abs(v) + slack, `${what} gx[${i}] (x = ${x[i]}): got ${got.gx[i]}, want ${v}`);
+          });
+        }
+        close(
+          want.y,
+          x.map((v) => 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v ** 3)))),
+          `gelu n=${n} against the formula`,
+        );
+      }
     });
 
     it('gather and scatterAdd (repeated indices accumulate)', () => {

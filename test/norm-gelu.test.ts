@@ -1,5 +1,6 @@
 /**
  * rmsNorm and gelu: gradients against finite differences (gradcheck, float64),
+ * then each float32 backend's values and gradients against those float64 ones,
  * values against PyTorch 1.13 on each backend, and their layers.
  */
 import { describe, it } from 'node:test';
@@ -7,12 +8,41 @@ import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
 import { GELU, RMSNorm, Rng, gradcheck, type Tensor } from '../src/index.js';
 import { assertClose, rnd, rndAway } from './helpers.js';
+import { GELU_TANH } from '../src/backend/opcodes.js';
 
 const rng = new Rng(11);
 
 function check(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]): void {
   const res = gradcheck(fn, inputs);
   assert.ok(res.checked > 0, 'gradcheck compared no elements');
+}
+
+/**
+ * Run fn on the backend with the inputs copied there, and return its output and
+ * every input's gradient under loss = sum(fn(...) * weights), fixed weights as
+ * gradcheck uses (so each backend's fused kernels, not only js-f64's, are checked).
+ */
+function valuesAndGrads(backend: string, fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]): number[][] {
+  return r.withBackend(backend, () => {
+    const xs = inputs.map((t) => r.tensor(Array.from(t.data), t.shape, { requiresGrad: true }));
+    const y = fn(...xs);
+    const wrng = new Rng(5);
+    const w = r.tensor(
+      Array.from({ length: y.size }, () => wrng.uniform(-1, 1)),
+      y.shape,
+    );
+    r.sum(r.mul(y, w)).backward();
+    return [Array.from(y.data), ...xs.map((x) => Array.from(x.grad!.data))];
+  });
+}
+
+/** Each float32 backend against js-f64 (whose gradients gradcheck checks against finite differences). */
+function agreesOnEachBackend(what: string, fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]): void {
+  const want = valuesAndGrads('js-f64', fn, inputs);
+  for (const backend of ['js', 'wasm']) {
+    const got = valuesAndGrads(backend, fn, inputs);
+    got.forEach((g, i) => assertClose(g, want[i], 2e-6, 1e-4, `${backend} ${what} ${i === 0 ? 'output' : `gradient of input ${i - 1}`}`));
+  }
 }
 
 describe('rmsNorm', () => {
@@ -28,6 +58,13 @@ describe('rmsNorm', () => {
     check((x) => r.rmsNorm(x, null), [rnd(rng, [3, 5])]);
     const w = rnd(rng, [5], -1, 1, false);
     check((x) => r.rmsNorm(x, r.tensor(w.data)), [rnd(rng, [2, 5])]);
+  });
+  it('on js and wasm, values and gradients agree with float64 (with and without weight, d with a SIMD tail, one row, many rows)', () => {
+    for (const shape of [[7], [3, 5], [2, 4, 8], [64, 37]]) {
+      const d = shape[shape.length - 1];
+      agreesOnEachBackend(`rmsNorm ${shape}`, (x, w) => r.rmsNorm(x, w), [rnd(rng, shape, -2, 2), rnd(rng, [d])]);
+      agreesOnEachBackend(`rmsNorm ${shape} without weight`, (x) => r.rmsNorm(x, null), [rnd(rng, shape, -2, 2)]);
+    }
   });
   it('gradient inside a graph: the output used twice, then a loss', () => {
     check(
@@ -79,10 +116,17 @@ describe('rmsNorm', () => {
 });
 
 describe('gelu', () => {
+  it("its constants are PyTorch's tanh approximation: √(2/π) and 0.044715", () => {
+    assert.ok(Math.abs(GELU_TANH.C - Math.sqrt(2 / Math.PI)) < 1e-15);
+    assert.equal(GELU_TANH.A, 0.044715);
+  });
   it('gradients, including around 0 and in both tails', () => {
     check(r.gelu, [rnd(rng, [3, 4], -4, 4)]);
     check(r.gelu, [r.tensor([-6, -2.5, -0.3, 0, 0.01, 1.7, 5], [7], { requiresGrad: true })]);
     check((x) => r.mul(r.gelu(x), x), [rnd(rng, [2, 5])]);
+  });
+  it('on js and wasm, values and gradients agree with float64 (n with a SIMD tail, one value, many)', () => {
+    for (const shape of [[1], [3, 5], [16], [40, 53]]) agreesOnEachBackend(`gelu ${shape}`, r.gelu, [rnd(rng, shape, -4, 4)]);
   });
   for (const backend of ['js', 'wasm'] as const) {
     it(`${backend}: values as PyTorch's gelu(x, approximate='tanh')`, () => {

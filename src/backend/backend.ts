@@ -204,6 +204,64 @@ export interface ScanGradArgs extends Omit<ScanArgs, 'hT'> {
   dh0: View;
 }
 
+/**
+ * RMSNorm over `rows` rows of `d` (d >= 1), each row on its own:
+ * r = 1 / sqrt(mean(x²) + eps), y = x r ⊙ weight. The block language model
+ * runs it twice per block: one kernel reads each row while it is in cache,
+ * where the composed form ran six over the whole input.
+ */
+export interface RmsNormArgs {
+  rows: number;
+  d: number;
+  /** [rows, d] input. */
+  x: Storage;
+  /** [d] scale, or null for none (a scale of ones). */
+  weight: Storage | null;
+  /** Written: [rows, d] output (may not alias x). */
+  y: Storage;
+  /** Written: [rows] 1/RMS of each row, which the backward reads instead of recomputing. */
+  r: Storage;
+  eps: number;
+}
+
+/**
+ * The backward of `rmsNorm`, from the forward's x, weight and r. With
+ * g = gy ⊙ weight: gx = r g - x r³ Σ_j(g_j x_j) / d per row, and
+ * gw = Σ_rows gy ⊙ x r (overwritten, not added to). Either output may be null
+ * when not needed.
+ */
+export interface RmsNormGradArgs extends Omit<RmsNormArgs, 'y' | 'eps'> {
+  /** dL/dy [rows, d]. */
+  gy: Storage;
+  /** Written: dL/dx [rows, d], or null. */
+  gx: Storage | null;
+  /** Written: dL/dweight [d] summed over the rows, or null (always null without a weight). */
+  gw: Storage | null;
+}
+
+/**
+ * GELU in its tanh approximation over n values, as PyTorch's
+ * `gelu(x, approximate='tanh')`: th = tanh(√(2/π) (x + 0.044715 x³)),
+ * y = 0.5 x (1 + th). th is kept for the backward, which needs no other
+ * transcendental.
+ */
+export interface GeluArgs {
+  n: number;
+  x: Storage;
+  /** Written: the output (may not alias x or th). */
+  y: Storage;
+  /** Written: the tanh, for geluGrad. */
+  th: Storage;
+}
+
+/** The backward of `gelu`: gx = gy (0.5 (1 + th) + 0.5 x (1 - th²) √(2/π) (1 + 3 · 0.044715 x²)). */
+export interface GeluGradArgs extends Omit<GeluArgs, 'y'> {
+  /** dL/dy. */
+  gy: Storage;
+  /** Written: dL/dx (may be gy). */
+  gx: Storage;
+}
+
 export interface Backend {
   readonly name: string;
   /** 'f32' for real backends; the reference backend also comes in 'f64' for gradchecks. */
@@ -300,6 +358,11 @@ export interface Backend {
   // ---- fused linear scans (minGRU, minLSTM): the whole sequence in one call ----
   scan(kind: ScanKind, a: ScanArgs): void;
   scanGrad(kind: ScanKind, a: ScanGradArgs): void;
+  // ---- fused RMSNorm and GELU (the block language model's), forward and backward ----
+  rmsNorm(a: RmsNormArgs): void;
+  rmsNormGrad(a: RmsNormGradArgs): void;
+  gelu(a: GeluArgs): void;
+  geluGrad(a: GeluGradArgs): void;
 
   // ---- optimizer updates, in place over n elements ----
   sgdStep(p: Storage, g: Storage, buf: Storage | null, n: number, args: SgdArgs): void;
@@ -345,6 +408,10 @@ export const BACKEND_METHODS = [
   'recurrentStepGrad',
   'scan',
   'scanGrad',
+  'rmsNorm',
+  'rmsNormGrad',
+  'gelu',
+  'geluGrad',
   'sgdStep',
   'adagradStep',
   'rmspropStep',

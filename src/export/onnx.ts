@@ -36,7 +36,7 @@ import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ScanKind } from '../backend/backend.js';
 import type { CellWeights } from '../ops/recurrent.js';
-import { GELU_A, GELU_C } from '../ops/norm-gelu-core.js';
+import { GELU_TANH } from '../backend/opcodes.js';
 import { CELL_KINDS, toOnnxGateOrder, type CellKind } from '../nn/rnn/kinds.js';
 import type { RecurrentBase } from '../nn/rnn/layers.js';
 import type { Linear, RMSNorm } from '../nn/layers.js';
@@ -364,8 +364,8 @@ function rmsNorm(g: GraphBuilder, names: Map<Tensor, string>, x: string, norm: R
  * recur's kernel groups it: tanh(x (c + c a x²)).
  */
 function gelu(g: GraphBuilder, x: string): string {
-  const c = g.floats('gelu_c', [], [GELU_C]),
-    ca = g.floats('gelu_ca', [], [GELU_C * GELU_A]),
+  const c = g.floats('gelu_c', [], [GELU_TANH.C]),
+    ca = g.floats('gelu_ca', [], [GELU_TANH.C * GELU_TANH.A]),
     half = g.floats('half_f', [], [0.5]);
   const th = g.op('Tanh', [g.op('Mul', [g.op('Add', [g.op('Mul', [g.op('Mul', [x, x]), ca]), c]), x])]);
   return g.op('Mul', [g.op('Add', [g.op('Mul', [th, half]), half]), x]);

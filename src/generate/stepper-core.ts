@@ -66,9 +66,8 @@ export interface StepperWeights {
 interface BlockBuffers {
   /** The normed residual stream [d]. */
   xn: Storage;
-  /** 1/RMS [1] and the norm's scratch [d]. */
+  /** 1/RMS [1]. */
   r: Storage;
-  tmp: Storage;
   /** The feed-forward's inner activations before and after GELU, and GELU's tanh [F]. */
   u: Storage;
   ug: Storage;
@@ -131,7 +130,7 @@ export class StepperCore {
       if (!w.embedding || w.embed !== hidden) throw new Error('StepperCore: a block model needs an embedding as wide as its blocks');
       if (w.blocks.blocks.length !== layers) throw new Error(`StepperCore: ${w.blocks.blocks.length} blocks for ${layers} cells`);
       const F = w.blocks.ffnHidden;
-      this.blockBufs = { xn: bk.alloc(hidden), r: bk.alloc(1), tmp: bk.alloc(hidden), u: bk.alloc(F), ug: bk.alloc(F), th: bk.alloc(F), f: bk.alloc(hidden) };
+      this.blockBufs = { xn: bk.alloc(hidden), r: bk.alloc(1), u: bk.alloc(F), ug: bk.alloc(F), th: bk.alloc(F), f: bk.alloc(hidden) };
     } else {
       this.blockBufs = null;
     }
@@ -239,7 +238,7 @@ export class StepperCore {
     const { bk, H, w } = this;
     const bw = w.blocks!;
     const F = bw.ffnHidden;
-    const norm = (weight: Storage): void => rmsNormForward(bk, this.x, weight, b.xn, b.r, b.tmp, 1, H, bw.eps);
+    const norm = (weight: Storage): void => rmsNormForward(bk, this.x, weight, b.xn, b.r, 1, H, bw.eps);
     this.copy(w.embedding!, this.x, H, id * H);
     for (let l = 0; l < this.L; l++) {
       const blk = bw.blocks[l];

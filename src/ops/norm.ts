@@ -28,9 +28,7 @@ export function rmsNorm(x: Tensor, weight: Tensor | null, eps = RMS_NORM_EPS): T
   const out = empty(bk, x.shape);
   // 1/RMS of each row: the backward's only saved value besides the inputs
   const r = empty(bk, x.shape.slice(0, -1));
-  const tmp = bk.alloc(x.size);
-  rmsNormForward(bk, x.storage, weight ? weight.storage : null, out.storage, r.storage, tmp, rows, d, eps);
-  bk.free(tmp);
+  rmsNormForward(bk, x.storage, weight ? weight.storage : null, out.storage, r.storage, rows, d, eps);
   const inputs = weight ? [x, weight] : [x];
   record(
     out,

@@ -7,6 +7,7 @@
  * gradcheck uses so finite differences are not drowned in float32 rounding.
  */
 import { adamBiasCorrection } from '../backend.js';
+import { GELU_TANH } from '../opcodes.js';
 import type {
   RecurrentKind,
   RecurrentStepArgs,
@@ -19,10 +20,14 @@ import type {
   Backend,
   BinaryOp,
   FloatArray,
+  GeluArgs,
+  GeluGradArgs,
   HostView,
   MatmulArgs,
   ReduceOp,
   RmspropArgs,
+  RmsNormArgs,
+  RmsNormGradArgs,
   SgdArgs,
   Storage,
   UnaryGradOp,
@@ -759,6 +764,66 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
           }
           DH0[a.dh0.off + b * H + j] = d;
         }
+      }
+    },
+
+    rmsNorm(a: RmsNormArgs) {
+      const { rows, d, eps } = a;
+      const X = st(a.x),
+        W = a.weight ? st(a.weight) : null,
+        Y = st(a.y),
+        R = st(a.r);
+      for (let i = 0; i < rows; i++) {
+        const o = i * d;
+        let s = 0;
+        for (let j = 0; j < d; j++) s += X[o + j] * X[o + j];
+        const r = 1 / Math.sqrt(s / d + eps);
+        R[i] = r;
+        for (let j = 0; j < d; j++) Y[o + j] = X[o + j] * r * (W ? W[j] : 1);
+      }
+    },
+    rmsNormGrad(a: RmsNormGradArgs) {
+      const { rows, d } = a;
+      const X = st(a.x),
+        W = a.weight ? st(a.weight) : null,
+        R = st(a.r),
+        GY = st(a.gy),
+        GX = a.gx ? st(a.gx) : null,
+        GW = a.gw ? st(a.gw) : null;
+      // the weight's gradient sums over every row: kept in doubles until the end
+      const gw = new Float64Array(GW ? d : 0);
+      for (let i = 0; i < rows; i++) {
+        const o = i * d,
+          r = R[i];
+        if (GW) for (let j = 0; j < d; j++) gw[j] += GY[o + j] * X[o + j] * r;
+        if (!GX) continue;
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += GY[o + j] * (W ? W[j] : 1) * X[o + j];
+        const coef = (-dot * r * r * r) / d;
+        for (let j = 0; j < d; j++) GX[o + j] = GY[o + j] * (W ? W[j] : 1) * r + X[o + j] * coef;
+      }
+      if (GW) for (let j = 0; j < d; j++) GW[j] = gw[j];
+    },
+    gelu(a: GeluArgs) {
+      const X = st(a.x),
+        Y = st(a.y),
+        TH = st(a.th);
+      for (let i = 0; i < a.n; i++) {
+        const x = X[i];
+        const t = Math.tanh(GELU_TANH.C * (x + GELU_TANH.A * x * x * x));
+        TH[i] = t;
+        Y[i] = 0.5 * x * (1 + t);
+      }
+    },
+    geluGrad(a: GeluGradArgs) {
+      const X = st(a.x),
+        TH = st(a.th),
+        GY = st(a.gy),
+        GX = st(a.gx);
+      for (let i = 0; i < a.n; i++) {
+        const x = X[i],
+          t = TH[i];
+        GX[i] = GY[i] * (0.5 * (1 + t) + 0.5 * x * (1 - t) * (1 + t) * GELU_TANH.C * (1 + 3 * GELU_TANH.A * x * x));
       }
     },
 

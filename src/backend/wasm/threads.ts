@@ -1,9 +1,9 @@
 /**
  * Worker threads for the wasm backend: every worker instantiates the same
  * compiled kernels on the same shared memory, and the main thread hands out
- * slices of a big kernel call (GEMM, scan) through a small control block in
- * that memory (a job counter, a done counter, and per-worker argument
- * slots). Workers spin briefly and then sleep in Atomics.wait, so a dispatch
+ * slices of a big kernel call (GEMM, scan, RMSNorm, GELU) through a small
+ * control block in that memory (a job counter, a done counter, and
+ * per-worker argument slots). Workers spin briefly and then sleep in Atomics.wait, so a dispatch
  * costs about a microsecond while work is flowing and nothing while idle.
  *
  * The core knows nothing of how threads are made: an environment installs a
@@ -44,7 +44,7 @@ export function getThreadSpawner(): ThreadSpawner | null {
  * integer arguments (addresses go through an Int32 slot and back to the i32
  * parameter unchanged).
  */
-export const SPLIT_KERNELS = ['gemm', 'scan', 'scanGrad'] as const;
+export const SPLIT_KERNELS = ['gemm', 'scan', 'scanGrad', 'rmsNorm', 'rmsNormGrad', 'gelu', 'geluGrad'] as const;
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];
 
 /** Control block layout (Int32 slots): 0 job counter, 1 done counter, 2 workers ready; from SLOTS, SLOTS per worker (op, arguments). */
