@@ -10,7 +10,8 @@
  * where the CPU has it) and with plain SIMD as the fallback.
  */
 
-import { UNARY, BINARY, RECURRENT, SCAN, GELU_TANH } from '../src/backend/opcodes';
+import { UNARY, BINARY, RECURRENT, SCAN } from '../src/backend/opcodes';
+import { GELU_TANH } from '../src/backend/kernel-constants';
 
 // ---------------------------------------------------------------- helpers
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as r from '../src/index.js';
 import { GELU, RMSNorm, Rng, gradcheck, type Tensor } from '../src/index.js';
 import { assertClose, rnd, rndAway } from './helpers.js';
-import { GELU_TANH } from '../src/backend/opcodes.js';
+import { GELU_TANH } from '../src/backend/kernel-constants.js';
 
 const rng = new Rng(11);
 

@@ -42,13 +42,3 @@ export namespace SCAN {
   export const mingru = 0;
   export const minlstm = 1;
 }
-
-/**
- * GELU's tanh approximation, gelu(x) = 0.5 x (1 + tanh(C (x + A x³))) with C = √(2/π)
- * (PyTorch's `approximate='tanh'`): the kernels of both backends and the ONNX
- * exporter read these. Literals, as AssemblyScript wants constants.
- */
-export namespace GELU_TANH {
-  export const C = 0.7978845608028654;
-  export const A = 0.044715;
-}

@@ -36,7 +36,7 @@ import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ScanKind } from '../backend/backend.js';
 import type { CellWeights } from '../ops/recurrent.js';
-import { GELU_TANH } from '../backend/opcodes.js';
+import { GELU_TANH } from '../backend/kernel-constants.js';
 import { CELL_KINDS, toOnnxGateOrder, type CellKind } from '../nn/rnn/kinds.js';
 import type { RecurrentBase } from '../nn/rnn/layers.js';
 import type { Linear, RMSNorm } from '../nn/layers.js';

@@ -7,7 +7,7 @@
  * gradcheck uses so finite differences are not drowned in float32 rounding.
  */
 import { adamBiasCorrection } from '../backend.js';
-import { GELU_TANH } from '../opcodes.js';
+import { GELU_TANH } from '../kernel-constants.js';
 import type {
   RecurrentKind,
   RecurrentStepArgs,
