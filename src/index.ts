@@ -103,6 +103,7 @@ export {
   trainLM,
   evaluateLoss,
   defaultTrainOptions,
+  OPTIMIZER_NAMES,
   minTextLength,
   type TrainOptions,
   type TrainCallbacks,

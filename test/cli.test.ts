@@ -36,7 +36,10 @@ describe('recur CLI', () => {
     assert.match(r.stdout, /train \[options\] <text-file>/);
     const t = run('train', '--help');
     assert.match(t.stdout, /--hidden <n>\s+hidden units per layer \(of a block model: its width\)\s+\(default: 128\)/);
-    assert.match(t.stdout, /--optimizer <name>\s+optimizer \(choices: "adam", "adagrad", "sgd", default:\s+"adam"\)/);
+    assert.match(
+      t.stdout,
+      /--optimizer <name>\s+optimizer \(rmsprop: char-rnn's, with --rmsprop-decay\)\s+\(choices: "adam", "adagrad", "rmsprop", "sgd", default:\s+"adam"\)/,
+    );
     assert.match(run('sample', '--help').stdout, /--temperature <t>\s+sampling temperature \(default: 0\.8\)/);
   });
 

@@ -214,7 +214,7 @@ describe('trainLM', () => {
       },
     );
     assert.deepEqual(
-      [stopped, early.stoppedBy, early.finalEval.evalChars],
+      [stopped, early.stoppedBy, early.finalEval!.evalChars],
       [
         [
           [5, 50],

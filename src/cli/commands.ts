@@ -30,7 +30,10 @@ export interface TrainFlags {
   seq: number;
   lr: number;
   optimizer: TrainOptions['optimizer'];
+  rmspropDecay: number;
   clip: number;
+  clipValue: number;
+  lossSum: boolean;
   lrDecay: number;
   epochs?: number;
   minutes?: number;
@@ -65,7 +68,21 @@ const evalScope = (e: EvalInfo, unit: string): string => {
 /** The model's shape options: on --resume they come from the checkpoint, and a flag that disagrees is a usage error. */
 const ARCHITECTURE = ['model', 'layers', 'hidden', 'embed', 'blocks'] as const;
 /** Training options a resumed run takes from its checkpoint unless given again (then the banner says what changed). */
-const RESUMABLE = ['batch', 'seq', 'lr', 'optimizer', 'clip', 'lrDecay', 'valFrac', 'evalEvery', 'evalChars', 'sampleEvery'] as const;
+const RESUMABLE = [
+  'batch',
+  'seq',
+  'lr',
+  'optimizer',
+  'rmspropDecay',
+  'clip',
+  'clipValue',
+  'lossSum',
+  'lrDecay',
+  'valFrac',
+  'evalEvery',
+  'evalChars',
+  'sampleEvery',
+] as const;
 /** Option names as the user types them. */
 const flagName = (k: string): string => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 /** Numbers as people read them: 0.0015660187499999998 is 0.001566. */
@@ -145,7 +162,10 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     seq: flags.seq,
     lr: flags.lr,
     optimizer: flags.optimizer,
+    rmspropDecay: flags.rmspropDecay,
     clip: flags.clip,
+    clipValue: flags.clipValue,
+    lossSum: flags.lossSum,
     lrDecay: flags.lrDecay,
     epochs: flags.epochs ?? (flags.minutes === undefined && flags.steps === undefined ? 1 : 0),
     seconds: (flags.minutes ?? 0) * 60,
@@ -242,7 +262,9 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     stdout.write(
       `recur: done (${res.stoppedBy === 'request' ? 'stopped on request' : `reached the ${res.stoppedBy} limit`}): ${p.step} steps, ` +
         `epoch ${p.epoch}, ${fmtTime(p.seconds)} of training, train loss ${lastLoss.toFixed(4)}, ` +
-        `val loss ${p.lastValLoss!.toFixed(4)} nats/${unit} (${(p.lastValLoss! / Math.LN2).toFixed(3)} bits/${unit}, perplexity ${Math.exp(p.lastValLoss!).toFixed(2)}; ${evalScope(res.finalEval, unit)}), ` +
+        (res.finalEval
+          ? `val loss ${res.finalEval.valLoss.toFixed(4)} nats/${unit} (${res.finalEval.bitsPerToken.toFixed(3)} bits/${unit}, perplexity ${res.finalEval.perplexity.toFixed(2)}; ${evalScope(res.finalEval, unit)}), `
+          : 'no validation (--val-frac 0: trained on all of the text), ') +
         `${Math.round(lastCps).toLocaleString('en-US')} ${unit}s/s; saved '${f.out}'\n`,
     );
     // the shell's convention after an interrupt, now that the checkpoint is safe

@@ -9,7 +9,7 @@ import { UserError } from './errors.js';
 import { asUserErrorUnlessBug, evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
 import { forecastCommand } from './forecast.js';
 import { exportCommand, importTorchCommand } from './interop.js';
-import { defaultTrainOptions } from '../train/trainer.js';
+import { defaultTrainOptions, OPTIMIZER_NAMES } from '../train/trainer.js';
 import { defaultLMConfig, FFN_MULTIPLE } from '../models/config.js';
 import { sampleDefaults } from '../generate/core.js';
 
@@ -60,12 +60,29 @@ function program(): Command {
       num((n) => n > 0, 'a positive number'),
       T.lr,
     )
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'adagrad', 'sgd']).default(T.optimizer))
+    .addOption(new Option('--optimizer <name>', "optimizer (rmsprop: char-rnn's, with --rmsprop-decay)").choices(OPTIMIZER_NAMES).default(T.optimizer))
+    .option(
+      '--rmsprop-decay <x>',
+      "rmsprop: decay of the running mean of squared gradients (char-rnn's decay_rate; PyTorch's alpha)",
+      num((n) => n >= 0 && n < 1, 'a number of at least 0 and below 1'),
+      T.rmspropDecay,
+    )
     .option(
       '--clip <x>',
       'clip gradients to this global norm (0: off)',
       num((n) => n >= 0, 'a number of at least 0'),
       T.clip,
+    )
+    .option(
+      '--clip-value <x>',
+      "clip each gradient element to [-x, x] before --clip (0: off; min-char-rnn's is 5)",
+      num((n) => n >= 0, 'a number of at least 0'),
+      T.clipValue,
+    )
+    .option(
+      '--loss-sum',
+      "descend the loss summed over each window's time steps instead of its mean (min-char-rnn, Grokking), so their learning rates carry over",
+      T.lossSum,
     )
     .option(
       '--lr-decay <x>',
@@ -82,8 +99,8 @@ function program(): Command {
     .option('--steps <n>', 'stop after this many steps', int(1))
     .option(
       '--val-frac <x>',
-      'fraction of the text (at its end) held out for validation',
-      num((n) => n > 0 && n < 0.5, 'a number above 0 and below 0.5'),
+      'fraction of the text (at its end) held out for validation (0: train on all of it; no validation figures)',
+      num((n) => n >= 0 && n < 0.5, 'a number of at least 0 and below 0.5'),
       T.valFrac,
     )
     .option('--eval-every <n>', 'validate and checkpoint every N steps (0: only at the end)', int(0), T.evalEvery)

@@ -4,8 +4,10 @@
  * training code.
  */
 
-/** The optimizers `trainLM` can use (the CLI's --optimizer). */
-export type OptimizerName = 'adam' | 'adagrad' | 'sgd';
+/** The optimizers `trainLM` can use (the CLI's --optimizer choices). */
+export const OPTIMIZER_NAMES = ['adam', 'adagrad', 'rmsprop', 'sgd'] as const;
+/** One of OPTIMIZER_NAMES. */
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
 /**
  * How `trainLM` trains: batching, optimizer, clipping, when to stop,
@@ -19,14 +21,23 @@ export interface TrainOptions {
   seq: number;
   /** Learning rate. */
   lr: number;
-  /** The optimizer: 'adam', 'adagrad' or 'sgd'. */
+  /** The optimizer: one of OPTIMIZER_NAMES. */
   optimizer: OptimizerName;
   /** SGD momentum. */
   momentum: number;
+  /** RMSprop's decay of its running mean of squared gradients (PyTorch's alpha; char-rnn's decay_rate). */
+  rmspropDecay: number;
   /** Clip gradients to this global L2 norm (0: off). */
   clip: number;
   /** Clip each gradient element to [-v, v] (0: off), as min-char-rnn does. */
   clipValue: number;
+  /**
+   * Train on the loss summed over each window's time steps (still averaged
+   * over the batch) instead of its mean, as min-char-rnn and Grokking Deep
+   * Learning do, so their learning rates carry over. Reported losses stay
+   * per token.
+   */
+  lossSum: boolean;
   /** Multiply the learning rate by this after every epoch (1: constant). */
   lrDecay: number;
   /** Stop after this many epochs (0: no limit). */
@@ -35,7 +46,7 @@ export interface TrainOptions {
   seconds: number;
   /** Stop after this many steps in total (0: no limit). */
   steps: number;
-  /** The share of the text (its end) held out for validation, above 0 and below 0.5. */
+  /** The share of the text (its end) held out for validation, below 0.5; 0 trains on all of it and evaluates nothing. */
   valFrac: number;
   /** Evaluate (and checkpoint) every N steps (0: only at the end). */
   evalEvery: number;
@@ -65,8 +76,11 @@ export const defaultTrainOptions: TrainOptions = {
   lr: 3e-3,
   optimizer: 'adam',
   momentum: 0.9,
+  // char-rnn's RMSprop decay (PyTorch's default alpha is 0.99)
+  rmspropDecay: 0.95,
   clip: 5,
   clipValue: 0,
+  lossSum: false,
   lrDecay: 0.85,
   epochs: 0,
   seconds: 0,

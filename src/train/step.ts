@@ -6,16 +6,20 @@
  */
 import { tidy } from '../tensor/scope.js';
 import { crossEntropy } from '../ops/loss.js';
+import { mul } from '../ops/arith.js';
 import { clipGradNorm, clipGradValue } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LanguageModel } from '../models/charlm.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
 
+/** How a step turns its loss into an update: the objective and the clipping. */
 export interface StepClip {
   /** Clip gradients to this global norm (0: off). */
   clip: number;
   /** Clip each gradient element to [-clipValue, clipValue] (0: off). */
   clipValue: number;
+  /** Descend the loss summed over the window's time steps rather than its mean (TrainOptions.lossSum; default false). */
+  lossSum?: boolean;
 }
 
 /**
@@ -37,7 +41,8 @@ export function trainStep(
     const out = model.forward(x, batch, seq, prev);
     const loss = crossEntropy(out.logits, y);
     opt.zeroGrad();
-    loss.backward();
+    // the sum over time is seq times the mean (the mean over the batch stays), so only the gradients' scale differs
+    (clip.lossSum ? mul(loss, seq) : loss).backward();
     if (clip.clipValue > 0) clipGradValue(model.parameters(), clip.clipValue);
     if (clip.clip > 0) clipGradNorm(model.parameters(), clip.clip);
     const value = loss.item();

@@ -6,7 +6,7 @@
 import { tidy } from '../tensor/scope.js';
 import { noGrad } from '../autograd/graph.js';
 import { crossEntropy } from '../ops/loss.js';
-import { Adagrad, Adam, SGD } from '../optim/optimizers.js';
+import { Adagrad, Adam, RMSprop, SGD } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../random/rng.js';
 import { BpttBatcher } from '../data/bptt.js';
@@ -17,19 +17,19 @@ import type { RecurrentState } from '../nn/rnn/layers.js';
 import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../models/checkpoint.js';
 import { sampleText } from '../generate/sample.js';
 import { trainStep } from './step.js';
-import type { TrainOptions } from './options.js';
+import { OPTIMIZER_NAMES, type TrainOptions } from './options.js';
 
-export { defaultTrainOptions, type OptimizerName, type TrainOptions } from './options.js';
+export { defaultTrainOptions, OPTIMIZER_NAMES, type OptimizerName, type TrainOptions } from './options.js';
 
 /** evaluateLoss needs one input and its target. */
 const MIN_EVAL_TOKENS = 2;
 
 type LengthOptions = Pick<TrainOptions, 'batch' | 'seq' | 'valFrac'>;
 
-/** Whether a text of n tokens leaves a validation split of at least two and a training split with one window per row. */
+/** Whether a text of n tokens leaves a validation split of at least two (none is needed with valFrac 0) and a training split with one window per row. */
 function partsFit(n: number, o: LengthOptions): { val: boolean; train: boolean } {
   const s = splitSizes(n, o.valFrac);
-  return { val: s.val >= MIN_EVAL_TOKENS, train: BpttBatcher.layout(s.train, o.batch, o.seq).windowsPerEpoch >= 1 };
+  return { val: o.valFrac === 0 || s.val >= MIN_EVAL_TOKENS, train: BpttBatcher.layout(s.train, o.batch, o.seq).windowsPerEpoch >= 1 };
 }
 
 /**
@@ -44,7 +44,8 @@ export function minTextLength(o: LengthOptions): number {
     return f.val && f.train;
   };
   // neither part shrinks as n grows, so the first n that fits is the minimum: start at the real-number bound and walk to it
-  let n = Math.max(MIN_EVAL_TOKENS, Math.ceil(Math.max(MIN_EVAL_TOKENS / o.valFrac, (o.batch * o.seq + 1) / (1 - o.valFrac))));
+  const valBound = o.valFrac > 0 ? MIN_EVAL_TOKENS / o.valFrac : 0;
+  let n = Math.max(MIN_EVAL_TOKENS, Math.ceil(Math.max(valBound, (o.batch * o.seq + 1) / (1 - o.valFrac))));
   while (n > 1 && ok(n - 1)) n--;
   while (!ok(n)) n++;
   return n;
@@ -75,13 +76,16 @@ export function checkTrainOptions(o: TrainOptions): TrainOptions {
   pos('seq');
   pos('sampleLength');
   for (const k of ['momentum', 'clip', 'clipValue', 'epochs', 'seconds', 'steps', 'evalEvery', 'sampleEvery', 'seed'] as const) nonneg(k);
+  if (!(o.rmspropDecay >= 0 && o.rmspropDecay < 1)) throw new Error(`rmsprop decay must be at least 0 and below 1, got ${o.rmspropDecay}`);
+  if (typeof o.lossSum !== 'boolean') throw new Error(`loss-sum must be true or false, got ${JSON.stringify(o.lossSum)}`);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new Error(`lr must be a positive number, got ${o.lr}`);
   if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new Error(`lr decay must be above 0 and at most 1, got ${o.lrDecay}`);
-  if (!(o.valFrac > 0 && o.valFrac < 0.5)) throw new Error(`val-frac must be above 0 and below 0.5, got ${o.valFrac}`);
+  if (!(o.valFrac >= 0 && o.valFrac < 0.5)) throw new Error(`val-frac must be at least 0 and below 0.5, got ${o.valFrac}`);
   if (!(Number.isSafeInteger(o.evalChars) && (o.evalChars === 0 || o.evalChars >= MIN_EVAL_TOKENS))) {
     throw new Error(`eval-chars must be 0 (the whole validation split) or a whole number of at least ${MIN_EVAL_TOKENS}, got ${o.evalChars}`);
   }
-  if (!['adam', 'adagrad', 'sgd'].includes(o.optimizer)) throw new Error(`optimizer must be adam, adagrad or sgd, got '${o.optimizer}'`);
+  if (!(OPTIMIZER_NAMES as readonly string[]).includes(o.optimizer))
+    throw new Error(`optimizer must be one of ${OPTIMIZER_NAMES.join(', ')}, got '${o.optimizer}'`);
   return o;
 }
 
@@ -153,8 +157,8 @@ export interface TrainResult {
   stoppedBy: 'epochs' | 'time' | 'steps' | 'request';
   /** The last step's training loss. */
   finalTrainLoss: number;
-  /** The last evaluation, over the whole validation split. */
-  finalEval: EvalInfo;
+  /** The last evaluation, over the whole validation split; null when there is none (valFrac 0). */
+  finalEval: EvalInfo | null;
 }
 
 /** Mean cross-entropy (nats per token) of the model on `ids`, read as stateful windows: the validation loss of a held-out split. */
@@ -209,6 +213,7 @@ function lossBeforeUpdate(model: LanguageModel, win: { x: Int32Array; y: Int32Ar
 function makeOptimizer(model: LanguageModel, o: TrainOptions): Optimizer {
   if (o.optimizer === 'adagrad') return new Adagrad(model.parameters(), { lr: o.lr });
   if (o.optimizer === 'sgd') return new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum });
+  if (o.optimizer === 'rmsprop') return new RMSprop(model.parameters(), { lr: o.lr, alpha: o.rmspropDecay });
   return new Adam(model.parameters(), { lr: o.lr });
 }
 
@@ -296,6 +301,7 @@ export async function trainLM(
   };
   let lastEval: EvalInfo | null = null;
   const evaluate = (whole: boolean): void => {
+    if (split.val.length === 0) return;
     const n = whole || o.evalChars === 0 ? split.val.length : Math.min(o.evalChars, split.val.length);
     const valLoss = evaluateLoss(model, split.val.subarray(0, n), o.batch, o.seq);
     progress.lastValLoss = valLoss;
@@ -409,12 +415,13 @@ export async function trainLM(
     }
   }
   const last = lastEval as EvalInfo | null;
-  if (!last || last.step !== progress.step || last.evalChars < last.valChars) {
+  // with no validation split there is nothing to evaluate, but the end still gets its checkpoint
+  if (split.val.length === 0 || !last || last.step !== progress.step || last.evalChars < last.valChars) {
     evaluate(true);
     await checkpoint();
   }
   sample();
   state?.h.dispose();
   state?.c?.dispose();
-  return { model, progress: { ...progress }, stoppedBy, finalTrainLoss: lastLoss, finalEval: lastEval! };
+  return { model, progress: { ...progress }, stoppedBy, finalTrainLoss: lastLoss, finalEval: lastEval };
 }
