@@ -91,6 +91,8 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
       clip: T.clip,
     };
     for (const [id, v] of Object.entries(fields)) assert.equal(await page.inputValue(`#${id}`), String(v), id);
+    const { OPTIMIZER_NAMES } = await import('../src/index.js');
+    assert.deepEqual(await page.locator('#optimizer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), [...OPTIMIZER_NAMES]);
   });
 
   it('offers every cell kind of the registry, by its name', async () => {

@@ -9,6 +9,9 @@ export const OPTIMIZER_NAMES = ['adam', 'adagrad', 'rmsprop', 'sgd'] as const;
 /** One of OPTIMIZER_NAMES. */
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
+/** How menus name each optimizer (the playground's). */
+export const OPTIMIZER_LABELS: Record<OptimizerName, string> = { adam: 'Adam', adagrad: 'Adagrad', rmsprop: 'RMSprop', sgd: 'SGD' };
+
 /**
  * How `trainLM` trains: batching, optimizer, clipping, when to stop,
  * evaluate and sample. Every field is required; spread `defaultTrainOptions`

@@ -7,7 +7,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { decodeText } from '../../src/data/text.js';
 import { checkpointSizeProblem } from '../../src/models/checkpoint-meta.js';
-import { defaultTrainOptions } from '../../src/train/options.js';
+import { defaultTrainOptions, OPTIMIZER_LABELS, OPTIMIZER_NAMES } from '../../src/train/options.js';
 import { defaultLMConfig, describeArchitecture } from '../../src/models/config.js';
 import { sampleDefaults } from '../../src/generate/core.js';
 import { CELL_KINDS, CELL_KIND_NAMES } from '../../src/nn/rnn/kinds.js';
@@ -65,6 +65,8 @@ function setPhase(p: typeof phase): void {
 
 // the cell kinds come from the registry, so a new kind appears here without touching the page
 $<HTMLSelectElement>('model').replaceChildren(...CELL_KIND_NAMES.map((k) => new Option(k === 'rnn' ? `${CELL_KINDS[k].name} (tanh)` : CELL_KINDS[k].name, k)));
+
+$<HTMLSelectElement>('optimizer').replaceChildren(...OPTIMIZER_NAMES.map((k) => new Option(OPTIMIZER_LABELS[k], k)));
 
 // the fields start at the library's defaults (the CLI's too): they have one home, src/train/options.ts and friends
 for (const [id, v] of Object.entries({
