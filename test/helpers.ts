@@ -1,6 +1,6 @@
 /** Shared test helpers (not a test file itself). */
 import assert from 'node:assert/strict';
-import { Rng, tensor, type Tensor } from '../src/index.js';
+import { Rng, defaultTrainOptions, tensor, type Tensor, type TrainOptions } from '../src/index.js';
 
 /** Random values in [lo, hi) from a seeded generator, as a tensor requiring grad. */
 export function rnd(rng: Rng, shape: number[], lo = -1, hi = 1, requiresGrad = true): Tensor {
@@ -90,4 +90,9 @@ export function buildSafetensors(header: object | string, data: Uint8Array = new
   out.set(head, 8);
   out.set(data, 8 + head.length);
   return out;
+}
+
+/** Training options for the small trainLM tests: tiny batches, a fixed rate, no schedule, no periodic evaluation or samples; `o` overrides. */
+export function smallTrainOptions(o: Partial<TrainOptions>): TrainOptions {
+  return { ...defaultTrainOptions, batch: 4, seq: 16, lr: 0.01, lrDecay: 1, evalEvery: 0, sampleEvery: 0, sampleLength: 20, ...o };
 }

@@ -11,32 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BpttBatcher,
-  CharTokenizer,
-  decodeCheckpoint,
-  defaultTrainOptions,
-  minTextLength,
-  trainLM,
-  OPTIMIZER_NAMES,
-  type TrainOptions,
-  type LanguageModel,
-} from '../src/index.js';
+import { BpttBatcher, CharTokenizer, decodeCheckpoint, minTextLength, trainLM, OPTIMIZER_NAMES, type LanguageModel } from '../src/index.js';
+import { smallTrainOptions } from './helpers.js';
 
 const text = 'the cat sat on the mat. '.repeat(80);
 const vocab = CharTokenizer.fromTexts(text);
 const config = { model: 'lstm' as const, layers: 1, hidden: 16, embed: 8, dropout: 0 };
-const opts = (o: Partial<TrainOptions>): TrainOptions => ({
-  ...defaultTrainOptions,
-  batch: 4,
-  seq: 16,
-  lr: 0.01,
-  lrDecay: 1,
-  evalEvery: 0,
-  sampleEvery: 0,
-  sampleLength: 20,
-  ...o,
-});
+const opts = smallTrainOptions;
 const weights = (m: LanguageModel): Float32Array[] => m.parameters().map((p) => Float32Array.from(p.data));
 const initial = async (): Promise<Float32Array[]> => weights((await trainLM({ text, vocab, config, options: opts({ steps: 1, lr: 1e-30 }) })).model);
 

@@ -11,23 +11,13 @@ import {
   trainLM,
   type LanguageModel,
   type EvalInfo,
-  type TrainOptions,
 } from '../src/index.js';
+import { smallTrainOptions } from './helpers.js';
 
 const text = 'the cat sat on the mat. '.repeat(80);
 const vocab = CharTokenizer.fromTexts(text);
 const config = { model: 'lstm' as const, layers: 1, hidden: 24, embed: 8, dropout: 0 };
-const opts = (o: Partial<TrainOptions>): TrainOptions => ({
-  ...defaultTrainOptions,
-  batch: 4,
-  seq: 16,
-  lr: 0.01,
-  lrDecay: 1,
-  evalEvery: 0,
-  sampleEvery: 0,
-  sampleLength: 20,
-  ...o,
-});
+const opts = smallTrainOptions;
 
 describe('trainLM', () => {
   it('learns a tiny repetitive corpus to near-zero validation loss, reporting steps, evals, samples and checkpoints', async () => {

@@ -320,25 +320,20 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
 
   // the first kind without a W_hh: its layers run a scan, in training and in the page's stepper
   const scanKind = CELL_KIND_NAMES.find((k) => CELL_KINDS[k].scan)!;
-  it(`trains ${CELL_KINDS[scanKind].article} until the loss falls, samples as \`recur sample\` does, saves, loads, and colours by h`, async () => {
-    const spec = CELL_KINDS[scanKind];
+  const spec = CELL_KINDS[scanKind];
+
+  /** A fresh page set to train `scanKind` on pasted Shakespeare with these fields (and the block form if asked). */
+  async function setUpTraining(fields: [string, string][], blocks: boolean): Promise<void> {
     await page.goto(url);
     await page.waitForSelector('body[data-threads]', { timeout: 30000 });
     await page.check('input[name=source][value=paste]');
     await page.fill('#paste', readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 20000));
     await page.selectOption('#model', scanKind);
-    for (const [id, v] of [
-      ['layers', '2'],
-      ['hidden', '32'],
-      ['embed', '16'],
-      ['batch', '16'],
-      ['seq', '32'],
-      ['eval-every', '20'],
-      ['sample-every', '20'],
-      ['lr', '0.01'],
-    ]) {
-      await page.fill(`#${id}`, v);
-    }
+    if (blocks) await page.check('#blocks');
+    for (const [id, v] of fields) await page.fill(`#${id}`, v);
+  }
+  /** Start, wait until the training loss is below 0.8 x the first (with a validation figure shown), stop. */
+  async function trainUntilLossFalls(): Promise<void> {
     await page.click('#start');
     await page.waitForFunction(
       () => {
@@ -351,25 +346,52 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     await page.waitForSelector('#train-samples figure pre', { timeout: 60000 });
     await page.click('#stop');
     await page.waitForSelector('body[data-phase=idle]', { timeout: 30000 });
-    assert.match((await page.textContent('#model-info')) ?? '', new RegExp(`^2 x 32 ${spec.name}, embedding 16, `));
-
-    const samplePage = async (): Promise<string> => {
-      await page.fill('#prime', 'First');
-      await page.fill('#sample-seed', '5');
-      await page.fill('#length', '200');
-      await page.click('#sample');
-      await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
-      return (await page.textContent('#sample-out')) ?? '';
-    };
-    const trained = await samplePage();
-    const ck = join(dir, `${scanKind}.safetensors`);
+  }
+  /** The page's seeded sample ('First', seed 5, 200 characters). */
+  async function samplePage(): Promise<string> {
+    await page.fill('#prime', 'First');
+    await page.fill('#sample-seed', '5');
+    await page.fill('#length', '200');
+    await page.click('#sample');
+    await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
+    return (await page.textContent('#sample-out')) ?? '';
+  }
+  /** Save the page's model to `ck` and check that `recur sample` gives `text` from it with the same prime and seed. */
+  async function saveAndCompareWithCli(ck: string, text: string): Promise<void> {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
     await download.saveAs(ck);
     const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', ck, '--prime', 'First', '--seed', '5', '--length', '200'], {
       encoding: 'utf8',
     });
     assert.equal(cli.status, 0, cli.stderr);
-    assert.equal(trained, cli.stdout.replace(/\n$/, ''));
+    assert.equal(text, cli.stdout.replace(/\n$/, ''));
+  }
+  /** The cell view of the second layer (or block) over the last sample: the line that says what it colours. */
+  async function cellViewOfLayer2(): Promise<string> {
+    await page.selectOption('#act-source', 'sample');
+    await page.selectOption('#act-layer', { value: '1' }); // the second layer (its label is '2')
+    await page.click('#act-show');
+    await page.waitForSelector('#act-view span', { state: 'attached' });
+    assert.equal(await page.locator('#act-view span').count(), 'First'.length + 200);
+    return (await page.textContent('#act-what')) ?? '';
+  }
+  const smallRun: [string, string][] = [
+    ['layers', '2'],
+    ['hidden', '32'],
+    ['batch', '16'],
+    ['seq', '32'],
+    ['eval-every', '20'],
+    ['sample-every', '20'],
+    ['lr', '0.01'],
+  ];
+
+  it(`trains ${spec.article} until the loss falls, samples as \`recur sample\` does, saves, loads, and colours by h`, async () => {
+    await setUpTraining([...smallRun, ['embed', '16']], false);
+    await trainUntilLossFalls();
+    assert.match((await page.textContent('#model-info')) ?? '', new RegExp(`^2 x 32 ${spec.name}, embedding 16, `));
+    const trained = await samplePage();
+    const ck = join(dir, `${scanKind}.safetensors`);
+    await saveAndCompareWithCli(ck, trained);
 
     await page.reload();
     await page.waitForSelector('body[data-threads]', { timeout: 30000 });
@@ -377,71 +399,19 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     await page.waitForFunction(() => /^Loaded /.test(document.getElementById('model-info')?.textContent ?? ''), undefined, { timeout: 30000 });
     assert.match((await page.textContent('#model-info')) ?? '', new RegExp(`^Loaded ${scanKind}\\.safetensors: 2 x 32 ${spec.name}, embedding 16`));
     assert.equal(await samplePage(), trained);
-
-    await page.selectOption('#act-source', 'sample');
-    await page.selectOption('#act-layer', { value: '1' }); // the second layer (its label is '2')
-    await page.click('#act-show');
-    await page.waitForSelector('#act-view span', { state: 'attached' });
-    assert.equal(await page.locator('#act-view span').count(), 'First'.length + 200);
-    assert.equal(await page.textContent('#act-what'), `Layer 2, cell 0: the hidden state h of ${spec.article}, over 205 characters.`);
+    assert.equal(await cellViewOfLayer2(), `Layer 2, cell 0: the hidden state h of ${spec.article}, over 205 characters.`);
     await page.fill('#prime', '');
   });
 
-  it(`trains the block form (${CELL_KINDS[scanKind].name} blocks) until the loss falls, samples as \`recur sample\` does, and names blocks in the cell view`, async () => {
-    const spec = CELL_KINDS[scanKind];
-    await page.goto(url);
-    await page.waitForSelector('body[data-threads]', { timeout: 30000 });
-    await page.check('input[name=source][value=paste]');
-    await page.fill('#paste', readFileSync(join(root, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 20000));
-    await page.selectOption('#model', scanKind);
-    await page.check('#blocks');
-    assert.equal(await page.isDisabled('#embed'), true);
-    for (const [id, v] of [
-      ['layers', '2'],
-      ['hidden', '32'],
-      ['batch', '16'],
-      ['seq', '32'],
-      ['eval-every', '20'],
-      ['sample-every', '20'],
-      ['lr', '0.01'],
-    ]) {
-      await page.fill(`#${id}`, v);
-    }
+  it(`trains the block form (${spec.name} blocks) until the loss falls, samples as \`recur sample\` does, and names blocks in the cell view`, async () => {
+    await setUpTraining(smallRun, true);
     // the embedding follows the width, as the block form requires
+    assert.equal(await page.isDisabled('#embed'), true);
     assert.equal(await page.inputValue('#embed'), '32');
-    await page.click('#start');
-    await page.waitForFunction(
-      () => {
-        const d = (document.getElementById('stats') as HTMLElement).dataset;
-        return d.firstLoss !== undefined && d.valLoss !== undefined && Number(d.loss) < 0.8 * Number(d.firstLoss);
-      },
-      undefined,
-      { timeout: 120000 },
-    );
-    await page.click('#stop');
-    await page.waitForSelector('body[data-phase=idle]', { timeout: 30000 });
+    await trainUntilLossFalls();
     assert.match((await page.textContent('#model-info')) ?? '', new RegExp(`^2 blocks x 32 ${spec.name} \\(RMSNorm, GELU FFN 128\\), `));
-
-    await page.fill('#prime', 'First');
-    await page.fill('#sample-seed', '5');
-    await page.fill('#length', '200');
-    await page.click('#sample');
-    await page.waitForSelector('#sample-out[data-done]', { timeout: 30000 });
-    const trained = (await page.textContent('#sample-out')) ?? '';
-    const ck = join(dir, `${scanKind}-blocks.safetensors`);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
-    await download.saveAs(ck);
-    const cli = spawnSync(process.execPath, [join(root, 'bin/recur.js'), 'sample', ck, '--prime', 'First', '--seed', '5', '--length', '200'], {
-      encoding: 'utf8',
-    });
-    assert.equal(cli.status, 0, cli.stderr);
-    assert.equal(trained, cli.stdout.replace(/\n$/, ''));
-
-    await page.selectOption('#act-source', 'sample');
-    await page.selectOption('#act-layer', { value: '1' });
-    await page.click('#act-show');
-    await page.waitForSelector('#act-view span', { state: 'attached' });
-    assert.equal(await page.textContent('#act-what'), `Block 2, cell 0: the hidden state h of ${spec.article}, over 205 characters.`);
+    await saveAndCompareWithCli(join(dir, `${scanKind}-blocks.safetensors`), await samplePage());
+    assert.equal(await cellViewOfLayer2(), `Block 2, cell 0: the hidden state h of ${spec.article}, over 205 characters.`);
     await page.fill('#prime', '');
     await page.uncheck('#blocks');
     assert.equal(await page.isDisabled('#embed'), false);
