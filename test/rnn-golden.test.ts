@@ -35,7 +35,20 @@ interface Param {
   data: number[];
   grad: number[];
 }
-interface LayerCase {
+/** A case's final state, the weights of the loss L = sum(out*wo) + sum(h_n*wh) [+ sum(c_n*wc)], and the initial state with its gradients when given. */
+interface StateCase {
+  hn: number[];
+  stateShape: number[];
+  wo: number[];
+  wh: number[];
+  cn?: number[];
+  wc?: number[];
+  h0?: number[];
+  gradH0?: number[];
+  c0?: number[];
+  gradC0?: number[];
+}
+interface LayerCase extends StateCase {
   mode: 'RNN' | 'LSTM' | 'GRU' | 'MinGRU' | 'MinLSTM';
   nonlinearity: 'tanh' | 'relu';
   numLayers: number;
@@ -49,17 +62,7 @@ interface LayerCase {
   params: Record<string, Param>;
   output: number[];
   outputShape: number[];
-  hn: number[];
-  stateShape: number[];
-  wo: number[];
-  wh: number[];
   gradX: number[];
-  cn?: number[];
-  wc?: number[];
-  h0?: number[];
-  gradH0?: number[];
-  c0?: number[];
-  gradC0?: number[];
 }
 interface CellCase {
   name: 'RNNCell' | 'LSTMCell' | 'GRUCell';
@@ -78,22 +81,12 @@ interface CellCase {
 }
 
 /** A block language model and what PyTorch computed with it: L = sum(logits*wo) + sum(h_n*wh) [+ sum(c_n*wc)] and its gradients. */
-interface BlockCase {
+interface BlockCase extends StateCase {
   config: LanguageModelConfig;
   ids: number[][];
   params: Record<string, Param>;
   logits: number[];
   logitsShape: number[];
-  hn: number[];
-  stateShape: number[];
-  wo: number[];
-  wh: number[];
-  cn?: number[];
-  wc?: number[];
-  h0?: number[];
-  gradH0?: number[];
-  c0?: number[];
-  gradC0?: number[];
 }
 
 const golden = JSON.parse(readFileSync(new URL('./fixtures/rnn_golden.json', import.meta.url), 'utf8')) as {
