@@ -698,15 +698,18 @@ export function crossEntropyGrad(probs: usize, targets: usize, gyRow: usize, gx:
  * One time step for the whole batch (see RecurrentStepArgs in src/backend/backend.ts).
  * gx and gh hold the pre-activations from the two GEMMs; rows whose valid byte is 0 copy the state.
  * gh may be 0 for LSTM/RNN when the recurrent GEMM already accumulated into gx.
+ * LSTM only: peepholes pi, pf, po ([H] each, or all 0 for none) and the forget gate's constant offset.
  */
 export function recurrentStep(
   kind: i32, B: i32, H: i32,
   gx: usize, gh: usize, hPrev: usize, cPrev: usize, hOut: usize, cOut: usize, act: usize, valid: usize,
+  pi: usize, pf: usize, po: usize, forgetGateOffset: f32,
 ): void {
   const G = kind == RECURRENT.lstm ? 4 * H : kind == RECURRENT.gru ? 3 * H : H;
   const A = kind == RECURRENT.lstm || kind == RECURRENT.gru ? 4 * H : 0;
   const HB = (<usize>H) << 2;
   const full = H >> 2, steps = unitSteps(H);
+  const fOffset = splat(forgetGateOffset);
   for (let b = 0; b < B; b++) {
     const gxr = gx + ((<usize>(b * G)) << 2);
     const ghr: usize = gh == 0 ? 0 : gh + ((<usize>(b * G)) << 2);
@@ -722,13 +725,21 @@ export function recurrentStep(
       const q = unitOffset(u, H);
       const tail = u >= full;
       if (kind == RECURRENT.lstm) {
-        let pi = ldt(gxr + q, tail), pf = ldt(gxr + HB + q, tail), pg = ldt(gxr + 2 * HB + q, tail), po = ldt(gxr + 3 * HB + q, tail);
+        let ai = ldt(gxr + q, tail), af = ldt(gxr + HB + q, tail), ag = ldt(gxr + 2 * HB + q, tail), ao = ldt(gxr + 3 * HB + q, tail);
         if (ghr != 0) {
-          pi = f32x4.add(pi, ldt(ghr + q, tail)); pf = f32x4.add(pf, ldt(ghr + HB + q, tail));
-          pg = f32x4.add(pg, ldt(ghr + 2 * HB + q, tail)); po = f32x4.add(po, ldt(ghr + 3 * HB + q, tail));
+          ai = f32x4.add(ai, ldt(ghr + q, tail)); af = f32x4.add(af, ldt(ghr + HB + q, tail));
+          ag = f32x4.add(ag, ldt(ghr + 2 * HB + q, tail)); ao = f32x4.add(ao, ldt(ghr + 3 * HB + q, tail));
         }
-        const i = vsigmoid(pi), f = vsigmoid(pf), g = vtanh(pg), og = vsigmoid(po);
-        const c = fma(f, ldt(cp + q, tail), f32x4.mul(i, g));
+        af = f32x4.add(af, fOffset);
+        const cPrevV = ldt(cp + q, tail);
+        if (pi != 0) {
+          ai = fma(ldt(pi + q, tail), cPrevV, ai);
+          af = fma(ldt(pf + q, tail), cPrevV, af);
+        }
+        const i = vsigmoid(ai), f = vsigmoid(af), g = vtanh(ag);
+        const c = fma(f, cPrevV, f32x4.mul(i, g));
+        if (po != 0) ao = fma(ldt(po + q, tail), c, ao);
+        const og = vsigmoid(ao);
         stt(co + q, c, tail);
         stt(ho + q, f32x4.mul(og, vtanh(c)), tail);
         stt(ac + q, i, tail); stt(ac + HB + q, f, tail); stt(ac + 2 * HB + q, g, tail); stt(ac + 3 * HB + q, og, tail);
@@ -748,11 +759,16 @@ export function recurrentStep(
   }
 }
 
-/** Backward of one step (see RecurrentStepGradArgs). dGh may equal dGx (LSTM/RNN). */
+/**
+ * Backward of one step (see RecurrentStepGradArgs). dGh may equal dGx (LSTM/RNN).
+ * LSTM only: the forward's peepholes pi, pf, po (all 0 for none), and dpi, dpf, dpo that their
+ * gradients are added to (all 0: not wanted).
+ */
 export function recurrentStepGrad(
   kind: i32, B: i32, H: i32,
   act: usize, hPrev: usize, hOut: usize, cPrev: usize, cOut: usize,
   dh: usize, dc: usize, dGx: usize, dGh: usize, dhPrev: usize, dcPrev: usize, valid: usize,
+  pi: usize, pf: usize, po: usize, dpi: usize, dpf: usize, dpo: usize,
 ): void {
   const G = kind == RECURRENT.lstm ? 4 * H : kind == RECURRENT.gru ? 3 * H : H;
   const A = kind == RECURRENT.lstm || kind == RECURRENT.gru ? 4 * H : 0;
@@ -781,15 +797,25 @@ export function recurrentStepGrad(
       const dhv = ldt(dhr + q, tail);
       if (kind == RECURRENT.lstm) {
         const i = ldt(ac + q, tail), f = ldt(ac + HB + q, tail), g = ldt(ac + 2 * HB + q, tail), og = ldt(ac + 3 * HB + q, tail);
-        const tc = vtanh(ldt(co + q, tail));
-        const dct = fma(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc)), ldt(dcr + q, tail));
-        const di = f32x4.mul(f32x4.mul(dct, g), f32x4.mul(i, f32x4.sub(one, i)));
-        const df = f32x4.mul(f32x4.mul(dct, ldt(cp + q, tail)), f32x4.mul(f, f32x4.sub(one, f)));
-        const dg = f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g)));
+        const c = ldt(co + q, tail), cPrevV = ldt(cp + q, tail);
+        const tc = vtanh(c);
         const dO = f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(og, f32x4.sub(one, og)));
+        let dct = fma(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc)), ldt(dcr + q, tail));
+        // with peepholes c_t also reaches h_t through o's pre-activation
+        if (po != 0) dct = fma(dO, ldt(po + q, tail), dct);
+        const di = f32x4.mul(f32x4.mul(dct, g), f32x4.mul(i, f32x4.sub(one, i)));
+        const df = f32x4.mul(f32x4.mul(dct, cPrevV), f32x4.mul(f, f32x4.sub(one, f)));
+        const dg = f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g)));
         stt(dgx + q, di, tail); stt(dgx + HB + q, df, tail); stt(dgx + 2 * HB + q, dg, tail); stt(dgx + 3 * HB + q, dO, tail);
         if (twoOutputs) { stt(dgh + q, di, tail); stt(dgh + HB + q, df, tail); stt(dgh + 2 * HB + q, dg, tail); stt(dgh + 3 * HB + q, dO, tail); }
-        stt(dcp + q, f32x4.mul(dct, f), tail);
+        let dcPrevV = f32x4.mul(dct, f);
+        if (pi != 0) dcPrevV = fma(di, ldt(pi + q, tail), fma(df, ldt(pf + q, tail), dcPrevV));
+        stt(dcp + q, dcPrevV, tail);
+        if (pi != 0 && dpi != 0) {
+          stt(dpi + q, fma(di, cPrevV, ldt(dpi + q, tail)), tail);
+          stt(dpf + q, fma(df, cPrevV, ldt(dpf + q, tail)), tail);
+          stt(dpo + q, fma(dO, c, ldt(dpo + q, tail)), tail);
+        }
         stt(dhp + q, splat(0), tail);
       } else if (kind == RECURRENT.gru) {
         const r = ldt(ac + q, tail), z = ldt(ac + HB + q, tail), n = ldt(ac + 2 * HB + q, tail), hn = ldt(ac + 3 * HB + q, tail);

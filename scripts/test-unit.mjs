@@ -15,6 +15,7 @@ const SLOW = new Set([
   'cli',
   'cli-files',
   'cli-tasks',
+  'cli-lstm-options',
   'tasks',
   'checkpoint-faults',
   'interop',

@@ -57,6 +57,7 @@ export {
   recurrentLayerOf,
   type RecurrentOptions,
   type LSTMOptions,
+  type LstmLayerOptions,
   type RecurrentState,
   type RecurrentOutput,
   type RecurrentForwardOptions,

@@ -407,6 +407,88 @@ export function runBackendConformance(name: string, make: () => Backend): void {
       }
     });
 
+    it('LSTM recurrentStep and recurrentStepGrad with peepholes and a forget-gate offset agree with the float64 reference (H with and without a SIMD tail, a masked row, gh folded in or not, peephole gradients added to what is there)', () => {
+      const ref = createJsBackend('f64');
+      for (const H of [5, 8]) {
+        for (const folded of [false, true]) {
+          const B = 3,
+            G = 4 * H;
+          const valid = Uint8Array.from([1, 0, 1]);
+          const data = {
+            gx: round(rand(B * G, -2, 2)),
+            gh: round(rand(B * G, -2, 2)),
+            hPrev: round(rand(B * H)),
+            cPrev: round(rand(B * H, -2, 2)),
+            dh: round(rand(B * H)),
+            dc: round(rand(B * H)),
+            peep: [0, 1, 2].map(() => round(rand(H, -1.5, 1.5))),
+            dPeep: [0, 1, 2].map(() => round(rand(H))),
+          };
+          const run = (bk: Backend): Record<string, number[]> => {
+            const u = (v: number[]): Storage => bk.fromValues(v);
+            const dn = (s: Storage): number[] => Array.from(bk.read(s));
+            const v = (s: Storage) => ({ s, off: 0 });
+            const hOut = bk.alloc(B * H),
+              cOut = bk.alloc(B * H),
+              act = bk.alloc(B * 4 * H);
+            const hPrev = u(data.hPrev),
+              cPrev = u(data.cPrev);
+            const peepholes = { i: u(data.peep[0]), f: u(data.peep[1]), o: u(data.peep[2]) };
+            bk.recurrentStep('lstm', {
+              B,
+              H,
+              gx: v(u(folded ? data.gx.map((x, i) => x + data.gh[i]) : data.gx)),
+              gh: folded ? null : v(u(data.gh)),
+              hPrev: v(hPrev),
+              cPrev: v(cPrev),
+              hOut: v(hOut),
+              cOut: v(cOut),
+              act: v(act),
+              valid,
+              peepholes,
+              forgetGateOffset: 0.75,
+            });
+            const dGx = bk.alloc(B * G),
+              dhPrev = bk.alloc(B * H),
+              dcPrev = bk.alloc(B * H);
+            const dPeepholes = { i: u(data.dPeep[0]), f: u(data.dPeep[1]), o: u(data.dPeep[2]) };
+            bk.recurrentStepGrad('lstm', {
+              B,
+              H,
+              act: v(act),
+              hPrev: v(hPrev),
+              hOut: v(hOut),
+              cPrev: v(cPrev),
+              cOut: v(cOut),
+              dh: v(u(data.dh)),
+              dc: v(u(data.dc)),
+              dGx: v(dGx),
+              dGh: v(dGx),
+              dhPrev: v(dhPrev),
+              dcPrev: v(dcPrev),
+              valid,
+              peepholes,
+              dPeepholes,
+            });
+            return {
+              hOut: dn(hOut),
+              cOut: dn(cOut),
+              act: dn(act),
+              dGx: dn(dGx),
+              dhPrev: dn(dhPrev),
+              dcPrev: dn(dcPrev),
+              dPeepI: dn(dPeepholes.i),
+              dPeepF: dn(dPeepholes.f),
+              dPeepO: dn(dPeepholes.o),
+            };
+          };
+          const got = run(b),
+            want = run(ref);
+          for (const key of Object.keys(want)) close(got[key], want[key], `lstm with peepholes H=${H}${folded ? ' gh folded' : ''} ${key}`);
+        }
+      }
+    });
+
     it('scan and scanGrad agree with the float64 reference (both kinds, lengths, reverse, H with a SIMD tail, B = T = 1, a scan the wasm backend splits over its threads)', () => {
       const ref = createJsBackend('f64');
       // the last cases have B*T*H >= SCAN_PARALLEL_MIN: a threaded wasm backend cuts their rows into column chunks

@@ -14,6 +14,7 @@ import {
   fusedCell,
   layerCell,
   layerParamShapes,
+  PEEPHOLE_GATES,
   toOnnxGateOrder,
 } from '../src/nn/rnn/kinds.js';
 import { lmShapes } from '../src/models/config.js';
@@ -86,6 +87,13 @@ describe('cell kind registry', () => {
     const onnxGates = (k: r.CellKind) => CELL_KINDS[k].onnx.fromTorch.map((f) => CELL_KINDS[k].gates[f]).join('');
     assert.equal(onnxGates('lstm'), 'iofg'); // ONNX: i, o, f, c
     assert.equal(onnxGates('gru'), 'zrn'); // ONNX: z, r, h
+    // ONNX's P input: P[iof]; and the forget-gate offset names one of the kind's gates
+    assert.deepEqual(CELL_KINDS.lstm.onnx.peepholes, ['i', 'o', 'f']);
+    assert.deepEqual([...CELL_KINDS.lstm.onnx.peepholes!].sort(), [...PEEPHOLE_GATES].sort());
+    for (const k of CELL_KIND_NAMES) {
+      const t = CELL_KINDS[k].tfOptions;
+      if (t) assert.ok(CELL_KINDS[k].gates.includes(t.offsetGate), k);
+    }
   });
 });
 

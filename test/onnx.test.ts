@@ -5,8 +5,9 @@
  * beyond npm). Logits and final states must match recur's within 1e-4
  * relative, for every cell kind (LSTM, GRU and RNN as ONNX's recurrent
  * operators, minGRU and minLSTM as a Scan), 1 and 2 layers, embedding and
- * one-hot input, and as residual blocks, with default (zero) and given
- * initial states.
+ * one-hot input, and as residual blocks, and LSTMs with TensorFlow's
+ * options (a forget bias folded into B, peepholes as the P input), with
+ * default (zero) and given initial states.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -125,6 +126,45 @@ describe('ONNX export, run in ONNX Runtime (onnxruntime-web, wasm)', () => {
       await checkBothStateKinds(model, new CharTokenizer('abcdefghijk'.split('')), rng, what);
       t.diagnostic(`block models against ONNX Runtime so far: ${worstBlocks}`);
     });
+  }
+
+  // TensorFlow's LSTM options: the forget-gate offset folded into B, the peepholes as the LSTM operator's P input
+  for (const [blocks, layers] of [
+    [false, 1],
+    [false, 2],
+    [true, 2],
+  ] as const) {
+    for (const lstm of [{ forgetBias: 1.5 }, { peepholes: true }, { forgetBias: -0.8, peepholes: true }]) {
+      const opts = Object.entries(lstm)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      const what = `lstm, ${layers} ${blocks ? 'blocks' : 'layer(s)'}, ${opts}`;
+      it(`${what}: logits and final states match recur (rel <= 1e-4), default and given initial states`, async (t) => {
+        const rng = new Rng(200 + layers + (blocks ? 10 : 0) + opts.length);
+        const [V, d] = [11, 12];
+        const model = new LanguageModel({ vocabSize: V, model: 'lstm', layers, hidden: d, embed: blocks ? d : 8, dropout: 0, blocks, ...lstm }, { rng });
+        model.eval();
+        // peephole weights far from one another and from their small initial values, so that one in the wrong place in P shows
+        const sd = model.stateDict();
+        for (const [name, w] of Object.entries(sd)) {
+          if (/weight_c[ifo]_l\d+$/.test(name))
+            sd[name] = r.tensor(
+              Float32Array.from({ length: w.size }, () => rng.uniform(-1.5, 1.5)),
+              w.shape,
+            );
+        }
+        model.loadStateDict(sd);
+        const { graph } = lmOnnxModel(model, new CharTokenizer('abcdefghijk'.split(''))) as {
+          graph: { node: { op_type: string; input: string[] }[]; initializer: { name: string; dims: number[] }[] };
+        };
+        for (const node of graph.node.filter((n) => n.op_type === 'LSTM')) {
+          assert.equal(node.input.length, lstm.peepholes ? 8 : 7, 'P only with peepholes');
+          if (lstm.peepholes) assert.deepEqual(graph.initializer.find((i) => i.name === node.input[7])!.dims, [1, 3 * d]);
+        }
+        await checkBothStateKinds(model, new CharTokenizer('abcdefghijk'.split('')), rng, what);
+        t.diagnostic(`against ONNX Runtime so far: ${worst}`);
+      });
+    }
   }
 
   it('a block model is standard operators at opset 17: RMSNorm from ReduceMean and Sqrt, GELU from Tanh, the cell as for a plain stack', () => {

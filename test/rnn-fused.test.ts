@@ -39,15 +39,54 @@ describe('fused recurrent op gradchecks', () => {
   }
 });
 
+describe("fused LSTM gradchecks with TensorFlow's options (peepholes, a forget-gate offset)", () => {
+  const cell = fusedCell('lstm');
+  for (const [peepholes, offset] of [
+    [true, 0],
+    [false, 1.5],
+    [true, -0.7],
+  ] as const) {
+    for (const [reverse, lengths] of [
+      [false, null],
+      [true, [2, 3]],
+    ] as const) {
+      const what = `${peepholes ? 'peepholes' : 'no peepholes'}, offset ${offset}${reverse ? ', reverse' : ''}${lengths ? ', with lengths' : ''}`;
+      it(`${what}: inputs, weights${peepholes ? ' and the three peephole vectors' : ''}`, () => {
+        const [B, T, I, H] = [2, 3, 2, 3];
+        const G = cell.gates * H;
+        const inputs = [rnd(rng, [B, T, I]), rnd(rng, [B, H]), rnd(rng, [B, H]), rnd(rng, [G, I]), rnd(rng, [G, H]), rnd(rng, [G]), rnd(rng, [G])];
+        if (peepholes) inputs.push(rnd(rng, [H]), rnd(rng, [H]), rnd(rng, [H]));
+        gradcheck((x, h0, c0, wih, whh, bih, bhh, wci, wcf, wco) => {
+          const res = recurrentLayer({
+            cell,
+            x,
+            h0,
+            c0,
+            w: { weightIh: wih, weightHh: whh, biasIh: bih, biasHh: bhh },
+            lengths,
+            reverse,
+            lstm: { peepholes: wci ? { weightCi: wci, weightCf: wcf, weightCo: wco } : null, forgetGateOffset: offset },
+          });
+          return r.add(r.add(r.sum(res.output, 1), res.h), r.mul(res.c!, 0.7));
+        }, inputs);
+      });
+    }
+  }
+});
+
 describe('fused path agrees with the composed path', () => {
   const configs = [
     () => new LSTM({ inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, rng: new Rng(1) }),
+    // H = 6: the wasm kernels' SIMD tail too
+    () => new LSTM({ inputSize: 3, hiddenSize: 6, numLayers: 2, bidirectional: true, peepholes: true, forgetGateOffset: 1.25, rng: new Rng(4) }),
+    () => new LSTM({ inputSize: 3, hiddenSize: 4, forgetGateOffset: -2, rng: new Rng(5) }),
     () => new GRU({ inputSize: 3, hiddenSize: 4, numLayers: 3, rng: new Rng(2) }),
     () => new RNN({ inputSize: 3, hiddenSize: 6, bidirectional: true, nonlinearity: 'relu', rng: new Rng(3) }),
   ];
   for (const make of configs) {
     const layer = make();
-    it(`${layer.spec.name} ${layer.numLayers} layers${layer.bidirectional ? ' bidirectional' : ''}: outputs, states and gradients`, () => {
+    const extras = `${layer.peepholesEnabled ? ', peepholes' : ''}${layer.forgetGateOffset ? `, forget-gate offset ${layer.forgetGateOffset}` : ''}`;
+    it(`${layer.spec.name} ${layer.numLayers} layers${layer.bidirectional ? ' bidirectional' : ''}${extras}: outputs, states and gradients`, () => {
       const x = r.randn([4, 7, 3], { rng });
       const lengths = [7, 3, 5, 1];
       const run = (path: 'fused' | 'composed') => {

@@ -14,7 +14,10 @@ Commands:
   to-torch   <recur.safetensors> --out model.pt
       a recur checkpoint -> a .pt file: {'config', 'vocab', 'state_dict'}, where
       'config' is the model's config as JSON text (torch 1.13's weights-only
-      loader reads no floats); load it with `load_pt`
+      loader reads no floats); load it with `load_pt`. An LSTM's forgetBias
+      (a constant on the forget gate) is folded into bias_ih's forget rows, so
+      the config has none and the outputs are the same; an LSTM with
+      peepholes is refused (nn.LSTM has none)
   from-torch <model.pt | state_dict.safetensors> [--vocab vocab.json] --out model.safetensors [--trust-pickle]
       a PyTorch model of that shape -> a recur checkpoint `recur sample` can use.
       A .pt may hold a bare state dict or the dict `to-torch` writes (or, with
@@ -391,19 +394,44 @@ def write_safetensors(path, tensors, metadata=None):
 # ---- recur checkpoints ----
 
 def load_recur(path):
-    """A recur checkpoint -> (CharModel or BlockCharModel in eval mode, vocabulary list, recur metadata)."""
+    """A recur checkpoint -> (CharModel or BlockCharModel in eval mode, vocabulary list, recur metadata).
+
+    An LSTM's forgetBias (TensorFlow's forget_bias, a constant recur adds to every forget gate's pre-activation)
+    comes folded into bias_ih's forget rows, where nn.LSTM adds it the same way: the model's config then has
+    none, and gives the same outputs. Peepholes, which nn.LSTM lacks, are refused."""
     tensors, meta = read_safetensors(path)
     if 'recur' not in meta:
         raise SystemExit(f"{path} is not a recur checkpoint (no 'recur' metadata)")
     try:
         info = json.loads(meta['recur'])
-        model = model_for(info['config'])
+        config = info['config']
+        peepholes, forget_bias = config.get('peepholes', False), float(config.get('forgetBias', 0))
+        model = model_for(config)
         vocab = info['vocab']
     except (ValueError, RecursionError, KeyError, TypeError, AttributeError, RuntimeError) as e:
         raise SystemExit(f"{path} has unusable 'recur' metadata ({one_line(e)})") from None
+    if peepholes:
+        raise SystemExit(f"{path} is an LSTM with peepholes, which PyTorch's nn.LSTM does not have, so it cannot be converted")
     weights = {k: v for k, v in tensors.items() if not k.startswith(('optim.', 'state.'))}
     load_weights(model, weights, path)  # strict: names and shapes must match exactly
+    fold_forget_bias(model, forget_bias)
     return model.eval(), vocab, info
+
+
+LSTM_FORGET_BLOCK = 1  # nn.LSTM stacks its gates i, f, g, o
+
+
+def fold_forget_bias(model, offset):
+    """Add a constant forget-gate offset (recur's config.forgetBias) to bias_ih's forget rows of every nn.LSTM in model."""
+    if offset == 0:
+        return
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.LSTM):
+                H = m.hidden_size
+                for name, p in m.named_parameters():
+                    if name.startswith('bias_ih'):
+                        p[LSTM_FORGET_BLOCK * H:(LSTM_FORGET_BLOCK + 1) * H] += offset
 
 
 def one_line(e):
@@ -788,10 +816,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     if args.cmd == 'to-torch':
-        model, vocab, _ = load_recur(args.checkpoint)
+        model, vocab, info = load_recur(args.checkpoint)
         # the config as JSON text: torch 1.13's weights-only unpickler reads no floats (dropout)
         torch.save({'config': json.dumps(model.config), 'vocab': list(vocab), 'state_dict': model.state_dict()}, args.out)
-        print(f"wrote {args.out}: a {describe(model.config)}, vocabulary {len(vocab)}")
+        folded = info['config'].get('forgetBias', 0)
+        note = f", its forget bias {folded} folded into bias_ih" if folded else ''
+        print(f"wrote {args.out}: a {describe(model.config)}, vocabulary {len(vocab)}{note}")
     elif args.cmd == 'from-torch':
         model, vocab = load_pt(args.model, args.vocab, args.trust_pickle)
         save_recur(model, vocab, args.out)

@@ -122,6 +122,17 @@ export interface View {
 export type RecurrentKind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu' | 'rnn_sigmoid';
 
 /**
+ * An LSTM's peephole weights, [H] each (TensorFlow's use_peepholes): the
+ * previous cell state feeds gates i and f, the new one gate o, each scaled
+ * per unit.
+ */
+export interface PeepholeStorages {
+  i: Storage;
+  f: Storage;
+  o: Storage;
+}
+
+/**
  * One time step of a recurrent layer for the whole batch, after the GEMMs:
  * gx = W_ih x_t + b_ih and gh = W_hh h + b_hh (each [B, G*H], gates in PyTorch order).
  * Rows whose `valid` flag is 0 (past the end of their sequence) copy the previous state.
@@ -139,6 +150,16 @@ export interface RecurrentStepArgs {
   /** Saved for the backward: LSTM [B,4H] = σi, σf, tanh g, σo; GRU [B,4H] = r, z, n, gh_n; unused for RNN. */
   act: View;
   valid: Uint8Array | null;
+  /**
+   * LSTM only: i += w_i ⊙ c_{t-1}, f += w_f ⊙ c_{t-1} and o += w_o ⊙ c_t before
+   * their sigmoids (absent or null: none).
+   */
+  peepholes?: PeepholeStorages | null;
+  /**
+   * LSTM only: a constant added to the forget gate's pre-activation, f = σ(... + offset)
+   * (TensorFlow's forget_bias; absent: 0). A constant has no gradient, so the backward does not take it.
+   */
+  forgetGateOffset?: number;
 }
 
 export interface RecurrentStepGradArgs {
@@ -159,6 +180,10 @@ export interface RecurrentStepGradArgs {
   dhPrev: View;
   dcPrev: View | null;
   valid: Uint8Array | null;
+  /** LSTM only: the forward's peephole weights (absent or null: none). */
+  peepholes?: PeepholeStorages | null;
+  /** With peepholes: dL/d w_i, w_f, w_o, added to (so a layer sums them over its steps and rows); null: not wanted. */
+  dPeepholes?: PeepholeStorages | null;
 }
 
 /** Cell kinds whose recurrence is an elementwise linear scan h_t = a_t ⊙ h_{t-1} + b_t (their gates read only x_t). */

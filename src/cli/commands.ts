@@ -8,6 +8,7 @@ import { prepareOutput, readCheckpoint, readCorpusFile, writeFileAtomic } from '
 import { stdout } from './output.js';
 import { UserError } from './errors.js';
 import { codePointLabel } from '../data/text.js';
+import { CELL_KINDS } from '../nn/rnn/kinds.js';
 
 const fmtTime = (s: number): string => {
   if (!Number.isFinite(s)) return '--';
@@ -25,6 +26,10 @@ export interface TrainFlags {
   embed: number;
   /** The residual block form (LanguageModelConfig.blocks). */
   blocks?: boolean;
+  /** LSTM: the constant on the forget gate's pre-activation (LanguageModelConfig.forgetBias). */
+  forgetBias?: number;
+  /** LSTM: peephole weights (LanguageModelConfig.peepholes). */
+  peepholes?: boolean;
   dropout: number;
   batch: number;
   seq: number;
@@ -66,7 +71,7 @@ const evalScope = (e: EvalInfo, unit: string): string => {
 };
 
 /** The model's shape options: on --resume they come from the checkpoint, and a flag that disagrees is a usage error. */
-const ARCHITECTURE = ['model', 'layers', 'hidden', 'embed', 'blocks'] as const;
+const ARCHITECTURE = ['model', 'layers', 'hidden', 'embed', 'blocks', 'forgetBias', 'peepholes'] as const;
 /** Training options a resumed run takes from its checkpoint unless given again (then the banner says what changed). */
 const RESUMABLE = [
   'batch',
@@ -88,8 +93,15 @@ const flagName = (k: string): string => '--' + k.replace(/[A-Z]/g, (c) => '-' + 
 /** Numbers as people read them: 0.0015660187499999998 is 0.001566. */
 export const human = (v: unknown): string => (typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(4))) : String(v));
 
-/** An architecture option as the user would type it: --blocks is a switch. */
-const flagText = (k: (typeof ARCHITECTURE)[number], v: unknown): string => (k === 'blocks' ? flagName(k) : `${flagName(k)} ${v}`);
+/** An architecture option as the user would type it: --blocks and --peepholes are switches. */
+const flagText = (k: (typeof ARCHITECTURE)[number], v: unknown): string => (k === 'blocks' || k === 'peepholes' ? flagName(k) : `${flagName(k)} ${v}`);
+
+/** A checkpoint's value of an architecture option; a config from before an option has none, which means its default. */
+function savedArchitecture(c: LanguageModelConfig, k: (typeof ARCHITECTURE)[number]): unknown {
+  if (k === 'blocks' || k === 'peepholes') return c[k] === true;
+  if (k === 'forgetBias') return c.forgetBias ?? 0;
+  return c[k];
+}
 
 /** The model the flags describe, for a new run: with --blocks the embedding is as wide as the model. */
 function configFromFlags(f: TrainFlags, explicit: ReadonlySet<string>): Omit<LanguageModelConfig, 'vocabSize'> {
@@ -97,7 +109,13 @@ function configFromFlags(f: TrainFlags, explicit: ReadonlySet<string>): Omit<Lan
   if (blocks && explicit.has('embed') && f.embed !== f.hidden) {
     throw new UserError(`--embed ${f.embed} disagrees with --blocks, whose embedding is as wide as the model (--hidden ${f.hidden}); leave --embed out`, 2);
   }
-  return { model: f.model, layers: f.layers, hidden: f.hidden, embed: blocks ? f.hidden : f.embed, dropout: f.dropout, blocks };
+  const spec = CELL_KINDS[f.model];
+  for (const k of ['forgetBias', 'peepholes'] as const) {
+    if (explicit.has(k) && !spec.tfOptions) throw new UserError(`${flagName(k)} is an LSTM option, and --model ${f.model} is ${spec.article}; leave it out`, 2);
+  }
+  // written only when used, so that other models' checkpoints stay readable by a recur from before these options
+  const lstm = { ...(f.forgetBias ? { forgetBias: f.forgetBias } : {}), ...(f.peepholes ? { peepholes: true } : {}) };
+  return { model: f.model, layers: f.layers, hidden: f.hidden, embed: blocks ? f.hidden : f.embed, dropout: f.dropout, blocks, ...lstm };
 }
 
 /** Share of word tokens that are <unk> above which a resumed run refuses the text: it is not the text the model learned. */
@@ -117,8 +135,7 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   if (resume) {
     const rc = resume.model.config;
     for (const k of ARCHITECTURE) {
-      // a checkpoint from before the block form has no `blocks`: a plain stack
-      const saved = k === 'blocks' ? rc.blocks === true : rc[k];
+      const saved = savedArchitecture(rc, k);
       if (explicit.has(k) && f[k] !== saved) {
         throw new UserError(
           `${flagText(k, f[k])} disagrees with the checkpoint '${f.resume}', a ${describeArchitecture(rc)}; a resumed model keeps its architecture (leave ${flagName(k)} out)`,

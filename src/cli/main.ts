@@ -36,6 +36,13 @@ function program(): Command {
         .choices(CELL_KIND_NAMES)
         .default(M.model),
     )
+    .option(
+      '--forget-bias <b>',
+      "LSTM: a constant added to every forget gate's pre-activation on top of the learned biases (TensorFlow's forget_bias; not trained)",
+      num(() => true, 'a number'),
+      0,
+    )
+    .option('--peepholes', 'LSTM: peephole weights, the cell state feeding the input, forget and output gates (TensorFlow-style)')
     .option('--layers <n>', 'recurrent layers (of a block model: residual blocks)', int(1, CONFIG_LIMITS.layers), M.layers)
     .option('--hidden <n>', 'hidden units per layer (of a block model: its width)', int(1, CONFIG_LIMITS.hidden), M.hidden)
     .option('--embed <n>', "embedding size (0: one-hot input; a block model's is its width)", int(0, CONFIG_LIMITS.embed), M.embed)

@@ -1,10 +1,11 @@
 /**
  * A LanguageModel as a standard ONNX graph (opset 17), so any ONNX runtime
  * runs it: ONNX's own LSTM / GRU / RNN operators, one per layer, for the step
- * kinds; for the scan kinds (minGRU, minLSTM), whose gates read only x_t, one
- * MatMul for every step's gates, elementwise gate arithmetic over the whole
- * sequence, and a Scan that carries h through time (see scanLayer). The
- * block form (config.blocks) writes each block's cell the same way, between
+ * kinds (an LSTM's peepholes are the operator's P input, its forgetBias is
+ * folded into the forget gate's bias); for the scan kinds (minGRU, minLSTM),
+ * whose gates read only x_t, one MatMul for every step's gates, elementwise
+ * gate arithmetic over the whole sequence, and a Scan that carries h through
+ * time (see scanLayer). The block form (config.blocks) writes each block's cell the same way, between
  * RMSNorms, residual adds and a GELU feed-forward built from elementwise
  * operators (see blockStack).
  *
@@ -35,9 +36,9 @@ import { describeArchitecture, lmShapes } from '../models/config.js';
 import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ScanKind } from '../backend/backend.js';
-import type { CellWeights } from '../ops/recurrent.js';
+import { peepholeTensors, type CellWeights, type LstmExtras, type Peepholes } from '../ops/recurrent.js';
 import { GELU_TANH } from '../backend/kernel-constants.js';
-import { CELL_KINDS, toOnnxGateOrder, type CellKind } from '../nn/rnn/kinds.js';
+import { CELL_KINDS, offsetGateBlock, toOnnxGateOrder, type CellKind } from '../nn/rnn/kinds.js';
 import type { RecurrentBase } from '../nn/rnn/layers.js';
 import type { Linear, RMSNorm } from '../nn/layers.js';
 
@@ -162,8 +163,11 @@ interface Stack {
   cn: string[];
 }
 
-/** Writes one recurrent layer on x, its initial states being row `l` of each of `states` ([L, B, H]); `l` also keeps its names apart. */
-type LayerWriter = (g: GraphBuilder, cell: CellKind, w: CellWeights, l: number, x: string, states: string[]) => LayerOut;
+/**
+ * Writes one recurrent layer on x, its initial states being row `l` of each of `states` ([L, B, H]); `l` also keeps its names apart.
+ * `lstm`: an LSTM's peepholes and forget-gate offset (the scan kinds have neither).
+ */
+type LayerWriter = (g: GraphBuilder, cell: CellKind, w: CellWeights, l: number, x: string, states: string[], lstm: LstmExtras) => LayerOut;
 
 /**
  * A kind's layer writer and the layout it reads and writes: ONNX's recurrent
@@ -303,7 +307,7 @@ function plainStack(g: GraphBuilder, cell: CellKind, rnn: RecurrentBase, L: numb
   let x = timeMajor ? swapBT(g, xBti, 'x0') : xBti;
   const outs: LayerOut[] = [];
   for (let l = 0; l < L; l++) {
-    outs.push(write(g, cell, rnn.weights(l, 0), l, x, states));
+    outs.push(write(g, cell, rnn.weights(l, 0), l, x, states, rnn.lstmExtras(l, 0)));
     x = outs[l].y;
   }
   return stackOf(timeMajor ? swapBT(g, x, 'y_bth') : x, outs);
@@ -326,7 +330,7 @@ function blockStack(
   const { timeMajor, write } = layerWriter(cell);
   let x = timeMajor ? swapBT(g, xBti, 'x0') : xBti;
   const outs = blocks.map((block, i) => {
-    const out = write(g, cell, block.cell.weights(0, 0), i, rmsNorm(g, names, x, block.norm1), states);
+    const out = write(g, cell, block.cell.weights(0, 0), i, rmsNorm(g, names, x, block.norm1), states, block.cell.lstmExtras(0, 0));
     x = g.op('Add', [x, out.y]);
     const [up, down] = block.ffnLinears;
     x = g.op('Add', [x, linear(g, names, gelu(g, linear(g, names, rmsNorm(g, names, x, block.norm2), up)), down)]);
@@ -371,8 +375,12 @@ function gelu(g: GraphBuilder, x: string): string {
   return g.op('Mul', [g.op('Add', [g.op('Mul', [th, half]), half]), x]);
 }
 
-/** A layer of a step kind (LSTM, GRU, RNN): ONNX's own operator, on time-major x [T, B, I]. */
-function opLayer(g: GraphBuilder, cell: CellKind, w: CellWeights, l: number, x: string, states: string[]): LayerOut {
+/**
+ * A layer of a step kind (LSTM, GRU, RNN): ONNX's own operator, on time-major x [T, B, I].
+ * An LSTM's forget-gate offset is a constant on the gate's pre-activation, as a bias is, so it
+ * is folded into the forget gate's part of the bias; its peepholes are the operator's P input.
+ */
+function opLayer(g: GraphBuilder, cell: CellKind, w: CellWeights, l: number, x: string, states: string[], lstm: LstmExtras): LayerOut {
   const spec = CELL_KINDS[cell];
   const [G, I] = w.weightIh.shape;
   const H = G / spec.gates.length;
@@ -382,7 +390,12 @@ function opLayer(g: GraphBuilder, cell: CellKind, w: CellWeights, l: number, x: 
   const bias = new Float32Array(2 * G);
   bias.set(reorderGates(w.biasIh), 0);
   bias.set(reorderGates(w.biasHh), G);
+  if (lstm.forgetGateOffset !== 0) {
+    const block = spec.onnx.fromTorch.indexOf(offsetGateBlock(cell));
+    for (let j = block * H; j < (block + 1) * H; j++) bias[j] += lstm.forgetGateOffset;
+  }
   const B = g.floats(`B_l${l}`, [1, 2 * G], bias);
+  const P = lstm.peepholes ? g.floats(`P_l${l}`, [1, 3 * H], onnxPeepholes(cell, lstm.peepholes)) : null;
   const start = g.int64s(`layer${l}_start`, [l]),
     end = g.int64s(`layer${l}_end`, [l + 1]);
   // [1, B, H]: num_directions first
@@ -390,10 +403,21 @@ function opLayer(g: GraphBuilder, cell: CellKind, w: CellWeights, l: number, x: 
   const attrs = [int('hidden_size', H)];
   for (const [name, i] of Object.entries(spec.onnx.ints ?? {})) attrs.push(int(name, i));
   for (const [name, v] of Object.entries(spec.onnx.strings ?? {})) attrs.push(strings(name, [...v]));
-  // inputs: X, W, R, B, sequence_lens (none), initial_h[, initial_c]; outputs Y [T, 1, B, H], Y_h[, Y_c]
+  // inputs: X, W, R, B, sequence_lens (none), initial_h[, initial_c[, P]]; outputs Y [T, 1, B, H], Y_h[, Y_c]
   const cn = spec.cellState ? `cn_l${l}` : null;
-  g.node(spec.onnx.op, [x, W, R, B, '', ...init], [`Y_l${l}`, `hn_l${l}`, ...(cn ? [cn] : [])], attrs);
+  g.node(spec.onnx.op, [x, W, R, B, '', ...init, ...(P ? [P] : [])], [`Y_l${l}`, `hn_l${l}`, ...(cn ? [cn] : [])], attrs);
   return { y: g.op('Squeeze', [`Y_l${l}`, g.int64s('axes_1', [1])], [], `y_l${l}`), hn: `hn_l${l}`, cn };
+}
+
+/** An LSTM's peephole vectors concatenated in the order of the operator's P input (ONNX: i, o, f). */
+function onnxPeepholes(cell: CellKind, p: Peepholes): Float32Array {
+  const order = CELL_KINDS[cell].onnx.peepholes;
+  if (!order) throw new Error(`internal error: ONNX's ${CELL_KINDS[cell].onnx.op} takes no peepholes`);
+  const byGate = peepholeTensors(p);
+  const H = p.weightCi.size;
+  const out = new Float32Array(order.length * H);
+  order.forEach((gate, j) => out.set(byGate[gate].toFloat32Array(), j * H));
+  return out;
 }
 
 /**

@@ -8,7 +8,7 @@
  * cell, the GELU feed-forward: the same storage-level forwards the ops run,
  * ops/norm-gelu-core.ts).
  */
-import type { Backend, Storage } from '../backend/backend.js';
+import type { Backend, PeepholeStorages, Storage } from '../backend/backend.js';
 import { isScanCell, recurrentLayerStep, scanLayerStep, type LayerCell, type LayerStepArgs } from '../ops/recurrent-step.js';
 import { geluForward, rmsNormForward } from '../ops/norm-gelu-core.js';
 
@@ -19,6 +19,10 @@ export interface StepperLayer {
   weightHh: Storage | null;
   biasIh: Storage | null;
   biasHh: Storage | null;
+  /** An LSTM's peephole weights [H] each (absent or null: none). */
+  peepholes?: PeepholeStorages | null;
+  /** An LSTM's constant on the forget gate's pre-activation (absent: 0). */
+  forgetGateOffset?: number;
 }
 
 /** One residual block's weights besides its cell (which is its entry in `StepperWeights.layers`), in PyTorch's layout. */
@@ -151,6 +155,8 @@ export class StepperCore {
           cOut: this.cNext ? { s: this.cNext[l], off: 0 } : null,
           act: { s: this.act, off: 0 },
           valid: null,
+          peepholes: lw.peepholes ?? null,
+          forgetGateOffset: lw.forgetGateOffset ?? 0,
         }));
   }
 

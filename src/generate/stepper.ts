@@ -7,17 +7,22 @@
 import type { LanguageModel } from '../models/charlm.js';
 import type { RecurrentBase, RecurrentState } from '../nn/rnn/layers.js';
 import { tensor } from '../tensor/create.js';
+import { peepholeTensors } from '../ops/recurrent.js';
 import { StepperCore, type StepperLayer, type StepperWeights } from './stepper-core.js';
 
 /** Layer l's forward weights as the stepper's storages. */
 function layerOf(rnn: RecurrentBase, l: number): StepperLayer {
   const w = rnn.weights(l, 0);
+  const { peepholes, forgetGateOffset } = rnn.lstmExtras(l, 0);
+  const peep = peepholes ? peepholeTensors(peepholes) : null;
   return {
     weightIh: w.weightIh.storage,
     inputSize: w.weightIh.shape[1],
     weightHh: w.weightHh ? w.weightHh.storage : null,
     biasIh: w.biasIh ? w.biasIh.storage : null,
     biasHh: w.biasHh ? w.biasHh.storage : null,
+    peepholes: peep ? { i: peep.i.storage, f: peep.f.storage, o: peep.o.storage } : null,
+    forgetGateOffset,
   };
 }
 

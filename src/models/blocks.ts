@@ -12,7 +12,7 @@ import { add } from '../ops/arith.js';
 import { dropout } from '../ops/dropout.js';
 import { Module } from '../nn/module.js';
 import { GELU, Linear, RMSNorm, Sequential } from '../nn/layers.js';
-import { recurrentLayerOf, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
+import { recurrentLayerOf, type LstmLayerOptions, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
 import type { CellKind } from '../nn/rnn/kinds.js';
 import { FFN_MULTIPLE } from './config.js';
 
@@ -54,13 +54,15 @@ export class RecurrentBlock extends Module {
       dropout?: number;
       /** The generator for the initial weights and the dropout masks (default the global one). */
       rng?: Rng;
+      /** An LSTM cell's peepholes and forget-gate offset. */
+      lstm?: LstmLayerOptions;
     } = {},
   ) {
     super();
     this.rng = opts.rng ?? globalRng;
     this.dropout = opts.dropout ?? 0;
     this.norm1 = new RMSNorm(width);
-    this.cell = recurrentLayerOf(kind, { inputSize: width, hiddenSize: width, rng: this.rng });
+    this.cell = recurrentLayerOf(kind, { inputSize: width, hiddenSize: width, rng: this.rng, ...opts.lstm });
     this.norm2 = new RMSNorm(width);
     const inner = FFN_MULTIPLE * width;
     this.ffn = new Sequential(new Linear(width, inner, { rng: this.rng }), new GELU(), new Linear(inner, width, { rng: this.rng }));

@@ -11,7 +11,7 @@ import { tensor, zeros } from '../tensor/create.js';
 import { globalRng, type Rng } from '../random/rng.js';
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
-import { recurrentLayerOf, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
+import { recurrentLayerOf, type LstmLayerOptions, type RecurrentBase, type RecurrentState } from '../nn/rnn/layers.js';
 import { CELL_KINDS } from '../nn/rnn/kinds.js';
 import { dropout } from '../ops/dropout.js';
 import { concat, narrow } from '../ops/shape.js';
@@ -62,12 +62,13 @@ export class LanguageModel extends Module {
     const { vocabSize: V, model, layers, hidden, embed, dropout: p } = this.config;
     this.rng = opts.rng ?? globalRng;
     this.embedding = embed > 0 ? new Embedding(V, embed, { rng: this.rng }) : null;
+    const lstm = lstmLayerOptions(this.config);
     if (this.config.blocks) {
       this.rnn = null;
-      this.blocks = Array.from({ length: layers }, () => new RecurrentBlock(model, hidden, { dropout: p, rng: this.rng }));
+      this.blocks = Array.from({ length: layers }, () => new RecurrentBlock(model, hidden, { dropout: p, rng: this.rng, lstm }));
       this.norm = new RMSNorm(hidden);
     } else {
-      this.rnn = recurrentLayerOf(model, { inputSize: embed > 0 ? embed : V, hiddenSize: hidden, numLayers: layers, dropout: p, rng: this.rng });
+      this.rnn = recurrentLayerOf(model, { inputSize: embed > 0 ? embed : V, hiddenSize: hidden, numLayers: layers, dropout: p, rng: this.rng, ...lstm });
       this.blocks = null;
       this.norm = null;
     }
@@ -134,4 +135,9 @@ export class LanguageModel extends Module {
     if (cs.length > 0) next.c = concat(cs, 0);
     return { logits: this.head.forward(this.norm!.forward(x)), state: next };
   }
+}
+
+/** The config's LSTM options as the layers take them: forgetBias is the layers' forgetGateOffset (LSTMOptions.forgetBias is an initial value, not this). */
+function lstmLayerOptions(c: LanguageModelConfig): LstmLayerOptions {
+  return { peepholes: c.peepholes ?? false, forgetGateOffset: c.forgetBias ?? 0 };
 }

@@ -21,11 +21,13 @@ import { crc32Hex } from '../io/crc32.js';
 export const CHECKPOINT_FORMAT = 'recur-charlm';
 /**
  * The newest version this recur reads (2: tokenizer descriptions, for words;
- * 3: the block form, config.blocks). Each file is written with the oldest
- * version that describes it, so plain char checkpoints are still version 1,
- * and a recur too old for blocks says "upgrade" instead of misreading one.
+ * 3: the block form, config.blocks; 4: an LSTM's forgetBias and peepholes).
+ * Each file is written with the oldest version that describes it, so plain
+ * char checkpoints are still version 1, and a recur too old for blocks says
+ * "upgrade" instead of misreading one (an older recur would ignore a
+ * forgetBias it does not know, and sample from a different model).
  */
-export const CHECKPOINT_VERSION = 3;
+export const CHECKPOINT_VERSION = 4;
 
 /** The largest checkpoint file recur reads: 2 GiB, Node's limit for reading a file at once and far above MAX_PARAMETERS' checkpoint. */
 export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
@@ -54,7 +56,7 @@ export interface TrainingProgress {
 export interface CheckpointMeta {
   /** Always 'recur-charlm' (the format's name from before word models; kept so older files and readers agree). */
   format: typeof CHECKPOINT_FORMAT;
-  /** 1 for character models, 2 for word models (and char models with special tokens), 3 for block models. */
+  /** 1 for character models, 2 for word models (and char models with special tokens), 3 for block models, 4 for LSTMs with forgetBias or peepholes. */
   version: number;
   /** The model's description. */
   config: LanguageModelConfig;

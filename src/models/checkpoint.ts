@@ -11,11 +11,14 @@
  * checkpoints stay version 1 (readable by older recur, which ignores the
  * checksums); word checkpoints, and char ones with special tokens, are
  * version 2; block models (config.blocks), whatever their tokenizer, are
- * version 3, which recur from before the block form refuses by its version.
+ * version 3, which recur from before the block form refuses by its version;
+ * LSTMs with TensorFlow's options (config.forgetBias, config.peepholes) are
+ * version 4, which an older recur refuses rather than run without them.
  * No Node imports: the playground reads and writes the same bytes.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { LanguageModel } from './charlm.js';
+import { usesLstmOptions } from './config.js';
 import { savedSpec, type LMTokenizer } from '../text/tokenizers.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { RecurrentState } from '../nn/rnn/layers.js';
@@ -82,7 +85,7 @@ export function encodeCheckpoint(
   const spec = savedSpec(vocab);
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
-    version: model.config.blocks ? 3 : spec ? 2 : 1,
+    version: oldestVersionFor(model.config, spec !== null),
     config: model.config,
     vocab: [...vocab.tokens],
     tokenizer: spec ?? { kind: 'char' },
@@ -94,6 +97,13 @@ export function encodeCheckpoint(
     checksums: Object.fromEntries(data.map(([k, , b]) => [k, crc32Hex(b)])),
   };
   return writeSafetensorsF32(data, checkpointMetadata(meta));
+}
+
+/** The oldest checkpoint version that describes a model of this config, with or without a tokenizer description (see CHECKPOINT_VERSION). */
+function oldestVersionFor(config: LanguageModel['config'], tokenizerDescribed: boolean): number {
+  if (usesLstmOptions(config)) return 4;
+  if (config.blocks) return 3;
+  return tokenizerDescribed ? 2 : 1;
 }
 
 /**

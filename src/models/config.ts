@@ -32,6 +32,21 @@ export interface LanguageModelConfig {
    * depth matters, as in Feng et al. 2024's language model.
    */
   blocks?: boolean;
+  /**
+   * LSTM only: a constant added to every forget gate's pre-activation,
+   * f = σ(W_f x + U_f h + b_f + forgetBias), on top of the trained biases:
+   * TensorFlow's BasicLSTMCell `forget_bias` (which defaults to 1). Not
+   * trained and not a weight. Absent (as in checkpoints from before it) means 0.
+   * The layers get it as `forgetGateOffset`; `LSTMOptions.forgetBias` is
+   * something else, the trainable biases' initial value.
+   */
+  forgetBias?: number;
+  /**
+   * LSTM only: peephole weights in every layer (TensorFlow's use_peepholes:
+   * c_{t-1} feeds gates i and f, c_t gate o), `weight_ci_l{k}`,
+   * `weight_cf_l{k}`, `weight_co_l{k}` [hidden]. Absent means false.
+   */
+  peepholes?: boolean;
 }
 
 /** The model defaults (the CLI's and the playground's too); dropout 0.1 was measured with defaultTrainOptions. */
@@ -80,6 +95,7 @@ export function checkLMConfig(c: LanguageModelConfig): LanguageModelConfig {
   int('embed', 0);
   if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1)) throw new Error(`dropout must be at least 0 and below 1, got ${c.dropout}`);
   if (c.blocks !== undefined && typeof c.blocks !== 'boolean') throw new Error(`blocks must be true or false, got ${JSON.stringify(c.blocks)}`);
+  checkLstmOptions(c);
   // the residual stream is the embedding itself, so the two widths are one
   if (c.blocks && c.embed !== c.hidden)
     throw new Error(`a block model's embedding is as wide as the model: embed must equal hidden (${c.hidden}), got ${c.embed}`);
@@ -93,16 +109,36 @@ export function checkLMConfig(c: LanguageModelConfig): LanguageModelConfig {
   return c;
 }
 
-/** The recurrent part in a few words: "2 x 128 MinGRU", or "4 blocks x 256 MinLSTM (RMSNorm, GELU FFN 1024)". */
+/** The LSTM options' fields, checked: a number and a boolean if present, and set only for a kind that takes them. */
+function checkLstmOptions(c: LanguageModelConfig): void {
+  if (c.forgetBias !== undefined && !(typeof c.forgetBias === 'number' && Number.isFinite(c.forgetBias))) {
+    throw new Error(`forgetBias must be a number, got ${JSON.stringify(c.forgetBias)}`);
+  }
+  if (c.peepholes !== undefined && typeof c.peepholes !== 'boolean') throw new Error(`peepholes must be true or false, got ${JSON.stringify(c.peepholes)}`);
+  const spec = CELL_KINDS[c.model];
+  if (spec.tfOptions) return;
+  if ((c.forgetBias ?? 0) !== 0) throw new Error(`forgetBias (a constant on an LSTM's forget gate) is for LSTM models, not ${spec.article}`);
+  if (c.peepholes) throw new Error(`peepholes (from an LSTM's cell state) are for LSTM models, not ${spec.article}`);
+}
+
+/** Whether a config uses the LSTM options (a non-zero forgetBias, or peepholes): checkpoints of such models need a recur that knows them. */
+export function usesLstmOptions(c: Pick<LanguageModelConfig, 'forgetBias' | 'peepholes'>): boolean {
+  return (c.forgetBias ?? 0) !== 0 || c.peepholes === true;
+}
+
+/** The recurrent part in a few words: "2 x 128 MinGRU", "2 x 128 LSTM (peepholes, forget bias 1)", or "4 blocks x 256 MinLSTM (RMSNorm, GELU FFN 1024)". */
 function describeStack(c: Omit<LanguageModelConfig, 'vocabSize'>): string {
   const name = CELL_KINDS[c.model].name;
-  if (!c.blocks) return `${c.layers} x ${c.hidden} ${name}`;
-  return `${c.layers} block${c.layers === 1 ? '' : 's'} x ${c.hidden} ${name} (RMSNorm, GELU FFN ${FFN_MULTIPLE * c.hidden})`;
+  const lstm = [...(c.peepholes ? ['peepholes'] : []), ...((c.forgetBias ?? 0) !== 0 ? [`forget bias ${c.forgetBias}`] : [])].join(', ');
+  if (!c.blocks) return `${c.layers} x ${c.hidden} ${name}${lstm ? ` (${lstm})` : ''}`;
+  const parts = [lstm, `RMSNorm, GELU FFN ${FFN_MULTIPLE * c.hidden}`].filter((p) => p !== '').join('; ');
+  return `${c.layers} block${c.layers === 1 ? '' : 's'} x ${c.hidden} ${name} (${parts})`;
 }
 
 /**
  * A model's architecture as messages and `recur info` print it:
- * "2 x 128 MinGRU, embedding 64", "1 x 256 RNN, one-hot input", or for the
+ * "2 x 128 MinGRU, embedding 64", "1 x 256 RNN, one-hot input",
+ * "2 x 128 LSTM (peepholes, forget bias 1), embedding 64", or for the
  * block form "4 blocks x 256 MinLSTM (RMSNorm, GELU FFN 1024)" (whose
  * embedding is as wide as its blocks).
  */
@@ -149,7 +185,7 @@ export function lmShapes(c: LanguageModelConfig): Record<string, number[]> {
     for (let i = 0; i < layers; i++) {
       const n = blockParamNames(i);
       shapes[n.norm1] = [H];
-      for (const [name, shape] of Object.entries(layerParamShapes(c.model, 0, H, H))) shapes[n.cell + name] = shape;
+      for (const [name, shape] of Object.entries(layerParamShapes(c.model, 0, H, H, { peepholes: c.peepholes }))) shapes[n.cell + name] = shape;
       shapes[n.norm2] = [H];
       shapes[n.ffnInWeight] = [F, H];
       shapes[n.ffnInBias] = [F];
@@ -159,7 +195,8 @@ export function lmShapes(c: LanguageModelConfig): Record<string, number[]> {
     shapes[FINAL_NORM] = [H];
   } else {
     for (let l = 0; l < layers; l++) {
-      for (const [name, shape] of Object.entries(layerParamShapes(c.model, l, l === 0 ? (E > 0 ? E : V) : H, H))) shapes[`rnn.${name}`] = shape;
+      const input = l === 0 ? (E > 0 ? E : V) : H;
+      for (const [name, shape] of Object.entries(layerParamShapes(c.model, l, input, H, { peepholes: c.peepholes }))) shapes[`rnn.${name}`] = shape;
     }
   }
   shapes['head.weight'] = [V, H];

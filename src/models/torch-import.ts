@@ -12,7 +12,11 @@
  * with `blocks.0.*` keys is the block form (LanguageModelConfig.blocks) under
  * recur's own names, which tools/torch_interop.py's BlockCharModel has: its
  * parts are too many to tell apart by shape, so they are found by name.
- * No Node imports.
+ * PyTorch's LSTM has neither peepholes nor TensorFlow's constant forget-gate
+ * offset, so an imported LSTM has neither (no config.peepholes, forgetBias 0);
+ * a recur LSTM that went to PyTorch (tools/torch_interop.py to-torch) had its
+ * forgetBias folded into bias_ih's forget rows, and comes back that way, with
+ * the same outputs. No Node imports.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/create.js';

@@ -4,7 +4,7 @@
  * (generate/stepper-core.ts). It imports no tensors, so the embeddable
  * sampler bundles it without the autograd.
  */
-import type { Backend, RecurrentKind, ScanKind, Storage, View } from '../backend/backend.js';
+import type { Backend, PeepholeStorages, RecurrentKind, ScanKind, Storage, View } from '../backend/backend.js';
 
 /**
  * What a storage-level step needs to know of a cell kind. The registry
@@ -66,6 +66,10 @@ export interface LayerStepArgs {
   cOut: View | null;
   act: View;
   valid: Uint8Array | null;
+  /** An LSTM's peepholes, or null. */
+  peepholes: PeepholeStorages | null;
+  /** An LSTM's constant on the forget gate's pre-activation (0: none). */
+  forgetGateOffset: number;
 }
 
 /** The recurrent GEMM, b_hh, and the fused pointwise kernel of one step. */
@@ -93,6 +97,8 @@ export function recurrentLayerStep(bk: Backend, cell: FusedCell, a: LayerStepArg
     cOut: a.cOut,
     act: a.act,
     valid: a.valid,
+    peepholes: a.peepholes,
+    forgetGateOffset: a.forgetGateOffset,
   });
 }
 

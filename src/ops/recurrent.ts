@@ -11,7 +11,7 @@
  * final c for LSTM) so that a single graph node owns all results; the caller
  * takes views of it with narrow.
  */
-import type { Backend, Storage, View } from '../backend/backend.js';
+import type { Backend, PeepholeStorages, Storage, View } from '../backend/backend.js';
 import { record } from '../autograd/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
@@ -31,6 +31,34 @@ export interface CellWeights {
   biasHh: Tensor | null;
 }
 
+/** An LSTM's peephole weights, each [hidden]: how much the cell state feeds the input, forget and output gates. */
+export interface Peepholes {
+  /** Cell state to input gate. */
+  weightCi: Tensor;
+  /** Cell state to forget gate. */
+  weightCf: Tensor;
+  /** New cell state to output gate. */
+  weightCo: Tensor;
+}
+
+/**
+ * What an LSTM layer direction may add to its equations, after TensorFlow's
+ * LSTM: peephole weights, and a constant added to the forget gate's
+ * pre-activation (forget_bias; not trained, unlike the biases).
+ */
+export interface LstmExtras {
+  peepholes: Peepholes | null;
+  forgetGateOffset: number;
+}
+
+/** No peepholes, no offset: PyTorch's LSTM (and what every other kind has). */
+export const NO_LSTM_EXTRAS: LstmExtras = { peepholes: null, forgetGateOffset: 0 };
+
+/** Peephole weights by the gate they feed, as the kernels take them. */
+export function peepholeTensors(p: Peepholes): { i: Tensor; f: Tensor; o: Tensor } {
+  return { i: p.weightCi, f: p.weightCf, o: p.weightCo };
+}
+
 export interface RecurrentLayerArgs {
   /** From the registry: fusedCell(kind, nonlinearity) in nn/rnn/kinds.ts. */
   cell: FusedCell;
@@ -43,6 +71,8 @@ export interface RecurrentLayerArgs {
   w: CellWeights;
   lengths: readonly number[] | null;
   reverse: boolean;
+  /** An LSTM's peepholes and forget-gate offset (default none). */
+  lstm?: LstmExtras;
 }
 
 /** Copy [B, T, I] (batch-major) into processing order [T, B, I] (reversed in time if `reverse`), or back. */
@@ -71,7 +101,10 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   const { kind, cellState } = cell;
   const weightHh = w.weightHh;
   if (!weightHh) throw new Error(`recurrentLayer: a '${kind}' layer needs W_hh`);
-  const params = [w.weightIh, weightHh, ...(w.biasIh ? [w.biasIh] : []), ...(w.biasHh ? [w.biasHh] : [])];
+  const { peepholes, forgetGateOffset } = a.lstm ?? NO_LSTM_EXTRAS;
+  if ((peepholes || forgetGateOffset !== 0) && !cellState) throw new Error(`recurrentLayer: a '${kind}' layer has no peepholes or forget-gate offset`);
+  const peep = peepholes ? peepholeTensors(peepholes) : null;
+  const params = [w.weightIh, weightHh, ...(w.biasIh ? [w.biasIh] : []), ...(w.biasHh ? [w.biasHh] : []), ...(peep ? [peep.i, peep.f, peep.o] : [])];
   const inputs = [x, h0, ...(c0 ? [c0] : []), ...params];
   const bk = backendOf('recurrentLayer', ...inputs);
   const [B, T, I] = x.shape;
@@ -81,6 +114,8 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
     throw new Error(`recurrentLayer: weights ${formatShape(w.weightIh.shape)} / ${formatShape(weightHh.shape)} do not fit input ${I} and hidden ${H}`);
   }
   if (cellState && !c0) throw new Error(`recurrentLayer: a '${kind}' layer needs an initial cell state`);
+  if (peep && [peep.i, peep.f, peep.o].some((t) => t.size !== H)) throw new Error(`recurrentLayer: peephole weights must have ${H} entries each`);
+  const peepS: PeepholeStorages | null = peep ? { i: peep.i.storage, f: peep.f.storage, o: peep.o.storage } : null;
   const A = cell.actBlocks * H;
   const S = cellState ? 2 : 1;
   const rowBias = (bias: Tensor, dst: Storage, rows: number, off = 0): void => bk.stridedCopy(bias.storage, 0, [0, 1], dst, off, [G, 1], [rows, G], false);
@@ -143,6 +178,8 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
       cOut: cs ? v(cs, (k + 1) * B * H) : null,
       act: v(act, k * B * A),
       valid: valid[k],
+      peepholes: peepS,
+      forgetGateOffset,
     });
   }
   if (gh) bk.free(gh);
@@ -177,6 +214,9 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
       const dGx = bk.alloc(T * B * G);
       // a kind that folds gh into gx has dGh = dGx
       const dGh = separateGh ? bk.alloc(T * B * G) : dGx;
+      // the kernel adds every step's and row's share into these
+      const dPeep = peepS ? { i: empty(bk, [H]), f: empty(bk, [H]), o: empty(bk, [H]) } : null;
+      const dPeepS: PeepholeStorages | null = dPeep ? { i: dPeep.i.storage, f: dPeep.f.storage, o: dPeep.o.storage } : null;
       let dhCur = dh,
         dhNext = dhPrev,
         dcCur = dc,
@@ -202,6 +242,8 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
           dhPrev: v(dhNext, 0),
           dcPrev: dcNext ? v(dcNext, 0) : null,
           valid: m,
+          peepholes: peepS,
+          dPeepholes: dPeepS,
         });
         // dL/dh_{k-1} += dGh_k · W_hh
         mm(dGh, weightHh.storage, dhNext, B, H, G, false, false, true, k * B * G);
@@ -243,6 +285,7 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
         bk.reduce('sum', dGh, g.storage, 1, T * B, G);
         grads.push(g);
       }
+      if (dPeep) grads.push(dPeep.i, dPeep.f, dPeep.o);
       for (const s of [dh, dhPrev, dGx, ...(dc ? [dc, dcPrev!] : []), ...(separateGh ? [dGh] : [])]) bk.free(s);
       return grads;
     },

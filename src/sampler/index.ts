@@ -24,7 +24,7 @@ import { checkpointSizeProblem, readCheckpointArrays, type CheckpointMeta } from
 import { blockParamNames, FFN_MULTIPLE, FINAL_NORM, lmShapes, type LanguageModelConfig } from '../models/config.js';
 import { StepperCore, type StepperLayer, type StepperWeights } from '../generate/stepper-core.js';
 import { RMS_NORM_EPS } from '../ops/norm-gelu-core.js';
-import { CELL_KINDS, layerCell, type CellKind } from '../nn/rnn/kinds.js';
+import { CELL_KINDS, layerCell, peepholeParamNames } from '../nn/rnn/kinds.js';
 import { generateTokens, prepareGeneration, sampleDefaults, type GenerateOptions } from '../generate/core.js';
 import { Rng } from '../random/rng.js';
 import type { LMTokenizer } from '../text/tokenizers.js';
@@ -42,12 +42,21 @@ export interface SamplerOptions extends GenerateOptions {
 /** `recur sample`'s defaults (the same object), so that the same options give the same text. */
 export const SAMPLE_DEFAULTS = sampleDefaults;
 
-/** Layer l of a recurrent stack whose PyTorch names start with `prefix` ('rnn.', or 'blocks.{i}.cell.' with l = 0). */
-function stepperLayer(store: Record<string, Storage>, kind: CellKind, prefix: string, l: number, inputSize: number): StepperLayer {
-  const n = CELL_KINDS[kind].params(l);
+/** Layer l of a recurrent stack whose names start with `prefix` ('rnn.', or 'blocks.{i}.cell.' with l = 0). */
+function stepperLayer(store: Record<string, Storage>, config: LanguageModelConfig, prefix: string, l: number, inputSize: number): StepperLayer {
+  const n = CELL_KINDS[config.model].params(l);
   // lmShapes (from the registry) says which of PyTorch's four names this kind has: a scan kind has no W_hh, b_hh
   const get = (key: string): Storage | null => store[prefix + key] ?? null;
-  return { weightIh: store[prefix + n.weightIh], inputSize, weightHh: get(n.weightHh), biasIh: get(n.biasIh), biasHh: get(n.biasHh) };
+  const p = peepholeParamNames(l);
+  return {
+    weightIh: store[prefix + n.weightIh],
+    inputSize,
+    weightHh: get(n.weightHh),
+    biasIh: get(n.biasIh),
+    biasHh: get(n.biasHh),
+    peepholes: config.peepholes ? { i: store[prefix + p.i], f: store[prefix + p.f], o: store[prefix + p.o] } : null,
+    forgetGateOffset: config.forgetBias ?? 0,
+  };
 }
 
 /** A checkpoint's parameters (already checked against lmShapes) as the stepper's weights, in either form. */
@@ -65,12 +74,12 @@ function stepperWeights(config: LanguageModelConfig, store: Record<string, Stora
     headBias: store['head.bias'] ?? null,
   };
   if (!config.blocks) {
-    return { ...common, layers: Array.from({ length: layers }, (_, l) => stepperLayer(store, model, 'rnn.', l, l === 0 ? embed || vocabSize : hidden)) };
+    return { ...common, layers: Array.from({ length: layers }, (_, l) => stepperLayer(store, config, 'rnn.', l, l === 0 ? embed || vocabSize : hidden)) };
   }
   const names = Array.from({ length: layers }, (_, i) => blockParamNames(i));
   return {
     ...common,
-    layers: names.map((n) => stepperLayer(store, model, n.cell, 0, hidden)),
+    layers: names.map((n) => stepperLayer(store, config, n.cell, 0, hidden)),
     blocks: {
       blocks: names.map((n) => ({
         norm1: store[n.norm1],

@@ -564,6 +564,10 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
       const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
       const A = kind === 'rnn_tanh' || kind === 'rnn_relu' || kind === 'rnn_sigmoid' ? 0 : 4 * H;
       const ghAt = (i: number): number => (GH ? GH[i] : 0);
+      const PI = a.peepholes ? st(a.peepholes.i) : null,
+        PF = a.peepholes ? st(a.peepholes.f) : null,
+        PO = a.peepholes ? st(a.peepholes.o) : null;
+      const fOffset = a.forgetGateOffset ?? 0;
       for (let b = 0; b < B; b++) {
         const gx = a.gx.off + b * G,
           gh = (a.gh ? a.gh.off : 0) + b * G,
@@ -579,11 +583,12 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
           const cp = a.cPrev!.off + b * H,
             co = a.cOut!.off + b * H;
           for (let j = 0; j < H; j++) {
-            const i = sigmoid(GX[gx + j] + ghAt(gh + j));
-            const f = sigmoid(GX[gx + H + j] + ghAt(gh + H + j));
+            const cPrev = CP![cp + j];
+            const i = sigmoid(GX[gx + j] + ghAt(gh + j) + (PI ? PI[j] * cPrev : 0));
+            const f = sigmoid(GX[gx + H + j] + ghAt(gh + H + j) + fOffset + (PF ? PF[j] * cPrev : 0));
             const g = Math.tanh(GX[gx + 2 * H + j] + ghAt(gh + 2 * H + j));
-            const o = sigmoid(GX[gx + 3 * H + j] + ghAt(gh + 3 * H + j));
-            const c = f * CP![cp + j] + i * g;
+            const c = f * cPrev + i * g;
+            const o = sigmoid(GX[gx + 3 * H + j] + ghAt(gh + 3 * H + j) + (PO ? PO[j] * c : 0));
             CO![co + j] = c;
             HO[ho + j] = o * Math.tanh(c);
             ACT[ac + j] = i;
@@ -626,6 +631,12 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
         DCP = a.dcPrev ? st(a.dcPrev.s) : null;
       const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
       const A = kind === 'lstm' || kind === 'gru' ? 4 * H : 0;
+      const PI = a.peepholes ? st(a.peepholes.i) : null,
+        PF = a.peepholes ? st(a.peepholes.f) : null,
+        PO = a.peepholes ? st(a.peepholes.o) : null;
+      const DPI = PI && a.dPeepholes ? st(a.dPeepholes.i) : null,
+        DPF = PI && a.dPeepholes ? st(a.dPeepholes.f) : null,
+        DPO = PI && a.dPeepholes ? st(a.dPeepholes.o) : null;
       for (let b = 0; b < B; b++) {
         const dgx = a.dGx.off + b * G,
           dgh = a.dGh.off + b * G,
@@ -652,13 +663,21 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
               f = ACT[ac + H + j],
               g = ACT[ac + 2 * H + j],
               o = ACT[ac + 3 * H + j];
-            const tc = Math.tanh(CO![co + j]);
+            const c = CO![co + j],
+              cPrev = CP![cp + j];
+            const tc = Math.tanh(c);
             const dhv = DH[dh + j];
-            const dct = DC![dc + j] + dhv * o * (1 - tc * tc);
-            const di = dct * g * i * (1 - i);
-            const df = dct * CP![cp + j] * f * (1 - f);
-            const dg = dct * i * (1 - g * g);
             const dO = dhv * tc * o * (1 - o);
+            // with peepholes c_t also reaches h_t through o's pre-activation
+            const dct = DC![dc + j] + dhv * o * (1 - tc * tc) + (PO ? dO * PO[j] : 0);
+            const di = dct * g * i * (1 - i);
+            const df = dct * cPrev * f * (1 - f);
+            const dg = dct * i * (1 - g * g);
+            if (DPI) {
+              DPI[j] += di * cPrev;
+              DPF![j] += df * cPrev;
+              DPO![j] += dO * c;
+            }
             DGX[dgx + j] = di;
             DGX[dgx + H + j] = df;
             DGX[dgx + 2 * H + j] = dg;
@@ -667,7 +686,7 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
             DGH[dgh + H + j] = df;
             DGH[dgh + 2 * H + j] = dg;
             DGH[dgh + 3 * H + j] = dO;
-            DCP![dcp + j] = dct * f;
+            DCP![dcp + j] = dct * f + (PI ? di * PI[j] + df * PF![j] : 0);
             DHP[dhp + j] = 0;
           }
         } else if (kind === 'gru') {

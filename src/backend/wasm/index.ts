@@ -17,6 +17,7 @@ import type {
   GeluGradArgs,
   HostView,
   MatmulArgs,
+  PeepholeStorages,
   RecurrentKind,
   RecurrentStepArgs,
   RecurrentStepGradArgs,
@@ -183,6 +184,9 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
     else heap.u8(intPtr, a.length).set(a);
     return intPtr;
   };
+
+  /** An LSTM's peephole weights (or their gradients) as the kernels take them: three addresses, all 0 for none. */
+  const peepholePointers = (p: PeepholeStorages | null | undefined): [number, number, number] => (p ? [at(p.i), at(p.f), at(p.o)] : [0, 0, 0]);
 
   const allocRaw = (size: number): WasmStorage => new WasmStorage(heap, heap.alloc(Math.max(4, 4 * size)), size);
 
@@ -399,6 +403,8 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
         a.cOut ? at(a.cOut.s, a.cOut.off) : 0,
         at(a.act.s, a.act.off),
         a.valid ? ints(a.valid) : 0,
+        ...peepholePointers(a.peepholes),
+        a.forgetGateOffset ?? 0,
       );
     },
     recurrentStepGrad(kind, a: RecurrentStepGradArgs) {
@@ -418,6 +424,8 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
         at(a.dhPrev.s, a.dhPrev.off),
         a.dcPrev ? at(a.dcPrev.s, a.dcPrev.off) : 0,
         a.valid ? ints(a.valid) : 0,
+        ...peepholePointers(a.peepholes),
+        ...peepholePointers(a.peepholes ? a.dPeepholes : null),
       );
     },
 

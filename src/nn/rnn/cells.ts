@@ -90,12 +90,14 @@ export class RNNCell extends CellBase {
   }
 }
 
-/** `LSTMCell`'s options: a cell's, plus the forget-gate bias and peepholes. */
+/** `LSTMCell`'s options: a cell's, plus the forget-gate bias's initial value, peepholes and a constant forget-gate offset. */
 export interface LSTMCellOptions extends CellOptions {
   /** Initial value of the forget-gate bias (split: all in bias_ih, zero in bias_hh). Default: PyTorch's uniform init. */
   forgetBias?: number;
   /** TensorFlow-style peephole connections: adds weight_ci, weight_cf, weight_co ([hidden] each). */
   peepholes?: boolean;
+  /** A constant added to the forget gate's pre-activation at every step (TensorFlow's `forget_bias`; not trained). Default 0. */
+  forgetGateOffset?: number;
 }
 
 /** Long short-term memory cell: gates i, f, g, o (PyTorch's order) over a hidden state h and a cell state c, optionally with peepholes. */
@@ -106,8 +108,12 @@ export class LSTMCell extends CellBase {
   weight_cf: Tensor | null = null;
   /** Peephole weight from the new c to the output gate [hidden], or null. */
   weight_co: Tensor | null = null;
+  /** The constant on the forget gate's pre-activation (`forgetGateOffset`). */
+  readonly forgetGateOffset: number;
   constructor(o: LSTMCellOptions) {
     super('LSTMCell', 'lstm', o);
+    this.forgetGateOffset = o.forgetGateOffset ?? 0;
+    if (!Number.isFinite(this.forgetGateOffset)) throw new Error(`LSTMCell: forgetGateOffset must be a finite number, got ${this.forgetGateOffset}`);
     const H = this.hiddenSize;
     if (o.forgetBias !== undefined) setForgetBias(this.bias_ih, this.bias_hh, H, o.forgetBias);
     if (o.peepholes) {
@@ -125,7 +131,7 @@ export class LSTMCell extends CellBase {
   /** [h, c] -> [h', c'] for one step. */
   step(x: Tensor, [h, c]: Tensor[]): Tensor[] {
     const peep = this.weight_ci ? { weightCi: this.weight_ci, weightCf: this.weight_cf!, weightCo: this.weight_co! } : null;
-    const s = lstmStep(x, h, c, this.weights, peep);
+    const s = lstmStep(x, h, c, this.weights, peep, this.forgetGateOffset);
     return [s.h, s.c];
   }
   /** [h', c'] from x [batch, input] and [h, c] (default zeros). */

@@ -19,6 +19,14 @@ export type CellKind = 'lstm' | 'gru' | 'rnn' | 'mingru' | 'minlstm';
 /** An Elman RNN's activation (LSTM and GRU gates have fixed ones). */
 export type Nonlinearity = 'tanh' | 'relu' | 'sigmoid';
 
+/**
+ * The gates an LSTM's peepholes feed, in the order recur stores and passes
+ * them: i and f read c_{t-1}, o reads c_t (TensorFlow's use_peepholes). Their
+ * weights are named weight_c{gate}.
+ */
+export const PEEPHOLE_GATES = ['i', 'f', 'o'] as const;
+export type PeepholeGate = (typeof PEEPHOLE_GATES)[number];
+
 /** A layer's PyTorch parameter names (layer l, `_reverse` for the backward direction). */
 export interface ParamNames {
   weightIh: string;
@@ -48,6 +56,13 @@ export interface CellKindSpec {
   /** The fused step kernel for a nonlinearity (only RNN layers have a choice; the others ignore it); null for scan kinds. */
   fused: ((nonlinearity: Nonlinearity) => RecurrentKind) | null;
   params(layer: number, reverse?: boolean): ParamNames;
+  /**
+   * TensorFlow's LSTM options, for the kind that takes them (null for the
+   * others): peepholes (PEEPHOLE_GATES), and a constant added to the
+   * pre-activation of gate `offsetGate` (TensorFlow's forget_bias), which the
+   * ONNX and PyTorch exports fold into that gate's bias.
+   */
+  tfOptions: { offsetGate: string } | null;
   /** How src/export/onnx.ts writes a layer of this kind. */
   onnx: {
     /**
@@ -61,6 +76,8 @@ export interface CellKindSpec {
     /** Extra int attributes (GRU: PyTorch applies r after the recurrent matmul). */
     ints?: Readonly<Record<string, number>>;
     strings?: Readonly<Record<string, readonly string[]>>;
+    /** The order of the peephole vectors in the operator's P input, for a kind with peepholes. */
+    peepholes?: readonly PeepholeGate[];
   };
 }
 
@@ -84,7 +101,8 @@ export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } 
     actBlocks: 4,
     fused: () => 'lstm',
     params: torchParamNames,
-    onnx: { op: 'LSTM', fromTorch: [0, 3, 1, 2] }, // ONNX: i, o, f, c(g)
+    tfOptions: { offsetGate: 'f' },
+    onnx: { op: 'LSTM', fromTorch: [0, 3, 1, 2], peepholes: ['i', 'o', 'f'] }, // ONNX: i, o, f, c(g); P[iof]
   },
   gru: {
     kind: 'gru',
@@ -97,6 +115,7 @@ export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } 
     actBlocks: 4,
     fused: () => 'gru',
     params: torchParamNames,
+    tfOptions: null,
     onnx: { op: 'GRU', fromTorch: [1, 0, 2], ints: { linear_before_reset: 1 } }, // ONNX: z, r, h(n)
   },
   rnn: {
@@ -110,6 +129,7 @@ export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } 
     actBlocks: 0,
     fused: (nl) => RNN_KERNELS[nl],
     params: torchParamNames,
+    tfOptions: null,
     // recur exports tanh RNNs only (ONNX's default would be Tanh as well; said for readers of the graph)
     onnx: { op: 'RNN', fromTorch: [0], strings: { activations: ['Tanh'] } },
   },
@@ -125,6 +145,7 @@ export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } 
     actBlocks: 0,
     fused: null,
     params: torchParamNames,
+    tfOptions: null,
     onnx: { op: 'Scan', fromTorch: [0, 1] },
   },
   minlstm: {
@@ -138,6 +159,7 @@ export const CELL_KINDS: { readonly [K in CellKind]: CellKindSpec & { kind: K } 
     actBlocks: 0,
     fused: null,
     params: torchParamNames,
+    tfOptions: null,
     onnx: { op: 'Scan', fromTorch: [0, 1, 2] },
   },
 };
@@ -172,13 +194,30 @@ export function layerCell(kind: CellKind, nonlinearity: Nonlinearity = 'tanh'): 
   return s.scan ? { scan: s.scan, gates: s.gates.length, cellState: false } : fusedCell(kind, nonlinearity);
 }
 
-/** Layer l's parameters by PyTorch name with their shapes, in state-dict order. */
+/**
+ * Layer l's peephole weights' names: weight_ci, weight_cf, weight_co with the
+ * suffix of weight_ih_l{k}[_reverse]. recur's own names (PyTorch's LSTM has
+ * no peepholes), after PyTorch's pattern.
+ */
+export function peepholeParamNames(layer: number, reverse = false): Record<PeepholeGate, string> {
+  const sfx = torchParamNames(layer, reverse).weightIh.slice('weight_ih'.length);
+  return { i: `weight_ci${sfx}`, f: `weight_cf${sfx}`, o: `weight_co${sfx}` };
+}
+
+/** The gate block (in PyTorch's order) that a kind's forget-gate offset shifts; throws for a kind without TensorFlow's LSTM options. */
+export function offsetGateBlock(kind: CellKind): number {
+  const s = CELL_KINDS[kind];
+  if (!s.tfOptions) throw new Error(`${s.name} has no forget-gate offset`);
+  return s.gates.indexOf(s.tfOptions.offsetGate);
+}
+
+/** Layer l's parameters by name with their shapes, in state-dict order: PyTorch's four, then (`peepholes`, LSTM only) recur's peephole weights. */
 export function layerParamShapes(
   kind: CellKind,
   layer: number,
   inputSize: number,
   hidden: number,
-  opts: { reverse?: boolean; bias?: boolean } = {},
+  opts: { reverse?: boolean; bias?: boolean; peepholes?: boolean } = {},
 ): Record<string, number[]> {
   const s = CELL_KINDS[kind];
   const n = s.params(layer, opts.reverse);
@@ -189,6 +228,10 @@ export function layerParamShapes(
   if (opts.bias ?? true) {
     shapes[n.biasIh] = [G];
     if (hh) shapes[n.biasHh] = [G];
+  }
+  if (opts.peepholes) {
+    if (!s.tfOptions) throw new Error(`${s.name}: only an LSTM has peepholes`);
+    for (const name of Object.values(peepholeParamNames(layer, opts.reverse))) shapes[name] = [hidden];
   }
   return shapes;
 }

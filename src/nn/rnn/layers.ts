@@ -14,8 +14,8 @@ import { Module } from '../module.js';
 import { checkSizes, recurrentParam, setForgetBias } from './cells.js';
 import { COMPOSED_STEPS, type CellWeights, type Peepholes } from './steps.js';
 import { checkLengths, unroll, type RecurrentCell } from './unroll.js';
-import { CELL_KINDS, fusedCell, layerCell, layerParamShapes, torchParamNames, type CellKind, type CellKindSpec, type Nonlinearity } from './kinds.js';
-import { recurrentLayer } from '../../ops/recurrent.js';
+import { CELL_KINDS, fusedCell, layerCell, layerParamShapes, peepholeParamNames, type CellKind, type CellKindSpec, type Nonlinearity } from './kinds.js';
+import { recurrentLayer, type LstmExtras } from '../../ops/recurrent.js';
 import { scanLayer } from '../../ops/scan.js';
 import type { RecurrentKind, ScanKind } from '../../backend/backend.js';
 import type { FusedCell, LayerCell } from '../../ops/recurrent-step.js';
@@ -57,7 +57,6 @@ export interface RecurrentForwardOptions {
   /**
    * 'fused' (default): one op per layer and direction with fused backend step
    * kernels. 'composed': the reference path built from tensor ops, step by step.
-   * Peephole LSTMs always take the composed path.
    */
   path?: 'fused' | 'composed';
 }
@@ -95,12 +94,19 @@ export abstract class RecurrentBase extends Module {
   readonly batchFirst: boolean;
   /** Whether the layer has biases. */
   readonly bias: boolean;
+  /** Whether the layer has peephole weights (an LSTM made with `peepholes: true`). */
+  readonly peepholesEnabled: boolean;
+  /** An LSTM's constant on the forget gate's pre-activation (`forgetGateOffset`); 0 for every other layer. */
+  readonly forgetGateOffset: number;
   private readonly dropRng: Rng;
 
-  constructor(cellKind: CellKind, o: RecurrentOptions, activation: Nonlinearity = 'tanh') {
+  constructor(cellKind: CellKind, o: RecurrentOptions, activation: Nonlinearity = 'tanh', lstm: LstmLayerOptions = {}) {
     super();
     const op = CELL_KINDS[cellKind].name;
     checkSizes(op, o);
+    this.peepholesEnabled = lstm.peepholes ?? false;
+    this.forgetGateOffset = lstm.forgetGateOffset ?? 0;
+    checkLstmOptions(cellKind, this.peepholesEnabled, this.forgetGateOffset);
     this.cellKind = cellKind;
     this.activation = activation;
     this.inputSize = o.inputSize;
@@ -119,7 +125,7 @@ export abstract class RecurrentBase extends Module {
     for (let l = 0; l < this.numLayers; l++) {
       const inSize = l === 0 ? this.inputSize : H * this.directions;
       for (let d = 0; d < this.directions; d++) {
-        const shapes = layerParamShapes(cellKind, l, inSize, H, { reverse: d === 1, bias: this.bias });
+        const shapes = layerParamShapes(cellKind, l, inSize, H, { reverse: d === 1, bias: this.bias, peepholes: this.peepholesEnabled });
         for (const [name, shape] of Object.entries(shapes)) self[name] = recurrentParam(shape, H, rng);
       }
     }
@@ -149,8 +155,16 @@ export abstract class RecurrentBase extends Module {
   }
 
   /** @internal The peephole weights of layer l, direction d (an LSTM's, when it has them). */
-  protected peepholes(_l: number, _d: number): Peepholes | null {
-    return null;
+  peepholes(l: number, d: number): Peepholes | null {
+    if (!this.peepholesEnabled) return null;
+    const n = peepholeParamNames(l, d === 1);
+    const self = this as unknown as Record<string, Tensor>;
+    return { weightCi: self[n.i], weightCf: self[n.f], weightCo: self[n.o] };
+  }
+
+  /** @internal What layer l, direction d adds to its kind's equations: an LSTM's peepholes and forget-gate offset. */
+  lstmExtras(l: number, d: number): LstmExtras {
+    return { peepholes: this.peepholes(l, d), forgetGateOffset: this.forgetGateOffset };
   }
 
   /** @internal The kernel kind of this layer: its fused step, or its scan. */
@@ -173,7 +187,7 @@ export abstract class RecurrentBase extends Module {
     if (path !== undefined && path !== 'fused' && path !== 'composed') {
       throw new Error(`${this.spec.name}: path must be 'fused' or 'composed', got '${path}'`);
     }
-    return path !== 'composed' && this.peepholes(0, 0) === null;
+    return path !== 'composed';
   }
 
   /** @internal The cell of layer l, direction d, for the generic unroll. */
@@ -183,7 +197,7 @@ export abstract class RecurrentBase extends Module {
     const backend = w.weightIh.backend;
     const states = this.spec.cellState ? 2 : 1;
     const step = COMPOSED_STEPS[this.cellKind];
-    const o = { nonlinearity: this.activation, peepholes: this.peepholes(l, d) };
+    const o = { nonlinearity: this.activation, ...this.lstmExtras(l, d) };
     return {
       hiddenSize: H,
       initialState: () => Array.from({ length: states }, () => zeros([batch, H], { backend })),
@@ -252,6 +266,7 @@ export abstract class RecurrentBase extends Module {
             reverse: d === 1,
             h0: init ? init[0] : zeros([B, H], { backend: x.backend }),
             c0: isLstm ? (init ? init[1] : zeros([B, H], { backend: x.backend })) : null,
+            lstm: this.lstmExtras(l, d),
           });
           outs.push(res.output);
           finalH.push(res.h);
@@ -288,12 +303,40 @@ export class RNN extends RecurrentBase {
   }
 }
 
-/** `LSTM`'s options: a recurrent layer's, plus the forget-gate bias and peepholes. */
-export interface LSTMOptions extends RecurrentOptions {
-  /** Start every forget-gate bias at this value (all in bias_ih, zero in bias_hh); 1 helps long memories. Default: PyTorch's uniform init. */
-  forgetBias?: number;
-  /** Peephole weights weight_ci_l{k}, weight_cf_l{k}, weight_co_l{k} ([hidden] each, `_reverse` for the backward direction). */
+/** TensorFlow's LSTM options, which only an LSTM layer takes. */
+export interface LstmLayerOptions {
+  /**
+   * Peephole weights weight_ci_l{k}, weight_cf_l{k}, weight_co_l{k} ([hidden]
+   * each, `_reverse` for the backward direction): c_{t-1} feeds gates i and f,
+   * c_t gate o (TensorFlow's use_peepholes).
+   */
   peepholes?: boolean;
+  /**
+   * A constant added to the forget gate's pre-activation at every step,
+   * f = σ(W_f x + b_f + U_f h + b_hf + offset): TensorFlow's `forget_bias`
+   * (its BasicLSTMCell uses 1). Not a parameter: it is not trained and not in the state dict
+   * (unlike `forgetBias`, which only sets the trainable biases' initial value). Default 0.
+   */
+  forgetGateOffset?: number;
+}
+
+/** `LSTM`'s options: a recurrent layer's, plus the forget-gate bias's initial value, peepholes and a constant forget-gate offset. */
+export interface LSTMOptions extends RecurrentOptions, LstmLayerOptions {
+  /**
+   * Start every forget-gate bias at this value (all in bias_ih, zero in bias_hh); 1 helps long memories.
+   * Default: PyTorch's uniform init. An initial value that training then changes; for TensorFlow's
+   * constant `forget_bias` see `forgetGateOffset`.
+   */
+  forgetBias?: number;
+}
+
+/** Throws unless a layer of `kind` may have these LSTM options (only a kind with TensorFlow's LSTM options may, and the offset must be a number). */
+function checkLstmOptions(kind: CellKind, peepholes: boolean, forgetGateOffset: number): void {
+  const spec = CELL_KINDS[kind];
+  if (!Number.isFinite(forgetGateOffset)) throw new Error(`${spec.name}: forgetGateOffset must be a finite number, got ${forgetGateOffset}`);
+  if (!spec.tfOptions && (peepholes || forgetGateOffset !== 0)) {
+    throw new Error(`${spec.name}: peepholes and forgetGateOffset are LSTM options; ${spec.article} has neither`);
+  }
 }
 
 /**
@@ -310,30 +353,15 @@ export interface LSTMOptions extends RecurrentOptions {
  * ```
  */
 export class LSTM extends RecurrentBase {
-  /** Whether the layer has peephole weights (which always take the composed path). */
-  readonly peepholesEnabled: boolean;
   constructor(o: LSTMOptions) {
-    super('lstm', o);
-    this.peepholesEnabled = o.peepholes ?? false;
-    const self = this as unknown as Record<string, Tensor>;
-    const H = this.hiddenSize;
+    super('lstm', o, 'tanh', { peepholes: o.peepholes, forgetGateOffset: o.forgetGateOffset });
+    if (o.forgetBias === undefined) return;
     for (let l = 0; l < this.numLayers; l++) {
       for (let d = 0; d < this.directions; d++) {
         const w = this.weights(l, d);
-        if (o.forgetBias !== undefined) setForgetBias(w.biasIh, w.biasHh, H, o.forgetBias);
-        if (this.peepholesEnabled) {
-          const sfx = peepholeSuffix(l, d);
-          const rng = o.rng ?? globalRng;
-          for (const g of ['ci', 'cf', 'co']) self[`weight_${g}${sfx}`] = recurrentParam([H], H, rng);
-        }
+        setForgetBias(w.biasIh, w.biasHh, this.hiddenSize, o.forgetBias);
       }
     }
-  }
-  protected override peepholes(l: number, d: number): Peepholes | null {
-    if (!this.peepholesEnabled) return null;
-    const sfx = peepholeSuffix(l, d);
-    const self = this as unknown as Record<string, Tensor>;
-    return { weightCi: self[`weight_ci${sfx}`], weightCf: self[`weight_cf${sfx}`], weightCo: self[`weight_co${sfx}`] };
   }
 }
 
@@ -376,11 +404,6 @@ export class MinLSTM extends RecurrentBase {
   }
 }
 
-/** Peephole weights follow PyTorch's naming: `weight_ci` + the suffix of `weight_ih_l{k}[_reverse]`. */
-function peepholeSuffix(l: number, d: number): string {
-  return torchParamNames(l, d === 1).weightIh.slice('weight_ih'.length);
-}
-
 /** A layer of any registered kind, with its default nonlinearity; what the named classes are for one kind. */
 export class RecurrentLayer extends RecurrentBase {
   constructor(kind: CellKind, o: RecurrentOptions) {
@@ -388,13 +411,14 @@ export class RecurrentLayer extends RecurrentBase {
   }
 }
 
-/** A layer of the given kind: the named class PyTorch users expect where there is one (LSTM, GRU, RNN). */
-export function recurrentLayerOf(kind: CellKind, o: RecurrentOptions): RecurrentBase {
+/** A layer of the given kind: the named class PyTorch users expect where there is one (LSTM, GRU, RNN). LSTM options are refused for other kinds. */
+export function recurrentLayerOf(kind: CellKind, o: RecurrentOptions & LstmLayerOptions): RecurrentBase {
+  checkLstmOptions(kind, o.peepholes ?? false, o.forgetGateOffset ?? 0);
   const named = NAMED_LAYERS[kind];
   return named ? new named(o) : new RecurrentLayer(kind, o);
 }
 
-const NAMED_LAYERS: { readonly [K in CellKind]?: new (o: RecurrentOptions) => RecurrentBase } = {
+const NAMED_LAYERS: { readonly [K in CellKind]?: new (o: RecurrentOptions & LstmLayerOptions) => RecurrentBase } = {
   lstm: LSTM,
   gru: GRU,
   rnn: RNN,

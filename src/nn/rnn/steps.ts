@@ -6,6 +6,7 @@
  *   RNN:  h' = act(W_ih x + b_ih + W_hh h + b_hh)
  *   LSTM: i,f,g,o = chunks of W_ih x + b_ih + W_hh h + b_hh   (gate order i, f, g, o)
  *         with peepholes (TensorFlow's use_peepholes): i += w_ci ⊙ c, f += w_cf ⊙ c, o += w_co ⊙ c'
+ *         with a forget-gate offset B (TensorFlow's forget_bias, a constant): f += B
  *         c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g);  h' = σ(o) ⊙ tanh(c')
  *   GRU:  r,z,n chunks (order r, z, n); r = σ(x_r + h_r), z = σ(x_z + h_z)
  *         n = tanh(x_n + r ⊙ (W_hn h + b_hn));  h' = (1 - z) ⊙ n + z ⊙ h
@@ -22,19 +23,9 @@ import type { CellKind, Nonlinearity } from './kinds.js';
 
 export type { Nonlinearity } from './kinds.js';
 
-// the fused op (a lower layer) takes the same weights, so the type lives there
-import type { CellWeights } from '../../ops/recurrent.js';
-export type { CellWeights };
-
-/** An LSTM's peephole weights, each [hidden]: how much the cell state feeds the input, forget and output gates. */
-export interface Peepholes {
-  /** Cell state to input gate. */
-  weightCi: Tensor;
-  /** Cell state to forget gate. */
-  weightCf: Tensor;
-  /** New cell state to output gate. */
-  weightCo: Tensor;
-}
+// the fused op (a lower layer) takes the same weights, so the types live there
+import type { CellWeights, LstmExtras, Peepholes } from '../../ops/recurrent.js';
+export type { CellWeights, Peepholes };
 
 /** W_hh of a step kind (the scan kinds have none, and never reach these steps). */
 function whh(w: CellWeights): Tensor {
@@ -49,13 +40,18 @@ export function rnnStep(x: Tensor, h: Tensor, w: CellWeights, nonlinearity: Nonl
   return act(nonlinearity, add(linear(x, w.weightIh, w.biasIh), linear(h, whh(w), w.biasHh)));
 }
 
-/** One LSTM step (gates i, f, g, o), optionally with peepholes; returns the new h and c. */
+/**
+ * One LSTM step (gates i, f, g, o), optionally with peepholes and with a
+ * constant `forgetGateOffset` added to the forget gate's pre-activation
+ * (TensorFlow's forget_bias); returns the new h and c.
+ */
 export function lstmStep(
   x: Tensor,
   h: Tensor,
   c: Tensor,
   w: CellWeights,
   peep?: Peepholes | null,
+  forgetGateOffset = 0,
 ): {
   /** The new hidden state (the output). */
   h: Tensor;
@@ -64,6 +60,7 @@ export function lstmStep(
 } {
   const gates = add(linear(x, w.weightIh, w.biasIh), linear(h, whh(w), w.biasHh));
   let [i, f, g, o] = chunk(gates, 4, 1);
+  if (forgetGateOffset !== 0) f = add(f, forgetGateOffset);
   if (peep) {
     i = add(i, mul(peep.weightCi, c));
     f = add(f, mul(peep.weightCf, c));
@@ -101,12 +98,12 @@ export function minLstmStep(x: Tensor, h: Tensor, w: CellWeights): Tensor {
 }
 
 /** One step of any kind on its state list ([h], or [h, c] for a kind with a cell state). */
-export type ComposedStep = (x: Tensor, state: Tensor[], w: CellWeights, o: { nonlinearity: Nonlinearity; peepholes: Peepholes | null }) => Tensor[];
+export type ComposedStep = (x: Tensor, state: Tensor[], w: CellWeights, o: { nonlinearity: Nonlinearity } & LstmExtras) => Tensor[];
 
 /** The reference step of each registered kind (nn/rnn/kinds.ts); a kind without one does not compile. */
 export const COMPOSED_STEPS: { readonly [K in CellKind]: ComposedStep } = {
   lstm: (x, [h, c], w, o) => {
-    const s = lstmStep(x, h, c, w, o.peepholes);
+    const s = lstmStep(x, h, c, w, o.peepholes, o.forgetGateOffset);
     return [s.h, s.c];
   },
   gru: (x, [h], w) => [gruStep(x, h, w)],
