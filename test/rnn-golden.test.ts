@@ -48,6 +48,11 @@ interface StateCase {
   c0?: number[];
   gradC0?: number[];
 }
+/** The fixtures' loss, L = sum(out*wo) + sum(h_n*wh) [+ sum(c_n*wc)], whose gradients PyTorch recorded. */
+function goldenLoss(out: Tensor, outShape: number[], state: { h: Tensor; c?: Tensor }, c: StateCase): Tensor {
+  const loss = r.add(r.sum(r.mul(out, r.tensor(c.wo, outShape))), r.sum(r.mul(state.h, r.tensor(c.wh, c.stateShape))));
+  return c.wc ? r.add(loss, r.sum(r.mul(state.c!, r.tensor(c.wc, c.stateShape)))) : loss;
+}
 interface LayerCase extends StateCase {
   mode: 'RNN' | 'LSTM' | 'GRU' | 'MinGRU' | 'MinLSTM';
   nonlinearity: 'tanh' | 'relu';
@@ -164,9 +169,7 @@ for (const path of ['fused', 'composed'] as const)
           close(output.data, c.output, 'output');
           close(state.h.data, c.hn, 'h_n');
           if (c.cn) close(state.c!.data, c.cn, 'c_n');
-          let loss: Tensor = r.add(r.sum(r.mul(output, r.tensor(c.wo, c.outputShape))), r.sum(r.mul(state.h, r.tensor(c.wh, c.stateShape))));
-          if (c.wc) loss = r.add(loss, r.sum(r.mul(state.c!, r.tensor(c.wc, c.stateShape))));
-          loss.backward();
+          goldenLoss(output, c.outputShape, state, c).backward();
           close(x.grad!.data, c.gradX, 'd/dx');
           if (h0) close(h0.grad!.data, c.gradH0!, 'd/dh0');
           if (c0) close(c0.grad!.data, c.gradC0!, 'd/dc0');
@@ -229,9 +232,7 @@ function checkBlockModel(c: BlockCase): void {
   check(logits.data, c.logits, 'logits');
   check(state.h.data, c.hn, 'h_n');
   if (c.cn) check(state.c!.data, c.cn, 'c_n');
-  let loss: Tensor = r.add(r.sum(r.mul(logits, r.tensor(c.wo, c.logitsShape))), r.sum(r.mul(state.h, r.tensor(c.wh, c.stateShape))));
-  if (c.wc) loss = r.add(loss, r.sum(r.mul(state.c!, r.tensor(c.wc, c.stateShape))));
-  loss.backward();
+  goldenLoss(logits, c.logitsShape, state, c).backward();
   if (h0) check(h0.grad!.data, c.gradH0!, 'd/dh0');
   if (c0) check(c0.grad!.data, c.gradC0!, 'd/dc0');
   for (const [name, p] of model.namedParameters()) check(p.grad!.data, c.params[name].grad, `d/d${name}`);
