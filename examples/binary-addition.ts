@@ -7,10 +7,10 @@
  *
  *   npx tsx examples/binary-addition.ts [--steps 600] [--train-pairs 2000] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import { Adam, Linear, RNN, Rng } from '../src/index.js';
+import { exampleArgs } from './example-args.js';
 
 export interface BinaryAdditionOptions {
   steps?: number;
@@ -104,10 +104,8 @@ export function binaryAddition(o: BinaryAdditionOptions = {}): BinaryAdditionRes
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: { steps: { type: 'string', default: '600' }, 'train-pairs': { type: 'string', default: '2000' }, seed: { type: 'string', default: '1' } },
-  });
-  const res = binaryAddition({ steps: Number(values.steps), trainPairs: Number(values['train-pairs']), seed: Number(values.seed), log: console.log });
+  const values = exampleArgs('binary-addition', { numbers: { steps: ['count', 600], 'train-pairs': ['count', 2000], seed: ['number', 1] } });
+  const res = binaryAddition({ steps: values.steps, trainPairs: values['train-pairs'], seed: values.seed, log: console.log });
   console.log(
     `binary addition: ${(100 * res.accuracy).toFixed(2)}% of ${res.testPairs.toLocaleString('en-US')} held-out 8-bit pairs exactly right ` +
       `(${(100 * res.bitAccuracy).toFixed(2)}% of bits), trained on ${res.trainPairs.toLocaleString('en-US')} pairs in ${res.steps} steps, ${res.seconds.toFixed(1)} s`,

@@ -11,7 +11,6 @@
  *
  *   npx tsx examples/dates.ts [--steps 1500] [--hidden 128] [--attention none|dot] [--beam 4] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import {
@@ -29,6 +28,7 @@ import {
   padSequences,
   type Tensor,
 } from '../src/index.js';
+import { exampleArgs } from './example-args.js';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -235,25 +235,20 @@ export function dates(
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: {
-      steps: { type: 'string', default: '1500' },
-      hidden: { type: 'string', default: '128' },
-      attention: { type: 'string', default: 'none' },
-      beam: { type: 'string', default: '4' },
-      seed: { type: 'string', default: '1' },
-    },
+  const values = exampleArgs('dates', {
+    numbers: { steps: ['count', 1500], hidden: ['count', 128], beam: ['count', 4], seed: ['number', 1] },
+    strings: { attention: 'none' },
   });
   if (values.attention !== 'none' && values.attention !== 'dot') {
     console.error(`dates: --attention must be none or dot, got '${values.attention}'`);
     process.exit(2);
   }
   const res = dates({
-    steps: Number(values.steps),
-    hidden: Number(values.hidden),
+    steps: values.steps,
+    hidden: values.hidden,
     attention: values.attention,
-    beamWidth: Number(values.beam),
-    seed: Number(values.seed),
+    beamWidth: values.beam,
+    seed: values.seed,
     log: console.log,
   });
   console.log(`examples: ${res.examples.join('; ')}`);

@@ -8,11 +8,11 @@
  *
  *   npx tsx examples/digit-names.ts [--epochs 30] [--hidden 64] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import { Adam, CharTokenizer, Embedding, GRU, Linear, Module, Rng, SequenceDataset, greedyDecode, padSequences, type Tensor } from '../src/index.js';
 import { loadDigits, rowsOf, type Digit } from './digits-data.js';
+import { exampleArgs } from './example-args.js';
 
 export const NAMES = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 
@@ -117,10 +117,8 @@ export function digitNames(
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: { epochs: { type: 'string', default: '30' }, hidden: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' } },
-  });
-  const res = digitNames({ epochs: Number(values.epochs), hidden: Number(values.hidden), seed: Number(values.seed), log: console.log });
+  const values = exampleArgs('digit-names', { numbers: { epochs: ['count', 30], hidden: ['count', 64], seed: ['number', 1] } });
+  const res = digitNames({ ...values, log: console.log });
   console.log(`examples: ${res.examples.join(', ')}`);
   console.log(
     `digit names from images: exact match ${(100 * res.exactMatch).toFixed(2)}% on ${res.testSize} held-out images, ${res.epochs} epochs, ${res.seconds.toFixed(1)} s`,

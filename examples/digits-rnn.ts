@@ -6,11 +6,11 @@
  *
  *   npx tsx examples/digits-rnn.ts [--epochs 30] [--hidden 64] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import { Adam, LSTM, Linear, Rng, SequenceDataset, finalHidden } from '../src/index.js';
 import { loadDigits, rowsOf, type Digit } from './digits-data.js';
+import { exampleArgs } from './example-args.js';
 
 export interface DigitsResult {
   testAccuracy: number;
@@ -69,10 +69,8 @@ export function digitsRnn(o: { epochs?: number; hidden?: number; batch?: number;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: { epochs: { type: 'string', default: '30' }, hidden: { type: 'string', default: '64' }, seed: { type: 'string', default: '1' } },
-  });
-  const res = digitsRnn({ epochs: Number(values.epochs), hidden: Number(values.hidden), seed: Number(values.seed), log: console.log });
+  const values = exampleArgs('digits-rnn', { numbers: { epochs: ['count', 30], hidden: ['count', 64], seed: ['number', 1] } });
+  const res = digitsRnn({ ...values, log: console.log });
   console.log(
     `digits, rows as a sequence: test accuracy ${(100 * res.testAccuracy).toFixed(2)}% on ${res.testSize} held-out images (train ${(100 * res.trainAccuracy).toFixed(2)}% on ${res.trainSize}), ${res.epochs} epochs, ${res.seconds.toFixed(1)} s`,
   );

@@ -17,11 +17,11 @@
  *
  *   npx tsx examples/handson-digits.ts [--rnn-epochs 100] [--lstm-epochs 10] [--lstm-long-epochs 100] [--hidden 150] [--batch 150] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import { Adam, LSTM, Linear, RNN, Rng, SequenceDataset, finalHidden, type RecurrentBase } from '../src/index.js';
 import { loadDigits, rowsOf, type Digit } from './digits-data.js';
+import { exampleArgs } from './example-args.js';
 
 /** The book's figures (the notebook's last epoch) and what its epochs were in updates on MNIST's 55,000 training images. */
 export const BOOK = {
@@ -126,23 +126,24 @@ export function handsonDigits(o: HandsonDigitsOptions = {}): HandsonDigitsResult
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: {
-      'rnn-epochs': { type: 'string', default: String(BOOK.rnn.epochs) },
-      'lstm-epochs': { type: 'string', default: String(BOOK.lstm.epochs) },
-      'lstm-long-epochs': { type: 'string', default: '100' },
-      hidden: { type: 'string', default: '150' },
-      batch: { type: 'string', default: '150' },
-      seed: { type: 'string', default: '1' },
+  const values = exampleArgs('handson-digits', {
+    numbers: {
+      'rnn-epochs': ['count', BOOK.rnn.epochs],
+      'lstm-epochs': ['count', BOOK.lstm.epochs],
+      // 0: skip the longer run
+      'lstm-long-epochs': ['whole', 100],
+      hidden: ['count', 150],
+      batch: ['count', 150],
+      seed: ['number', 1],
     },
   });
   const res = handsonDigits({
-    rnnEpochs: Number(values['rnn-epochs']),
-    lstmEpochs: Number(values['lstm-epochs']),
-    lstmLongEpochs: Number(values['lstm-long-epochs']),
-    hidden: Number(values.hidden),
-    batch: Number(values.batch),
-    seed: Number(values.seed),
+    rnnEpochs: values['rnn-epochs'],
+    lstmEpochs: values['lstm-epochs'],
+    lstmLongEpochs: values['lstm-long-epochs'],
+    hidden: values.hidden,
+    batch: values.batch,
+    seed: values.seed,
     log: console.log,
   });
   console.log(

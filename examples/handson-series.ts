@@ -17,13 +17,13 @@
  *
  *   npx tsx examples/handson-series.ts [--iterations 1500] [--batch 50] [--hidden 100] [--seed 1] [--svg handson-series.svg]
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import { Adam, Linear, RNN, Rng, type Tensor } from '../src/index.js';
 import { prepareOutput, writeFileAtomic } from '../src/cli/files.js';
 import { lineChart } from '../src/cli/svg.js';
 import { series } from './time-series.js';
+import { exampleArgs } from './example-args.js';
 
 const T_MAX = 30,
   RES = 0.1,
@@ -183,17 +183,12 @@ export function creativeChart(c: Creative): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: {
-      iterations: { type: 'string', default: '1500' },
-      batch: { type: 'string', default: '50' },
-      hidden: { type: 'string', default: '100' },
-      seed: { type: 'string', default: '1' },
-      svg: { type: 'string', default: 'handson-series.svg' },
-    },
+  const values = exampleArgs('handson-series', {
+    numbers: { iterations: ['count', 1500], batch: ['count', 50], hidden: ['count', 100], seed: ['number', 1] },
+    strings: { svg: 'handson-series.svg' },
   });
   const svgPath = prepareOutput(values.svg, '--svg');
-  const o = { iterations: Number(values.iterations), batch: Number(values.batch), hidden: Number(values.hidden), seed: Number(values.seed) };
+  const o = { iterations: values.iterations, batch: values.batch, hidden: values.hidden, seed: values.seed };
   const runs = { wrapper: trainSeries('wrapper', o), stacked: trainSeries('stacked', o) };
   console.log(`t·sin(t)/3 + 2·sin(5t), windows of ${STEPS}, basic RNN of ${o.hidden} ReLU units, batch ${o.batch}, Adam 0.001`);
   console.log('MSE of the batch just trained on (what the book prints):');

@@ -13,10 +13,10 @@
  *
  *   npx tsx examples/handson-unrolled.ts [--seed 42]
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import { RNN, Rng, type NestedArray, type Tensor } from '../src/index.js';
+import { exampleArgs } from './example-args.js';
 
 /** The book's mini-batch: 4 instances of 3 inputs at t = 0 and at t = 1. */
 export const X0 = [
@@ -118,8 +118,8 @@ export function formatArray(a: NestedArray, depth = 0): string {
 const rankOf = (a: NestedArray): number => (Array.isArray(a) ? 1 + rankOf(a[0]) : 0);
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { seed: { type: 'string', default: '42' } } });
-  const res = handsonUnrolled({ seed: Number(values.seed) });
+  const values = exampleArgs('handson-unrolled', { numbers: { seed: ['number', 42] } });
+  const res = handsonUnrolled({ seed: values.seed });
   console.log('Hands-On ML ch. 14: 5 tanh neurons, 3 inputs, 2 steps, a batch of 4 (our weights: recur RNN init, seed ' + values.seed + ')\n');
   console.log('Y0 = tanh(X0·Wx + b), by hand:\n' + formatArray(res.byHand.y0));
   console.log('Y0 from the RNN layer:\n' + formatArray(res.layer.y0));

@@ -1,17 +1,21 @@
 /**
  * min-char-rnn (Karpathy, 2015) on recur's engine, with the original setup:
  * a vanilla tanh RNN written from tensor ops, hidden 100, one-hot input,
- * sequences of 25, Adagrad with learning rate 0.1, gradients clipped to
- * [-5, 5], the loss summed over the 25 steps, and the smoothed loss printed
- * every 100 iterations with a sample drawn from the current hidden state.
+ * weights drawn as randn x 0.01, sequences of 25, Adagrad with learning rate
+ * 0.1, gradients clipped to [-5, 5] element by element, the loss summed over
+ * the 25 steps, the state reset when the data runs out, and the smoothed loss
+ * (0.999 old + 0.001 new, starting from 25 ln V, the loss of a uniform guess)
+ * printed every 100 iterations with a sample drawn from the current hidden
+ * state. At the end it prints the smoothed loss after 1k, 10k and 100k
+ * iterations (those reached).
  *
- *   npm run min-char-rnn -- [--iterations 5000] [--data file.txt] [--seed 1]
+ *   npm run min-char-rnn -- [--iterations 5000] [--print-every 100] [--data file.txt] [--seed 1]
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import { Adagrad, CharTokenizer, Rng, clipGradValue, parameter, type Tensor } from '../src/index.js';
+import { exampleArgs } from './example-args.js';
 
 export interface MinCharRnnOptions {
   text: string;
@@ -20,16 +24,33 @@ export interface MinCharRnnOptions {
   seqLength?: number;
   lr?: number;
   seed?: number;
-  /** Called every 100 iterations (and at the end) with the smoothed loss and a sample. */
+  /** Report every this many iterations (default 100, as the original; 0: only at the end). */
+  reportEvery?: number;
+  /** Called every `reportEvery` iterations, once that iteration's loss is in the smoothed loss (as the original prints), and at the end, with a sample. */
   report?: (iteration: number, smoothLoss: number, sample: string) => void;
+  /** Record the smoothed loss once this many iterations are done. */
+  milestones?: number[];
 }
+
+/** What the original prints at the start: the loss of a uniform guess over V characters for T steps, T ln V. */
+export const uniformLoss = (vocabSize: number, seqLength: number): number => -Math.log(1 / vocabSize) * seqLength;
 
 /**
  * `recentLoss`: the mean loss per character over the last 100 iterations
  * (the smoothed loss still carries 0.999^n of its start, so it cannot say
  * whether the model beats a unigram model after a short run).
  */
-export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLoss: number; recentLoss: number } {
+export function minCharRnn(o: MinCharRnnOptions): {
+  /** The smoothed loss's start: T ln V. */
+  startLoss: number;
+  /** The loss of the first window, from the initial weights (near T ln V, as randn x 0.01 gives near-uniform predictions). */
+  firstLoss: number;
+  smoothLoss: number;
+  recentLoss: number;
+  vocabSize: number;
+  /** The smoothed loss after each milestone's number of iterations. */
+  milestones: { iteration: number; smoothLoss: number }[];
+} {
   const H = o.hidden ?? 100,
     T = o.seqLength ?? 25,
     lr = o.lr ?? 0.1;
@@ -62,8 +83,11 @@ export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLos
       }),
     );
 
-  const startLoss = -Math.log(1 / V) * T;
+  const startLoss = uniformLoss(V, T);
   let smoothLoss = startLoss;
+  let firstLoss = NaN;
+  const every = o.reportEvery ?? 100;
+  const milestones: { iteration: number; smoothLoss: number }[] = [];
   let hprev = r.zeros([1, H]).keep();
   let p = 0;
   const recent: number[] = [];
@@ -73,7 +97,8 @@ export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLos
       hprev = r.zeros([1, H]).keep();
       p = 0;
     }
-    if (n % 100 === 0 && o.report) o.report(n, smoothLoss, sample(hprev, data[p], 200));
+    const reporting = o.report !== undefined && every > 0 && n % every === 0;
+    const text = reporting ? sample(hprev, data[p], 200) : '';
     const loss = r.tidy(() => {
       let h = hprev;
       const logits: Tensor[] = [];
@@ -90,34 +115,45 @@ export function minCharRnn(o: MinCharRnnOptions): { startLoss: number; smoothLos
       hprev = h.detach().keep();
       return l.item();
     });
+    if (n === 0) firstLoss = loss;
     smoothLoss = smoothLoss * 0.999 + loss * 0.001;
+    if (reporting) o.report!(n, smoothLoss, text);
+    if (o.milestones?.includes(n + 1)) milestones.push({ iteration: n + 1, smoothLoss });
     recent.push(loss / T);
     if (recent.length > 100) recent.shift();
     p += T;
   }
   o.report?.(o.iterations, smoothLoss, sample(hprev, data[p], 200));
-  return { startLoss, smoothLoss, recentLoss: recent.reduce((a, b) => a + b, 0) / recent.length };
+  return { startLoss, firstLoss, smoothLoss, recentLoss: recent.reduce((a, b) => a + b, 0) / recent.length, vocabSize: V, milestones };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: {
-      iterations: { type: 'string', default: '5000' },
-      seed: { type: 'string', default: '1' },
-      data: { type: 'string', default: fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)) },
-    },
+  const a = exampleArgs('min-char-rnn', {
+    numbers: { iterations: ['count', 5000], 'print-every': ['whole', 100], seed: ['number', 1] },
+    strings: { data: fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)) },
   });
-  const iterations = Number(values.iterations);
-  if (!Number.isInteger(iterations) || iterations < 1) {
-    console.error(`min-char-rnn: --iterations must be a whole number of at least 1, got '${values.iterations}'`);
-    process.exit(2);
+  let text: string;
+  try {
+    text = readFileSync(a.data, 'utf8');
+  } catch (e) {
+    console.error(`min-char-rnn: cannot read '${a.data}' (${(e as NodeJS.ErrnoException).code}); give a UTF-8 text file with --data`);
+    process.exit(1);
   }
-  const text = readFileSync(values.data as string, 'utf8');
   const t0 = performance.now();
-  minCharRnn({
+  const res = minCharRnn({
     text,
-    iterations,
-    seed: Number(values.seed),
+    iterations: a.iterations,
+    seed: a.seed,
+    reportEvery: a['print-every'],
+    milestones: [1000, 10000, 100000],
     report: (n, loss, s) => console.log(`----\n${s}\n----\niter ${n}, loss: ${loss.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
   });
+  console.log(
+    `\nV = ${res.vocabSize}: the smoothed loss starts at 25 ln V = ${res.startLoss.toFixed(4)} ` +
+      `(Karpathy's Kafka text, V = 80: 25 ln 80 = ${uniformLoss(80, 25).toFixed(2)}); the first window's loss from the initial weights: ${res.firstLoss.toFixed(4)}`,
+  );
+  for (const m of res.milestones) {
+    console.log(`after ${m.iteration} iterations: smoothed loss ${m.smoothLoss.toFixed(3)} (${(m.smoothLoss / 25).toFixed(3)} nats/char)`);
+  }
+  console.log(`wall time ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }

@@ -7,9 +7,9 @@
  *   npx tsx examples/shakespeare-lstm.ts [--epochs 2] [--chars 200000] [--hidden 256]
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CharTokenizer, Rng, defaultTrainOptions, sampleText, trainLM, type TrainResult } from '../src/index.js';
+import { exampleArgs } from './example-args.js';
 
 export async function shakespeareLstm(o: { text: string; epochs: number; hidden?: number; log?: (s: string) => void }): Promise<TrainResult> {
   const vocab = CharTokenizer.fromTexts(o.text);
@@ -48,10 +48,8 @@ export async function shakespeareLstm(o: { text: string; epochs: number; hidden?
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: { epochs: { type: 'string', default: '2' }, chars: { type: 'string', default: '200000' }, hidden: { type: 'string', default: '256' } },
-  });
-  const text = readFileSync(fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)), 'utf8').slice(0, Number(values.chars));
-  const res = await shakespeareLstm({ text, epochs: Number(values.epochs), hidden: Number(values.hidden), log: (s) => console.log(s) });
+  const values = exampleArgs('shakespeare-lstm', { numbers: { epochs: ['count', 2], chars: ['count', 200000], hidden: ['count', 256] } });
+  const text = readFileSync(fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)), 'utf8').slice(0, values.chars);
+  const res = await shakespeareLstm({ text, epochs: values.epochs, hidden: values.hidden, log: (s) => console.log(s) });
   console.log(`done: ${res.progress.step} steps, validation loss ${res.progress.lastValLoss!.toFixed(3)} nats/char`);
 }

@@ -9,10 +9,10 @@
  *
  *   npx tsx examples/sum-sign.ts [--steps 1500] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import { Adam, LSTM, Linear, Rng, finalHidden } from '../src/index.js';
+import { exampleArgs } from './example-args.js';
 
 const T = 50;
 
@@ -95,10 +95,10 @@ export function sumSign(o: {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '1500' }, seed: { type: 'string', default: '1' } } });
+  const values = exampleArgs('sum-sign', { numbers: { steps: ['count', 1500], seed: ['number', 1] } });
   for (const useLengths of [true, false]) {
     console.log(useLengths ? 'with lengths:' : 'lengths ignored (the same model reads to step 50):');
-    const res = sumSign({ useLengths, steps: Number(values.steps), seed: Number(values.seed), log: console.log });
+    const res = sumSign({ useLengths, steps: values.steps, seed: values.seed, log: console.log });
     console.log(
       `sum sign, ${useLengths ? 'with lengths' : 'lengths ignored'}: accuracy ${(100 * res.accuracy).toFixed(2)}% on ${res.testSize} held-out sequences, ${res.steps} steps, ${res.seconds.toFixed(1)} s`,
     );

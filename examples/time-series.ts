@@ -15,9 +15,9 @@
  *   npx tsx examples/time-series.ts --csv data/series.csv   # writes the series (t = 0, 0.1, ..., 29.9) for `recur forecast`
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { Forecaster, LinearAR, Rng, meanSquaredError, naiveForecast, seriesStats, trainForecaster } from '../src/index.js';
+import { exampleArgs } from './example-args.js';
 
 export const series = (t: number): number => (t * Math.sin(t)) / 3 + 2 * Math.sin(5 * t);
 const INPUT = 20,
@@ -118,31 +118,24 @@ export function timeSeries(o: TimeSeriesOptions = {}): ForecastFigures {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: {
-      steps: { type: 'string', default: '8000' },
-      hidden: { type: 'string', default: '64' },
-      layers: { type: 'string', default: '2' },
-      batch: { type: 'string', default: '64' },
-      seed: { type: 'string', default: '1' },
-      ar: { type: 'string', default: String(INPUT) },
-      csv: { type: 'string' },
-    },
+  const values = exampleArgs('time-series', {
+    numbers: { steps: ['count', 8000], hidden: ['count', 64], layers: ['count', 2], batch: ['count', 64], seed: ['number', 1], ar: ['count', INPUT] },
+    strings: { csv: '' },
   });
   if (values.csv) {
-    const rng = new Rng(Number(values.seed));
+    const rng = new Rng(values.seed);
     const rows = ['t,value', ...Array.from({ length: 300 }, (_, i) => `${(i * RES).toFixed(1)},${(series(i * RES) + NOISE * rng.normal()).toFixed(4)}`)];
     writeFileSync(values.csv, rows.join('\n') + '\n');
     console.log(`wrote ${rows.length - 1} values of the series to '${values.csv}'`);
     process.exit(0);
   }
   const f = timeSeries({
-    steps: Number(values.steps),
-    hidden: Number(values.hidden),
-    layers: Number(values.layers),
-    batch: Number(values.batch),
-    seed: Number(values.seed),
-    ar: Number(values.ar),
+    steps: values.steps,
+    hidden: values.hidden,
+    layers: values.layers,
+    batch: values.batch,
+    seed: values.seed,
+    ar: values.ar,
     log: console.log,
   });
   const p = (v: number): string => v.toFixed(4);

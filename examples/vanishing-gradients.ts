@@ -24,7 +24,6 @@
  *   npx tsx examples/vanishing-gradients.ts [--lags 10,50,100] [--steps 1000] [--hidden 32] [--batch 64] [--lr 0.003] [--keep-bias 3]
  *       [--kinds lstm,gru,rnn,mingru,minlstm] [--seed 1] [--svg vanishing-gradients.svg]
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import {
@@ -41,6 +40,7 @@ import {
 } from '../src/index.js';
 import { prepareOutput, writeFileAtomic } from '../src/cli/files.js';
 import { lineChart, type Series } from '../src/cli/svg.js';
+import { exampleArgs } from './example-args.js';
 
 export const SYMBOLS = 4;
 const DISTRACTORS = 4,
@@ -300,33 +300,19 @@ function report(res: { lags: number[]; cells: CellResult[] }, o: { steps: number
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: {
-      lags: { type: 'string', default: '10,50,100' },
-      steps: { type: 'string', default: '1000' },
-      hidden: { type: 'string', default: '32' },
-      batch: { type: 'string', default: '64' },
-      'keep-bias': { type: 'string', default: '3' },
-      kinds: { type: 'string', default: CELL_KIND_NAMES.join(',') },
-      lr: { type: 'string', default: '0.003' },
-      seed: { type: 'string', default: '1' },
-      svg: { type: 'string', default: 'vanishing-gradients.svg' },
-    },
+  const values = exampleArgs('vanishing-gradients', {
+    numbers: { steps: ['count', 1000], hidden: ['count', 32], batch: ['count', 64], 'keep-bias': ['number', 3], lr: ['positive', 0.003], seed: ['number', 1] },
+    strings: { lags: '10,50,100', kinds: CELL_KIND_NAMES.join(','), svg: 'vanishing-gradients.svg' },
   });
-  const svgPath = prepareOutput(values.svg, '--svg');
-  const o = {
-    lags: values.lags.split(',').map(Number),
-    steps: Number(values.steps),
-    hidden: Number(values.hidden),
-    batch: Number(values.batch),
-    keepBias: Number(values['keep-bias']),
-    lr: Number(values.lr),
-    seed: Number(values.seed),
+  const usage = (msg: string): never => {
+    console.error(`vanishing-gradients: ${msg}`);
+    process.exit(2);
   };
-  const kinds = values.kinds.split(',').map((k) => {
-    if (!isCellKind(k)) throw new Error(`--kinds: '${k}' is not a cell kind (${CELL_KIND_NAMES.join(', ')})`);
-    return k;
-  });
+  const lags = values.lags.split(',').map(Number);
+  if (!lags.every((l) => Number.isInteger(l) && l >= 1)) usage(`--lags must be whole numbers of at least 1 separated by commas, got '${values.lags}'`);
+  const kinds = values.kinds.split(',').map((k) => (isCellKind(k) ? k : usage(`--kinds: '${k}' is not a cell kind (${CELL_KIND_NAMES.join(', ')})`)));
+  const svgPath = prepareOutput(values.svg, '--svg');
+  const o = { lags, steps: values.steps, hidden: values.hidden, batch: values.batch, keepBias: values['keep-bias'], lr: values.lr, seed: values.seed };
   const res = vanishingGradients({ ...o, kinds, log: console.log });
   report(res, o);
   writeFileAtomic(svgPath, new TextEncoder().encode(gradientChart(res)));

@@ -9,9 +9,9 @@
  *   npx tsx examples/word-lm.ts [--epochs 3] [--hidden 256] [--min-count 3] [--chars N]
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Rng, WordTokenizer, defaultTrainOptions, encodeCheckpoint, decodeCheckpoint, sampleText, splitIds, trainLM, type TokenIds } from '../src/index.js';
+import { exampleArgs } from './example-args.js';
 
 export interface WordLmResult {
   valPerplexity: number;
@@ -94,17 +94,11 @@ export async function wordLm(o: {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({
-    options: {
-      epochs: { type: 'string', default: '3' },
-      hidden: { type: 'string', default: '256' },
-      'min-count': { type: 'string', default: '3' },
-      chars: { type: 'string' },
-    },
-  });
+  // --chars 0: all of the text
+  const values = exampleArgs('word-lm', { numbers: { epochs: ['count', 3], hidden: ['count', 256], 'min-count': ['count', 3], chars: ['whole', 0] } });
   let text = readFileSync(fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)), 'utf8');
-  if (values.chars) text = text.slice(0, Number(values.chars));
-  const res = await wordLm({ text, epochs: Number(values.epochs), hidden: Number(values.hidden), minCount: Number(values['min-count']), log: console.log });
+  if (values.chars > 0) text = text.slice(0, values.chars);
+  const res = await wordLm({ text, epochs: values.epochs, hidden: values.hidden, minCount: values['min-count'], log: console.log });
   console.log(`sample (from the checkpoint): ROMEO:\n${res.sample}\n`);
   console.log(
     `word-level LSTM: validation perplexity ${res.valPerplexity.toFixed(1)} per word token (unigram model ${res.unigramPerplexity.toFixed(1)}), vocabulary ${res.vocabSize}, ${res.tokens.toLocaleString('en-US')} tokens, ${res.steps} steps, ${res.seconds.toFixed(0)} s`,

@@ -2,7 +2,12 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { minCharRnn } from '../examples/min-char-rnn.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { minCharRnn, uniformLoss } from '../examples/min-char-rnn.js';
+import { charRnnTf } from '../examples/char-rnn-tf.js';
+import { grokkingLstm } from '../examples/grokking-lstm.js';
+import { grokkingInit, tensorflowInit } from '../examples/classic-init.js';
 import { shakespeareLstm } from '../examples/shakespeare-lstm.js';
 import * as r from '../src/index.js';
 import { CELL_KIND_NAMES, Rng } from '../src/index.js';
@@ -13,16 +18,21 @@ import { gradientChart, gradientNorms, recallBatch, recallModel, vanishingGradie
 
 const shakespeare = readFileSync(new URL('../data/tinyshakespeare.txt', import.meta.url), 'utf8');
 
+/** The best a model that ignores context can do on `text`: the entropy of its character frequencies, in nats. */
+function unigramEntropy(text: string): number {
+  const counts = new Map<string, number>();
+  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let entropy = 0;
+  for (const n of counts.values()) entropy -= (n / text.length) * Math.log(n / text.length);
+  return entropy;
+}
+
 it("min-char-rnn: within 1,000 iterations the loss falls below what any unigram model can reach (0.9 x the text's character entropy)", (t) => {
   const text = shakespeare.slice(0, 100000);
   const reports: number[] = [];
   const { recentLoss } = minCharRnn({ text, iterations: 1000, report: (_n, l) => reports.push(l) });
   assert.equal(reports.length, 11); // every 100 iterations and at the end
-  // the best a model that ignores context can do is the entropy of the character frequencies
-  const counts = new Map<string, number>();
-  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
-  let entropy = 0;
-  for (const n of counts.values()) entropy -= (n / text.length) * Math.log(n / text.length);
+  const entropy = unigramEntropy(text);
   t.diagnostic(`mean loss over the last 100 iterations ${recentLoss.toFixed(3)} nats/char; unigram entropy ${entropy.toFixed(3)}`);
   assert.ok(recentLoss < 0.9 * entropy, `loss ${recentLoss} vs unigram entropy ${entropy}`);
 });
@@ -162,4 +172,92 @@ it('vanishing gradients, the memory task (small: 16 units, 300 steps): every cel
   // h of each of the 5 kinds and the LSTM's c, after training and at initialisation
   assert.equal(svg.match(/<polyline /g)?.length, 12);
   assert.match(svg, />1e-?\d+</);
+});
+
+it('min-char-rnn starts where the original does: the smoothed loss at 25 ln V exactly, the first window within 0.05 of it; the milestones record the smoothed loss as it falls', () => {
+  const text = shakespeare.slice(0, 20000);
+  const res = minCharRnn({ text, iterations: 300, milestones: [100, 300] });
+  assert.equal(res.startLoss, 25 * Math.log(res.vocabSize));
+  assert.equal(res.startLoss, uniformLoss(res.vocabSize, 25));
+  assert.ok(Math.abs(res.firstLoss - res.startLoss) < 0.05, `first loss ${res.firstLoss} vs ${res.startLoss}`);
+  assert.deepEqual(
+    res.milestones.map((m) => m.iteration),
+    [100, 300],
+  );
+  // the first updates overshoot (Adagrad's early steps are its largest), so only the later milestone is below the start
+  assert.ok(res.milestones[1].smoothLoss < res.milestones[0].smoothLoss && res.milestones[1].smoothLoss < res.startLoss, JSON.stringify(res.milestones));
+});
+
+it("TensorFlow's initialisation (char-rnn's): Glorot-uniform bounds per variable, an LSTM layer's kernel counting both its inputs, the LSTM biases zero", () => {
+  const model = new r.LanguageModel({ ...r.defaultLMConfig, model: 'lstm', layers: 2, hidden: 32, embed: 24, vocabSize: 40 });
+  tensorflowInit(model, new Rng(3));
+  const bound: Record<string, number> = {
+    'embedding.weight': Math.sqrt(6 / (40 + 24)),
+    'rnn.weight_ih_l0': Math.sqrt(6 / (24 + 32 + 128)),
+    'rnn.weight_hh_l0': Math.sqrt(6 / (24 + 32 + 128)),
+    'rnn.weight_ih_l1': Math.sqrt(6 / (32 + 32 + 128)),
+    'rnn.weight_hh_l1': Math.sqrt(6 / (32 + 32 + 128)),
+    'head.weight': Math.sqrt(6 / (32 + 40)),
+    'head.bias': Math.sqrt(6 / 80),
+  };
+  for (const [name, t] of model.namedParameters()) {
+    const big = Math.max(...Array.from(t.data, Math.abs));
+    if (name.startsWith('rnn.bias')) assert.equal(big, 0, name);
+    else assert.ok(big <= bound[name] && big > 0.9 * bound[name], `${name}: largest ${big}, bound ${bound[name]}`);
+  }
+});
+
+it('char-rnn in TensorFlow (small: 2 x 32 LSTM, 2 epochs of 30k characters): one loss per batch, the last batches below 0.85 x the unigram entropy, three sampling modes, and a validation figure only from the held-out run', async () => {
+  const text = shakespeare.slice(0, 30000);
+  const o = { text, layers: 2, hidden: 32, embed: 32, batch: 10, seq: 25, lr: 0.01, sampleLength: 300 };
+  const run = await charRnnTf(o);
+  assert.equal(run.losses.length, 2 * r.BpttBatcher.layout(text.length, 10, 25).windowsPerEpoch);
+  const last = run.losses.slice(-7).reduce((a, b) => a + b, 0) / 7;
+  const entropy = unigramEntropy(text);
+  assert.ok(last < 0.85 * entropy, `last batches ${last} vs unigram entropy ${entropy}`);
+  assert.equal(run.finalEval, null);
+  for (const s of Object.values(run.samples)) assert.equal(s.length, 300);
+  assert.notEqual(run.samples.weighted, run.samples.argmax);
+  // argmax from " " is one path; sampling after each space leaves it at the first space it writes
+  assert.notEqual(run.samples['argmax except after a space'], run.samples.argmax);
+  const held = await charRnnTf({ ...o, valFrac: 0.1, sampleLength: 0 });
+  assert.ok(held.finalEval && held.finalEval.valLoss < entropy, `validation ${held.finalEval?.valLoss}`);
+  assert.equal(held.samples.argmax, '');
+});
+
+it("Grokking's chapter 14 LSTM (small: 64 units, 3 epochs of 20k characters): the zeroed output layer makes the first window's perplexity V exactly; the running perplexity falls below the unigram model's", async () => {
+  const text = shakespeare.slice(0, 20000);
+  const epochs: number[] = [];
+  const run = await grokkingLstm({ text, epochs: 3, hidden: 64, embed: 64, onEpoch: (e) => epochs.push(e) });
+  assert.equal(run.windowsPerEpoch, 49);
+  assert.deepEqual(epochs, [0, 1, 2]);
+  assert.deepEqual(
+    run.perplexity.map((p) => p.length),
+    [49, 49, 49],
+  );
+  assert.ok(Math.abs(run.perplexity[0][0] / run.vocabSize - 1) < 1e-5, `first perplexity ${run.perplexity[0][0]}, V = ${run.vocabSize}`);
+  const unigram = Math.exp(unigramEntropy(text));
+  assert.ok(run.perplexity[2][48] < unigram, `perplexity ${run.perplexity[2][48]} vs unigram ${unigram}`);
+  assert.equal(run.sample.length, 70);
+  // the check can fail: the initialisation is what makes the first perplexity V
+  const model = new r.LanguageModel({ ...r.defaultLMConfig, model: 'lstm', layers: 1, hidden: 8, embed: 8, vocabSize: 5 });
+  grokkingInit(model, new Rng(1));
+  assert.ok(model.namedParameters().every(([n, t]) => !n.startsWith('head.') || t.data.every((v) => v === 0)));
+});
+
+it('the example scripts answer a bad option with one sentence and exit 2, before any training', () => {
+  const script = (name: string): string => fileURLToPath(new URL(`../examples/${name}.ts`, import.meta.url));
+  const cases: [string, string[], RegExp][] = [
+    ['grokking-lstm', ['--epochs', '0'], /^grokking-lstm: --epochs must be a whole number of at least 1, got '0'$/],
+    ['char-rnn-tf', ['--seed', 'abc'], /^char-rnn-tf: --seed must be a number, got 'abc'$/],
+    ['min-char-rnn', ['--iterations', '2.5'], /^min-char-rnn: --iterations must be a whole number of at least 1, got '2.5'$/],
+    ['grokking-lstm', ['--lr', '-1'], /^grokking-lstm: --lr must be a number above 0, got '-1'$/],
+    ['dates', ['--bogus'], /^dates: Unknown option '--bogus'.*; the options are --steps, --hidden, --beam, --seed, --attention$/],
+  ];
+  for (const [name, args, message] of cases) {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', script(name), ...args], { encoding: 'utf8' });
+    assert.equal(res.status, 2, `${name} ${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr.trim(), message);
+    assert.equal(res.stdout, '');
+  }
 });
