@@ -231,6 +231,31 @@ function packA(a: usize, ars: usize, acs: usize, mc: i32, kc: i32, dst: usize): 
 }
 
 /**
+ * The multiply of one packed KC x NC block of B (panels at bp, 8 floats per
+ * k each, panel jr at jr * kc) into rows [i0, i1) of C's columns
+ * [jc, jc + nc): A's block is packed MC rows at a time into packedA, and the
+ * 4x8 register tile walks over both.
+ */
+@inline function multiplyBlock(
+  a: usize, ars: usize, acs: usize, pc: i32, kc: i32, jc: i32, nc: i32, bp: usize,
+  c: usize, ldcB: usize, acc: bool, packedA: usize, tmp: usize, i0: i32, i1: i32,
+): void {
+  for (let ic = i0; ic < i1; ic += MC) {
+    const mc = min(MC, i1 - ic);
+    packA(a + ((<usize>ic * ars + <usize>pc * acs) << 2), ars, acs, mc, kc, packedA);
+    for (let jr = 0; jr < nc; jr += NR) {
+      const nr = min(NR, nc - jr);
+      const panel = bp + (<usize>(jr * kc) << 2);
+      const cBase = c + <usize>ic * ldcB + (<usize>(jc + jr) << 2);
+      for (let ir = 0; ir < mc; ir += 4) {
+        micro(kc, packedA + (<usize>(ir * kc) << 2), panel,
+          cBase + <usize>ir * ldcB, ldcB, min(4, mc - ir), nr, acc, tmp);
+      }
+    }
+  }
+}
+
+/**
  * C (m x n, rows ldc apart) = or += A·B, where A[i,p] = a[i*ars + p*acs] and
  * B[p,j] = b[p*brs + j*bcs]: every transpose layout is a choice of strides.
  * Goto-style blocking: B is cut into KC x NC blocks packed into 8-column
@@ -257,7 +282,6 @@ export function gemm(
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
-      const acc = accumulate || pc > 0;
       const bBlock = b + ((<usize>pc * brs + <usize>jc * bcs) << 2);
       // B is always packed, even when its rows are contiguous: reading it in
       // place strides by a row per k, and with power-of-two widths those rows
@@ -265,19 +289,62 @@ export function gemm(
       for (let jr = 0; jr < nc; jr += NR) {
         packPanel(bBlock + ((<usize>jr * bcs) << 2), brs, bcs, kc, min(NR, nc - jr), scratch + (<usize>(jr * kc) << 2));
       }
-      for (let ic = i0; ic < i1; ic += MC) {
-        const mc = min(MC, i1 - ic);
-        packA(a + ((<usize>ic * ars + <usize>pc * acs) << 2), ars, acs, mc, kc, packedA);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const bp = scratch + (<usize>(jr * kc) << 2);
-          const cBase = c + <usize>ic * ldcB + (<usize>(jc + jr) << 2);
-          for (let ir = 0; ir < mc; ir += 4) {
-            micro(kc, packedA + (<usize>(ir * kc) << 2), bp,
-              cBase + <usize>ir * ldcB, ldcB, min(4, mc - ir), nr, acc, tmp);
-          }
-        }
-      }
+      multiplyBlock(a, ars, acs, pc, kc, jc, nc, scratch, c, ldcB, accumulate || pc > 0, packedA, tmp, i0, i1);
+    }
+  }
+}
+
+/** Floats that packB writes for a k x n matrix: its columns rounded up to whole 8-wide panels, times k. */
+export function packedBFloats(k: i32, n: i32): i32 {
+  return k * (((n + NR - 1) / NR) * NR);
+}
+
+/**
+ * All of B (k x n, element strides brs, bcs) packed once in the order
+ * gemmPacked reads it: for each NC-wide block of columns, for each KC-deep
+ * block of k, its 8-wide panels. Block (jc, pc) starts jc * k + pc * ncp
+ * floats in (ncp: the block's width rounded up to a panel), as every block
+ * before the last column block is NC (a whole number of panels) wide.
+ */
+export function packB(k: i32, n: i32, b: usize, brs: usize, bcs: usize, dst: usize): void {
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    const ncp = ((nc + NR - 1) / NR) * NR;
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const bBlock = b + ((<usize>pc * brs + <usize>jc * bcs) << 2);
+      const d = dst + (<usize>(jc * k + pc * ncp) << 2);
+      for (let jr = 0; jr < nc; jr += NR) packPanel(bBlock + ((<usize>jr * bcs) << 2), brs, bcs, kc, min(NR, nc - jr), d + (<usize>(jr * kc) << 2));
+    }
+  }
+}
+
+/**
+ * gemm with B already packed by packB (k x n): a product that a layer
+ * repeats with the same weights every time step packs them once per
+ * sequence instead of once per step. Rows [i0, i1); scratch as gemm's (its
+ * B part is unused).
+ */
+export function gemmPacked(
+  m: i32, n: i32, k: i32,
+  a: usize, ars: usize, acs: usize,
+  bp: usize,
+  c: usize, ldc: usize, accumulate: bool, scratch: usize,
+  i0: i32, i1: i32,
+): void {
+  const ldcB = ldc << 2;
+  const packedA = scratch + (<usize>(KC * NC) << 2);
+  const tmp = packedA + (<usize>(KC * MC) << 2);
+  if (k == 0) {
+    if (!accumulate) for (let i = i0; i < i1; i++) memory.fill(c + <usize>i * ldcB, 0, <usize>n << 2);
+    return;
+  }
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    const ncp = ((nc + NR - 1) / NR) * NR;
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      multiplyBlock(a, ars, acs, pc, kc, jc, nc, bp + (<usize>(jc * k + pc * ncp) << 2), c, ldcB, accumulate || pc > 0, packedA, tmp, i0, i1);
     }
   }
 }
@@ -837,6 +904,120 @@ export function recurrentStepGrad(
         stt(dhp + q, splat(0), tail);
       }
     }
+  }
+}
+
+// ---------------------------------------------------------------- a recurrent layer's whole time loop
+
+@inline function gateBlocks(kind: i32): i32 {
+  return kind == RECURRENT.lstm ? 4 : kind == RECURRENT.gru ? 3 : 1;
+}
+@inline function actBlocks(kind: i32): i32 {
+  return kind == RECURRENT.lstm || kind == RECURRENT.gru ? 4 : 0;
+}
+
+/**
+ * A recurrent layer's time loop after its input GEMM (RecurrentSequenceArgs
+ * in src/backend/backend.ts), for batch rows [b0, b1): a row's recurrence
+ * never reads another row, so threads that own disjoint rows run all T steps
+ * with no synchronisation. Buffers are in processing order: gx [T, B, G]
+ * (gets W_hh h added in, unless gh != 0), hs and cs [T + 1, B, H] with the
+ * initial state at step 0, act [T, B, A], valid a byte per (step, row) or 0.
+ * whhP is W_hhᵀ (H x G) packed by packB. GRU keeps W_hh h + b_hh apart in gh
+ * ([B, G], rows b0..b1 reused every step; biasHh 0 for none).
+ * The forget-gate offset comes as its float's bits, as a thread job's
+ * arguments are integers.
+ */
+export function recurrentSeq(
+  kind: i32, T: i32, B: i32, H: i32,
+  gx: usize, gh: usize, biasHh: usize, whhP: usize,
+  hs: usize, cs: usize, act: usize, valid: usize,
+  pi: usize, pf: usize, po: usize, forgetGateOffsetBits: i32,
+  scratch: usize, b0: i32, b1: i32,
+): void {
+  if (b1 <= b0) return;
+  const G = gateBlocks(kind) * H, A = actBlocks(kind) * H;
+  const HB = (<usize>H) << 2, GB = (<usize>G) << 2;
+  const offset = reinterpret<f32>(forgetGateOffsetBits);
+  for (let k = 0; k < T; k++) {
+    const hPrev = hs + <usize>(k * B) * HB;
+    const gxk = gx + <usize>(k * B) * GB;
+    if (gh != 0) {
+      for (let b = b0; b < b1; b++) {
+        const row = gh + <usize>b * GB;
+        if (biasHh != 0) memory.copy(row, biasHh, GB);
+        else memory.fill(row, 0, GB);
+      }
+      gemmPacked(B, G, H, hPrev, H, 1, whhP, gh, G, true, scratch, b0, b1);
+    } else gemmPacked(B, G, H, hPrev, H, 1, whhP, gxk, G, true, scratch, b0, b1);
+    const rowState = <usize>(k * B + b0) * HB, nextState = <usize>((k + 1) * B + b0) * HB;
+    recurrentStep(
+      kind, b1 - b0, H,
+      gxk + <usize>b0 * GB, gh == 0 ? 0 : gh + <usize>b0 * GB,
+      hs + rowState, cs == 0 ? 0 : cs + rowState, hs + nextState, cs == 0 ? 0 : cs + nextState,
+      act + ((<usize>((k * B + b0) * A)) << 2), valid == 0 ? 0 : valid + <usize>(k * B + b0),
+      pi, pf, po, offset,
+    );
+  }
+}
+
+/**
+ * The backward of recurrentSeq for rows [b0, b1) (RecurrentSequenceGradArgs):
+ * from the gradient of the layer's packed output gP ([B, T + S, H] rows
+ * gpStride floats apart: y at step t, then final h, then final c), back
+ * through time. Each step adds dL/dy_t into dh on valid rows, runs the step's
+ * backward into dGx and dGh ([T, B, G], which may be one buffer) and adds
+ * dGh · W_hh into the next dh; whhP is W_hh (G x H) packed by packB. dh and
+ * dc ping-pong between dhA / dhB and dcA / dcB ([B, H] each), so after T
+ * steps dL/dh_0 is in dhA when T is even, dhB when odd. dpi, dpf, dpo
+ * accumulate every row's share: with peepholes only one call may run at a
+ * time.
+ */
+export function recurrentSeqGrad(
+  kind: i32, T: i32, B: i32, H: i32,
+  whhP: usize, act: usize, hs: usize, cs: usize,
+  gP: usize, gpStride: i32, reverse: bool,
+  dGx: usize, dGh: usize, dhA: usize, dhB: usize, dcA: usize, dcB: usize, valid: usize,
+  pi: usize, pf: usize, po: usize, dpi: usize, dpf: usize, dpo: usize,
+  scratch: usize, b0: i32, b1: i32,
+): void {
+  if (b1 <= b0) return;
+  const G = gateBlocks(kind) * H, A = actBlocks(kind) * H;
+  const HB = (<usize>H) << 2, GB = (<usize>G) << 2, PB = (<usize>gpStride) << 2;
+  for (let b = b0; b < b1; b++) {
+    const src = gP + <usize>b * PB + <usize>T * HB;
+    memory.copy(dhA + <usize>b * HB, src, HB);
+    if (cs != 0) memory.copy(dcA + <usize>b * HB, src + HB, HB);
+  }
+  let dh = dhA, dhNext = dhB, dc = dcA, dcNext = dcB;
+  for (let k = T - 1; k >= 0; k--) {
+    const t = reverse ? T - 1 - k : k;
+    for (let b = b0; b < b1; b++) {
+      if (valid != 0 && load<u8>(valid + <usize>(k * B + b)) == 0) continue;
+      // the output y_t is h_t on a valid row (a constant zero elsewhere)
+      const d = dh + <usize>b * HB;
+      binarySame(BINARY.add, d, gP + <usize>b * PB + <usize>t * HB, d, H);
+    }
+    const rowState = <usize>(k * B + b0) * HB, nextState = <usize>((k + 1) * B + b0) * HB;
+    const rowGates = <usize>(k * B + b0) * GB;
+    recurrentStepGrad(
+      kind, b1 - b0, H,
+      act + ((<usize>((k * B + b0) * A)) << 2),
+      hs + rowState, hs + nextState, cs == 0 ? 0 : cs + rowState, cs == 0 ? 0 : cs + nextState,
+      dh + <usize>b0 * HB, cs == 0 ? 0 : dc + <usize>b0 * HB,
+      dGx + rowGates, dGh + rowGates,
+      dhNext + <usize>b0 * HB, cs == 0 ? 0 : dcNext + <usize>b0 * HB,
+      valid == 0 ? 0 : valid + <usize>(k * B + b0),
+      pi, pf, po, dpi, dpf, dpo,
+    );
+    // dL/dh_{k-1} += dGh_k · W_hh
+    gemmPacked(B, H, G, dGh + <usize>(k * B) * GB, G, 1, whhP, dhNext, H, true, scratch, b0, b1);
+    const th = dh;
+    dh = dhNext;
+    dhNext = th;
+    const tc = dc;
+    dc = dcNext;
+    dcNext = tc;
   }
 }
 

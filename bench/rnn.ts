@@ -5,6 +5,7 @@
  * W1: 1 layer x 128 hidden, input 64.  W2: 2 layers x 512 hidden, input 128.
  */
 import '../src/node/wasm-features.js';
+import '../src/node/threads.js';
 import { parseArgs } from 'node:util';
 import * as r from '../src/index.js';
 import { LSTM, Rng, availableBackends, setBackend } from '../src/index.js';

@@ -7,7 +7,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend, BinaryOp, Storage, UnaryGradOp, UnaryOp } from '../src/backend/backend.js';
+import type { Backend, BinaryOp, RecurrentKind, Storage, UnaryGradOp, UnaryOp } from '../src/backend/backend.js';
+import { recurrentLayout } from '../src/backend/recurrent-loop.js';
 import { Rng } from '../src/random/rng.js';
 import { createJsBackend } from '../src/backend/js/index.js';
 import { NORM_PARALLEL_MIN, SCAN_PARALLEL_MIN } from '../src/backend/wasm/index.js';
@@ -486,6 +487,90 @@ export function runBackendConformance(name: string, make: () => Backend): void {
             want = run(ref);
           for (const key of Object.keys(want)) close(got[key], want[key], `lstm with peepholes H=${H}${folded ? ' gh folded' : ''} ${key}`);
         }
+      }
+    });
+
+    it("recurrentSequence and recurrentSequenceGrad (a layer's whole time loop) agree with the float64 reference: every kind, 1, 6 and 13 rows (threads split them, one run ragged), rows ending early, forward and reversed, GRU's b_hh, LSTM peepholes and a forget-gate offset", () => {
+      const ref = createJsBackend('f64');
+      const T = 5;
+      const cases: { kind: RecurrentKind; B: number; H: number; reverse: boolean; lengths: boolean; extras: boolean }[] = [];
+      for (const kind of ['lstm', 'gru', 'rnn_tanh', 'rnn_relu', 'rnn_sigmoid'] as const) {
+        for (const [B, H] of [
+          [1, 5],
+          [6, 8],
+          [13, 7],
+        ]) {
+          cases.push({ kind, B, H, reverse: B === 6, lengths: B > 1, extras: false });
+        }
+      }
+      cases.push(
+        { kind: 'lstm', B: 13, H: 8, reverse: true, lengths: true, extras: true },
+        { kind: 'lstm', B: 6, H: 5, reverse: false, lengths: false, extras: true },
+      );
+      for (const c of cases) {
+        const { kind, B, H } = c;
+        const L = recurrentLayout(kind);
+        const G = L.gates * H,
+          A = L.actBlocks * H,
+          S = L.cellState ? 2 : 1;
+        const lens = Array.from({ length: B }, (_, b) => (c.lengths ? 1 + ((b * 3) % T) : T));
+        const valid = c.lengths ? Uint8Array.from({ length: T * B }, (_, i) => (Math.floor(i / B) < lens[i % B] ? 1 : 0)) : null;
+        const data = {
+          gx: round(rand(T * B * G, -2, 2)),
+          whh: round(rand(G * H, -0.5, 0.5)),
+          biasHh: round(rand(G)),
+          h0: round(rand(B * H)),
+          c0: round(rand(B * H)),
+          gP: round(rand(B * (T + S) * H)),
+          peep: [round(rand(H)), round(rand(H)), round(rand(H))],
+        };
+        const run = (bk: Backend): Record<string, number[]> => {
+          const u = (v: number[]): Storage => bk.fromValues(v);
+          const dn = (s: Storage): number[] => Array.from(bk.read(s));
+          const hs = bk.alloc((T + 1) * B * H),
+            cs = L.cellState ? bk.alloc((T + 1) * B * H) : null;
+          bk.write(hs, data.h0);
+          if (cs) bk.write(cs, data.c0);
+          const gx = u(data.gx),
+            whh = u(data.whh),
+            act = bk.alloc(Math.max(1, T * B * A));
+          const peepholes = c.extras ? { i: u(data.peep[0]), f: u(data.peep[1]), o: u(data.peep[2]) } : null;
+          bk.recurrentSequence(kind, {
+            T,
+            B,
+            H,
+            gx,
+            whh,
+            biasHh: L.separateGh ? u(data.biasHh) : null,
+            hs,
+            cs,
+            act,
+            valid,
+            peepholes,
+            forgetGateOffset: c.extras ? 0.75 : 0,
+          });
+          const dGx = bk.alloc(T * B * G),
+            dGh = L.separateGh ? bk.alloc(T * B * G) : dGx,
+            dh0 = bk.alloc(B * H),
+            dc0 = L.cellState ? bk.alloc(B * H) : null;
+          const dPeepholes = c.extras ? { i: u(data.peep[2]), f: u(data.peep[0]), o: u(data.peep[1]) } : null;
+          bk.recurrentSequenceGrad(kind, { T, B, H, whh, hs, cs, act, valid, gP: u(data.gP), reverse: c.reverse, dGx, dGh, dh0, dc0, peepholes, dPeepholes });
+          return {
+            gx: dn(gx),
+            hs: dn(hs),
+            cs: cs ? dn(cs) : [],
+            act: A > 0 ? dn(act) : [],
+            dGx: dn(dGx),
+            dGh: dn(dGh),
+            dh0: dn(dh0),
+            dc0: dc0 ? dn(dc0) : [],
+            dPeepholes: dPeepholes ? [...dn(dPeepholes.i), ...dn(dPeepholes.f), ...dn(dPeepholes.o)] : [],
+          };
+        };
+        const got = run(b),
+          want = run(ref);
+        for (const key of Object.keys(want))
+          close(got[key], want[key], `${kind} B=${B} H=${H}${c.reverse ? ' reversed' : ''}${c.extras ? ' peepholes' : ''} ${key}`);
       }
     });
 

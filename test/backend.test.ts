@@ -4,6 +4,8 @@ import { createJsBackend } from '../src/backend/js/index.js';
 import { BACKEND_METHODS } from '../src/backend/backend.js';
 import * as opcodes from '../src/backend/opcodes.js';
 import { runBackendConformance } from './backend-conformance.js';
+import { Adam, BpttBatcher, CharTokenizer, LanguageModel, Rng, withBackend, type RecurrentState } from '../src/index.js';
+import { trainStep } from '../src/internal.js';
 
 import '../src/node/threads.js';
 import { createWasmBackend, JS_FALLBACKS, type JsFallback } from '../src/backend/wasm/index.js';
@@ -55,5 +57,34 @@ it('kernel op codes (src/backend/opcodes.ts, compiled into the kernels too) are 
     const values = Object.values(codes as Record<string, number>);
     assert.ok(values.length > 0 && values.every((v) => Number.isInteger(v) && v >= 0), `${family}: codes must be integers >= 0`);
     assert.equal(new Set(values).size, values.length, `${family}: two ops share a code: ${JSON.stringify(codes)}`);
+  }
+});
+
+it('a language model trains to the same numbers on 1 and 2 threads: the batch-parallel time loop splits rows, not sums (LSTM and GRU, 3 steps)', () => {
+  const text = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
+  const vocab = CharTokenizer.fromTexts(text);
+  const ids = vocab.encode(text);
+  const train = (threads: number, model: 'lstm' | 'gru'): { losses: number[]; weights: number[] } =>
+    withBackend(createWasmBackend({ shared: true, threads }), () => {
+      const lm = new LanguageModel({ vocabSize: vocab.size, model, layers: 2, hidden: 24, embed: 8, dropout: 0 }, { rng: new Rng(5) });
+      const opt = new Adam(lm.parameters(), { lr: 0.01 });
+      const batches = new BpttBatcher(ids, 16, 12);
+      let state: RecurrentState = lm.initialState(16);
+      const losses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const win = batches.next();
+        const r = trainStep(lm, opt, win.x, win.y, 16, 12, state, { clip: 5, clipValue: 0 });
+        state = r.state;
+        losses.push(r.loss);
+      }
+      return { losses, weights: lm.parameters().flatMap((p) => Array.from(p.data)) };
+    });
+  for (const model of ['lstm', 'gru'] as const) {
+    const one = train(1, model),
+      two = train(2, model);
+    assert.ok(one.losses[2] < one.losses[0], `${model}: the loss falls (${one.losses})`);
+    assert.deepEqual(two.losses, one.losses, `${model}: losses`);
+    const worst = Math.max(...two.weights.map((w, i) => Math.abs(w - one.weights[i])));
+    assert.ok(worst <= 1e-6, `${model}: weights differ by up to ${worst}`);
   }
 });

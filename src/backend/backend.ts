@@ -186,6 +186,70 @@ export interface RecurrentStepGradArgs {
   dPeepholes?: PeepholeStorages | null;
 }
 
+/**
+ * A recurrent layer's whole time loop (one direction), after the input
+ * GEMM: every step's recurrent GEMM and fused step (RecurrentStepArgs), in
+ * processing order k = 0..T-1 (the caller reverses time for a backward
+ * direction). A row's recurrence never reads another row, so a backend may
+ * run the rows of the batch in parallel for all T steps.
+ */
+export interface RecurrentSequenceArgs {
+  T: number;
+  B: number;
+  H: number;
+  /** [T, B, G*H]: W_ih x_k + b_ih, and b_hh too for kinds that fold W_hh h into gx (all but GRU); gets W_hh h added. */
+  gx: Storage;
+  /** W_hh [G*H, H], PyTorch's layout. */
+  whh: Storage;
+  /** b_hh [G*H] for a kind that keeps W_hh h + b_hh apart (GRU), or null (none, or already in gx). */
+  biasHh: Storage | null;
+  /** [T + 1, B, H]: h_0 at step 0 (given); h after step k written at k + 1. */
+  hs: Storage;
+  /** [T + 1, B, H], the same for c (LSTM), or null. */
+  cs: Storage | null;
+  /** Written: [T, B, actBlocks * H], what each step saves for its backward. */
+  act: Storage;
+  /** A byte per (step, row), [T * B], 0 where the row has ended (its state is copied), or null when all are valid. */
+  valid: Uint8Array | null;
+  /** LSTM only (absent or null: none). */
+  peepholes?: PeepholeStorages | null;
+  /** LSTM only (absent: 0). */
+  forgetGateOffset?: number;
+}
+
+/**
+ * The backward of `recurrentSequence`, from the gradient of the layer's
+ * packed output [B, T + S, H] (y at each time, then the final h, then the
+ * final c: see ops/recurrent.ts).
+ */
+export interface RecurrentSequenceGradArgs {
+  T: number;
+  B: number;
+  H: number;
+  /** W_hh [G*H, H]. */
+  whh: Storage;
+  /** The forward's hs, cs, act and valid. */
+  hs: Storage;
+  cs: Storage | null;
+  act: Storage;
+  valid: Uint8Array | null;
+  /** dL/d packed output [B, T + S, H]. */
+  gP: Storage;
+  /** The layer runs backward in time: processing step k is time T - 1 - k of the output. */
+  reverse: boolean;
+  /** Written: [T, B, G*H] gradients of the input-side pre-activations. */
+  dGx: Storage;
+  /** Written: the same for the recurrent side; the same storage as dGx for kinds whose two sides agree (all but GRU). */
+  dGh: Storage;
+  /** Written: dL/dh_0 [B, H]. */
+  dh0: Storage;
+  /** Written: dL/dc_0 [B, H] (LSTM), or null. */
+  dc0: Storage | null;
+  /** LSTM only: the forward's peepholes, and their gradients (added to). */
+  peepholes?: PeepholeStorages | null;
+  dPeepholes?: PeepholeStorages | null;
+}
+
 /** Cell kinds whose recurrence is an elementwise linear scan h_t = a_t ⊙ h_{t-1} + b_t (their gates read only x_t). */
 export type ScanKind = 'mingru' | 'minlstm';
 
@@ -293,8 +357,12 @@ export interface Backend {
   readonly precision: 'f32' | 'f64';
 
   // ---- memory ----
-  /** A zero-filled block of `size` floats. */
-  alloc(size: number): Storage;
+  /**
+   * A zero-filled block of `size` floats; with `uninitialized`, whatever the
+   * memory held (for a caller that writes every element before it reads
+   * any: filling a big output with zeros first costs a pass over memory).
+   */
+  alloc(size: number, uninitialized?: boolean): Storage;
   /** A block holding a copy of `values`. */
   fromValues(values: ArrayLike<number>): Storage;
   /**
@@ -380,6 +448,9 @@ export interface Backend {
   // ---- fused recurrent steps ----
   recurrentStep(kind: RecurrentKind, a: RecurrentStepArgs): void;
   recurrentStepGrad(kind: RecurrentKind, a: RecurrentStepGradArgs): void;
+  /** A layer's whole time loop: each step's recurrent GEMM and fused step (the plain twin: backend/recurrent-loop.ts). */
+  recurrentSequence(kind: RecurrentKind, a: RecurrentSequenceArgs): void;
+  recurrentSequenceGrad(kind: RecurrentKind, a: RecurrentSequenceGradArgs): void;
   // ---- fused linear scans (minGRU, minLSTM): the whole sequence in one call ----
   scan(kind: ScanKind, a: ScanArgs): void;
   scanGrad(kind: ScanKind, a: ScanGradArgs): void;
@@ -431,6 +502,8 @@ export const BACKEND_METHODS = [
   'crossEntropyGrad',
   'recurrentStep',
   'recurrentStepGrad',
+  'recurrentSequence',
+  'recurrentSequenceGrad',
   'scan',
   'scanGrad',
   'rmsNorm',

@@ -6,7 +6,7 @@
 import { record } from '../autograd/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape, stridesOf } from '../tensor/shape.js';
-import { backendOf, empty } from './util.js';
+import { backendOf, uninitialized } from './util.js';
 
 /** `x · weightᵀ + bias` for `x` [..., in], `weight` [out, in] and `bias` [out], as a `Linear` layer computes it. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
@@ -21,7 +21,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   const rows = x.size / inF;
   const shape = [...x.shape.slice(0, -1), outF];
-  const out = empty(backend, shape);
+  const out = uninitialized(backend, shape);
   if (bias) {
     // start from the bias broadcast over rows, then accumulate the product into it
     backend.stridedCopy(bias.storage, 0, [0, 1], out.storage, 0, stridesOf([rows, outF]), [rows, outF], false);
@@ -48,7 +48,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
         gw: Tensor | null = null,
         gb: Tensor | null = null;
       if (x.requiresGrad) {
-        gx = empty(backend, x.shape);
+        gx = uninitialized(backend, x.shape);
         backend.matmul(gy.storage, weight.storage, gx.storage, {
           batch: 1,
           m: rows,
@@ -63,7 +63,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
         });
       }
       if (weight.requiresGrad) {
-        gw = empty(backend, weight.shape);
+        gw = uninitialized(backend, weight.shape);
         backend.matmul(gy.storage, x.storage, gw.storage, {
           batch: 1,
           m: outF,
@@ -78,7 +78,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
         });
       }
       if (bias && bias.requiresGrad) {
-        gb = empty(backend, bias.shape);
+        gb = uninitialized(backend, bias.shape);
         backend.reduce('sum', gy.storage, gb.storage, 1, rows, outF);
       }
       return bias ? [gx, gw, gb] : [gx, gw];

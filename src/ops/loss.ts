@@ -2,7 +2,7 @@
 import { record } from '../autograd/graph.js';
 import { isTensor, type Tensor } from '../tensor/tensor.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
-import { empty } from './util.js';
+import { empty, uninitialized } from './util.js';
 import { toIndices, type Indices } from './indexing.js';
 import { div, mul, sub } from './arith.js';
 import { square } from './unary.js';
@@ -57,8 +57,8 @@ export function crossEntropy(logits: Tensor, targets: Indices, opts: CrossEntrop
     count++;
   }
   const backend = logits.backend;
-  const losses = empty(backend, rowShape);
-  const probs = empty(backend, logits.shape);
+  const losses = uninitialized(backend, rowShape);
+  const probs = uninitialized(backend, logits.shape);
   backend.crossEntropy(logits.storage, t.data, losses.storage, probs.storage, rows, cols, ignoreIndex);
 
   let out: Tensor;
@@ -83,7 +83,7 @@ export function crossEntropy(logits: Tensor, targets: Indices, opts: CrossEntrop
         const g = gy.item() * (reduction === 'mean' ? 1 / count : 1);
         backend.fill(gyRow.storage, g);
       }
-      const gx = empty(backend, logits.shape);
+      const gx = uninitialized(backend, logits.shape);
       backend.crossEntropyGrad(probs.storage, t.data, gyRow.storage, gx.storage, rows, cols, ignoreIndex);
       if (gyRow !== gy) gyRow.dispose();
       return [gx];

@@ -8,7 +8,7 @@ import type { Backend } from '../backend/backend.js';
 import { record } from '../autograd/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
-import { backendOf, empty, sumTo } from './util.js';
+import { backendOf, sumTo, uninitialized } from './util.js';
 
 interface Plan {
   batch: number;
@@ -84,7 +84,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   // [B, m, k] x [k, n]: one product with M = B*m
   if (a.rank === 3 && b.rank === 2) {
     const rows = a.shape[0] * m;
-    const out = empty(backend, [a.shape[0], m, n]);
+    const out = uninitialized(backend, [a.shape[0], m, n]);
     gemm(backend, a, b, out, 1, rows, n, k, false, false, 0, 0);
     return record(
       out,
@@ -94,11 +94,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
         let ga: Tensor | null = null,
           gb: Tensor | null = null;
         if (a.requiresGrad) {
-          ga = empty(backend, a.shape);
+          ga = uninitialized(backend, a.shape);
           gemm(backend, gy, b, ga, 1, rows, k, n, false, true, 0, 0); // gy · Bᵀ
         }
         if (b.requiresGrad) {
-          gb = empty(backend, b.shape);
+          gb = uninitialized(backend, b.shape);
           gemm(backend, a, gy, gb, 1, k, n, rows, true, false, 0, 0); // Aᵀ · gy
         }
         return [ga, gb];
@@ -109,7 +109,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const { batch } = p;
   const sA = p.aBatched ? m * k : 0;
   const sB = p.bBatched ? k * n : 0;
-  const out = empty(backend, p.outShape);
+  const out = uninitialized(backend, p.outShape);
   gemm(backend, a, b, out, batch, m, n, k, false, false, sA, sB);
   return record(
     out,
@@ -120,12 +120,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
         gb: Tensor | null = null;
       if (a.requiresGrad) {
         // per-batch gy · Bᵀ, then sum over the batch if A was broadcast
-        const full = empty(backend, batch > 1 && !p.aBatched ? [batch, m, k] : a.shape);
+        const full = uninitialized(backend, batch > 1 && !p.aBatched ? [batch, m, k] : a.shape);
         gemm(backend, gy, b, full, batch, m, k, n, false, true, m * n, sB);
         ga = sameShape(full.shape, a.shape) ? full : reduceBatch(full, a.shape);
       }
       if (b.requiresGrad) {
-        const full = empty(backend, batch > 1 && !p.bBatched ? [batch, k, n] : b.shape);
+        const full = uninitialized(backend, batch > 1 && !p.bBatched ? [batch, k, n] : b.shape);
         gemm(backend, a, gy, full, batch, k, n, m, true, false, sA, m * n);
         gb = sameShape(full.shape, b.shape) ? full : reduceBatch(full, b.shape);
       }

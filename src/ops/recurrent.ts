@@ -1,9 +1,9 @@
 /**
  * A whole recurrent layer (one direction) as one autograd op, the way
  * torch-rnn and cuDNN do it: the input projection of every time step is one
- * GEMM, each step does one recurrent GEMM and one fused pointwise kernel, and
- * the backward runs back through time once, then finishes the input-side
- * weight gradients with one GEMM each. Buffers are laid out in processing
+ * GEMM, the time loop (a recurrent GEMM and a fused pointwise kernel per
+ * step) is one backend call each way (Backend.recurrentSequence), and the
+ * backward finishes the weight gradients with one GEMM each. Buffers are laid out in processing
  * order k (reversed time for the backward direction), so every step's data
  * is contiguous.
  *
@@ -11,13 +11,13 @@
  * final c for LSTM) so that a single graph node owns all results; the caller
  * takes views of it with narrow.
  */
-import type { Backend, PeepholeStorages, Storage, View } from '../backend/backend.js';
+import type { Backend, PeepholeStorages, Storage } from '../backend/backend.js';
 import { record } from '../autograd/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { backendOf, empty } from './util.js';
+import { backendOf, empty, uninitialized } from './util.js';
 import { narrow, squeeze } from './shape.js';
-import { recurrentLayerStep, type FusedCell } from './recurrent-step.js';
+import type { FusedCell } from './recurrent-step.js';
 
 /** One layer direction's weights, PyTorch's layout: W_ih [G*H, I], W_hh [G*H, H], b_ih and b_hh [G*H] (null: no bias). */
 export interface CellWeights {
@@ -84,16 +84,12 @@ function toProcessingOrder(bk: Backend, src: Storage, dst: Storage, B: number, T
   else bk.stridedCopy(src, 0, proc, dst, majorOff, major, [T, B, I], false);
 }
 
-/** Rows b with t < lengths[b], or null when every row is valid. */
-function validMask(lengths: readonly number[] | null, t: number, B: number): Uint8Array | null {
-  if (!lengths) return null;
-  const m = new Uint8Array(B);
-  let all = true;
-  for (let b = 0; b < B; b++) {
-    m[b] = t < lengths[b] ? 1 : 0;
-    if (!m[b]) all = false;
-  }
-  return all ? null : m;
+/** A byte per (processing step, row): 1 while t < lengths[b]; null when every row is valid at every step. */
+function validMask(lengths: readonly number[] | null, T: number, B: number, timeOf: (k: number) => number): Uint8Array | null {
+  if (!lengths || lengths.every((n) => n >= T)) return null;
+  const m = new Uint8Array(T * B);
+  for (let k = 0; k < T; k++) for (let b = 0; b < B; b++) m[k * B + b] = timeOf(k) < lengths[b] ? 1 : 0;
+  return m;
 }
 
 export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tensor; c: Tensor | null } {
@@ -134,14 +130,14 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
     offsetB = 0,
     offsetC = 0,
   ): void => bk.matmul(A_, B_, C_, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0, strideC: 0, accumulate, offsetA, offsetB, offsetC });
-  const v = (s: Storage, off: number): View => ({ s, off });
 
   // ---- forward ----
   // buffers the backward needs are tensors saved on the graph node, so tidy and dispose manage them
-  const xkT = empty(bk, [T * B, I]);
-  const hsT = empty(bk, [T + 1, B, H]);
-  const csT = cellState ? empty(bk, [T + 1, B, H]) : null;
-  const actT = empty(bk, [Math.max(1, T * B * A)]);
+  const xkT = uninitialized(bk, [T * B, I]);
+  const hsT = uninitialized(bk, [T + 1, B, H]);
+  const csT = cellState ? uninitialized(bk, [T + 1, B, H]) : null;
+  // a row's act past its end is never written, nor read by the backward
+  const actT = uninitialized(bk, [Math.max(1, T * B * A)]);
   const xk = xkT.storage,
     hs = hsT.storage,
     cs = csT ? csT.storage : null,
@@ -149,50 +145,36 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   toProcessingOrder(bk, x.storage, xk, B, T, I, reverse, false);
   // b_hh goes into every row of gx once here (before W_ih x), not once per step
   const separateGh = !cell.foldsHh;
-  const gx = bk.alloc(T * B * G);
+  const gx = bk.alloc(T * B * G, true);
   if (w.biasIh) rowBias(w.biasIh, gx, T * B);
   if (w.biasHh && !separateGh) bk.stridedCopy(w.biasHh.storage, 0, [0, 1], gx, 0, [G, 1], [T * B, G], !!w.biasIh);
   mm(xk, w.weightIh.storage, gx, T * B, G, I, false, true, !!w.biasIh || (!!w.biasHh && !separateGh));
   bk.stridedCopy(h0.storage, 0, [1], hs, 0, [1], [B * H], false);
   if (cs) bk.stridedCopy(c0!.storage, 0, [1], cs, 0, [1], [B * H], false);
-  // W_hh transposed once per sequence, so each step's GEMM reads its rows in place;
-  // a single step (sampling) reads W_hh as it is, as dot products
-  const whhT = T > 1 ? bk.alloc(H * G) : null;
-  if (whhT) bk.stridedCopy(weightHh.storage, 0, [1, H], whhT, 0, [G, 1], [H, G], false);
-  const gh = separateGh ? bk.alloc(B * G) : null;
-  const valid: (Uint8Array | null)[] = [];
-  for (let k = 0; k < T; k++) {
-    valid.push(validMask(lengths, timeOf(k), B));
-    recurrentLayerStep(bk, cell, {
-      B,
-      H,
-      whh: whhT ?? weightHh.storage,
-      whhTransposed: !!whhT,
-      biasHh: w.biasHh ? w.biasHh.storage : null,
-      biasHhInGx: true,
-      gx: v(gx, k * B * G),
-      gh,
-      hPrev: v(hs, k * B * H),
-      hOut: v(hs, (k + 1) * B * H),
-      cPrev: cs ? v(cs, k * B * H) : null,
-      cOut: cs ? v(cs, (k + 1) * B * H) : null,
-      act: v(act, k * B * A),
-      valid: valid[k],
-      peepholes: peepS,
-      forgetGateOffset,
-    });
-  }
-  if (gh) bk.free(gh);
-  if (whhT) bk.free(whhT);
+  const valid = validMask(lengths, T, B, timeOf);
+  // the whole time loop in one backend call: the wasm backend runs each thread's batch rows through every step
+  bk.recurrentSequence(kind, {
+    T,
+    B,
+    H,
+    gx,
+    whh: weightHh.storage,
+    biasHh: separateGh && w.biasHh ? w.biasHh.storage : null,
+    hs,
+    cs,
+    act,
+    valid,
+    peepholes: peepS,
+    forgetGateOffset,
+  });
   bk.free(gx);
 
-  const packed = empty(bk, [B, T + S, H]);
+  const packed = uninitialized(bk, [B, T + S, H]);
   const pStride = [(T + S) * H, 1];
   for (let k = 0; k < T; k++) {
     const t = timeOf(k);
     bk.stridedCopy(hs, (k + 1) * B * H, [H, 1], packed.storage, t * H, pStride, [B, H], false);
-    const m = valid[k];
-    if (m) for (let b = 0; b < B; b++) if (!m[b]) bk.fill(packed.storage, 0, b * (T + S) * H + t * H, H);
+    if (valid) for (let b = 0; b < B; b++) if (!valid[k * B + b]) bk.fill(packed.storage, 0, b * (T + S) * H + t * H, H);
   }
   bk.stridedCopy(hs, T * B * H, [H, 1], packed.storage, T * H, pStride, [B, H], false);
   if (cs) bk.stridedCopy(cs, T * B * H, [H, 1], packed.storage, (T + 1) * H, pStride, [B, H], false);
@@ -204,89 +186,64 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
     `${kind}Layer`,
     inputs,
     (gP) => {
-      // ---- backward through time ----
-      const dh = bk.alloc(B * H),
-        dhPrev = bk.alloc(B * H);
-      const dc = cellState ? bk.alloc(B * H) : null,
-        dcPrev = cellState ? bk.alloc(B * H) : null;
-      bk.stridedCopy(gP.storage, T * H, pStride, dh, 0, [H, 1], [B, H], false);
-      if (dc) bk.stridedCopy(gP.storage, (T + 1) * H, pStride, dc, 0, [H, 1], [B, H], false);
-      const dGx = bk.alloc(T * B * G);
+      // ---- backward through time, in one backend call ----
+      const dGx = bk.alloc(T * B * G, true);
       // a kind that folds gh into gx has dGh = dGx
-      const dGh = separateGh ? bk.alloc(T * B * G) : dGx;
+      const dGh = separateGh ? bk.alloc(T * B * G, true) : dGx;
       // the kernel adds every step's and row's share into these
       const dPeep = peepS ? { i: empty(bk, [H]), f: empty(bk, [H]), o: empty(bk, [H]) } : null;
       const dPeepS: PeepholeStorages | null = dPeep ? { i: dPeep.i.storage, f: dPeep.f.storage, o: dPeep.o.storage } : null;
-      let dhCur = dh,
-        dhNext = dhPrev,
-        dcCur = dc,
-        dcNext = dcPrev;
-      for (let k = T - 1; k >= 0; k--) {
-        const t = timeOf(k);
-        const m = valid[k];
-        // the output y_t is h_t on valid rows (a constant zero elsewhere)
-        if (!m) bk.stridedCopy(gP.storage, t * H, pStride, dhCur, 0, [H, 1], [B, H], true);
-        else for (let b = 0; b < B; b++) if (m[b]) bk.stridedCopy(gP.storage, b * (T + S) * H + t * H, [1], dhCur, b * H, [1], [H], true);
-        bk.recurrentStepGrad(kind, {
-          B,
-          H,
-          act: v(saved.act, k * B * A),
-          hPrev: v(saved.hs, k * B * H),
-          hOut: v(saved.hs, (k + 1) * B * H),
-          cPrev: saved.cs ? v(saved.cs, k * B * H) : null,
-          cOut: saved.cs ? v(saved.cs, (k + 1) * B * H) : null,
-          dh: v(dhCur, 0),
-          dc: dcCur ? v(dcCur, 0) : null,
-          dGx: v(dGx, k * B * G),
-          dGh: v(dGh, k * B * G),
-          dhPrev: v(dhNext, 0),
-          dcPrev: dcNext ? v(dcNext, 0) : null,
-          valid: m,
-          peepholes: peepS,
-          dPeepholes: dPeepS,
-        });
-        // dL/dh_{k-1} += dGh_k · W_hh
-        mm(dGh, weightHh.storage, dhNext, B, H, G, false, false, true, k * B * G);
-        [dhCur, dhNext] = [dhNext, dhCur];
-        if (dcCur) [dcCur, dcNext] = [dcNext!, dcCur];
-      }
+      const gh0 = uninitialized(bk, h0.shape);
+      const gc0 = c0 ? uninitialized(bk, c0.shape) : null;
+      bk.recurrentSequenceGrad(kind, {
+        T,
+        B,
+        H,
+        whh: weightHh.storage,
+        hs: saved.hs,
+        cs: saved.cs,
+        act: saved.act,
+        valid,
+        gP: gP.storage,
+        reverse,
+        dGx,
+        dGh,
+        dh0: gh0.storage,
+        dc0: gc0 ? gc0.storage : null,
+        peepholes: peepS,
+        dPeepholes: dPeepS,
+      });
       const grads: (Tensor | null)[] = [];
       // x
       if (x.requiresGrad) {
-        const dxk = bk.alloc(T * B * I);
+        const dxk = bk.alloc(T * B * I, true);
         mm(dGx, w.weightIh.storage, dxk, T * B, I, G, false, false, false);
-        const gxT = empty(bk, x.shape);
+        const gxT = uninitialized(bk, x.shape);
         toProcessingOrder(bk, dxk, gxT.storage, B, T, I, reverse, true);
         bk.free(dxk);
         grads.push(gxT);
       } else grads.push(null);
       // h0, c0
-      const gh0 = empty(bk, h0.shape);
-      bk.stridedCopy(dhCur, 0, [1], gh0.storage, 0, [1], [B * H], false);
       grads.push(gh0);
-      if (c0) {
-        const gc0 = empty(bk, c0.shape);
-        bk.stridedCopy(dcCur!, 0, [1], gc0.storage, 0, [1], [B * H], false);
-        grads.push(gc0);
-      }
+      if (gc0) grads.push(gc0);
       // weights: one GEMM each over all steps
-      const gWih = empty(bk, w.weightIh.shape);
+      const gWih = uninitialized(bk, w.weightIh.shape);
       mm(dGx, saved.xk, gWih.storage, G, I, T * B, true, false, false);
-      const gWhh = empty(bk, weightHh.shape);
+      const gWhh = uninitialized(bk, weightHh.shape);
       mm(dGh, saved.hs, gWhh.storage, G, H, T * B, true, false, false);
       grads.push(gWih, gWhh);
       if (w.biasIh) {
-        const g = empty(bk, [G]);
+        const g = uninitialized(bk, [G]);
         bk.reduce('sum', dGx, g.storage, 1, T * B, G);
         grads.push(g);
       }
       if (w.biasHh) {
-        const g = empty(bk, [G]);
+        const g = uninitialized(bk, [G]);
         bk.reduce('sum', dGh, g.storage, 1, T * B, G);
         grads.push(g);
       }
       if (dPeep) grads.push(dPeep.i, dPeep.f, dPeep.o);
-      for (const s of [dh, dhPrev, dGx, ...(dc ? [dc, dcPrev!] : []), ...(separateGh ? [dGh] : [])]) bk.free(s);
+      for (const s of [dGx, ...(separateGh ? [dGh] : [])]) bk.free(s);
       return grads;
     },
     savedTensors,

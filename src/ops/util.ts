@@ -19,6 +19,11 @@ export function empty(backend: Backend, shape: Shape): Tensor {
   return Tensor.fromStorage(backend.alloc(sizeOf(shape)), shape, backend);
 }
 
+/** A tensor for an op that writes every element before anything reads it (GEMM outputs, gathers, copies): not zeroed first. */
+export function uninitialized(backend: Backend, shape: Shape): Tensor {
+  return Tensor.fromStorage(backend.alloc(sizeOf(shape), true), shape, backend);
+}
+
 /** A number becomes a rank-0 tensor on the other operand's backend. */
 export function asTensor(x: Tensor | number, like: Tensor): Tensor {
   if (typeof x === 'number') return Tensor.fromStorage(like.backend.fromValues([x]), [], like.backend);

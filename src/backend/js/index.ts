@@ -7,11 +7,14 @@
  * gradcheck uses so finite differences are not drowned in float32 rounding.
  */
 import { adamBiasCorrection } from '../backend.js';
+import { recurrentLayout, recurrentSequenceGradLoop, recurrentSequenceLoop } from '../recurrent-loop.js';
 import { GELU_TANH } from '../kernel-constants.js';
 import type {
   RecurrentKind,
   RecurrentStepArgs,
   RecurrentStepGradArgs,
+  RecurrentSequenceArgs,
+  RecurrentSequenceGradArgs,
   ScanArgs,
   ScanGradArgs,
   ScanKind,
@@ -561,7 +564,7 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
         ACT = st(a.act.s);
       const CP = a.cPrev ? st(a.cPrev.s) : null,
         CO = a.cOut ? st(a.cOut.s) : null;
-      const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
+      const G = recurrentLayout(kind).gates * H;
       const A = kind === 'rnn_tanh' || kind === 'rnn_relu' || kind === 'rnn_sigmoid' ? 0 : 4 * H;
       const ghAt = (i: number): number => (GH ? GH[i] : 0);
       const PI = a.peepholes ? st(a.peepholes.i) : null,
@@ -629,7 +632,7 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
         CO = a.cOut ? st(a.cOut.s) : null;
       const DC = a.dc ? st(a.dc.s) : null,
         DCP = a.dcPrev ? st(a.dcPrev.s) : null;
-      const G = kind === 'lstm' ? 4 * H : kind === 'gru' ? 3 * H : H;
+      const G = recurrentLayout(kind).gates * H;
       const A = kind === 'lstm' || kind === 'gru' ? 4 * H : 0;
       const PI = a.peepholes ? st(a.peepholes.i) : null,
         PF = a.peepholes ? st(a.peepholes.f) : null,
@@ -720,6 +723,13 @@ export function createJsBackend(precision: 'f32' | 'f64' = 'f32'): Backend {
           }
         }
       }
+    },
+
+    recurrentSequence(kind: RecurrentKind, a: RecurrentSequenceArgs) {
+      recurrentSequenceLoop(backend, kind, a);
+    },
+    recurrentSequenceGrad(kind: RecurrentKind, a: RecurrentSequenceGradArgs) {
+      recurrentSequenceGradLoop(backend, kind, a);
     },
 
     scan(kind: ScanKind, a: ScanArgs) {

@@ -21,6 +21,8 @@ import type {
   RecurrentKind,
   RecurrentStepArgs,
   RecurrentStepGradArgs,
+  RecurrentSequenceArgs,
+  RecurrentSequenceGradArgs,
   RmsNormArgs,
   RmsNormGradArgs,
   ScanArgs,
@@ -31,6 +33,7 @@ import type {
   UnaryOp,
 } from '../backend.js';
 import { adamBiasCorrection } from '../backend.js';
+import { recurrentLayout, recurrentSequenceGradLoop, recurrentSequenceLoop } from '../recurrent-loop.js';
 import { createJsBackend } from '../js/index.js';
 import { BINARY, RECURRENT, SCAN, UNARY } from '../opcodes.js';
 import { loadKernels, type Kernels, type LoadedKernels } from './kernels.js';
@@ -81,6 +84,15 @@ export const SCAN_PARALLEL_MIN = 1 << 14;
  * 1.3-1.9x, rmsNorm forward 57 -> 31 us, gelu 320 -> 170 us at 2^17.
  */
 export const NORM_PARALLEL_MIN = 1 << 16;
+
+/**
+ * A recurrent layer's time loop is split over the threads by batch rows, in
+ * runs of this many (the GEMM's register tile), when every thread gets at
+ * least one run: each thread then runs all T steps of its rows with no
+ * synchronisation. Otherwise each step's GEMM is split instead
+ * (recurrentSequenceLoop).
+ */
+export const SEQUENCE_ROW_QUANTUM = 4;
 
 /** A float32's bits as an int32: how a float reaches a kernel through a thread's integer job slots. */
 const f32Bits = (x: number): number => {
@@ -239,6 +251,25 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
   let gwParts = 0,
     gwPartsBytes = 0;
 
+  /**
+   * Runs a recurrent time-loop kernel over the batch rows: in runs of
+   * SEQUENCE_ROW_QUANTUM rows, one per thread, when every thread gets one;
+   * whole on this thread otherwise. Returns false when the caller should
+   * split each step's GEMM instead (threads, but too few rows).
+   */
+  const sequenceKernel = <K extends 'recurrentSeq' | 'recurrentSeqGrad'>(name: K, lead: number[], B: number, splittable: boolean): boolean => {
+    type Args = Parameters<Kernels[K]>;
+    const runs = Math.ceil(B / SEQUENCE_ROW_QUANTUM);
+    if (pool && (!splittable || runs < pool.threads)) return false;
+    if (!pool) {
+      (k[name] as (...a: number[]) => void)(...lead, gemmScratch, 0, B);
+      return true;
+    }
+    const per = SEQUENCE_ROW_QUANTUM * Math.ceil(runs / pool.threads);
+    pool.run(name, (t) => (t * per < B ? ([...lead, pool.scratchOf(t, gemmScratch), t * per, Math.min(B, (t + 1) * per)] as Args) : null));
+    return true;
+  };
+
   const backend: WasmBackend = {
     name: 'wasm',
     precision: 'f32',
@@ -248,9 +279,9 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
     threads,
     threadsReady: async () => pool?.whenReady(),
 
-    alloc(size) {
+    alloc(size, uninitialized) {
       const s = allocRaw(size);
-      s.data.fill(0);
+      if (!uninitialized) s.data.fill(0);
       return s;
     },
     fromValues(values) {
@@ -427,6 +458,84 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
         ...peepholePointers(a.peepholes),
         ...peepholePointers(a.peepholes ? a.dPeepholes : null),
       );
+    },
+
+    recurrentSequence(kind, a: RecurrentSequenceArgs) {
+      const { T, B, H } = a;
+      const L = recurrentLayout(kind);
+      const G = L.gates * H;
+      // W_hh transposed (H x G) packed once for all T steps: B[h, g] = W_hh[g, h]
+      const packedBytes = 4 * k.packedBFloats(H, G);
+      const packed = heap.alloc(packedBytes);
+      k.packB(H, G, at(a.whh), 1, H, packed);
+      const ghBytes = L.separateGh ? 4 * B * G : 0;
+      const gh = ghBytes ? heap.alloc(ghBytes) : 0;
+      const lead = [
+        KIND[kind],
+        T,
+        B,
+        H,
+        at(a.gx),
+        gh,
+        L.separateGh && a.biasHh ? at(a.biasHh) : 0,
+        packed,
+        at(a.hs),
+        a.cs ? at(a.cs) : 0,
+        at(a.act),
+        a.valid ? ints(a.valid) : 0,
+        ...peepholePointers(a.peepholes),
+        f32Bits(a.forgetGateOffset ?? 0),
+      ];
+      const done = sequenceKernel('recurrentSeq', lead, B, true);
+      heap.release(packed, packedBytes);
+      if (gh) heap.release(gh, ghBytes);
+      if (!done) recurrentSequenceLoop(backend, kind, a);
+    },
+    recurrentSequenceGrad(kind, a: RecurrentSequenceGradArgs) {
+      const { T, B, H } = a;
+      const L = recurrentLayout(kind);
+      const G = L.gates * H;
+      // W_hh itself (G x H) packed once: dL/dh_{k-1} += dGh_k · W_hh
+      const packedBytes = 4 * k.packedBFloats(G, H);
+      const packed = heap.alloc(packedBytes);
+      k.packB(G, H, at(a.whh), H, 1, packed);
+      const stateBytes = 4 * B * H;
+      const buffers = Array.from({ length: L.cellState ? 4 : 2 }, () => heap.alloc(stateBytes));
+      const [dhA, dhB, dcA = 0, dcB = 0] = buffers;
+      const dPeep = a.peepholes ? a.dPeepholes : null;
+      const lead = [
+        KIND[kind],
+        T,
+        B,
+        H,
+        packed,
+        at(a.act),
+        at(a.hs),
+        a.cs ? at(a.cs) : 0,
+        at(a.gP),
+        (T + (L.cellState ? 2 : 1)) * H,
+        a.reverse ? 1 : 0,
+        at(a.dGx),
+        at(a.dGh),
+        dhA,
+        dhB,
+        dcA,
+        dcB,
+        a.valid ? ints(a.valid) : 0,
+        ...peepholePointers(a.peepholes),
+        ...peepholePointers(dPeep),
+      ];
+      // every row adds into the peephole gradients, so with them the rows stay on one thread
+      const done = sequenceKernel('recurrentSeqGrad', lead, B, !dPeep);
+      if (done) {
+        // dh and dc ping-pong once per step: after T steps the result is in the A buffers when T is even
+        const [dh, dc] = T % 2 === 0 ? [dhA, dcA] : [dhB, dcB];
+        ws(a.dh0).data.set(heap.f32(dh, B * H));
+        if (a.dc0 && dc) ws(a.dc0).data.set(heap.f32(dc, B * H));
+      }
+      heap.release(packed, packedBytes);
+      for (const p of buffers) heap.release(p, stateBytes);
+      if (!done) recurrentSequenceGradLoop(backend, kind, a);
     },
 
     scan(kind, a: ScanArgs) {

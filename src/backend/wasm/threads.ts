@@ -1,7 +1,8 @@
 /**
  * Worker threads for the wasm backend: every worker instantiates the same
  * compiled kernels on the same shared memory, and the main thread hands out
- * slices of a big kernel call (GEMM, scan, RMSNorm, GELU) through a small
+ * slices of a big kernel call (GEMM, scan, RMSNorm, GELU, a recurrent
+ * layer's time loop) through a small
  * control block in that memory (a job counter, a done counter, and
  * per-worker argument slots). Workers spin briefly and then sleep in Atomics.wait, so a dispatch
  * costs about a microsecond while work is flowing and nothing while idle.
@@ -44,7 +45,7 @@ export function getThreadSpawner(): ThreadSpawner | null {
  * integer arguments (addresses go through an Int32 slot and back to the i32
  * parameter unchanged).
  */
-export const SPLIT_KERNELS = ['gemm', 'scan', 'scanGrad', 'rmsNorm', 'rmsNormGrad', 'gelu', 'geluGrad'] as const;
+export const SPLIT_KERNELS = ['gemm', 'scan', 'scanGrad', 'rmsNorm', 'rmsNormGrad', 'gelu', 'geluGrad', 'recurrentSeq', 'recurrentSeqGrad'] as const;
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];
 
 /** Control block layout (Int32 slots): 0 job counter, 1 done counter, 2 workers ready; from SLOTS, SLOTS per worker (op, arguments). */
@@ -161,6 +162,11 @@ export class ThreadPool {
       // spin: the other parts take microseconds; a dead worker must not hang the process
       if (++spins % 10000000 === 0 && spins > 1e9) throw new Error('wasm backend: a worker thread stopped answering; set RECUR_THREADS=1');
     }
+  }
+
+  /** Thread t's private GEMM scratch: `own` (the caller's) for thread 0. */
+  scratchOf(t: number, own: number): number {
+    return t === 0 ? own : this.scratch[t - 1];
   }
 
   /**
