@@ -13,6 +13,7 @@
  * Prints one line per entry and writes validation loss against training
  * time as an SVG (`--svg`, default docs/quality.svg). Never asserts.
  *   npm run bench:quality [-- --minutes 10] [--entries default,best,torch] [--eval-seconds 30] [--svg docs/quality.svg] [--json]
+ *     [--best-config '{"hidden":256}'] [--best-options '{"lr":0.002}']   (try a candidate as the best entry)
  */
 import '../src/node/wasm-features.js';
 import '../src/node/threads.js';
@@ -52,8 +53,18 @@ const { values } = parseArgs({
     'eval-seconds': { type: 'string', default: '30' },
     svg: { type: 'string', default: fileURLToPath(new URL('../docs/quality.svg', import.meta.url)) },
     json: { type: 'boolean', default: false },
+    // a candidate for the best entry, as JSON merged onto the defaults: '{"hidden":256,"dropout":0.2}' and '{"lr":0.002}'
+    'best-config': { type: 'string' },
+    'best-options': { type: 'string' },
   },
 });
+if (values['best-config'] || values['best-options']) {
+  const config = JSON.parse(values['best-config'] ?? '{}') as Partial<LanguageModelConfig>;
+  const options = JSON.parse(values['best-options'] ?? '{}') as Partial<TrainOptions>;
+  BEST.config = { ...defaultLMConfig, ...config };
+  BEST.options = options;
+  BEST.flags = `config ${JSON.stringify(config)} options ${JSON.stringify(options)}`;
+}
 const minutes = Number(values.minutes),
   evalSeconds = Number(values['eval-seconds']);
 if (!(minutes > 0) || !(evalSeconds > 0)) {
@@ -197,4 +208,9 @@ const svg = lineChart(
   },
 );
 writeFileAtomic(values.svg!, new TextEncoder().encode(svg));
+// the curves beside the chart, so a figure can be checked or redrawn without training again
+writeFileAtomic(
+  values.svg!.replace(/\.svg$/, '') + '.json',
+  new TextEncoder().encode(JSON.stringify({ date: new Date().toISOString(), minutes, curves }, null, 1) + '\n'),
+);
 if (!values.json) console.log(`wrote ${values.svg}`);

@@ -62,3 +62,21 @@ it('lineChart: a series with legend false is drawn but not listed; long labels p
   const x = (label: string): number => Number(new RegExp(`<text x="([0-9.]+)"[^>]*>${label}</text>`).exec(svg)![1]);
   assert.ok(x('c') - x('a rather long label for the first series') > 7 * 'a rather long label for the first series'.length, 'no overlap');
 });
+
+it('lineChart: legend labels that would run past the right edge wrap onto a new row, and the plot moves down to make room', () => {
+  const label = (i: number): string => `series ${i}: a label long enough that three of them do not fit on one row`;
+  const series = [0, 1, 2].map((i) => ({ label: label(i), x: [0, 1], y: [i, i + 1], color: 'red' }));
+  const svg = lineChart(series, { title: 'T', width: 900 });
+  const at = (i: number): { x: number; y: number } => {
+    const m = new RegExp(`<text x="([0-9.]+)" y="([0-9.]+)">${label(i)}</text>`).exec(svg)!;
+    return { x: Number(m[1]), y: Number(m[2]) };
+  };
+  for (const i of [0, 1, 2]) assert.ok(at(i).x + 7 * label(i).length <= 900, `label ${i} ends inside the chart`);
+  assert.ok(at(1).y > at(0).y, 'the second label starts a new row');
+  // the plot's top edge (the y axis) starts below the last legend row
+  const axisTop = Number(/<line x1="70" y1="([0-9.]+)" x2="70"/.exec(svg)![1]);
+  assert.ok(axisTop > Math.max(at(0).y, at(1).y, at(2).y), `axis top ${axisTop}`);
+  // one row when they fit, as before
+  const short = lineChart([{ label: 'a', x: [0, 1], y: [0, 1], color: 'red' }], { title: 'T' });
+  assert.match(short, /<line x1="70" y1="40" x2="70"/);
+});

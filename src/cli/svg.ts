@@ -34,7 +34,22 @@ const fmt = (v: number): string => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 &
 export function lineChart(series: readonly Series[], o: ChartOptions): string {
   const W = o.width ?? 900,
     Hh = o.height ?? 360;
-  const m = { l: 70, r: 20, t: 40, b: o.xLabel ? 52 : 40 };
+  // the legend above the plot: about 7 px a character, at least 150 px a label; a label that would run past
+  // the right edge starts a new row, and the plot moves down to make room
+  const legend: { s: Series; x: number; row: number }[] = [];
+  let lx = 80,
+    row = 0;
+  for (const s of series) {
+    if (s.legend === false) continue;
+    const w = Math.max(150, 40 + 7 * s.label.length);
+    if (lx + w > W - 20 && legend.length > 0) {
+      row++;
+      lx = 80;
+    }
+    legend.push({ s, x: lx, row });
+    lx += w;
+  }
+  const m = { l: 70, r: 20, t: 40 + 16 * row, b: o.xLabel ? 52 : 40 };
   // on a log axis the chart works in log10 of y, and only positive finite values have a place
   const yOf = o.logY ? (y: number): number => (y > 0 && Number.isFinite(y) ? Math.log10(y) : NaN) : (y: number): number => y;
   let x0 = Infinity,
@@ -79,7 +94,6 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   if (o.splitX !== undefined) {
     parts.push(`<line x1="${px(o.splitX).toFixed(1)}" y1="${m.t}" x2="${px(o.splitX).toFixed(1)}" y2="${Hh - m.b}" stroke="#bbb" stroke-dasharray="4 4"/>`);
   }
-  let lx = m.l + 10;
   series.forEach((s) => {
     const pts: string[] = [];
     for (let i = 0; i < s.x.length; i++) {
@@ -89,14 +103,12 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
     parts.push(
       `<polyline fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts.join(' ')}"><title>${esc(s.label)}</title></polyline>`,
     );
-    if (s.legend === false) return;
-    parts.push(
-      `<line x1="${lx}" y1="${m.t - 8}" x2="${lx + 20}" y2="${m.t - 8}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
-    );
-    parts.push(`<text x="${lx + 25}" y="${m.t - 4}">${esc(s.label)}</text>`);
-    // 150 px a label, more for a long one (about 7 px a character at this size)
-    lx += Math.max(150, 40 + 7 * s.label.length);
   });
+  for (const { s, x, row: r } of legend) {
+    const y = 32 + 16 * r;
+    parts.push(`<line x1="${x}" y1="${y}" x2="${x + 20}" y2="${y}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
+    parts.push(`<text x="${x + 25}" y="${y + 4}">${esc(s.label)}</text>`);
+  }
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
