@@ -256,6 +256,47 @@ function packA(a: usize, ars: usize, acs: usize, mc: i32, kc: i32, dst: usize): 
 }
 
 /**
+ * The blocked product both GEMMs run: for each KC x NC block of B, its
+ * panels are either packed now into scratch (`prepacked` false: B is a
+ * matrix with strides brs, bcs) or read where packB left them (`prepacked`
+ * true: b is packB's output), then multiplied into rows [i0, i1) of C.
+ */
+@inline function gemmBlocks(
+  n: i32, k: i32,
+  a: usize, ars: usize, acs: usize,
+  b: usize, brs: usize, bcs: usize, prepacked: bool,
+  c: usize, ldc: usize, accumulate: bool, scratch: usize,
+  i0: i32, i1: i32,
+): void {
+  const ldcB = ldc << 2;
+  const packedA = scratch + (<usize>(KC * NC) << 2);
+  const tmp = packedA + (<usize>(KC * MC) << 2);
+  if (k == 0) {
+    if (!accumulate) for (let i = i0; i < i1; i++) memory.fill(c + <usize>i * ldcB, 0, <usize>n << 2);
+    return;
+  }
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    const ncp = ((nc + NR - 1) / NR) * NR;
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      let bp = scratch;
+      if (prepacked) bp = b + (<usize>(jc * k + pc * ncp) << 2);
+      else {
+        const bBlock = b + ((<usize>pc * brs + <usize>jc * bcs) << 2);
+        // B is always packed, even when its rows are contiguous: reading it in
+        // place strides by a row per k, and with power-of-two widths those rows
+        // share a few L1 sets and evict each other (measured 10-30% slower)
+        for (let jr = 0; jr < nc; jr += NR) {
+          packPanel(bBlock + ((<usize>jr * bcs) << 2), brs, bcs, kc, min(NR, nc - jr), scratch + (<usize>(jr * kc) << 2));
+        }
+      }
+      multiplyBlock(a, ars, acs, pc, kc, jc, nc, bp, c, ldcB, accumulate || pc > 0, packedA, tmp, i0, i1);
+    }
+  }
+}
+
+/**
  * C (m x n, rows ldc apart) = or += A·B, where A[i,p] = a[i*ars + p*acs] and
  * B[p,j] = b[p*brs + j*bcs]: every transpose layout is a choice of strides.
  * Goto-style blocking: B is cut into KC x NC blocks packed into 8-column
@@ -271,27 +312,7 @@ export function gemm(
   c: usize, ldc: usize, accumulate: bool, scratch: usize,
   i0: i32, i1: i32,
 ): void {
-  const ldcB = ldc << 2;
-  const packedA = scratch + (<usize>(KC * NC) << 2);
-  const tmp = packedA + (<usize>(KC * MC) << 2);
-  if (k == 0) {
-    if (!accumulate) for (let i = i0; i < i1; i++) memory.fill(c + <usize>i * ldcB, 0, <usize>n << 2);
-    return;
-  }
-  for (let jc = 0; jc < n; jc += NC) {
-    const nc = min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc);
-      const bBlock = b + ((<usize>pc * brs + <usize>jc * bcs) << 2);
-      // B is always packed, even when its rows are contiguous: reading it in
-      // place strides by a row per k, and with power-of-two widths those rows
-      // share a few L1 sets and evict each other (measured 10-30% slower)
-      for (let jr = 0; jr < nc; jr += NR) {
-        packPanel(bBlock + ((<usize>jr * bcs) << 2), brs, bcs, kc, min(NR, nc - jr), scratch + (<usize>(jr * kc) << 2));
-      }
-      multiplyBlock(a, ars, acs, pc, kc, jc, nc, scratch, c, ldcB, accumulate || pc > 0, packedA, tmp, i0, i1);
-    }
-  }
+  gemmBlocks(n, k, a, ars, acs, b, brs, bcs, false, c, ldc, accumulate, scratch, i0, i1);
 }
 
 /** Floats that packB writes for a k x n matrix: its columns rounded up to whole 8-wide panels, times k. */
@@ -332,21 +353,7 @@ export function gemmPacked(
   c: usize, ldc: usize, accumulate: bool, scratch: usize,
   i0: i32, i1: i32,
 ): void {
-  const ldcB = ldc << 2;
-  const packedA = scratch + (<usize>(KC * NC) << 2);
-  const tmp = packedA + (<usize>(KC * MC) << 2);
-  if (k == 0) {
-    if (!accumulate) for (let i = i0; i < i1; i++) memory.fill(c + <usize>i * ldcB, 0, <usize>n << 2);
-    return;
-  }
-  for (let jc = 0; jc < n; jc += NC) {
-    const nc = min(NC, n - jc);
-    const ncp = ((nc + NR - 1) / NR) * NR;
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc);
-      multiplyBlock(a, ars, acs, pc, kc, jc, nc, bp + (<usize>(jc * k + pc * ncp) << 2), c, ldcB, accumulate || pc > 0, packedA, tmp, i0, i1);
-    }
-  }
+  gemmBlocks(n, k, a, ars, acs, bp, 0, 0, true, c, ldc, accumulate, scratch, i0, i1);
 }
 
 /**

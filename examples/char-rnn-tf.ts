@@ -17,11 +17,10 @@
  *   recur train data/tinyshakespeare.txt --layers 2 --hidden 128 --embed 128 --dropout 0 --forget-bias 1 \
  *     --batch 50 --seq 50 --lr 0.002 --lr-decay 1 --clip 5 --epochs 2 --val-frac 0
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CharTokenizer, Rng, defaultTrainOptions, sampleText, trainLM, type EvalInfo, type LanguageModel } from '../src/index.js';
 import { tensorflowInit } from './classic-init.js';
-import { exampleArgs } from './example-args.js';
+import { exampleArgs, readExampleText } from './example-args.js';
 
 /** The slides' log: training loss (nats per character) over batches 885-891 of 892, and at the last. */
 export const THEIR_LOSS = { firstBatch: 885, lastBatch: 891, low: 1.455, high: 1.541, atLast: 1.495 };
@@ -120,13 +119,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     strings: { data: fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)) },
     flags: { 'no-held-out': false },
   });
-  let text: string;
-  try {
-    text = readFileSync(a.data, 'utf8');
-  } catch (e) {
-    console.error(`char-rnn-tf: cannot read '${a.data}' (${(e as NodeJS.ErrnoException).code}); give a UTF-8 text file with --data`);
-    process.exit(1);
-  }
+  let text = readExampleText('char-rnn-tf', a.data);
   if (a.chars > 0) text = text.slice(0, a.chars);
   const t0 = performance.now();
   const run = await charRnnTf({ text, epochs: a.epochs, sampleLength: a['sample-length'], seed: a.seed });

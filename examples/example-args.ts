@@ -3,6 +3,7 @@
  * so a bad value gets one sentence and exit 2 instead of a run that trains
  * on NaN.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /** What a numeric option may hold. */
@@ -67,4 +68,14 @@ export function exampleArgs<N extends string, S extends string = never, B extend
   }
   for (const k of [...Object.keys(spec.strings ?? {}), ...Object.keys(spec.flags ?? {})]) out[k] = values[k] as string | boolean;
   return out as Record<N, number> & Record<S, string> & Record<B, boolean>;
+}
+
+/** The UTF-8 text at `path` (a script's --data), or one sentence and exit 1 when it cannot be read. */
+export function readExampleText(script: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    console.error(`${script}: cannot read '${path}' (${(e as NodeJS.ErrnoException).code}); give a UTF-8 text file with --data`);
+    process.exit(1);
+  }
 }

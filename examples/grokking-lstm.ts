@@ -23,11 +23,10 @@
  *   recur train first100k.txt --layers 1 --hidden 512 --embed 512 --dropout 0 --batch 16 --seq 25 \
  *     --optimizer sgd --momentum 0 --lr 0.05 --loss-sum --lr-decay 0.99 --clip 0 --epochs 7 --val-frac 0
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BpttBatcher, CharTokenizer, Rng, defaultTrainOptions, sampleText, trainLM, type LanguageModel } from '../src/index.js';
 import { grokkingInit } from './classic-init.js';
-import { exampleArgs } from './example-args.js';
+import { exampleArgs, readExampleText } from './example-args.js';
 
 /** The running perplexities the book prints (as issue 18 quotes them): [epoch, window (from 1), perplexity]. */
 export const BOOK_PERPLEXITY: [number, number, number][] = [
@@ -141,13 +140,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     numbers: { epochs: ['count', 7], chars: ['count', 100000], lr: ['positive', 0.05], hidden: ['count', 512], seed: ['number', 1] },
     strings: { data: fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)) },
   });
-  let text: string;
-  try {
-    text = readFileSync(a.data, 'utf8').slice(0, a.chars);
-  } catch (e) {
-    console.error(`grokking-lstm: cannot read '${a.data}' (${(e as NodeJS.ErrnoException).code}); give a UTF-8 text file with --data`);
-    process.exit(1);
-  }
+  const text = readExampleText('grokking-lstm', a.data).slice(0, a.chars);
   const t0 = performance.now();
   const run = await grokkingLstm({
     text,

@@ -11,11 +11,10 @@
  *
  *   npm run min-char-rnn -- [--iterations 5000] [--print-every 100] [--data file.txt] [--seed 1]
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as r from '../src/index.js';
 import { Adagrad, CharTokenizer, Rng, clipGradValue, parameter, type Tensor } from '../src/index.js';
-import { exampleArgs } from './example-args.js';
+import { exampleArgs, readExampleText } from './example-args.js';
 
 export interface MinCharRnnOptions {
   text: string;
@@ -132,13 +131,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     numbers: { iterations: ['count', 5000], 'print-every': ['whole', 100], seed: ['number', 1] },
     strings: { data: fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url)) },
   });
-  let text: string;
-  try {
-    text = readFileSync(a.data, 'utf8');
-  } catch (e) {
-    console.error(`min-char-rnn: cannot read '${a.data}' (${(e as NodeJS.ErrnoException).code}); give a UTF-8 text file with --data`);
-    process.exit(1);
-  }
+  const text = readExampleText('min-char-rnn', a.data);
   const t0 = performance.now();
   const res = minCharRnn({
     text,
