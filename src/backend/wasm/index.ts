@@ -252,22 +252,27 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
     gwPartsBytes = 0;
 
   /**
-   * Runs a recurrent time-loop kernel over the batch rows: in runs of
-   * SEQUENCE_ROW_QUANTUM rows, one per thread, when every thread gets one;
-   * whole on this thread otherwise. Returns false when the caller should
-   * split each step's GEMM instead (threads, but too few rows).
+   * Whether a recurrent time loop runs as one kernel (over all rows, or in
+   * runs of SEQUENCE_ROW_QUANTUM rows, one per thread, when every thread
+   * gets one) rather than as recurrentSequenceLoop, which splits each step's
+   * GEMM: decided before anything is packed for the kernel.
    */
-  const sequenceKernel = <K extends 'recurrentSeq' | 'recurrentSeqGrad'>(name: K, lead: number[], B: number, splittable: boolean): boolean => {
+  const sequenceKernelFits = (B: number, splittable: boolean): boolean => !pool || (splittable && Math.ceil(B / SEQUENCE_ROW_QUANTUM) >= pool.threads);
+  const runSequenceKernel = <K extends 'recurrentSeq' | 'recurrentSeqGrad'>(name: K, lead: number[], B: number): void => {
     type Args = Parameters<Kernels[K]>;
-    const runs = Math.ceil(B / SEQUENCE_ROW_QUANTUM);
-    if (pool && (!splittable || runs < pool.threads)) return false;
     if (!pool) {
       (k[name] as (...a: number[]) => void)(...lead, gemmScratch, 0, B);
-      return true;
+      return;
     }
-    const per = SEQUENCE_ROW_QUANTUM * Math.ceil(runs / pool.threads);
+    const per = SEQUENCE_ROW_QUANTUM * Math.ceil(Math.ceil(B / SEQUENCE_ROW_QUANTUM) / pool.threads);
     pool.run(name, (t) => (t * per < B ? ([...lead, pool.scratchOf(t, gemmScratch), t * per, Math.min(B, (t + 1) * per)] as Args) : null));
-    return true;
+  };
+  /** A k x n matrix (element strides brs, bcs) packed once for gemmPacked, with its release. */
+  const packedMatrix = (kk: number, n: number, b: Storage, brs: number, bcs: number): { ptr: number; release: () => void } => {
+    const bytes = 4 * k.packedBFloats(kk, n);
+    const ptr = heap.alloc(bytes);
+    k.packB(kk, n, at(b), brs, bcs, ptr);
+    return { ptr, release: () => heap.release(ptr, bytes) };
   };
 
   const backend: WasmBackend = {
@@ -462,12 +467,11 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
 
     recurrentSequence(kind, a: RecurrentSequenceArgs) {
       const { T, B, H } = a;
+      if (!sequenceKernelFits(B, true)) return recurrentSequenceLoop(backend, kind, a);
       const L = recurrentLayout(kind);
       const G = L.gates * H;
       // W_hh transposed (H x G) packed once for all T steps: B[h, g] = W_hh[g, h]
-      const packedBytes = 4 * k.packedBFloats(H, G);
-      const packed = heap.alloc(packedBytes);
-      k.packB(H, G, at(a.whh), 1, H, packed);
+      const whhT = packedMatrix(H, G, a.whh, 1, H);
       const ghBytes = L.separateGh ? 4 * B * G : 0;
       const gh = ghBytes ? heap.alloc(ghBytes) : 0;
       const lead = [
@@ -478,7 +482,7 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
         at(a.gx),
         gh,
         L.separateGh && a.biasHh ? at(a.biasHh) : 0,
-        packed,
+        whhT.ptr,
         at(a.hs),
         a.cs ? at(a.cs) : 0,
         at(a.act),
@@ -486,29 +490,28 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
         ...peepholePointers(a.peepholes),
         f32Bits(a.forgetGateOffset ?? 0),
       ];
-      const done = sequenceKernel('recurrentSeq', lead, B, true);
-      heap.release(packed, packedBytes);
+      runSequenceKernel('recurrentSeq', lead, B);
+      whhT.release();
       if (gh) heap.release(gh, ghBytes);
-      if (!done) recurrentSequenceLoop(backend, kind, a);
     },
     recurrentSequenceGrad(kind, a: RecurrentSequenceGradArgs) {
       const { T, B, H } = a;
+      const dPeep = a.peepholes ? a.dPeepholes : null;
+      // every row adds into the peephole gradients, so with them the rows stay on one thread
+      if (!sequenceKernelFits(B, !dPeep)) return recurrentSequenceGradLoop(backend, kind, a);
       const L = recurrentLayout(kind);
       const G = L.gates * H;
       // W_hh itself (G x H) packed once: dL/dh_{k-1} += dGh_k · W_hh
-      const packedBytes = 4 * k.packedBFloats(G, H);
-      const packed = heap.alloc(packedBytes);
-      k.packB(G, H, at(a.whh), H, 1, packed);
+      const whh = packedMatrix(G, H, a.whh, H, 1);
       const stateBytes = 4 * B * H;
       const buffers = Array.from({ length: L.cellState ? 4 : 2 }, () => heap.alloc(stateBytes));
       const [dhA, dhB, dcA = 0, dcB = 0] = buffers;
-      const dPeep = a.peepholes ? a.dPeepholes : null;
       const lead = [
         KIND[kind],
         T,
         B,
         H,
-        packed,
+        whh.ptr,
         at(a.act),
         at(a.hs),
         a.cs ? at(a.cs) : 0,
@@ -525,17 +528,13 @@ export function createWasmBackend(opts: { shared?: boolean; variant?: 'relaxed' 
         ...peepholePointers(a.peepholes),
         ...peepholePointers(dPeep),
       ];
-      // every row adds into the peephole gradients, so with them the rows stay on one thread
-      const done = sequenceKernel('recurrentSeqGrad', lead, B, !dPeep);
-      if (done) {
-        // dh and dc ping-pong once per step: after T steps the result is in the A buffers when T is even
-        const [dh, dc] = T % 2 === 0 ? [dhA, dcA] : [dhB, dcB];
-        ws(a.dh0).data.set(heap.f32(dh, B * H));
-        if (a.dc0 && dc) ws(a.dc0).data.set(heap.f32(dc, B * H));
-      }
-      heap.release(packed, packedBytes);
+      runSequenceKernel('recurrentSeqGrad', lead, B);
+      // dh and dc ping-pong once per step: after T steps the result is in the A buffers when T is even
+      const [dh, dc] = T % 2 === 0 ? [dhA, dcA] : [dhB, dcB];
+      ws(a.dh0).data.set(heap.f32(dh, B * H));
+      if (a.dc0 && dc) ws(a.dc0).data.set(heap.f32(dc, B * H));
+      whh.release();
       for (const p of buffers) heap.release(p, stateBytes);
-      if (!done) recurrentSequenceGradLoop(backend, kind, a);
     },
 
     scan(kind, a: ScanArgs) {
