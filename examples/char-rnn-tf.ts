@@ -71,6 +71,9 @@ export async function charRnnTf(o: CharRnnTfOptions): Promise<CharRnnTfResult> {
       config: { model: 'lstm', layers: o.layers ?? 2, hidden: o.hidden ?? 128, embed: o.embed ?? 128, dropout: 0, forgetBias: 1 },
       options: {
         ...defaultTrainOptions,
+        // the source's schedule: lrDecay after every epoch, no warm-up
+        schedule: 'exponential',
+        warmup: 0,
         batch: o.batch ?? 50,
         seq: o.seq ?? 50,
         optimizer: 'adam',

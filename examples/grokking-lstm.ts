@@ -96,6 +96,9 @@ export async function grokkingLstm(o: GrokkingOptions): Promise<GrokkingResult> 
       config: { model: 'lstm', layers: 1, hidden: o.hidden ?? 512, embed: o.embed ?? 512, dropout: 0 },
       options: {
         ...defaultTrainOptions,
+        // the source's schedule: lrDecay after every epoch, no warm-up
+        schedule: 'exponential',
+        warmup: 0,
         batch,
         seq: bptt,
         optimizer: 'sgd',

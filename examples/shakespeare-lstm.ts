@@ -22,6 +22,9 @@ export async function shakespeareLstm(o: { text: string; epochs: number; hidden?
       config: { model: 'lstm', layers: 1, hidden: o.hidden ?? 256, embed: 64, dropout: 0 },
       options: {
         ...defaultTrainOptions,
+        // the source's schedule: lrDecay after every epoch, no warm-up
+        schedule: 'exponential',
+        warmup: 0,
         batch: 16,
         seq: 25,
         optimizer: 'sgd',

@@ -241,7 +241,7 @@ describe('training the scan kinds, plain and as blocks', () => {
         text,
         vocab,
         config,
-        options: { ...defaultTrainOptions, batch: 16, seq: 32, lr: 0.005, lrDecay: 1, evalEvery: 0, sampleEvery: 0, steps },
+        options: { ...defaultTrainOptions, batch: 16, seq: 32, lr: 0.005, schedule: 'exponential', lrDecay: 1, warmup: 0, evalEvery: 0, sampleEvery: 0, steps },
       });
       assert.ok(res.progress.lastValLoss! < bigram - 0.1, `val loss ${res.progress.lastValLoss} vs bigram ${bigram}`);
     });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeCheckpoint, defaultTrainOptions, minTextLength } from '../src/index.js';
+import { decodeCheckpoint, defaultLMConfig, defaultTrainOptions, minTextLength } from '../src/index.js';
 
 const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
 const shakespeare = fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url));
@@ -35,7 +35,7 @@ describe('recur CLI', () => {
     assert.equal(r.status, 0);
     assert.match(r.stdout, /train \[options\] <text-file>/);
     const t = run('train', '--help');
-    assert.match(t.stdout, /--hidden <n>\s+hidden units per layer \(of a block model: its width\)\s+\(default: 128\)/);
+    assert.match(t.stdout, new RegExp(`--hidden <n>\\s+hidden units per layer \\(of a block model: its width\\)\\s+\\(default: ${defaultLMConfig.hidden}\\)`));
     assert.match(
       t.stdout,
       /--optimizer <name>\s+optimizer \(rmsprop: char-rnn's, with --rmsprop-decay\)\s+\(choices: "adam", "adagrad", "rmsprop", "sgd", default:\s+"adam"\)/,

@@ -94,5 +94,17 @@ export function buildSafetensors(header: object | string, data: Uint8Array = new
 
 /** Training options for the small trainLM tests: tiny batches, a fixed rate, no schedule, no periodic evaluation or samples; `o` overrides. */
 export function smallTrainOptions(o: Partial<TrainOptions>): TrainOptions {
-  return { ...defaultTrainOptions, batch: 4, seq: 16, lr: 0.01, lrDecay: 1, evalEvery: 0, sampleEvery: 0, sampleLength: 20, ...o };
+  return {
+    ...defaultTrainOptions,
+    batch: 4,
+    seq: 16,
+    lr: 0.01,
+    schedule: 'exponential',
+    lrDecay: 1,
+    warmup: 0,
+    evalEvery: 0,
+    sampleEvery: 0,
+    sampleLength: 20,
+    ...o,
+  };
 }

@@ -87,12 +87,17 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
       batch: T.batch,
       seq: T.seq,
       lr: T.lr,
+      schedule: T.schedule,
       'lr-decay': T.lrDecay,
+      warmup: T.warmup,
+      // the page's own time limit, which the default cosine schedule needs
+      minutes: 10,
       clip: T.clip,
     };
     for (const [id, v] of Object.entries(fields)) assert.equal(await page.inputValue(`#${id}`), String(v), id);
-    const { OPTIMIZER_NAMES } = await import('../src/index.js');
+    const { OPTIMIZER_NAMES, SCHEDULE_NAMES } = await import('../src/index.js');
     assert.deepEqual(await page.locator('#optimizer option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), [...OPTIMIZER_NAMES]);
+    assert.deepEqual(await page.locator('#schedule option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), [...SCHEDULE_NAMES]);
   });
 
   it('offers every cell kind of the registry, by its name', async () => {
@@ -256,6 +261,21 @@ describe('playground (headless Chromium)', { skip: !haveChromium && 'Chromium is
     assert.ok(width <= 375, `the page is ${width} px wide`);
     await page.screenshot({ path: join(root, 'test-results/playground-375.png'), fullPage: false });
     await page.setViewportSize({ width: 1280, height: 1000 });
+  });
+
+  it('will not start a cosine schedule without a time limit, and says so', async () => {
+    await page.check('input[name=source][value=paste]');
+    await page.fill('#paste', 'the cat sat on the mat. '.repeat(200));
+    await page.selectOption('#schedule', 'cosine');
+    await page.fill('#minutes', '0');
+    await page.click('#start');
+    await page.waitForSelector('#text-status.error');
+    assert.match(
+      (await page.textContent('#text-status')) ?? '',
+      /^the cosine schedule decays over the whole run, so it needs a time limit: set Minutes above 0/,
+    );
+    assert.equal(await page.isDisabled('#start'), false, 'nothing started');
+    await page.fill('#minutes', '10');
   });
 
   it("says why a binary file cannot be learned, in the CLI's words", async () => {

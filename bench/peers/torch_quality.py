@@ -2,8 +2,10 @@
 for a fixed training time, scored like recur scores it. The same split (the
 last --val-frac of the characters held out), the same batching (--batch rows,
 each a contiguous stretch of the training text, read --seq at a time with the
-state carried and reset each epoch), Adam with the learning rate times
---lr-decay after each epoch, global-norm clipping, dropout between layers and
+state carried and reset each epoch), Adam with recur's schedules (the rate
+times --lr-decay after each epoch, or --schedule cosine: half a cosine from
+--lr to --lr-min over the training time; either after a linear --warmup over
+the first steps, as src/train/schedule.ts), global-norm clipping, dropout between layers and
 before the head (as recur's LanguageModel), and the validation loss over the
 whole held-out split as stateful windows (recur's evaluateLoss). Evaluations
 every --eval-seconds of training stop the clock. Prints a JSON line per
@@ -68,7 +70,10 @@ def main():
     ap.add_argument('--batch', type=int, default=32)
     ap.add_argument('--seq', type=int, default=64)
     ap.add_argument('--lr', type=float, default=3e-3)
+    ap.add_argument('--schedule', choices=['exponential', 'cosine'], default='exponential')
     ap.add_argument('--lr-decay', type=float, default=0.85)
+    ap.add_argument('--lr-min', type=float, default=0)
+    ap.add_argument('--warmup', type=int, default=0)
     ap.add_argument('--clip', type=float, default=5)
     ap.add_argument('--threads', type=int, default=2)
     a = ap.parse_args()
@@ -87,12 +92,20 @@ def main():
     lossf = nn.CrossEntropyLoss()
     trained, next_eval, steps, epoch, w, state = 0.0, a.eval_seconds, 0, 0, 0, None
     limit = a.minutes * 60
+    def rate():
+        # recur's learningRate: a closed form of the step, the epoch and the training time
+        warm = min(1.0, (steps + 1) / a.warmup) if a.warmup > 0 else 1.0
+        if a.schedule == 'exponential':
+            return warm * a.lr * a.lr_decay ** epoch
+        f = min(1.0, trained / limit)
+        return warm * (a.lr_min + (a.lr - a.lr_min) * 0.5 * (1 + math.cos(math.pi * f)))
+
     while trained < limit:
         if w == per_epoch:
             w, epoch, state = 0, epoch + 1, None
-            for g in opt.param_groups:
-                g['lr'] = a.lr * a.lr_decay ** epoch
         t0 = time.perf_counter()
+        for g in opt.param_groups:
+            g['lr'] = rate()
         logits, state = model(x[:, w * T:(w + 1) * T], state)
         loss = lossf(logits.reshape(-1, len(chars)), y[:, w * T:(w + 1) * T].reshape(-1))
         opt.zero_grad()

@@ -39,7 +39,10 @@ export interface TrainFlags {
   clip: number;
   clipValue: number;
   lossSum: boolean;
+  schedule: TrainOptions['schedule'];
   lrDecay: number;
+  lrMin: number;
+  warmup: number;
   epochs?: number;
   minutes?: number;
   steps?: number;
@@ -82,7 +85,10 @@ const RESUMABLE = [
   'clip',
   'clipValue',
   'lossSum',
+  'schedule',
   'lrDecay',
+  'lrMin',
+  'warmup',
   'valFrac',
   'evalEvery',
   'evalChars',
@@ -173,6 +179,8 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
   }
   const unit = unitOf(vocab);
   if (flags.epochs !== undefined && flags.minutes !== undefined) throw new UserError('give either --epochs or --minutes, not both', 2);
+  if (flags.lrMin > flags.lr)
+    throw new UserError(`--lr-min ${human(flags.lrMin)} is above --lr ${human(flags.lr)}; the cosine schedule decays from --lr down to --lr-min`, 2);
   const options: TrainOptions = {
     ...defaultTrainOptions,
     batch: flags.batch,
@@ -183,7 +191,10 @@ export async function trainCommand(file: string, f: TrainFlags): Promise<number>
     clip: flags.clip,
     clipValue: flags.clipValue,
     lossSum: flags.lossSum,
+    schedule: flags.schedule,
     lrDecay: flags.lrDecay,
+    lrMin: flags.lrMin,
+    warmup: flags.warmup,
     epochs: flags.epochs ?? (flags.minutes === undefined && flags.steps === undefined ? 1 : 0),
     seconds: (flags.minutes ?? 0) * 60,
     steps: flags.steps ?? 0,

@@ -9,7 +9,7 @@ import { UserError } from './errors.js';
 import { asUserErrorUnlessBug, evalCommand, infoCommand, sampleCommand, trainCommand } from './commands.js';
 import { forecastCommand } from './forecast.js';
 import { exportCommand, importTorchCommand } from './interop.js';
-import { defaultTrainOptions, OPTIMIZER_NAMES } from '../train/trainer.js';
+import { defaultTrainOptions, OPTIMIZER_NAMES, SCHEDULE_NAMES } from '../train/trainer.js';
 import { defaultLMConfig, FFN_MULTIPLE } from '../models/config.js';
 import { sampleDefaults } from '../generate/core.js';
 
@@ -91,12 +91,27 @@ function program(): Command {
       "descend the loss summed over each window's time steps instead of its mean (min-char-rnn, Grokking), so their learning rates carry over",
       T.lossSum,
     )
+    .addOption(
+      new Option(
+        '--schedule <name>',
+        'learning-rate schedule: exponential (x --lr-decay after each epoch) or cosine (half a cosine from --lr to --lr-min over the run, ending with its --steps, --epochs or --minutes)',
+      )
+        .choices(SCHEDULE_NAMES)
+        .default(T.schedule),
+    )
     .option(
       '--lr-decay <x>',
-      'multiply the learning rate by this after each epoch',
+      'exponential schedule: multiply the learning rate by this after each epoch',
       num((n) => n > 0 && n <= 1, 'a number above 0 and at most 1'),
       T.lrDecay,
     )
+    .option(
+      '--lr-min <x>',
+      "cosine schedule: the learning rate at the run's end",
+      num((n) => n >= 0, 'a number of at least 0'),
+      T.lrMin,
+    )
+    .option('--warmup <n>', 'raise the learning rate linearly to --lr over the first N steps (0: none)', int(0), T.warmup)
     .option('--epochs <n>', 'stop after this many epochs (default 1 when no other limit is given)', int(1))
     .option(
       '--minutes <m>',

@@ -49,8 +49,14 @@ export interface LanguageModelConfig {
   peepholes?: boolean;
 }
 
-/** The model defaults (the CLI's and the playground's too); dropout 0.1 was measured with defaultTrainOptions. */
-export const defaultLMConfig: Omit<LanguageModelConfig, 'vocabSize'> = { model: 'lstm', layers: 2, hidden: 128, embed: 64, dropout: 0.1, blocks: false };
+/**
+ * The model defaults (the CLI's and the playground's too): with
+ * defaultTrainOptions, the best character model found for ten minutes of
+ * training on two cores (`npm run bench:quality`; the runs are in
+ * docs/benchmarks.md, "Time to quality"). 2 x 320 and 3 x 192 did worse in
+ * the same time, and 2 x 128 (the default until then) reached 1.528.
+ */
+export const defaultLMConfig: Omit<LanguageModelConfig, 'vocabSize'> = { model: 'lstm', layers: 2, hidden: 256, embed: 64, dropout: 0.2, blocks: false };
 
 /** A block model's feed-forward is this many times its width (Linear(d, 4d), GELU, Linear(4d, d)), as in Transformers and Feng et al. 2024. */
 export const FFN_MULTIPLE = 4;

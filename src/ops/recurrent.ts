@@ -114,7 +114,6 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   const peepS: PeepholeStorages | null = peep ? { i: peep.i.storage, f: peep.f.storage, o: peep.o.storage } : null;
   const A = cell.actBlocks * H;
   const S = cellState ? 2 : 1;
-  const rowBias = (bias: Tensor, dst: Storage, rows: number, off = 0): void => bk.stridedCopy(bias.storage, 0, [0, 1], dst, off, [G, 1], [rows, G], false);
   const timeOf = (k: number): number => (reverse ? T - 1 - k : k);
   const mm = (
     A_: Storage,
@@ -146,9 +145,17 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
   // b_hh goes into every row of gx once here (before W_ih x), not once per step
   const separateGh = !cell.foldsHh;
   const gx = bk.alloc(T * B * G, true);
-  if (w.biasIh) rowBias(w.biasIh, gx, T * B);
-  if (w.biasHh && !separateGh) bk.stridedCopy(w.biasHh.storage, 0, [0, 1], gx, 0, [G, 1], [T * B, G], !!w.biasIh);
-  mm(xk, w.weightIh.storage, gx, T * B, G, I, false, true, !!w.biasIh || (!!w.biasHh && !separateGh));
+  const biases = [w.biasIh, separateGh ? null : w.biasHh].filter((b): b is Tensor => b !== null);
+  const rowBias = (bias: Storage): void => bk.stridedCopy(bias, 0, [0, 1], gx, 0, [G, 1], [T * B, G], false);
+  if (biases.length === 2) {
+    // summed first, so the [T*B, G] buffer is written once rather than written and then read back
+    const sum = bk.alloc(G, true);
+    bk.stridedCopy(biases[0].storage, 0, [1], sum, 0, [1], [G], false);
+    bk.stridedCopy(biases[1].storage, 0, [1], sum, 0, [1], [G], true);
+    rowBias(sum);
+    bk.free(sum);
+  } else if (biases.length === 1) rowBias(biases[0].storage);
+  mm(xk, w.weightIh.storage, gx, T * B, G, I, false, true, biases.length > 0);
   bk.stridedCopy(h0.storage, 0, [1], hs, 0, [1], [B * H], false);
   if (cs) bk.stridedCopy(c0!.storage, 0, [1], cs, 0, [1], [B * H], false);
   const valid = validMask(lengths, T, B, timeOf);
@@ -171,11 +178,9 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
 
   const packed = uninitialized(bk, [B, T + S, H]);
   const pStride = [(T + S) * H, 1];
-  for (let k = 0; k < T; k++) {
-    const t = timeOf(k);
-    bk.stridedCopy(hs, (k + 1) * B * H, [H, 1], packed.storage, t * H, pStride, [B, H], false);
-    if (valid) for (let b = 0; b < B; b++) if (!valid[k * B + b]) bk.fill(packed.storage, 0, b * (T + S) * H + t * H, H);
-  }
+  // every step's h in one copy: (k, b, h) of hs[1..T] to (b, timeOf(k), h) of packed
+  bk.stridedCopy(hs, B * H, [B * H, H, 1], packed.storage, reverse ? (T - 1) * H : 0, [reverse ? -H : H, (T + S) * H, 1], [T, B, H], false);
+  if (valid) for (let k = 0; k < T; k++) for (let b = 0; b < B; b++) if (!valid[k * B + b]) bk.fill(packed.storage, 0, b * (T + S) * H + timeOf(k) * H, H);
   bk.stridedCopy(hs, T * B * H, [H, 1], packed.storage, T * H, pStride, [B, H], false);
   if (cs) bk.stridedCopy(cs, T * B * H, [H, 1], packed.storage, (T + 1) * H, pStride, [B, H], false);
 
@@ -232,14 +237,17 @@ export function recurrentLayer(a: RecurrentLayerArgs): { output: Tensor; h: Tens
       const gWhh = uninitialized(bk, weightHh.shape);
       mm(dGh, saved.hs, gWhh.storage, G, H, T * B, true, false, false);
       grads.push(gWih, gWhh);
+      let gBiasIh: Tensor | null = null;
       if (w.biasIh) {
-        const g = uninitialized(bk, [G]);
-        bk.reduce('sum', dGx, g.storage, 1, T * B, G);
-        grads.push(g);
+        gBiasIh = uninitialized(bk, [G]);
+        bk.reduce('sum', dGx, gBiasIh.storage, 1, T * B, G);
+        grads.push(gBiasIh);
       }
       if (w.biasHh) {
         const g = uninitialized(bk, [G]);
-        bk.reduce('sum', dGh, g.storage, 1, T * B, G);
+        // where gh is folded into gx the two bias gradients are one sum over the same buffer
+        if (gBiasIh && dGh === dGx) bk.stridedCopy(gBiasIh.storage, 0, [1], g.storage, 0, [1], [G], false);
+        else bk.reduce('sum', dGh, g.storage, 1, T * B, G);
         grads.push(g);
       }
       if (dPeep) grads.push(dPeep.i, dPeep.f, dPeep.o);

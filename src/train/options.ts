@@ -9,6 +9,14 @@ export const OPTIMIZER_NAMES = ['adam', 'adagrad', 'rmsprop', 'sgd'] as const;
 /** One of OPTIMIZER_NAMES. */
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
+/** The learning-rate schedules `trainLM` can follow (the CLI's --schedule choices; src/train/schedule.ts computes them). */
+export const SCHEDULE_NAMES = ['exponential', 'cosine'] as const;
+/** One of SCHEDULE_NAMES. */
+export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+
+/** How menus name each schedule (the playground's). */
+export const SCHEDULE_LABELS: Record<ScheduleName, string> = { exponential: 'Decay per epoch', cosine: 'Cosine over the run' };
+
 /** How menus name each optimizer (the playground's). */
 export const OPTIMIZER_LABELS: Record<OptimizerName, string> = { adam: 'Adam', adagrad: 'Adagrad', rmsprop: 'RMSprop', sgd: 'SGD' };
 
@@ -41,8 +49,19 @@ export interface TrainOptions {
    * per token.
    */
   lossSum: boolean;
-  /** Multiply the learning rate by this after every epoch (1: constant). */
+  /**
+   * The learning-rate schedule, one of SCHEDULE_NAMES: 'exponential'
+   * multiplies lr by lrDecay after every epoch; 'cosine' follows half a
+   * cosine from lr to lrMin over the run (its steps, epochs or seconds,
+   * whichever ends it first, so it needs one of them).
+   */
+  schedule: ScheduleName;
+  /** Multiply the learning rate by this after every epoch (1: constant), on the exponential schedule. */
   lrDecay: number;
+  /** The cosine schedule's last rate. */
+  lrMin: number;
+  /** Raise the rate linearly from lr/warmup to lr over the first `warmup` steps (0: no warm-up), on either schedule. */
+  warmup: number;
   /** Stop after this many epochs (0: no limit). */
   epochs: number;
   /** Stop after this many seconds of training (0: no limit). */
@@ -69,14 +88,17 @@ export interface TrainOptions {
 
 /**
  * The training defaults, the one home of them: the CLI's option defaults and
- * the playground's fields are read from here. lr 3e-3 with decay 0.85 per
- * epoch (and dropout 0.1 in defaultLMConfig) are the measured best for a
- * 2 x 128 LSTM on tinyshakespeare in ten minutes (docs/benchmarks.md).
+ * the playground's fields are read from here. With defaultLMConfig they are
+ * the measured best for ten minutes of tinyshakespeare on two cores
+ * (docs/benchmarks.md, "Time to quality"): lr 5e-3 with a 100-step warm-up
+ * and a cosine decay to 0 over the run beat lr 4e-3 x 0.8 per epoch and
+ * lr 3e-3 x 0.85 per epoch on the same model. The cosine needs the run's
+ * end (steps, epochs or seconds); `recur train` always has one.
  */
 export const defaultTrainOptions: TrainOptions = {
   batch: 32,
   seq: 64,
-  lr: 3e-3,
+  lr: 5e-3,
   optimizer: 'adam',
   momentum: 0.9,
   // char-rnn's RMSprop decay (PyTorch's default alpha is 0.99)
@@ -84,7 +106,10 @@ export const defaultTrainOptions: TrainOptions = {
   clip: 5,
   clipValue: 0,
   lossSum: false,
+  schedule: 'cosine',
   lrDecay: 0.85,
+  lrMin: 0,
+  warmup: 100,
   epochs: 0,
   seconds: 0,
   steps: 0,

@@ -17,9 +17,10 @@ import type { RecurrentState } from '../nn/rnn/layers.js';
 import { encodeCheckpoint, type Checkpoint, type TrainingProgress } from '../models/checkpoint.js';
 import { sampleText } from '../generate/sample.js';
 import { trainStep } from './step.js';
-import { OPTIMIZER_NAMES, type TrainOptions } from './options.js';
+import { defaultTrainOptions, OPTIMIZER_NAMES, SCHEDULE_NAMES, type TrainOptions } from './options.js';
+import { cosineNeedsAnEnd, learningRate, runFraction } from './schedule.js';
 
-export { defaultTrainOptions, OPTIMIZER_NAMES, type OptimizerName, type TrainOptions } from './options.js';
+export { defaultTrainOptions, OPTIMIZER_NAMES, SCHEDULE_NAMES, type OptimizerName, type ScheduleName, type TrainOptions } from './options.js';
 
 /** evaluateLoss needs one input and its target. */
 const MIN_EVAL_TOKENS = 2;
@@ -76,10 +77,14 @@ export function checkTrainOptions(o: TrainOptions): TrainOptions {
   pos('seq');
   pos('sampleLength');
   for (const k of ['momentum', 'clip', 'clipValue', 'epochs', 'seconds', 'steps', 'evalEvery', 'sampleEvery', 'seed'] as const) nonneg(k);
+  if (!(Number.isSafeInteger(o.warmup) && o.warmup >= 0)) throw new Error(`warmup must be a whole number of steps, at least 0, got ${o.warmup}`);
   if (!(o.rmspropDecay >= 0 && o.rmspropDecay < 1)) throw new Error(`rmsprop decay must be at least 0 and below 1, got ${o.rmspropDecay}`);
   if (typeof o.lossSum !== 'boolean') throw new Error(`loss-sum must be true or false, got ${JSON.stringify(o.lossSum)}`);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new Error(`lr must be a positive number, got ${o.lr}`);
   if (!(o.lrDecay > 0 && o.lrDecay <= 1)) throw new Error(`lr decay must be above 0 and at most 1, got ${o.lrDecay}`);
+  if (!(o.lrMin >= 0 && o.lrMin <= o.lr)) throw new Error(`lr-min must be at least 0 and at most lr (${o.lr}), got ${o.lrMin}`);
+  if (!(SCHEDULE_NAMES as readonly string[]).includes(o.schedule)) throw new Error(`schedule must be one of ${SCHEDULE_NAMES.join(', ')}, got '${o.schedule}'`);
+  if (o.schedule === 'cosine' && runFraction(o, { step: 0, epochs: 0, seconds: 0 }) === null) throw new Error(cosineNeedsAnEnd);
   if (!(o.valFrac >= 0 && o.valFrac < 0.5)) throw new Error(`val-frac must be at least 0 and below 0.5, got ${o.valFrac}`);
   if (!(Number.isSafeInteger(o.evalChars) && (o.evalChars === 0 || o.evalChars >= MIN_EVAL_TOKENS))) {
     throw new Error(`eval-chars must be 0 (the whole validation split) or a whole number of at least ${MIN_EVAL_TOKENS}, got ${o.evalChars}`);
@@ -258,7 +263,8 @@ export async function trainLM(
   },
   cb: TrainCallbacks = {},
 ): Promise<TrainResult> {
-  const o = checkTrainOptions({ ...args.options });
+  // options saved before a field existed (a checkpoint's) get its default
+  const o = checkTrainOptions({ ...defaultTrainOptions, ...args.options });
   const { vocab } = args;
   if (args.ids === undefined && args.text === undefined) throw new Error('trainLM: give the text or its ids');
   const ids = args.ids ?? vocab.encode(args.text!);
@@ -290,9 +296,6 @@ export async function trainLM(
     }
     opt.loadStateDict(args.resume.optimizer);
   }
-  // the learning rate follows the epoch count, so a resumed run continues the schedule
-  const lrFor = (epoch: number): number => o.lr * Math.pow(o.lrDecay, epoch);
-  opt.lr = lrFor(batches.epoch);
 
   const checkpoint = async (): Promise<void> => {
     if (!cb.onCheckpoint) return;
@@ -357,6 +360,11 @@ export async function trainLM(
     }
     if (cb.checkpointRequested?.()) await checkpoint();
 
+    opt.lr = learningRate(o, {
+      step: progress.step,
+      epochs: batches.epoch + batches.window / batches.windowsPerEpoch,
+      seconds: (now() - t0 - pausedMs) / 1000,
+    });
     const win = batches.next();
     if (win.window === 0 || !state) {
       state?.h.dispose();
@@ -388,10 +396,7 @@ export async function trainLM(
     const epochChanged = batches.epoch !== progress.epoch;
     progress.epoch = batches.epoch;
     progress.window = batches.window;
-    if (epochChanged) {
-      opt.lr = lrFor(batches.epoch);
-      cb.onEpochEnd?.(batches.epoch, model);
-    }
+    if (epochChanged) cb.onEpochEnd?.(batches.epoch, model);
     const elapsed = (now() - t0 - pausedMs) / 1000;
     progress.seconds = startSeconds + elapsed;
     cb.onStep?.({

@@ -7,7 +7,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { decodeText } from '../../src/data/text.js';
 import { checkpointSizeProblem } from '../../src/models/checkpoint-meta.js';
-import { defaultTrainOptions, OPTIMIZER_LABELS, OPTIMIZER_NAMES } from '../../src/train/options.js';
+import { defaultTrainOptions, OPTIMIZER_LABELS, OPTIMIZER_NAMES, SCHEDULE_LABELS, SCHEDULE_NAMES } from '../../src/train/options.js';
 import { defaultLMConfig, describeArchitecture } from '../../src/models/config.js';
 import { sampleDefaults } from '../../src/generate/core.js';
 import { CELL_KINDS, CELL_KIND_NAMES } from '../../src/nn/rnn/kinds.js';
@@ -67,6 +67,10 @@ function setPhase(p: typeof phase): void {
 $<HTMLSelectElement>('model').replaceChildren(...CELL_KIND_NAMES.map((k) => new Option(k === 'rnn' ? `${CELL_KINDS[k].name} (tanh)` : CELL_KINDS[k].name, k)));
 
 $<HTMLSelectElement>('optimizer').replaceChildren(...OPTIMIZER_NAMES.map((k) => new Option(OPTIMIZER_LABELS[k], k)));
+$<HTMLSelectElement>('schedule').replaceChildren(...SCHEDULE_NAMES.map((k) => new Option(SCHEDULE_LABELS[k], k)));
+
+/** The page's time limit when it opens: the CLI has none of its own (a run there ends after an epoch), and the default cosine schedule needs one. */
+const PLAYGROUND_MINUTES = 10;
 
 // the fields start at the library's defaults (the CLI's too): they have one home, src/train/options.ts and friends
 for (const [id, v] of Object.entries({
@@ -79,7 +83,10 @@ for (const [id, v] of Object.entries({
   seq: defaultTrainOptions.seq,
   optimizer: defaultTrainOptions.optimizer,
   lr: defaultTrainOptions.lr,
+  schedule: defaultTrainOptions.schedule,
   'lr-decay': defaultTrainOptions.lrDecay,
+  warmup: defaultTrainOptions.warmup,
+  minutes: PLAYGROUND_MINUTES,
   clip: defaultTrainOptions.clip,
   'eval-every': defaultTrainOptions.evalEvery,
   'sample-every': defaultTrainOptions.sampleEvery,
@@ -223,7 +230,8 @@ function onMessage(m: FromWorker): void {
       break;
     case 'done':
       setModel(m.info);
-      $('text-status').textContent = `Training stopped (${m.stoppedBy === 'request' ? 'as asked' : m.stoppedBy}) after ${m.step} steps.`;
+      $('text-status').textContent =
+        `Training stopped (${m.stoppedBy === 'request' ? 'as asked' : m.stoppedBy === 'time' ? 'the time limit' : m.stoppedBy}) after ${m.step} steps.`;
       setPhase('idle');
       break;
     case 'checkpoint': {
@@ -316,11 +324,16 @@ $('start').addEventListener('click', async () => {
     optimizer: val('optimizer') as TrainSettings['optimizer'],
     lr: num('lr'),
     clip: num('clip'),
+    schedule: val('schedule') as TrainSettings['schedule'],
     lrDecay: num('lr-decay'),
+    warmup: num('warmup'),
+    seconds: num('minutes') * 60,
     evalEvery: num('eval-every'),
     sampleEvery: num('sample-every'),
     seed: num('train-seed'),
   };
+  if (train.schedule === 'cosine' && !(train.seconds > 0))
+    return showError('the cosine schedule decays over the whole run, so it needs a time limit: set Minutes above 0, or choose Decay per epoch');
   firstLoss = null;
   delete $('stats').dataset.firstLoss;
   delete $('stats').dataset.valLoss;

@@ -17,7 +17,11 @@ export interface TrainSettings {
   optimizer: 'adam' | 'adagrad' | 'sgd';
   lr: number;
   clip: number;
+  schedule: 'exponential' | 'cosine';
   lrDecay: number;
+  warmup: number;
+  /** Training seconds before it stops (0: until stopped). */
+  seconds: number;
   evalEvery: number;
   sampleEvery: number;
   seed: number;
