@@ -1,5 +1,11 @@
 /** Shared test helpers (not a test file itself). */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Rng, defaultTrainOptions, tensor, type Tensor, type TrainOptions } from '../src/index.js';
 
 /** Random values in [lo, hi) from a seeded generator, as a tensor requiring grad. */
@@ -107,4 +113,21 @@ export function smallTrainOptions(o: Partial<TrainOptions>): TrainOptions {
     sampleLength: 20,
     ...o,
   };
+}
+
+/**
+ * A `recur` command runner for a describe block: a temp directory made before
+ * its tests (holding small.txt, the first 20,000 characters of the bundled
+ * Shakespeare) and removed after, and `run(...args)` spawning bin/recur.js there.
+ */
+export function cliSandbox(prefix: string): { run: (...args: string[]) => SpawnSyncReturns<string>; dir: () => string } {
+  const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
+  const shakespeare = fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url));
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    writeFileSync(join(dir, 'small.txt'), readFileSync(shakespeare, 'utf8').slice(0, 20000));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return { run: (...args) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir }), dir: () => dir };
 }

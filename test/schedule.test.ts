@@ -3,16 +3,13 @@
  * exponential decay per epoch, warm-up then cosine decay over the run, in the
  * library, across a resume, and as `recur train` flags.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpttBatcher, CharTokenizer, decodeCheckpoint, trainLM, SCHEDULE_NAMES, type TrainOptions } from '../src/index.js';
 import { cosineNeedsAnEnd, learningRate, runFraction } from '../src/train/schedule.js';
-import { smallTrainOptions as opts } from './helpers.js';
+import { cliSandbox, smallTrainOptions as opts } from './helpers.js';
 
 const text = 'the cat sat on the mat. '.repeat(80);
 const vocab = CharTokenizer.fromTexts(text);
@@ -110,25 +107,17 @@ describe('learning-rate schedules', () => {
 });
 
 describe('recur train: --schedule, --warmup, --lr-min', () => {
-  const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
-  const shakespeare = fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url));
-  let dir = '';
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir });
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'recur-schedule-'));
-    writeFileSync(join(dir, 'small.txt'), readFileSync(shakespeare, 'utf8').slice(0, 20000));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const { run, dir: sandbox } = cliSandbox('recur-schedule-');
   const small = ['--layers', '1', '--hidden', '16', '--embed', '8', '--batch', '4', '--seq', '16', '--sample-every', '0', '--quiet'];
 
   it('are stored in the checkpoint and kept on --resume', () => {
     const t = run('train', 'small.txt', ...small, '--schedule', 'cosine', '--warmup', '3', '--lr-min', '0.0002', '--steps', '20', '--out', 'a.safetensors');
     assert.equal(t.status, 0, t.stderr);
-    const ck = decodeCheckpoint(readFileSync(join(dir, 'a.safetensors')));
+    const ck = decodeCheckpoint(readFileSync(join(sandbox(), 'a.safetensors')));
     for (const [k, v] of Object.entries({ schedule: 'cosine', warmup: 3, lrMin: 0.0002 })) assert.equal(ck.meta.options[k], v, k);
     const r = run('train', 'small.txt', '--resume', 'a.safetensors', '--steps', '30', '--quiet', '--out', 'b.safetensors');
     assert.equal(r.status, 0, r.stderr);
-    const ck2 = decodeCheckpoint(readFileSync(join(dir, 'b.safetensors')));
+    const ck2 = decodeCheckpoint(readFileSync(join(sandbox(), 'b.safetensors')));
     for (const [k, v] of Object.entries({ schedule: 'cosine', warmup: 3, lrMin: 0.0002 })) assert.equal(ck2.meta.options[k], v, k);
   });
 

@@ -4,15 +4,12 @@
  * Grokking Deep Learning), and training on all of the text (--val-frac 0),
  * in the library and in `recur train`.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpttBatcher, CharTokenizer, decodeCheckpoint, minTextLength, trainLM, OPTIMIZER_NAMES, type LanguageModel } from '../src/index.js';
-import { smallTrainOptions } from './helpers.js';
+import { cliSandbox, smallTrainOptions } from './helpers.js';
 
 const text = 'the cat sat on the mat. '.repeat(80);
 const vocab = CharTokenizer.fromTexts(text);
@@ -94,15 +91,7 @@ describe('training options of the classic set-ups', () => {
 });
 
 describe('recur train: --optimizer rmsprop, --clip-value, --loss-sum, --val-frac 0', () => {
-  const bin = fileURLToPath(new URL('../bin/recur.js', import.meta.url));
-  const shakespeare = fileURLToPath(new URL('../data/tinyshakespeare.txt', import.meta.url));
-  let dir = '';
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir });
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'recur-train-options-'));
-    writeFileSync(join(dir, 'small.txt'), readFileSync(shakespeare, 'utf8').slice(0, 20000));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const { run, dir: sandbox } = cliSandbox('recur-train-options-');
   const small = ['--layers', '1', '--hidden', '16', '--embed', '8', '--batch', '4', '--seq', '16', '--sample-every', '0', '--quiet'];
 
   it('are stored in the checkpoint and kept on --resume; --val-frac 0 says there is no validation', () => {
@@ -111,14 +100,14 @@ describe('recur train: --optimizer rmsprop, --clip-value, --loss-sum, --val-frac
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /recur: done \(reached the steps limit\): 20 steps, .*no validation \(--val-frac 0: trained on all of the text\)/);
     assert.doesNotMatch(t.stdout, /val loss/);
-    const ck = decodeCheckpoint(readFileSync(join(dir, 'a.safetensors')));
+    const ck = decodeCheckpoint(readFileSync(join(sandbox(), 'a.safetensors')));
     assert.equal(ck.optimizer?.type, 'RMSprop');
     assert.equal(ck.optimizer?.options.alpha, 0.9);
     for (const [k, v] of Object.entries({ optimizer: 'rmsprop', rmspropDecay: 0.9, clipValue: 5, lossSum: true, valFrac: 0 }))
       assert.equal(ck.meta.options[k], v, k);
     const r = run('train', 'small.txt', '--resume', 'a.safetensors', '--steps', '30', '--quiet', '--out', 'b.safetensors');
     assert.equal(r.status, 0, r.stderr);
-    const ck2 = decodeCheckpoint(readFileSync(join(dir, 'b.safetensors')));
+    const ck2 = decodeCheckpoint(readFileSync(join(sandbox(), 'b.safetensors')));
     for (const [k, v] of Object.entries({ optimizer: 'rmsprop', rmspropDecay: 0.9, clipValue: 5, lossSum: true, valFrac: 0 }))
       assert.equal(ck2.meta.options[k], v, k);
     assert.equal(ck2.meta.progress.step, 30);

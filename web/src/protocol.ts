@@ -1,5 +1,6 @@
 /** Messages between the page (main.ts) and the training worker (worker.ts). */
 import type { CellKind } from '../../src/nn/rnn/kinds.js';
+import type { ScheduleName } from '../../src/train/options.js';
 
 export interface ModelSettings {
   model: CellKind;
@@ -17,7 +18,7 @@ export interface TrainSettings {
   optimizer: 'adam' | 'adagrad' | 'sgd';
   lr: number;
   clip: number;
-  schedule: 'exponential' | 'cosine';
+  schedule: ScheduleName;
   lrDecay: number;
   warmup: number;
   /** Training seconds before it stops (0: until stopped). */
